@@ -1,0 +1,3 @@
+from zonesmith.cli import main
+
+main()

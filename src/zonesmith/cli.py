@@ -1,0 +1,127 @@
+"""The ``zonesmith`` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from zonesmith import __version__
+from zonesmith.build import build_site, check_site
+from zonesmith.diagnostics import Diagnostic, SiteError, summary
+
+REPORT_URL = "the zonesmith issue tracker"
+EXIT_ERRORS = 1
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+
+
+def _console(stderr: bool = False) -> Console:
+    # soft_wrap: a diagnostic stays on one line, as editors and CI expect.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], console: Console) -> None:
+    for diagnostic in diagnostics:
+        colour = "red" if diagnostic.is_error else "yellow"
+        text = escape(str(diagnostic))
+        severity = diagnostic.severity.value
+        text = text.replace(f": {severity}: ", f": [bold {colour}]{severity}[/]: ", 1)
+        console.print(text)
+
+
+def _json(payload: object) -> None:
+    click.echo(json.dumps(payload, indent=2))
+
+
+site_argument = click.argument(
+    "site", type=click.Path(file_okay=False, path_type=Path), default=".", required=False
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zonesmith")
+def cli() -> None:
+    """DNS as code for people who run their own name servers."""
+
+
+@cli.command()
+@site_argument
+@json_option
+def check(site: Path, as_json: bool) -> None:
+    """Load and validate SITE; exit 1 on any error."""
+    _, diagnostics = check_site(site)
+    failed = any(d.is_error for d in diagnostics)
+    if as_json:
+        _json({"ok": not failed, "diagnostics": [d.as_json() for d in diagnostics]})
+    else:
+        console = _console()
+        print_diagnostics(diagnostics, console)
+        console.print(f"{escape(str(site))}: {summary(diagnostics)}")
+    sys.exit(EXIT_ERRORS if failed else 0)
+
+
+@cli.command()
+@site_argument
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: SITE/out). Replaced whole, atomically.",
+)
+@click.option("--no-server-checks", is_flag=True, help="Do not run named-checkconf and the like.")
+@json_option
+def build(site: Path, out: Path | None, no_server_checks: bool, as_json: bool) -> None:
+    """Check SITE, compile it and write OUT/<server>/ for every server."""
+    out = out if out is not None else site / "out"
+    console = _console()
+    try:
+        result = build_site(site, out, server_checks=not no_server_checks)
+    except SiteError as exc:
+        if as_json:
+            _json({"ok": False, "diagnostics": [d.as_json() for d in exc.diagnostics]})
+        else:
+            print_diagnostics(exc.diagnostics, console)
+            console.print(f"{escape(str(site))}: {summary(exc.diagnostics)}; nothing was written")
+        sys.exit(EXIT_ERRORS)
+    if as_json:
+        _json(
+            {
+                "ok": True,
+                "out": str(result.out),
+                "servers": result.servers,
+                "diagnostics": [d.as_json() for d in result.diagnostics],
+            }
+        )
+        return
+    print_diagnostics(result.diagnostics, console)
+    for server in result.servers:
+        console.print(f"wrote {escape(str(out / server))}/")
+    if not result.servers:
+        console.print("no server to build: declare servers in zonesmith.yaml")
+    console.print(f"{escape(str(site))}: {summary(result.diagnostics)}")
+
+
+def main() -> None:
+    """Entry point: never shows a traceback for a problem of zonesmith's own."""
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("ZONESMITH_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"zonesmith: internal error: {type(exc).__name__}: {exc}\n"
+            f"This is a bug in zonesmith. Please report it to {REPORT_URL} with the command "
+            "you ran; set ZONESMITH_DEBUG=1 to see the details.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

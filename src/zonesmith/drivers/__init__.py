@@ -1,0 +1,88 @@
+"""Server software drivers: one module per software, behind one small interface.
+
+A driver turns what one server serves (a :class:`ServerBuild`) into that
+software's files, runs that software's own checker on them, and declares
+what the software can do. Everything one must know about BIND lives in
+:mod:`zonesmith.drivers.bind`; adding a software is adding a module and a
+line to :func:`driver_for`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from zonesmith.compile import ServerBuild
+from zonesmith.diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a server software can do, so the rules and compile can ask."""
+
+    roles: frozenset[str]
+    views: bool = False
+    catalog_producer: bool = False
+    catalog_consumer: bool = False
+    dnssec: bool = False
+    rrl: bool = False
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    content: bytes
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class CheckerRun:
+    """The outcome of one run of a software's own checker."""
+
+    command: tuple[str, ...]
+    returncode: int
+    output: str
+
+
+class Driver(ABC):
+    software: ClassVar[str]
+    #: The name of the main configuration file in OUT/<server>/.
+    config_name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    @abstractmethod
+    def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
+        """Every file of the server, relative to its folder; ``path`` is where
+        that folder lives on the server, and what the configuration refers to."""
+
+    @abstractmethod
+    def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
+        """Run the software's own checker on the files staged in ``staged``.
+
+        ``display`` is how the server's output folder is shown to the user.
+        Returns nothing when the checker is not installed.
+        """
+
+
+def find_tool(name: str) -> str | None:
+    """A server tool on PATH or in the sbin folders Debian installs servers to."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/sbin")
+
+
+def run_tool(argv: list[str], timeout: float = 600) -> CheckerRun:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return CheckerRun(tuple(argv), 124, f"{argv[0]} did not finish in {timeout:.0f} s")
+    return CheckerRun(tuple(argv), result.returncode, (result.stdout + result.stderr).strip())
+
+
+def driver_for(software: str) -> Driver | None:
+    from zonesmith.drivers.bind import BindDriver
+
+    drivers: dict[str, type[Driver]] = {BindDriver.software: BindDriver}
+    cls = drivers.get(software)
+    return cls() if cls else None

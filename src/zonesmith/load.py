@@ -1,0 +1,1096 @@
+"""Loading a site: zonesmith.yaml, zones/*.yaml and zones/*.zone into the model.
+
+The YAML is composed into nodes (PyYAML's C composer when available), not
+constructed into Python objects, so that every value keeps its line and
+column; scalars are read as the text the user wrote, which also avoids YAML
+1.1 surprises such as ``no`` becoming false or ``010`` becoming 8.
+
+Loading reports every problem it meets and goes on with what it could read,
+so that one run of ``zonesmith check`` shows them all. What is wrong with the
+*syntax* of one value is reported here; what is wrong with how values relate
+to each other is for :mod:`zonesmith.rules`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.txtbase
+import dns.tokenizer
+import yaml
+
+from zonesmith.diagnostics import Diagnostic, Position, error, warning
+from zonesmith.model import (
+    DEFAULT_VIEW,
+    ROLES,
+    SOFTWARES,
+    Blocklist,
+    Defaults,
+    Record,
+    Reference,
+    Server,
+    Site,
+    Soa,
+    TsigKey,
+    View,
+    Zone,
+)
+
+try:
+    _YamlLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _YamlLoader = yaml.SafeLoader
+
+SITE_FILE = "zonesmith.yaml"
+ZONES_DIR = "zones"
+MAX_TTL = 2**31 - 1
+TSIG_ALGORITHMS = (
+    "hmac-md5",
+    "hmac-sha1",
+    "hmac-sha224",
+    "hmac-sha256",
+    "hmac-sha384",
+    "hmac-sha512",
+)
+
+_DURATION_PART = re.compile(r"(\d+)([smhdw])", re.IGNORECASE)
+_DURATION = re.compile(r"(?:\d+[smhdw])+", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+# --------------------------------------------------------------------------
+# Scalars: durations, names, addresses
+
+
+def parse_duration(text: str) -> int:
+    """Seconds from ``3600``, ``1h``, ``1h30m`` or ``2W`` (BIND's units).
+
+    Raises ValueError with a message saying what is accepted.
+    """
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if _DURATION.fullmatch(text):
+        return sum(int(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
+    raise ValueError(
+        f"'{text}' is not a duration; "
+        "write seconds (3600) or BIND units such as 30s, 5m, 1h, 1d, 2w"
+    )
+
+
+def parse_ttl(text: str) -> int:
+    """A TTL: a duration within 0..2^31-1 (RFC 2181 section 8)."""
+    seconds = parse_duration(text)
+    if seconds > MAX_TTL:
+        raise ValueError(f"TTL {seconds} is out of range; the largest TTL is {MAX_TTL} (2^31-1)")
+    return seconds
+
+
+def describe_name_error(text: str, exc: Exception) -> str:
+    """A readable reason why ``text`` is not a valid domain name."""
+    if isinstance(exc, dns.name.LabelTooLong):
+        return f"'{text}' has a label longer than 63 octets"
+    if isinstance(exc, dns.name.NameTooLong):
+        return f"'{text}' is longer than 255 octets"
+    if isinstance(exc, dns.name.EmptyLabel):
+        return f"'{text}' has an empty label (two dots in a row, or a leading dot)"
+    return f"'{text}' is not a valid domain name: {exc}"
+
+
+def rname_from_contact(contact: str) -> dns.name.Name:
+    """The SOA RNAME for an e-mail address (``hostmaster@example.com``).
+
+    Dots in the local part are escaped, as RFC 1035 section 8 asks.
+    A contact already written as a name is taken as it is.
+    """
+    if "@" in contact:
+        local, _, domain = contact.rpartition("@")
+        local = local.replace("\\", "\\\\").replace(".", "\\.")
+        return dns.name.from_text(f"{local}.{domain.rstrip('.')}.")
+    return dns.name.from_text(contact if contact.endswith(".") else contact + ".")
+
+
+def check_address_match_element(text: str) -> str | None:
+    """Why ``text`` is not a valid client (address match list element), or None."""
+    element = text[1:].strip() if text.startswith("!") else text
+    if element in ("any", "none", "localhost", "localnets"):
+        return None
+    try:
+        ipaddress.ip_network(element, strict=False)
+    except ValueError:
+        return (
+            f"'{text}' is not an address, a network (10.0.0.0/8) "
+            "or one of any, none, localhost, localnets"
+        )
+    if "/" in element:
+        network = ipaddress.ip_network(element, strict=False)
+        if str(network) != element:
+            return f"'{text}' has host bits set; write {network}"
+    return None
+
+
+# --------------------------------------------------------------------------
+# YAML nodes with positions
+
+
+@dataclass
+class SourceFile:
+    """A YAML file being read, and how its name is shown in diagnostics."""
+
+    path: Path
+    display: str
+
+    def at(self, node: yaml.Node) -> Position:
+        mark = node.start_mark
+        return Position(self.display, mark.line + 1, mark.column + 1)
+
+
+def display_path(path: Path) -> str:
+    """The path as the user will recognise it: relative to the working directory if inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag == "tag:yaml.org,2002:null":
+        return "empty"
+    return f"'{node.value}'"
+
+
+class Loader:
+    """Reads one site; collects diagnostics instead of stopping at the first."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- reporting -------------------------------------------------------
+
+    def error(self, position: Position, rule: str, message: str) -> None:
+        self.diagnostics.append(error(position, rule, message))
+
+    def warning(self, position: Position, rule: str, message: str) -> None:
+        self.diagnostics.append(warning(position, rule, message))
+
+    # -- YAML helpers ------------------------------------------------------
+
+    def compose(self, path: Path) -> tuple[SourceFile, yaml.Node | None]:
+        source = SourceFile(path, display_path(path))
+        try:
+            with path.open("rb") as stream:
+                return source, yaml.compose(stream, Loader=_YamlLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            position = (
+                Position(source.display, mark.line + 1, mark.column + 1)
+                if mark
+                else Position(source.display)
+            )
+            problem = exc.problem or exc.context or "malformed YAML"
+            self.error(position, "yaml-syntax", f"malformed YAML: {problem}")
+        except yaml.YAMLError as exc:
+            self.error(Position(source.display, 1, 1), "yaml-syntax", f"malformed YAML: {exc}")
+        except OSError as exc:
+            self.error(Position(source.display), "unreadable-file", f"cannot read: {exc.strerror}")
+        except UnicodeDecodeError as exc:
+            self.error(Position(source.display), "yaml-syntax", f"not UTF-8 text: {exc}")
+        return source, None
+
+    def mapping(
+        self,
+        source: SourceFile,
+        node: yaml.Node | None,
+        allowed: tuple[str, ...] | None,
+        where: str,
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The entries of a mapping node, reporting unknown and repeated keys.
+
+        ``allowed`` None accepts any key (the key is then a user's name, such
+        as a zone or view name). Returns key text -> (key node, value node).
+        """
+        if node is None or node.tag == "tag:yaml.org,2002:null":
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            self.error(
+                source.at(node), "bad-value", f"{where} must be a mapping, not {_kind(node)}"
+            )
+            return {}
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(source.at(key_node), "bad-value", f"a key in {where} must be text")
+                continue
+            key = key_node.value
+            if key in entries:
+                first = source.at(entries[key][0])
+                self.error(
+                    source.at(key_node),
+                    "duplicate-key",
+                    f"'{key}' is given twice in {where} (first at line {first.line}); "
+                    "merge the two entries",
+                )
+                continue
+            if allowed is not None and key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else "expected one of " + ", ".join(allowed)
+                )
+                self.error(
+                    source.at(key_node), "unknown-key", f"unknown key '{key}' in {where}; {hint}"
+                )
+                continue
+            entries[key] = (key_node, value_node)
+        return entries
+
+    def scalar(self, source: SourceFile, node: yaml.Node, what: str) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+            return str(node.value)
+        self.error(
+            source.at(node), "bad-value", f"{what} must be a single value, not {_kind(node)}"
+        )
+        return None
+
+    def scalars(self, source: SourceFile, node: yaml.Node, what: str) -> list[tuple[str, Position]]:
+        """A list of scalars; a single scalar counts as a list of one."""
+        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+            return [(str(node.value), source.at(node))]
+        if isinstance(node, yaml.SequenceNode):
+            values = []
+            for item in node.value:
+                text = self.scalar(source, item, f"each entry of {what}")
+                if text is not None:
+                    values.append((text, source.at(item)))
+            return values
+        self.error(source.at(node), "bad-value", f"{what} must be a list, not {_kind(node)}")
+        return []
+
+    def references(self, source: SourceFile, node: yaml.Node, what: str) -> tuple[Reference, ...]:
+        return tuple(Reference(text, pos) for text, pos in self.scalars(source, node, what))
+
+    def duration(
+        self, source: SourceFile, node: yaml.Node, what: str, *, ttl: bool = False
+    ) -> int | None:
+        text = self.scalar(source, node, what)
+        if text is None:
+            return None
+        try:
+            return parse_ttl(text) if ttl else parse_duration(text)
+        except ValueError as exc:
+            self.error(source.at(node), "bad-ttl" if ttl else "bad-duration", f"{what}: {exc}")
+            return None
+
+    def boolean(self, source: SourceFile, node: yaml.Node, what: str) -> bool | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+            return node.value.lower() in ("true", "yes", "on")
+        self.error(source.at(node), "bad-value", f"{what} must be true or false, not {_kind(node)}")
+        return None
+
+    def absolute_name(self, source: SourceFile, node: yaml.Node, what: str) -> dns.name.Name | None:
+        text = self.scalar(source, node, what)
+        if text is None:
+            return None
+        try:
+            return dns.name.from_text(text)
+        except dns.exception.DNSException as exc:
+            self.error(source.at(node), "bad-name", f"{what}: {describe_name_error(text, exc)}")
+            return None
+
+    # -- the site file ---------------------------------------------------------
+
+    def load(self) -> Site:
+        site_path = self.root / SITE_FILE
+        if not site_path.is_file():
+            self.error(
+                Position(display_path(site_path)),
+                "no-site",
+                f"no {SITE_FILE} here; a site is a folder with {SITE_FILE} (see the README)",
+            )
+            return Site(root=str(self.root), defaults=Defaults(3600, None, Position("")))
+        source, document = self.compose(site_path)
+        top = self.mapping(
+            source,
+            document,
+            ("defaults", "keys", "views", "servers", "sets", "zones", "blocklists"),
+            SITE_FILE,
+        )
+
+        def section(name: str) -> yaml.Node | None:
+            return top[name][1] if name in top else None
+
+        defaults = self.load_defaults(source, section("defaults"), document)
+        keys = self.load_keys(source, section("keys"))
+        views = self.load_views(source, section("views"))
+        implicit_view = not views
+        if implicit_view:
+            views = (View(DEFAULT_VIEW, ("any",), Position(source.display)),)
+        servers = self.load_servers(source, section("servers"))
+        set_specs = self.load_sets(source, section("sets"))
+        zones = self.load_zones(source, section("zones"), defaults, views, set_specs)
+        blocklists = self.load_blocklists(source, section("blocklists"))
+        return Site(
+            root=str(self.root),
+            defaults=defaults,
+            keys=keys,
+            views=views,
+            servers=servers,
+            zones=zones,
+            blocklists=blocklists,
+            implicit_view=implicit_view,
+            sets=tuple(set_specs),
+        )
+
+    def load_defaults(
+        self, source: SourceFile, node: yaml.Node | None, document: yaml.Node | None
+    ) -> Defaults:
+        where = source.at(node) if node is not None else Position(source.display, 1, 1)
+        entries = self.mapping(source, node, ("ttl", "soa"), "defaults")
+        ttl = 3600
+        if "ttl" in entries:
+            ttl = self.duration(source, entries["ttl"][1], "defaults ttl", ttl=True) or ttl
+        soa = None
+        if "soa" in entries:
+            soa = self.load_soa(source, entries["soa"][1], None, "defaults soa")
+        return Defaults(ttl, soa, where)
+
+    def load_soa(
+        self, source: SourceFile, node: yaml.Node, base: Soa | None, where: str
+    ) -> Soa | None:
+        fields = ("primary", "contact", "refresh", "retry", "expire", "negative-ttl")
+        entries = self.mapping(source, node, fields, where)
+        values: dict[str, object] = {}
+        if base is not None:
+            values = {
+                "primary": base.primary,
+                "contact": base.contact,
+                "refresh": base.refresh,
+                "retry": base.retry,
+                "expire": base.expire,
+                "negative-ttl": base.negative_ttl,
+            }
+        else:
+            values = {"refresh": 10800, "retry": 3600, "expire": 1209600, "negative-ttl": 3600}
+        ok = True
+        for field_name, (_, value_node) in entries.items():
+            if field_name == "primary":
+                name = self.absolute_name(source, value_node, f"{where} primary")
+                ok &= name is not None
+                values["primary"] = name
+            elif field_name == "contact":
+                text = self.scalar(source, value_node, f"{where} contact")
+                try:
+                    values["contact"] = rname_from_contact(text or "")
+                except dns.exception.DNSException as exc:
+                    ok = False
+                    self.error(
+                        source.at(value_node),
+                        "bad-name",
+                        f"{where} contact: {describe_name_error(text or '', exc)}; "
+                        "write an e-mail address such as hostmaster@example.com",
+                    )
+            else:
+                # A bad timer is reported and left at its default, so that the
+                # zones using this SOA are still checked.
+                seconds = self.duration(source, value_node, f"{where} {field_name}", ttl=True)
+                if seconds is not None:
+                    values[field_name] = seconds
+        for required in ("primary", "contact"):
+            if required not in values:
+                ok = False
+                self.error(
+                    source.at(node),
+                    "missing-key",
+                    f"{where} needs '{required}' (for example primary: ns1.example.com., "
+                    "contact: hostmaster@example.com)",
+                )
+        if not ok:
+            return None
+        return Soa(
+            primary=values["primary"],  # type: ignore[arg-type]
+            contact=values["contact"],  # type: ignore[arg-type]
+            refresh=values["refresh"],  # type: ignore[arg-type]
+            retry=values["retry"],  # type: ignore[arg-type]
+            expire=values["expire"],  # type: ignore[arg-type]
+            negative_ttl=values["negative-ttl"],  # type: ignore[arg-type]
+        )
+
+    def load_keys(self, source: SourceFile, node: yaml.Node | None) -> tuple[TsigKey, ...]:
+        keys = []
+        for name, (key_node, value_node) in self.mapping(source, node, None, "keys").items():
+            where = f"key '{name}'"
+            try:
+                dns.name.from_text(name)
+            except dns.exception.DNSException as exc:
+                self.error(
+                    source.at(key_node), "bad-name", f"{where}: {describe_name_error(name, exc)}"
+                )
+                continue
+            if isinstance(value_node, yaml.MappingNode):
+                for secret_key, secret_value in value_node.value:
+                    if secret_key.value == "secret":
+                        # Say it without echoing the value: it is a secret.
+                        self.error(
+                            source.at(secret_value),
+                            "secret-in-site",
+                            f"{where}: the secret must not be in {SITE_FILE}; put it in a "
+                            f"git-ignored file and write secret-file: secrets/{name}.key "
+                            "(or secret-env: VARIABLE)",
+                        )
+            entries = self.mapping(
+                source, value_node, ("algorithm", "secret-file", "secret-env", "secret"), where
+            )
+            algorithm = "hmac-sha256"
+            if "algorithm" in entries:
+                algorithm = self.scalar(source, entries["algorithm"][1], f"{where} algorithm") or ""
+                if algorithm.lower() not in TSIG_ALGORITHMS:
+                    self.error(
+                        source.at(entries["algorithm"][1]),
+                        "bad-value",
+                        f"{where}: unknown TSIG algorithm '{algorithm}'; expected one of "
+                        + ", ".join(TSIG_ALGORITHMS),
+                    )
+                    continue
+                algorithm = algorithm.lower()
+            secret_file = secret_env = None
+            if "secret-file" in entries:
+                secret_file = self.scalar(source, entries["secret-file"][1], f"{where} secret-file")
+            if "secret-env" in entries:
+                secret_env = self.scalar(source, entries["secret-env"][1], f"{where} secret-env")
+            if (secret_file is None) == (secret_env is None):
+                if "secret" not in entries:
+                    self.error(
+                        source.at(value_node),
+                        "missing-key",
+                        f"{where} needs exactly one of secret-file or secret-env",
+                    )
+                continue
+            keys.append(TsigKey(name, algorithm, secret_file, secret_env, source.at(key_node)))
+        return tuple(keys)
+
+    def load_views(self, source: SourceFile, node: yaml.Node | None) -> tuple[View, ...]:
+        views = []
+        for name, (key_node, value_node) in self.mapping(source, node, None, "views").items():
+            where = f"view '{name}'"
+            entries = self.mapping(source, value_node, ("clients", "key"), where)
+            if "clients" not in entries:
+                self.error(
+                    source.at(key_node),
+                    "missing-key",
+                    f"{where} needs clients, e.g. clients: [10.0.0.0/8] or clients: [any]",
+                )
+                continue
+            clients = []
+            for text, position in self.scalars(source, entries["clients"][1], f"{where} clients"):
+                problem = check_address_match_element(text)
+                if problem:
+                    self.error(position, "bad-address", f"{where}: {problem}")
+                else:
+                    clients.append(text)
+            key = None
+            if "key" in entries:
+                key_text = self.scalar(source, entries["key"][1], f"{where} key")
+                if key_text is not None:
+                    key = Reference(key_text, source.at(entries["key"][1]))
+            views.append(View(name, tuple(clients), source.at(key_node), key))
+        return tuple(views)
+
+    def load_servers(self, source: SourceFile, node: yaml.Node | None) -> tuple[Server, ...]:
+        servers = []
+        fields = (
+            "software",
+            "role",
+            "address",
+            "port",
+            "path",
+            "hidden",
+            "catalog",
+            "primaries",
+            "key",
+            "blocklists",
+            "views",
+        )
+        for name, (key_node, value_node) in self.mapping(source, node, None, "servers").items():
+            where = f"server '{name}'"
+            entries = self.mapping(source, value_node, fields, where)
+            ok = True
+            values: dict[str, object] = {}
+            for required in ("software", "role", "address"):
+                if required not in entries:
+                    ok = False
+                    self.error(source.at(key_node), "missing-key", f"{where} needs '{required}'")
+            for field_name, choices in (("software", SOFTWARES), ("role", ROLES)):
+                if field_name in entries:
+                    value = self.scalar(source, entries[field_name][1], f"{where} {field_name}")
+                    if value not in choices:
+                        ok = False
+                        if value is not None:
+                            self.error(
+                                source.at(entries[field_name][1]),
+                                "bad-value",
+                                f"{where}: unknown {field_name} '{value}'; expected one of "
+                                + ", ".join(choices),
+                            )
+                    values[field_name] = value
+            if "address" in entries:
+                address = self.scalar(source, entries["address"][1], f"{where} address")
+                try:
+                    values["address"] = str(ipaddress.ip_address(address or ""))
+                except ValueError:
+                    ok = False
+                    self.error(
+                        source.at(entries["address"][1]),
+                        "bad-address",
+                        f"{where}: '{address}' is not an IPv4 or IPv6 address",
+                    )
+            port = 53
+            if "port" in entries:
+                text = self.scalar(source, entries["port"][1], f"{where} port") or ""
+                if not text.isdigit() or not 1 <= int(text) <= 65535:
+                    ok = False
+                    self.error(
+                        source.at(entries["port"][1]),
+                        "bad-value",
+                        f"{where}: port '{text}' must be a number from 1 to 65535",
+                    )
+                else:
+                    port = int(text)
+            software = str(values.get("software", ""))
+            path = f"/etc/{software}/zonesmith"
+            if "path" in entries:
+                path = self.scalar(source, entries["path"][1], f"{where} path") or path
+                if not path.startswith("/"):
+                    ok = False
+                    self.error(
+                        source.at(entries["path"][1]),
+                        "bad-value",
+                        f"{where}: path '{path}' must be absolute "
+                        "(where the files live on the server)",
+                    )
+            hidden = False
+            if "hidden" in entries:
+                hidden = bool(self.boolean(source, entries["hidden"][1], f"{where} hidden"))
+            catalog = None
+            if "catalog" in entries and self.absolute_name(
+                source, entries["catalog"][1], f"{where} catalog"
+            ):
+                catalog = entries["catalog"][1].value
+            key = None
+            if "key" in entries:
+                key_text = self.scalar(source, entries["key"][1], f"{where} key")
+                if key_text is not None:
+                    key = Reference(key_text, source.at(entries["key"][1]))
+
+            refs = {
+                field_name: self.references(source, entries[field_name][1], f"{where} {field_name}")
+                for field_name in ("primaries", "blocklists", "views")
+                if field_name in entries
+            }
+
+            if not ok:
+                continue
+            servers.append(
+                Server(
+                    name=name,
+                    software=software,
+                    role=str(values["role"]),
+                    address=str(values["address"]),
+                    port=port,
+                    path=path,
+                    position=source.at(key_node),
+                    hidden=hidden,
+                    catalog=catalog,
+                    primaries=refs.get("primaries", ()),
+                    key=key,
+                    blocklists=refs.get("blocklists", ()),
+                    views=refs.get("views"),
+                )
+            )
+        return tuple(servers)
+
+    def load_blocklists(self, source: SourceFile, node: yaml.Node | None) -> tuple[Blocklist, ...]:
+        blocklists = []
+        for name, (key_node, value_node) in self.mapping(source, node, None, "blocklists").items():
+            where = f"blocklist '{name}'"
+            entries = self.mapping(source, value_node, ("sources", "allow", "action"), where)
+            sources = (
+                tuple(t for t, _ in self.scalars(source, entries["sources"][1], f"{where} sources"))
+                if "sources" in entries
+                else ()
+            )
+            allow = (
+                tuple(t for t, _ in self.scalars(source, entries["allow"][1], f"{where} allow"))
+                if "allow" in entries
+                else ()
+            )
+            action, sinkhole = "nxdomain", None
+            if "action" in entries:
+                action_node = entries["action"][1]
+                if isinstance(action_node, yaml.MappingNode):
+                    sink = self.mapping(source, action_node, ("sinkhole",), f"{where} action")
+                    if "sinkhole" in sink:
+                        action = "sinkhole"
+                        sinkhole = self.scalar(source, sink["sinkhole"][1], f"{where} sinkhole")
+                else:
+                    action = self.scalar(source, action_node, f"{where} action") or action
+                    if action not in ("nxdomain", "null"):
+                        self.error(
+                            source.at(action_node),
+                            "bad-value",
+                            f"{where}: unknown action '{action}'; expected nxdomain, null "
+                            "or {sinkhole: ADDRESS}",
+                        )
+            blocklists.append(
+                Blocklist(name, sources, allow, action, sinkhole, source.at(key_node))
+            )
+        return tuple(blocklists)
+
+    # -- record sets and zones ------------------------------------------------
+
+    def load_sets(self, source: SourceFile, node: yaml.Node | None) -> dict[str, list[RecordSpec]]:
+        sets = {}
+        for name, (_key_node, value_node) in self.mapping(source, node, None, "sets").items():
+            sets[name] = list(self.record_specs(source, value_node, f"set '{name}'"))
+        return sets
+
+    def record_specs(
+        self, source: SourceFile, node: yaml.Node | None, where: str
+    ) -> Iterator[RecordSpec]:
+        """The records of a zone file or a set, still as text: owner -> records."""
+        for owner, (owner_node, value_node) in self.mapping(source, node, None, where).items():
+            owner_position = source.at(owner_node)
+            yield from self.owner_specs(
+                source, owner, owner_position, value_node, None, None, where
+            )
+
+    def owner_specs(
+        self,
+        source: SourceFile,
+        owner: str,
+        owner_position: Position,
+        node: yaml.Node,
+        ttl: int | None,
+        view: Reference | None,
+        where: str,
+    ) -> Iterator[RecordSpec]:
+        what = f"records of '{owner}' in {where}"
+        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+            yield RecordSpec(
+                owner, owner_position, node.value, _text_position(source, node), ttl, view
+            )
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                if (
+                    isinstance(item, yaml.MappingNode | yaml.SequenceNode)
+                    and ttl is None
+                    and view is None
+                ):
+                    if isinstance(item, yaml.SequenceNode):
+                        self.error(
+                            source.at(item),
+                            "bad-value",
+                            f"{what}: a list inside a list is not allowed",
+                        )
+                        continue
+                    yield from self.owner_specs(
+                        source, owner, owner_position, item, None, None, where
+                    )
+                elif isinstance(item, yaml.ScalarNode) and item.tag != "tag:yaml.org,2002:null":
+                    yield RecordSpec(
+                        owner, owner_position, item.value, _text_position(source, item), ttl, view
+                    )
+                else:
+                    self.error(
+                        source.at(item),
+                        "bad-value",
+                        f"{what}: each entry must be a record such as 'A 192.0.2.1'",
+                    )
+        elif isinstance(node, yaml.MappingNode):
+            entries = self.mapping(source, node, ("records", "ttl", "view"), what)
+            if "records" not in entries:
+                self.error(
+                    source.at(node),
+                    "missing-key",
+                    f"{what}: a mapping needs 'records', "
+                    "e.g. {view: internal, records: [A 10.0.0.1]}",
+                )
+                return
+            inner_ttl = ttl
+            if "ttl" in entries:
+                inner_ttl = self.duration(source, entries["ttl"][1], f"{what} ttl", ttl=True)
+                if inner_ttl is None:
+                    return
+            inner_view = view
+            if "view" in entries:
+                text = self.scalar(source, entries["view"][1], f"{what} view")
+                if text is None:
+                    return
+                inner_view = Reference(text, source.at(entries["view"][1]))
+            records_node = entries["records"][1]
+            if isinstance(records_node, yaml.MappingNode):
+                self.error(
+                    source.at(records_node),
+                    "bad-value",
+                    f"{what}: records must be a record or a list of records",
+                )
+                return
+            yield from self.owner_specs(
+                source, owner, owner_position, records_node, inner_ttl, inner_view, where
+            )
+        else:
+            self.error(source.at(node), "bad-value", f"{what}: no records given")
+
+    def load_zones(
+        self,
+        source: SourceFile,
+        node: yaml.Node | None,
+        defaults: Defaults,
+        views: tuple[View, ...],
+        sets: dict[str, list[RecordSpec]],
+    ) -> tuple[Zone, ...]:
+        zones = []
+        all_views = tuple(view.name for view in views)
+        zones_dir = self.root / ZONES_DIR
+        declared: set[str] = set()
+        for name, (key_node, value_node) in self.mapping(source, node, None, "zones").items():
+            where = f"zone '{name}'"
+            try:
+                origin = dns.name.from_text(name)
+            except dns.exception.DNSException as exc:
+                self.error(
+                    source.at(key_node), "bad-name", f"{where}: {describe_name_error(name, exc)}"
+                )
+                continue
+            file_stem = origin.to_text(omit_final_dot=True).lower()
+            declared.add(file_stem)
+            entries = self.mapping(
+                source, value_node, ("include", "views", "reverse-of", "ttl", "soa"), where
+            )
+            includes = (
+                self.references(source, entries["include"][1], f"{where} include")
+                if "include" in entries
+                else ()
+            )
+            reverse_of = (
+                self.references(source, entries["reverse-of"][1], f"{where} reverse-of")
+                if "reverse-of" in entries
+                else ()
+            )
+            view_refs = (
+                self.references(source, entries["views"][1], f"{where} views")
+                if "views" in entries
+                else ()
+            )
+            zone_views = (
+                tuple(r.name for r in view_refs if r.name in all_views) if view_refs else all_views
+            )
+            ttl = defaults.ttl
+            zone_ttl = None
+            if "ttl" in entries:
+                zone_ttl = self.duration(source, entries["ttl"][1], f"{where} ttl", ttl=True)
+                ttl = zone_ttl if zone_ttl is not None else ttl
+            soa = None
+            if "soa" in entries:
+                soa = self.load_soa(source, entries["soa"][1], defaults.soa, f"{where} soa")
+
+            records: list[Record] = []
+            yaml_path = zones_dir / f"{file_stem}.yaml"
+            master_path = zones_dir / f"{file_stem}.zone"
+            source_path = None
+            if yaml_path.is_file() and master_path.is_file():
+                self.error(
+                    Position(display_path(master_path), 1, 1),
+                    "duplicate-zone-source",
+                    f"{where} is given both as {display_path(yaml_path)} and as "
+                    f"{display_path(master_path)}; keep one of them",
+                )
+            elif yaml_path.is_file():
+                source_path = display_path(yaml_path)
+                zone_source, document = self.compose(yaml_path)
+                specs = self.record_specs(zone_source, document, f"zone {file_stem}")
+                records.extend(self.materialize(specs, origin, ttl, "zone"))
+            elif master_path.is_file():
+                source_path = display_path(master_path)
+                records.extend(self.load_master(master_path, origin, ttl))
+            for include in includes:
+                if include.name in sets:
+                    records.extend(
+                        self.materialize(
+                            iter(sets[include.name]), origin, ttl, f"set {include.name}"
+                        )
+                    )
+            zones.append(
+                Zone(
+                    name=origin,
+                    views=zone_views,
+                    records=tuple(records),
+                    position=source.at(key_node),
+                    source_path=source_path,
+                    includes=includes,
+                    reverse_of=reverse_of,
+                    view_refs=view_refs,
+                    ttl=zone_ttl,
+                    soa=soa,
+                )
+            )
+        if zones_dir.is_dir():
+            for path in sorted(zones_dir.iterdir()):
+                if path.suffix in (".yaml", ".zone") and path.stem.lower() not in declared:
+                    self.warning(
+                        Position(display_path(path), 1, 1),
+                        "undeclared-zone-file",
+                        f"zone file for '{path.stem}' is not used: add '{path.stem}: {{}}' "
+                        f"under zones in {SITE_FILE}",
+                    )
+        return tuple(zones)
+
+    def load_master(self, path: Path, origin: dns.name.Name, ttl: int) -> Iterator[Record]:
+        from zonesmith.masterfile import read_masterfile
+
+        records, diagnostics = read_masterfile(path, origin, ttl, display_path=display_path(path))
+        self.diagnostics.extend(diagnostics)
+        for record in records:
+            if record.rdata.rdtype == dns.rdatatype.SOA and record.name == origin:
+                self.warning(
+                    record.position,
+                    "soa-replaced",
+                    "the SOA of this file is replaced by the one the site supplies "
+                    "(defaults soa in zonesmith.yaml); remove it from the file",
+                )
+                continue
+            yield Record(record.name, record.ttl, record.rdata, None, record.position)
+
+    def materialize(
+        self,
+        specs: Iterator[RecordSpec],
+        origin: dns.name.Name,
+        default_ttl: int,
+        source_label: str,
+    ) -> Iterator[Record]:
+        """Records from their text form, each parsed relative to ``origin``."""
+        for spec in specs:
+            owner = self.owner_name(spec, origin)
+            if owner is None:
+                continue
+            parsed = self.parse_record_text(spec.text, spec.position, origin)
+            if parsed is None:
+                continue
+            ttl, rdata = parsed
+            if ttl is None:
+                ttl = spec.ttl if spec.ttl is not None else default_ttl
+            if rdata.rdtype == dns.rdatatype.SOA:
+                self.warning(
+                    spec.position,
+                    "soa-replaced",
+                    "an SOA given as a record is replaced by the one the site supplies; "
+                    "set SOA fields under defaults soa or the zone's soa in zonesmith.yaml",
+                )
+                continue
+            yield Record(
+                owner,
+                ttl,
+                rdata,
+                spec.view.name if spec.view else None,
+                spec.position,
+                source_label,
+            )
+
+    def owner_name(self, spec: RecordSpec, origin: dns.name.Name) -> dns.name.Name | None:
+        try:
+            owner = dns.name.from_text(spec.owner, origin)
+        except dns.exception.DNSException as exc:
+            self.error(spec.owner_position, "bad-name", describe_name_error(spec.owner, exc))
+            return None
+        if not owner.is_subdomain(origin):
+            self.error(
+                spec.owner_position,
+                "out-of-zone",
+                f"'{spec.owner}' is outside zone '{origin}'; names ending in a dot are absolute, "
+                "write it relative to the zone or move it to its own zone",
+            )
+            return None
+        return owner
+
+    def parse_record_text(
+        self, text: str, position: Position, origin: dns.name.Name
+    ) -> tuple[int | None, dns.rdata.Rdata] | None:
+        """``[TTL] [IN] TYPE RDATA`` into (ttl or None, rdata), or None after reporting."""
+        return parse_record_text(text, position, origin, self.diagnostics.append)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSpec:
+    """A record as written in YAML, before it is parsed against a zone's origin."""
+
+    owner: str
+    owner_position: Position
+    text: str
+    position: Position
+    ttl: int | None
+    view: Reference | None
+
+
+def _text_position(source: SourceFile, node: yaml.ScalarNode) -> Position:
+    position = source.at(node)
+    # A quoted scalar's text starts one column after the quote.
+    return position.shifted(1) if node.style in ("'", '"') else position
+
+
+_TYPE_HINTS = {
+    "A": "an IPv4 address such as 192.0.2.1",
+    "AAAA": "an IPv6 address such as 2001:db8::1",
+    "MX": "PREFERENCE EXCHANGE with a preference from 0 to 65535, e.g. MX 10 mail.example.com.",
+    "SRV": "PRIORITY WEIGHT PORT TARGET, each number 0-65535, e.g. SRV 10 5 5060 sip.example.com.",
+    "CAA": 'FLAGS TAG "VALUE" with flags 0-255, e.g. CAA 0 issue "letsencrypt.org"',
+    "CNAME": "one domain name, e.g. CNAME www.example.com.",
+    "NS": "one domain name, e.g. NS ns1.example.com.",
+    "PTR": "one domain name, e.g. PTR host.example.com.",
+    "TXT": 'one or more strings, e.g. TXT "v=spf1 mx -all"',
+    "SSHFP": "ALGORITHM TYPE FINGERPRINT, e.g. SSHFP 4 2 <hex>",
+    "TLSA": "USAGE SELECTOR TYPE DATA, e.g. TLSA 3 1 1 <hex>",
+}
+
+KNOWN_CAA_TAGS = (
+    "issue",
+    "issuewild",
+    "iodef",
+    "issuemail",
+    "issuevmc",
+    "contactemail",
+    "contactphone",
+)
+
+
+def parse_record_text(
+    text: str,
+    position: Position,
+    origin: dns.name.Name,
+    report: Callable[[Diagnostic], None],
+) -> tuple[int | None, dns.rdata.Rdata] | None:
+    """Parse ``[TTL] [IN] TYPE RDATA`` relative to ``origin``.
+
+    TXT and SPF strings longer than 255 octets are split into 255-octet
+    strings, so authors can write a DKIM key as one string.
+    """
+    parts = text.split(None, 1)
+    offset = 0
+    ttl = None
+    tokens_seen = []
+    while parts:
+        token = parts[0]
+        rest = parts[1] if len(parts) > 1 else ""
+        head_offset = offset + (len(text[offset:]) - len(text[offset:].lstrip()))
+        if token[0].isdigit() and ttl is None and not tokens_seen:
+            try:
+                ttl = parse_ttl(token)
+            except ValueError as exc:
+                report(error(position.shifted(head_offset), "bad-ttl", str(exc)))
+                return None
+        elif token.upper() == "IN" and "IN" not in tokens_seen:
+            pass
+        else:
+            break
+        tokens_seen.append(token.upper())
+        offset = head_offset + len(token)
+        parts = rest.split(None, 1)
+    if not parts:
+        report(
+            error(position, "bad-record", f"'{text}' has no record type; write e.g. 'A 192.0.2.1'")
+        )
+        return None
+    type_text = parts[0]
+    type_offset = offset + (len(text[offset:]) - len(text[offset:].lstrip()))
+    rdata_text = parts[1] if len(parts) > 1 else ""
+    rdata_offset = (
+        type_offset
+        + len(type_text)
+        + (
+            len(text[type_offset + len(type_text) :])
+            - len(text[type_offset + len(type_text) :].lstrip())
+        )
+    )
+    try:
+        rdtype = dns.rdatatype.from_text(type_text)
+    except dns.rdatatype.UnknownRdatatype:
+        known = [t.name for t in dns.rdatatype.RdataType]
+        close = difflib.get_close_matches(type_text.upper(), known, n=1)
+        hint = f"did you mean {close[0]}?" if close else "write a type such as A, AAAA, MX, TXT"
+        report(
+            error(
+                position.shifted(type_offset),
+                "unknown-type",
+                f"unknown record type '{type_text}'; {hint}",
+            )
+        )
+        return None
+    if dns.rdatatype.is_metatype(rdtype) or rdtype == dns.rdatatype.OPT:
+        report(
+            error(
+                position.shifted(type_offset),
+                "unknown-type",
+                f"'{type_text}' is not a record type that can be in a zone",
+            )
+        )
+        return None
+    try:
+        if rdtype in (dns.rdatatype.TXT, dns.rdatatype.SPF):
+            rdata = _split_txt(rdtype, rdata_text)
+        else:
+            rdata = dns.rdata.from_text(
+                dns.rdataclass.IN, rdtype, rdata_text, origin=origin, relativize=False
+            )
+    except Exception as exc:  # dnspython raises many kinds for bad rdata
+        type_name = dns.rdatatype.to_text(rdtype)
+        reason = str(exc) or type(exc).__name__
+        hint = _TYPE_HINTS.get(type_name)
+        message = f"invalid {type_name} data '{rdata_text}': {reason}"
+        if hint:
+            message += f"; expected {hint}"
+        report(error(position.shifted(rdata_offset), "bad-rdata", message))
+        return None
+    return ttl, rdata
+
+
+def _split_txt(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:
+    tokenizer = dns.tokenizer.Tokenizer(text)
+    strings: list[bytes] = []
+    while True:
+        token = tokenizer.get().unescape_to_bytes()
+        if token.is_eol_or_eof():
+            break
+        if not (token.is_quoted_string() or token.is_identifier()):
+            raise dns.exception.SyntaxError("expected a string")
+        value = token.value if isinstance(token.value, bytes) else token.value.encode()
+        if not value:
+            strings.append(b"")
+        for start in range(0, len(value), 255):
+            strings.append(value[start : start + 255])
+    if not strings:
+        raise dns.exception.SyntaxError("no strings given")
+    cls = dns.rdata.get_rdata_class(dns.rdataclass.IN, rdtype)
+    return cls(dns.rdataclass.IN, rdtype, strings)
+
+
+def load_site(root: Path | str) -> tuple[Site, list[Diagnostic]]:
+    """Load the site at ``root``; returns the model and what loading found wrong."""
+    loader = Loader(Path(root))
+    site = loader.load()
+    return site, loader.diagnostics

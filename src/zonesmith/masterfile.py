@@ -1,0 +1,902 @@
+"""RFC 1035 master-file reader that keeps source positions and recovers from errors.
+
+Why not ``dns.zone.from_text``: dnspython stops at the first problem and only
+knows the line of it. zonesmith promises that every error names the file, line
+and column and that one ``check`` run shows every problem, so this module has
+its own tokenizer and directive handling and hands only the RDATA of each
+record to dnspython (``dns.rdata.from_text``), which stays the authority on
+what each record type's presentation format means.
+
+The dialect is BIND's: ``;`` comments, parentheses spanning lines, quoted
+strings with escapes, a blank owner repeating the previous owner, ``@``,
+``$ORIGIN``, ``$TTL`` (with BIND units), ``$INCLUDE file [origin]`` and
+``$GENERATE``. TTL and class may come in either order before the type.
+
+A record with an error is reported and left out; reading always goes on with
+the next record. Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+
+from zonesmith.diagnostics import Diagnostic, Position, error, warning
+
+__all__ = ["MasterRecord", "read_masterfile", "parse_ttl", "MAX_TTL"]
+
+MAX_TTL = 2**31 - 1
+"""RFC 2181 section 8: TTLs are unsigned 31-bit values."""
+
+MAX_INCLUDE_DEPTH = 20
+"""BIND refuses deeper nesting too; deeper is almost always a file including itself."""
+
+MAX_GENERATE = 65536
+"""Records one ``$GENERATE`` may produce; a typo in a range must not eat all memory."""
+
+_MAX_GENERATE_WIDTH = 127  # BIND formats each substitution into a 128-byte buffer
+# BIND's DNS_RDATA_MAXLENGTH: a record must fit a 65535-octet message with a
+# 12-octet header, a root owner and the 10 octets of type, class, TTL and length.
+_MAX_RDATA = 65512
+_MAX_UNBALANCED_RESCANS = 20  # bounds the work spent recovering from unclosed '('
+
+
+@dataclass(frozen=True, slots=True)
+class MasterRecord:
+    """One resource record read from a master file."""
+
+    name: dns.name.Name  # absolute
+    ttl: int
+    rdata: dns.rdata.Rdata  # class IN
+    position: Position  # where the record's owner (or first token, for blank owners) is
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+class _Token(NamedTuple):
+    text: str  # raw source text; quoted strings keep their quotes and escapes
+    line: int
+    column: int  # 1-based
+    quoted: bool
+
+
+# One pass of this over a line yields every token; the alternatives cover every
+# character, so nothing is silently skipped. Tokenizing is per line because a
+# quoted string may not span lines (as in BIND), which keeps lines independent.
+_TOKEN_RE = re.compile(
+    r"""
+      [ \t\r\f\v]+
+    | (?P<comment>;.*)
+    | (?P<open>\()
+    | (?P<close>\))
+    | (?P<quoted>"(?:[^"\\]|\\.)*")
+    | (?P<unterminated>".*)
+    | (?P<word>(?:[^ \t\r\f\v;()"\\]|\\.|\\$)+)
+    """,
+    re.VERBOSE,
+)
+
+_SURROGATE_RE = re.compile("[\udc80-\udcff]")
+_TTL_RE = re.compile(r"(?:\d+[wdhms])+|\d+", re.IGNORECASE)
+_TTL_UNIT_RE = re.compile(r"(\d+)([wdhms])", re.IGNORECASE)
+_TTL_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_RANGE_RE = re.compile(r"(\d+)-(\d+)(?:/(\d+))?")
+_MODIFIER_RE = re.compile(r"\{([+-]?\d+)(?:,(\d+)(?:,([doxXnN]))?)?\}")
+_CLASS_RE = re.compile(r"(?:IN|CH|CHAOS|HS|HESIOD|NONE|ANY|CLASS\d+)", re.IGNORECASE)
+
+_KNOWN_TYPES = sorted(
+    t.name
+    for t in dns.rdatatype.RdataType
+    if not dns.rdatatype.is_metatype(t) and t != dns.rdatatype.NONE
+)
+_DIRECTIVES = ("$ORIGIN", "$TTL", "$INCLUDE", "$GENERATE")
+_IN = dns.rdataclass.IN
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One logical line: the tokens of a physical line, plus its parenthesised continuation."""
+
+    tokens: list[_Token]
+    has_owner: bool  # the line starts in column 1, so its first token is an owner or directive
+    problems: list[Diagnostic] = field(default_factory=list)
+
+
+def parse_ttl(text: str) -> int:
+    """A TTL in seconds or BIND units (``1h30m``, ``1W``, case-insensitive).
+
+    Raises ValueError with a readable reason. As in BIND, units may repeat and
+    are added up, but a bare number may not follow a unit (``1h30``).
+    """
+    if not _TTL_RE.fullmatch(text):
+        raise ValueError(
+            f"invalid TTL '{text}': use seconds or BIND units such as 300, 1h30m, 1d, 2w"
+        )
+    if text.isdigit():
+        value = int(text)
+    else:
+        value = sum(int(n) * _TTL_UNITS[u.lower()] for n, u in _TTL_UNIT_RE.findall(text))
+    if value > MAX_TTL:
+        raise ValueError(f"TTL '{text}' ({value}s) is out of range 0..{MAX_TTL}")
+    return value
+
+
+def _unquote(token: _Token) -> str:
+    """The contents of a quoted token, escapes kept (dnspython and BIND interpret them later)."""
+    return token.text[1:-1] if token.quoted else token.text
+
+
+def _unescape(text: str) -> str:
+    """Master-file escapes resolved, for file names in ``$INCLUDE``."""
+    return re.sub(
+        r"\\(\d{3}|.)",
+        lambda m: chr(int(m.group(1))) if m.group(1).isdigit() else m.group(1),
+        text,
+    )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _reason(exc: BaseException) -> str:
+    """dnspython's explanation, or the exception's name when it gives none."""
+    text = str(exc).strip()
+    if not text:
+        text = (type(exc).__doc__ or type(exc).__name__).strip().splitlines()[0]
+    return text.rstrip(".")
+
+
+_NAME_REASONS: dict[type[BaseException], str] = {
+    dns.name.EmptyLabel: "it has an empty label (two dots in a row, or a leading dot)",
+    dns.name.LabelTooLong: "a label is longer than 63 octets",
+    dns.name.NameTooLong: "the full name is longer than 255 octets",
+    dns.name.BadEscape: "it has a bad escape (\\DDD must be 000 to 255)",
+}
+
+
+def _name_reason(exc: BaseException) -> str:
+    for kind, reason in _NAME_REASONS.items():
+        if isinstance(exc, kind):
+            return reason
+    return _reason(exc)
+
+
+# --------------------------------------------------------------------------- $GENERATE
+
+
+def _nibbles(value: int, width: int, upper: bool) -> str:
+    """BIND's nibble format: hex digits least significant first, dot separated, padded to width."""
+    digits = "0123456789ABCDEF" if upper else "0123456789abcdef"
+    text = ""
+    while True:
+        text += digits[value & 0xF]
+        value >>= 4
+        if width > 0:
+            width -= 1
+        if width > 0 or value != 0:
+            text += "."
+            if width > 0:
+                width -= 1
+        if value == 0 and width == 0:
+            return text
+
+
+# A compiled template: literal text, or (offset, width, base) for a '$'.
+_Template = list[str | tuple[int, int, str]]
+
+
+def _compile_template(template: str) -> _Template:
+    """Split a $GENERATE lhs/rhs once, so each iteration is only string joins.
+
+    ``$`` is the iterator, ``${offset[,width[,base]]}`` modifies it, ``$$`` is
+    a literal ``$``; a backslash escape (``\\$``) is copied unchanged, as BIND
+    does, so the name or rdata parser reads it as a literal character.
+    """
+    parts: _Template = []
+    literal: list[str] = []
+    i = 0
+    n = len(template)
+    while i < n:
+        c = template[i]
+        if c == "\\":
+            literal.append(template[i : i + 2])
+            i += 2
+        elif c != "$":
+            literal.append(c)
+            i += 1
+        elif template.startswith("$", i + 1):
+            literal.append("$")
+            i += 2
+        else:
+            i += 1
+            offset, width, base = 0, 0, "d"
+            if template.startswith("{", i):
+                match = _MODIFIER_RE.match(template, i)
+                if match is None:
+                    raise ValueError(
+                        f"bad modifier '{template[i:].split('}')[0]}}}': "
+                        "expected ${offset[,width[,base]]} with base d, o, x, X, n or N"
+                    )
+                offset = int(match.group(1))
+                if match.group(2) is not None:
+                    width = int(match.group(2))
+                    if width > _MAX_GENERATE_WIDTH:
+                        raise ValueError(f"width {width} is larger than {_MAX_GENERATE_WIDTH}")
+                base = match.group(3) or "d"
+                i = match.end()
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append((offset, width, base))
+    if literal:
+        parts.append("".join(literal))
+    return parts
+
+
+def _expand(template: _Template, counter: int) -> str:
+    out: list[str] = []
+    for part in template:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        offset, width, base = part
+        value = counter + offset
+        if base in "nN":
+            if value < 0:
+                raise ValueError(f"negative value {value} cannot be written as nibbles")
+            out.append(_nibbles(value, width, base == "N"))
+        else:
+            out.append(format(value, base).zfill(width))
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- reader
+
+
+_BAD_OWNER = dns.name.Name([])  # marks "the previous owner was invalid": its records are dropped
+
+
+@dataclass(slots=True)
+class _State:
+    """What a ``$INCLUDE`` saves and restores (as dnspython's reader does)."""
+
+    origin: dns.name.Name
+    last_name: dns.name.Name | None
+    last_ttl: int | None  # last TTL written on a record
+    default_ttl: int | None  # from $TTL
+
+
+class _Reader:
+    def __init__(self, zone_origin: dns.name.Name, default_ttl: int) -> None:
+        self.zone_origin = zone_origin
+        self.fallback_ttl = default_ttl
+        self.records: list[MasterRecord] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.state = _State(zone_origin, None, None, None)
+        self.origin_changed = False  # for BIND's "record with inherited owner" warning
+        self.stack: list[Path] = []
+
+    # ----------------------------------------------------------------- files
+
+    def read_file(self, path: Path, display: str, where: Position | None) -> None:
+        """Read one file; ``where`` is the $INCLUDE directive's position (None for the top)."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            what = "included file" if where else "master file"
+            reason = exc.strerror or _reason(exc)
+            self.diagnostics.append(
+                error(
+                    where or Position(display),
+                    "include-missing",
+                    f"cannot read {what} '{display}': {reason}",
+                )
+            )
+            return
+        # Bytes that are not UTF-8 become \DDD escapes, so dnspython stores the
+        # very octets of the file (as BIND would) instead of failing to encode.
+        text = data.decode("utf-8", "surrogateescape")
+        if _SURROGATE_RE.search(text):
+            text = _SURROGATE_RE.sub(lambda m: f"\\{ord(m.group()) - 0xDC00:03d}", text)
+        try:
+            resolved = path.resolve()
+        except OSError:
+            resolved = path
+        self.stack.append(resolved)
+        try:
+            for entry in self._entries(text.split("\n"), display):
+                self._entry(entry, path, display)
+        finally:
+            self.stack.pop()
+
+    def _entries(self, lines: list[str], display: str) -> Iterator[_Entry]:
+        """Logical lines of a file, with tokenizer problems attached.
+
+        When a '(' is never closed, BIND gives up; we report it and read on
+        from the next line that starts in column 1 after it, which is where
+        the next record most likely begins.
+        """
+        start = 0
+        rescans = 0
+        count = len(lines)
+        while True:
+            depth = 0
+            entry: _Entry | None = None
+            opened = Position(display)
+            resync: int | None = None
+            for index in range(start, count):
+                text = lines[index]
+                lineno = index + 1
+                first = text[:1]
+                if depth == 0:
+                    entry = _Entry([], bool(first) and not first.isspace() and first not in ";(")
+                    resync = None
+                elif resync is None and first and not first.isspace() and first not in ";)":
+                    resync = index
+                assert entry is not None
+                tokens = entry.tokens
+                for match in _TOKEN_RE.finditer(text):
+                    kind = match.lastgroup
+                    if kind is None:
+                        continue
+                    if kind == "word":
+                        tokens.append(_Token(match.group(), lineno, match.start() + 1, False))
+                    elif kind == "quoted":
+                        tokens.append(_Token(match.group(), lineno, match.start() + 1, True))
+                    elif kind == "comment":
+                        break
+                    elif kind == "open":
+                        if depth == 0:
+                            opened = Position(display, lineno, match.start() + 1)
+                        depth += 1
+                    elif kind == "close":
+                        if depth == 0:
+                            entry.problems.append(
+                                error(
+                                    Position(display, lineno, match.start() + 1),
+                                    "masterfile-syntax",
+                                    "unbalanced ')': no '(' is open",
+                                )
+                            )
+                        else:
+                            depth -= 1
+                    else:  # unterminated
+                        entry.problems.append(
+                            error(
+                                Position(display, lineno, match.start() + 1),
+                                "masterfile-syntax",
+                                "unterminated quoted string: a closing '\"' is missing "
+                                "on this line (quoted strings cannot span lines)",
+                            )
+                        )
+                        break
+                if depth == 0 and (tokens or entry.problems):
+                    yield entry
+            if depth == 0:
+                return
+            assert entry is not None
+            entry.problems.append(
+                error(
+                    opened,
+                    "masterfile-syntax",
+                    "unbalanced '(': it is never closed with ')' before the end of the file",
+                )
+            )
+            yield entry
+            if resync is None or rescans >= _MAX_UNBALANCED_RESCANS:
+                return
+            start = resync
+            rescans += 1
+
+    # ----------------------------------------------------------------- entries
+
+    def _entry(self, entry: _Entry, path: Path, display: str) -> None:
+        tokens = entry.tokens
+        if entry.problems:
+            self.diagnostics.extend(entry.problems)
+            if entry.has_owner and tokens and not tokens[0].text.startswith("$"):
+                # Keep blank-owner records that follow attached to the right owner.
+                name = self._name(tokens[0], display, report=False)
+                self.state.last_name = name if name is not None else _BAD_OWNER
+                self.origin_changed = False
+            return
+        if not tokens:
+            return
+        first = tokens[0]
+        if entry.has_owner and first.text.startswith("$") and not first.quoted:
+            self._directive(tokens, path, display)
+        else:
+            self._record(tokens, entry.has_owner, display)
+
+    def _pos(self, token: _Token, display: str) -> Position:
+        return Position(display, token.line, token.column)
+
+    def _after(self, token: _Token, display: str) -> Position:
+        return Position(display, token.line, token.column + len(token.text))
+
+    def _name(
+        self, token: _Token, display: str, *, report: bool = True, what: str = "name"
+    ) -> dns.name.Name | None:
+        text = token.text
+        if token.quoted:
+            if report:
+                self.diagnostics.append(
+                    error(
+                        self._pos(token, display),
+                        "bad-name",
+                        f"invalid {what} {text}: a name cannot be a quoted string",
+                    )
+                )
+            return None
+        try:
+            return dns.name.from_text(text, self.state.origin)
+        except Exception as exc:  # dnspython raises several kinds; all mean "bad name"
+            if report:
+                self.diagnostics.append(
+                    error(
+                        self._pos(token, display),
+                        "bad-name",
+                        f"invalid {what} '{text}': {_name_reason(exc)}",
+                    )
+                )
+            return None
+
+    def _extra(self, tokens: list[_Token], after: str, display: str) -> None:
+        if tokens:
+            self.diagnostics.append(
+                error(
+                    self._pos(tokens[0], display),
+                    "masterfile-syntax",
+                    f"unexpected '{_short(tokens[0].text, 40)}' after {after}",
+                )
+            )
+
+    # ----------------------------------------------------------------- directives
+
+    def _directive(self, tokens: list[_Token], path: Path, display: str) -> None:
+        head = tokens[0]
+        word = head.text.upper()
+        args = tokens[1:]
+        where = self._pos(head, display)
+        if word == "$ORIGIN":
+            if not args:
+                self._missing(head, display, "$ORIGIN needs a domain name")
+                return
+            name = self._name(args[0], display, what="$ORIGIN")
+            self._extra(args[1:], "the $ORIGIN name", display)
+            if name is not None:
+                self.state.origin = name
+                self.origin_changed = True
+        elif word == "$TTL":
+            if not args:
+                self._missing(head, display, "$TTL needs a TTL, e.g. $TTL 1h")
+                return
+            ttl = self._ttl(args[0], display)
+            self._extra(args[1:], "the $TTL value", display)
+            if ttl is not None:
+                self.state.default_ttl = ttl
+        elif word == "$INCLUDE":
+            self._include(head, args, path, display)
+        elif word == "$GENERATE":
+            self._generate(head, args, display)
+        else:
+            close = difflib.get_close_matches(word, _DIRECTIVES, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            self.diagnostics.append(
+                error(
+                    where,
+                    "masterfile-syntax",
+                    f"unknown directive '{head.text}': expected one of "
+                    f"{', '.join(_DIRECTIVES)}{hint}",
+                )
+            )
+
+    def _missing(self, token: _Token, display: str, message: str) -> None:
+        self.diagnostics.append(error(self._after(token, display), "masterfile-syntax", message))
+
+    def _ttl(self, token: _Token, display: str) -> int | None:
+        try:
+            return parse_ttl(_unquote(token))
+        except ValueError as exc:
+            self.diagnostics.append(error(self._pos(token, display), "bad-ttl", str(exc)))
+            return None
+
+    def _include(self, head: _Token, args: list[_Token], path: Path, display: str) -> None:
+        where = self._pos(head, display)
+        if not args:
+            self._missing(head, display, "$INCLUDE needs a file name")
+            return
+        file_text = _unescape(_unquote(args[0]))
+        origin = self.state.origin
+        if len(args) > 1:
+            name = self._name(args[1], display, what="$INCLUDE origin")
+            if name is None:
+                return
+            origin = name
+        self._extra(args[2:], "the $INCLUDE origin", display)
+        # Relative to the including file, so a site reads the same from any working directory.
+        target = Path(file_text)
+        if not target.is_absolute():
+            shown = str(Path(display).parent / file_text)
+            target = path.parent / target
+        else:
+            shown = file_text
+        try:
+            resolved = target.resolve()
+        except OSError:
+            resolved = target
+        if resolved in self.stack:
+            self.diagnostics.append(
+                error(where, "include-loop", f"'{shown}' includes itself (directly or indirectly)")
+            )
+            return
+        if len(self.stack) > MAX_INCLUDE_DEPTH:
+            self.diagnostics.append(
+                error(
+                    where,
+                    "include-depth",
+                    f"$INCLUDE nested more than {MAX_INCLUDE_DEPTH} levels deep",
+                )
+            )
+            return
+        saved = _State(
+            self.state.origin, self.state.last_name, self.state.last_ttl, self.state.default_ttl
+        )
+        saved_changed = self.origin_changed
+        self.state.origin = origin
+        self.origin_changed = False
+        try:
+            self.read_file(target, shown, where)
+        finally:
+            # RFC 1035 5.1: an included file never changes the including file's origin.
+            self.state = saved
+            self.origin_changed = saved_changed
+
+    # ----------------------------------------------------------------- records
+
+    def _ttl_class(
+        self, tokens: list[_Token], i: int, display: str
+    ) -> tuple[int, int | None, bool]:
+        """Read the optional TTL and class (either order) from ``tokens[i:]``.
+
+        Returns the index of the type token, the explicit TTL (or None) and
+        whether everything read was valid.
+        """
+        ttl: int | None = None
+        seen_ttl = seen_class = False
+        ok = True
+        n = len(tokens)
+        while i < n and not (seen_ttl and seen_class):
+            token = tokens[i]
+            if token.quoted:
+                break
+            text = token.text
+            if not seen_ttl and text[0].isdigit():
+                seen_ttl = True
+                ttl = self._ttl(token, display)
+                ok = ok and ttl is not None
+            elif not seen_class and _CLASS_RE.fullmatch(text):
+                seen_class = True
+                try:
+                    rdclass = dns.rdataclass.from_text(text)
+                except Exception:
+                    rdclass = None
+                if rdclass != _IN:
+                    ok = False
+                    shown = dns.rdataclass.to_text(rdclass) if rdclass is not None else text
+                    self.diagnostics.append(
+                        error(
+                            self._pos(token, display),
+                            "bad-class",
+                            f"class {shown} is not supported: zone data must be class IN",
+                        )
+                    )
+            else:
+                break
+            i += 1
+        return i, ttl, ok
+
+    def _type(
+        self, token: _Token, display: str, first_is_type: bool
+    ) -> dns.rdatatype.RdataType | None:
+        text = token.text
+        rdtype: dns.rdatatype.RdataType | None
+        try:
+            rdtype = None if token.quoted else dns.rdatatype.from_text(text)
+        except Exception:
+            rdtype = None
+        if rdtype is not None and not dns.rdatatype.is_metatype(rdtype) and rdtype != 0:
+            return rdtype
+        if rdtype is not None:
+            message = f"'{text}' is a query or meta type and cannot appear in zone data"
+        else:
+            message = f"unknown record type '{text}'"
+            close = difflib.get_close_matches(text.upper(), _KNOWN_TYPES, n=3, cutoff=0.6)
+            if close:
+                message += f"; did you mean {' or '.join(close)}?"
+            if first_is_type:
+                if text.startswith("$"):
+                    message += " (directives must start in column 1)"
+                else:
+                    message += (
+                        f" (the line starts with whitespace, so '{text}' is read as a type; "
+                        "an owner name must start in column 1)"
+                    )
+        self.diagnostics.append(error(self._pos(token, display), "unknown-type", message))
+        return None
+
+    def _record(self, tokens: list[_Token], has_owner: bool, display: str) -> None:
+        state = self.state
+        first = tokens[0]
+        position = self._pos(first, display)
+        ok = True
+        if has_owner:
+            name = self._name(first, display, what="owner name")
+            state.last_name = name if name is not None else _BAD_OWNER
+            self.origin_changed = False
+            ok = name is not None
+            i = 1
+        else:
+            name = state.last_name
+            i = 0
+            if name is None:
+                self.diagnostics.append(
+                    error(
+                        position,
+                        "masterfile-syntax",
+                        "first record has no owner: the line starts with whitespace, which "
+                        "repeats the previous owner, but there is none yet",
+                    )
+                )
+                state.last_name = _BAD_OWNER  # report once, not for each following line
+                ok = False
+            elif name is _BAD_OWNER:
+                ok = False  # already reported at the owner
+            elif self.origin_changed:
+                self.origin_changed = False
+                self.diagnostics.append(
+                    warning(
+                        position,
+                        "inherited-owner",
+                        f"record with inherited owner '{name}' right after $ORIGIN "
+                        f"{state.origin}; write the owner explicitly to avoid surprises",
+                    )
+                )
+        if ok and name is not None and not name.is_subdomain(self.zone_origin):
+            self.diagnostics.append(
+                error(
+                    position,
+                    "out-of-zone",
+                    f"'{name}' is outside zone '{self.zone_origin}'",
+                )
+            )
+            ok = False
+
+        i, ttl, ttl_ok = self._ttl_class(tokens, i, display)
+        ok = ok and ttl_ok
+        if i >= len(tokens):
+            self._missing(tokens[-1], display, "record type missing")
+            return
+        type_token = tokens[i]
+        rdtype = self._type(type_token, display, first_is_type=(i == 0))
+        if rdtype is None:
+            return
+        rest = tokens[i + 1 :]
+        text = " ".join(t.text for t in rest)
+        at = self._pos(rest[0], display) if rest else self._after(type_token, display)
+        rdata = self._rdata(rdtype, text, at)
+        if rdata is None or not ok or name is None:
+            return
+        if ttl is not None:
+            state.last_ttl = ttl
+        else:
+            ttl = self._implicit_ttl()
+        self.records.append(MasterRecord(name, ttl, rdata, position))
+
+    def _implicit_ttl(self) -> int:
+        """$TTL, else the last TTL written on a record (RFC 1035 5.1), else the caller's default.
+
+        BIND would fall back to the SOA minimum; the caller passes that role
+        in as ``default_ttl``.
+        """
+        state = self.state
+        if state.default_ttl is not None:
+            return state.default_ttl
+        if state.last_ttl is not None:
+            return state.last_ttl
+        return self.fallback_ttl
+
+    def _rdata(
+        self, rdtype: dns.rdatatype.RdataType, text: str, at: Position, *, report: bool = True
+    ) -> dns.rdata.Rdata | None:
+        try:
+            rdata = dns.rdata.from_text(
+                _IN, rdtype, text, origin=self.state.origin, relativize=False
+            )
+            # Only long text or lists of names can exceed RDLENGTH; measuring
+            # every record would cost a third of the parse time.
+            if len(text) > 8000 or rdtype == dns.rdatatype.HIP:
+                size = len(rdata.to_wire())
+                if size > _MAX_RDATA:
+                    raise ValueError(
+                        f"the data is {size} octets, more than the {_MAX_RDATA} "
+                        "that fit in a DNS message"
+                    )
+            return rdata
+        except Exception as exc:  # dnspython raises many kinds; each means "bad rdata"
+            if report:
+                self.diagnostics.append(self._bad_rdata(rdtype, text, at, exc))
+            return None
+
+    @staticmethod
+    def _bad_rdata(
+        rdtype: dns.rdatatype.RdataType, text: str, at: Position, exc: BaseException
+    ) -> Diagnostic:
+        kind = dns.rdatatype.to_text(rdtype)
+        return error(at, "bad-rdata", f"invalid {kind} data '{_short(text)}': {_reason(exc)}")
+
+    # ----------------------------------------------------------------- $GENERATE
+
+    def _generate(self, head: _Token, args: list[_Token], display: str) -> None:
+        """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs``, as in BIND."""
+        usage = "$GENERATE needs: start-stop[/step] lhs [ttl] [class] type rhs"
+        if len(args) < 4:
+            at = self._pos(args[-1], display) if args else self._after(head, display)
+            self.diagnostics.append(error(at, "masterfile-syntax", usage))
+            return
+        range_token, lhs_token = args[0], args[1]
+        match = _RANGE_RE.fullmatch(range_token.text)
+        if match is None:
+            self.diagnostics.append(
+                error(
+                    self._pos(range_token, display),
+                    "masterfile-syntax",
+                    f"bad $GENERATE range '{range_token.text}': expected start-stop[/step]",
+                )
+            )
+            return
+        start, stop = int(match.group(1)), int(match.group(2))
+        step = int(match.group(3)) if match.group(3) else 1
+        if start > stop or step < 1:
+            self.diagnostics.append(
+                error(
+                    self._pos(range_token, display),
+                    "masterfile-syntax",
+                    f"bad $GENERATE range '{range_token.text}': start must not exceed stop "
+                    "and step must be at least 1",
+                )
+            )
+            return
+        ok = True
+        i, ttl, ttl_ok = self._ttl_class(args, 2, display)
+        ok = ok and ttl_ok
+        if i >= len(args) - 1:
+            self.diagnostics.append(error(self._pos(args[-1], display), "masterfile-syntax", usage))
+            return
+        type_token, rhs_token = args[i], args[i + 1]
+        rdtype = self._type(type_token, display, first_is_type=False)
+        if rdtype is None:
+            return
+        if len(args) > i + 2:
+            self.diagnostics.append(
+                error(
+                    self._pos(args[i + 2], display),
+                    "masterfile-syntax",
+                    f"unexpected '{_short(args[i + 2].text, 40)}' after the $GENERATE "
+                    "right-hand side; quote the rdata if it has spaces",
+                )
+            )
+            return
+        templates: list[_Template] = []
+        for token in (lhs_token, rhs_token):
+            try:
+                templates.append(_compile_template(_unquote(token)))
+            except ValueError as exc:
+                self.diagnostics.append(
+                    error(self._pos(token, display), "masterfile-syntax", f"$GENERATE: {exc}")
+                )
+                ok = False
+        count = (stop - start) // step + 1
+        if count > MAX_GENERATE:
+            self.diagnostics.append(
+                error(
+                    self._pos(range_token, display),
+                    "generate-limit",
+                    f"$GENERATE range '{range_token.text}' makes {count} records; "
+                    f"at most {MAX_GENERATE} are allowed",
+                )
+            )
+            return
+        if not ok:
+            return
+        lhs, rhs = templates
+        if ttl is None:
+            ttl = self._implicit_ttl()
+        else:
+            self.state.last_ttl = ttl
+        position = self._pos(lhs_token, display)
+        rhs_at = self._pos(rhs_token, display)
+        # One report per kind of failure, not one per generated record.
+        failures: dict[str, tuple[Diagnostic, int]] = {}
+
+        def fail(rule: str, diagnostic: Diagnostic) -> None:
+            first, n = failures.get(rule, (diagnostic, 0))
+            failures[rule] = (first, n + 1)
+
+        origin = self.state.origin
+        for counter in range(start, stop + 1, step):
+            try:
+                owner_text = _expand(lhs, counter)
+                name = dns.name.from_text(owner_text, origin)
+            except Exception as exc:
+                fail(
+                    "bad-name",
+                    error(
+                        position,
+                        "bad-name",
+                        f"$GENERATE owner for {counter} is invalid: {_name_reason(exc)}",
+                    ),
+                )
+                continue
+            if not name.is_subdomain(self.zone_origin):
+                fail(
+                    "out-of-zone",
+                    error(
+                        position,
+                        "out-of-zone",
+                        f"'{name}' is outside zone '{self.zone_origin}'",
+                    ),
+                )
+                continue
+            try:
+                rdata_text = _expand(rhs, counter)
+            except ValueError as exc:
+                fail("bad-rdata", error(rhs_at, "masterfile-syntax", f"$GENERATE: {exc}"))
+                continue
+            try:
+                rdata = dns.rdata.from_text(
+                    _IN, rdtype, rdata_text, origin=origin, relativize=False
+                )
+            except Exception as exc:
+                fail("bad-rdata", self._bad_rdata(rdtype, rdata_text, rhs_at, exc))
+                continue
+            self.records.append(MasterRecord(name, ttl, rdata, position))
+        for diagnostic, n in failures.values():
+            if n > 1:
+                diagnostic = error(
+                    diagnostic.position,
+                    diagnostic.rule,
+                    f"{diagnostic.message} (and {n - 1} more generated records)",
+                )
+            self.diagnostics.append(diagnostic)
+
+
+def read_masterfile(
+    path: Path,
+    origin: dns.name.Name,
+    default_ttl: int,
+    *,
+    display_path: str | None = None,
+) -> tuple[list[MasterRecord], list[Diagnostic]]:
+    """Read a master file for zone ``origin``: its valid records and every problem found.
+
+    ``default_ttl`` is used for records without a TTL when neither ``$TTL``
+    nor an earlier record gave one (BIND would use the SOA minimum).
+    ``display_path`` is what diagnostics show as the file name (default
+    ``str(path)``); files it includes are shown relative to it.
+    """
+    reader = _Reader(origin, default_ttl)
+    reader.read_file(Path(path), display_path if display_path is not None else str(path), None)
+    return reader.records, reader.diagnostics

@@ -1,0 +1,190 @@
+"""The site model: immutable values, no I/O.
+
+Everything zonesmith knows about a site after loading it lives here as frozen
+dataclasses and tuples, so later stages (rules, compile, drivers) can share
+and cache them freely. Each value keeps the source position it came from, so
+any stage can point the user at the line to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import dns.name
+import dns.rdata
+import dns.rdatatype
+
+from zonesmith.diagnostics import Position
+
+#: Name of the single view of a site that declares no views.
+DEFAULT_VIEW = "default"
+
+SOFTWARES = ("bind", "nsd", "knot", "unbound")
+ROLES = ("primary", "secondary", "resolver")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A name that refers to another part of the site (a view, set, key, server)."""
+
+    name: str
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One resource record of a zone, as declared in the site.
+
+    ``view`` is None when the record belongs to every view of its zone.
+    ``source`` says where it came from ("zone", "set mail", "reverse-of").
+    """
+
+    name: dns.name.Name
+    ttl: int
+    rdata: dns.rdata.Rdata
+    view: str | None
+    position: Position
+    source: str = "zone"
+
+    @property
+    def rdtype(self) -> dns.rdatatype.RdataType:
+        return self.rdata.rdtype
+
+
+@dataclass(frozen=True, slots=True)
+class Soa:
+    """SOA timers and names; the serial is computed at build time."""
+
+    primary: dns.name.Name
+    contact: dns.name.Name
+    refresh: int
+    retry: int
+    expire: int
+    negative_ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    ttl: int
+    soa: Soa | None
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class TsigKey:
+    name: str
+    algorithm: str
+    secret_file: str | None
+    secret_env: str | None
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A split-horizon view; clients are address match list elements, in order."""
+
+    name: str
+    clients: tuple[str, ...]
+    position: Position
+    key: Reference | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    software: str
+    role: str
+    address: str
+    port: int
+    path: str
+    position: Position
+    hidden: bool = False
+    catalog: str | None = None
+    primaries: tuple[Reference, ...] = ()
+    key: Reference | None = None
+    blocklists: tuple[Reference, ...] = ()
+    views: tuple[Reference, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A zone of the site.
+
+    ``views`` are the views the zone is served in (all the site's views unless
+    the zone says otherwise). ``records`` include those of included sets; the
+    SOA is not among them: the site supplies it at compile time.
+    """
+
+    name: dns.name.Name
+    views: tuple[str, ...]
+    records: tuple[Record, ...]
+    position: Position
+    source_path: str | None = None
+    includes: tuple[Reference, ...] = ()
+    reverse_of: tuple[Reference, ...] = ()
+    view_refs: tuple[Reference, ...] = ()
+    ttl: int | None = None
+    soa: Soa | None = None
+
+    @property
+    def text(self) -> str:
+        return self.name.to_text(omit_final_dot=True)
+
+    def records_in_view(self, view: str) -> Iterator[Record]:
+        """The records of this zone that a client of ``view`` sees."""
+        for record in self.records:
+            if record.view is None or record.view == view:
+                yield record
+
+
+@dataclass(frozen=True, slots=True)
+class Blocklist:
+    name: str
+    sources: tuple[str, ...]
+    allow: tuple[str, ...]
+    action: str
+    sinkhole: str | None
+    position: Position
+
+
+@dataclass(frozen=True)
+class Site:
+    """A whole site: what one repository declares."""
+
+    root: str
+    defaults: Defaults
+    keys: tuple[TsigKey, ...] = ()
+    views: tuple[View, ...] = ()
+    servers: tuple[Server, ...] = ()
+    zones: tuple[Zone, ...] = ()
+    blocklists: tuple[Blocklist, ...] = ()
+    #: True when the site declares no views and everything is served in DEFAULT_VIEW.
+    implicit_view: bool = True
+    sets: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def view_names(self) -> tuple[str, ...]:
+        return tuple(view.name for view in self.views)
+
+    @cached_property
+    def zones_by_name(self) -> dict[dns.name.Name, Zone]:
+        return {zone.name: zone for zone in self.zones}
+
+    @cached_property
+    def keys_by_name(self) -> dict[str, TsigKey]:
+        return {key.name: key for key in self.keys}
+
+    @cached_property
+    def servers_by_name(self) -> dict[str, Server]:
+        return {server.name: server for server in self.servers}
+
+    def zones_in_view(self, view: str) -> list[Zone]:
+        return [zone for zone in self.zones if view in zone.views]
+
+    def soa_for(self, zone: Zone) -> Soa | None:
+        return zone.soa or self.defaults.soa
+
+    def ttl_for(self, zone: Zone) -> int:
+        return zone.ttl if zone.ttl is not None else self.defaults.ttl

@@ -1,0 +1,559 @@
+"""Validation rules: every check zonesmith makes on a loaded site.
+
+Each rule is one function, registered with an id, a severity and a one-line
+summary by the :func:`rule` decorator. Site rules look at the whole site
+(references between its parts, secrets); zone rules look at the records one
+view of one zone serves, through a :class:`ZoneView` index. Adding a rule is
+adding a function here.
+
+Problems with the syntax of a single value (bad YAML, bad RDATA, bad names)
+are reported while loading, in :mod:`zonesmith.load`, because the value
+cannot be put in the model at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import dns.exception
+import dns.name
+import dns.rdatatype
+
+from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
+from zonesmith.load import KNOWN_CAA_TAGS
+from zonesmith.model import Record, Site, Zone
+
+T = dns.rdatatype
+
+#: Types that may share a name with a CNAME (RFC 2181 10.1, RFC 4035 2.5).
+CNAME_COMPANIONS = frozenset({T.CNAME, T.RRSIG, T.NSEC, T.KEY})
+ADDRESS_TYPES = frozenset({T.A, T.AAAA})
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+    scope: str  # "site" or "zone"
+    check: Callable[..., Iterable[Diagnostic]]
+
+
+RULES: list[Rule] = []
+
+
+def rule(rule_id: str, severity: Severity, summary: str, scope: str = "zone") -> Callable:
+    """Register a rule. Zone rules take a ZoneView, site rules take the Site."""
+
+    def register(check: Callable[..., Iterable[Diagnostic]]) -> Callable[..., Iterable[Diagnostic]]:
+        RULES.append(Rule(rule_id, severity, summary, scope, check))
+        return check
+
+    return register
+
+
+def _choices(name: str, known: Iterable[str], what: str) -> str:
+    """'did you mean X?' for a likely typo, else the list of what exists."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"{what}: {', '.join(known)}" if known else f"no {what} are declared"
+
+
+def _report(rule_id: str, position: Position, message: str) -> Diagnostic:
+    severity = next(r.severity for r in RULES if r.id == rule_id)
+    return (
+        error(position, rule_id, message)
+        if severity is Severity.ERROR
+        else warning(position, rule_id, message)
+    )
+
+
+# --------------------------------------------------------------------------
+# The records of one zone in one view, indexed for the rules
+
+
+@dataclass
+class ZoneView:
+    """What clients of one view see of one zone, indexed by name and type."""
+
+    site: Site
+    zone: Zone
+    view: str
+    records: list[Record]
+    by_name: dict[dns.name.Name, dict[int, list[Record]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
+        records = list(zone.records_in_view(view))
+        by_name: dict[dns.name.Name, dict[int, list[Record]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for record in records:
+            by_name[record.name][record.rdtype].append(record)
+        return cls(site, zone, view, records, by_name)
+
+    @property
+    def origin(self) -> dns.name.Name:
+        return self.zone.name
+
+    def label(self, name: dns.name.Name) -> str:
+        """A name as the user wrote it: relative to the zone, '@' for the apex."""
+        if name == self.origin:
+            return "@"
+        if name.is_subdomain(self.origin):
+            return name.relativize(self.origin).to_text()
+        return name.to_text()
+
+    @property
+    def view_note(self) -> str:
+        """Names the view when the zone differs between views."""
+        if self.site.implicit_view or all(r.view is None for r in self.zone.records):
+            return ""
+        return f" in view '{self.view}'"
+
+    @cached_property
+    def delegations(self) -> set[dns.name.Name]:
+        """Names below the apex that have NS records: zone cuts."""
+        return {
+            name for name, types in self.by_name.items() if name != self.origin and T.NS in types
+        }
+
+    def cut_above(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The closest delegation strictly above ``name``, if any."""
+        if not self.delegations:
+            return None
+        parent = name
+        while parent != self.origin and len(parent) > len(self.origin):
+            parent = parent.parent()
+            if parent in self.delegations:
+                return parent
+        return None
+
+    def has_address(self, name: dns.name.Name) -> bool:
+        types = self.by_name.get(name)
+        return bool(types) and any(t in types for t in ADDRESS_TYPES)
+
+    def targets(self, rdtype: int, attribute: str) -> Iterator[tuple[Record, dns.name.Name]]:
+        for types in self.by_name.values():
+            for record in types.get(rdtype, ()):
+                yield record, getattr(record.rdata, attribute)
+
+    def in_zone(self, name: dns.name.Name) -> bool:
+        return name.is_subdomain(self.origin)
+
+
+# --------------------------------------------------------------------------
+# Site rules: references between the parts of a site
+
+
+@rule("unknown-view", Severity.ERROR, "a view is referenced that the site does not declare", "site")
+def unknown_view(site: Site) -> Iterator[Diagnostic]:
+    declared = site.view_names
+
+    def hint(name: str) -> str:
+        if site.implicit_view:
+            return "the site declares no views; remove it or declare views in zonesmith.yaml"
+        return _choices(name, declared, "declared views")
+
+    for zone in site.zones:
+        for ref in zone.view_refs:
+            if ref.name not in declared:
+                yield _report(
+                    "unknown-view", ref.position, f"unknown view '{ref.name}'; {hint(ref.name)}"
+                )
+        for record in zone.records:
+            if record.view is not None and record.view not in declared:
+                yield _report(
+                    "unknown-view",
+                    record.position,
+                    f"unknown view '{record.view}'; {hint(record.view)}",
+                )
+    for server in site.servers:
+        for ref in server.views or ():
+            if ref.name not in declared:
+                yield _report(
+                    "unknown-view", ref.position, f"unknown view '{ref.name}'; {hint(ref.name)}"
+                )
+
+
+@rule("view-not-in-zone", Severity.ERROR, "a record is given for a view its zone is not in", "site")
+def record_view_not_in_zone(site: Site) -> Iterator[Diagnostic]:
+    for zone in site.zones:
+        for record in zone.records:
+            if record.view in site.view_names and record.view not in zone.views:
+                yield _report(
+                    "view-not-in-zone",
+                    record.position,
+                    f"record for view '{record.view}', but zone '{zone.text}' is only in "
+                    f"views {', '.join(zone.views) or '(none)'}; add the view to the zone's "
+                    "views or remove the record",
+                )
+
+
+@rule("unknown-set", Severity.ERROR, "a zone includes a set the site does not declare", "site")
+def unknown_set(site: Site) -> Iterator[Diagnostic]:
+    for zone in site.zones:
+        for ref in zone.includes:
+            if ref.name not in site.sets:
+                known = _choices(ref.name, site.sets, "sets")
+                yield _report("unknown-set", ref.position, f"unknown set '{ref.name}'; {known}")
+
+
+@rule(
+    "unknown-tsig-key",
+    Severity.ERROR,
+    "a TSIG key is referenced that the site does not declare",
+    "site",
+)
+def unknown_tsig_key(site: Site) -> Iterator[Diagnostic]:
+    refs = [server.key for server in site.servers] + [view.key for view in site.views]
+    for ref in refs:
+        if ref is not None and ref.name not in site.keys_by_name:
+            known = _choices(ref.name, site.keys_by_name, "keys")
+            yield _report("unknown-tsig-key", ref.position, f"unknown key '{ref.name}'; {known}")
+
+
+@rule(
+    "unknown-server",
+    Severity.ERROR,
+    "a server is referenced that the site does not declare",
+    "site",
+)
+def unknown_server(site: Site) -> Iterator[Diagnostic]:
+    for server in site.servers:
+        for ref in server.primaries:
+            if ref.name not in site.servers_by_name:
+                known = _choices(ref.name, site.servers_by_name, "servers")
+                yield _report(
+                    "unknown-server", ref.position, f"unknown server '{ref.name}'; {known}"
+                )
+
+
+@rule(
+    "unknown-blocklist",
+    Severity.ERROR,
+    "a resolver uses a blocklist the site does not declare",
+    "site",
+)
+def unknown_blocklist(site: Site) -> Iterator[Diagnostic]:
+    declared = {blocklist.name for blocklist in site.blocklists}
+    for server in site.servers:
+        for ref in server.blocklists:
+            if ref.name not in declared:
+                known = _choices(ref.name, sorted(declared), "blocklists")
+                yield _report(
+                    "unknown-blocklist", ref.position, f"unknown blocklist '{ref.name}'; {known}"
+                )
+
+
+@rule("unknown-zone", Severity.ERROR, "reverse-of names a zone the site does not declare", "site")
+def unknown_zone(site: Site) -> Iterator[Diagnostic]:
+    for zone in site.zones:
+        for ref in zone.reverse_of:
+            try:
+                name = dns.name.from_text(ref.name)
+            except dns.exception.DNSException:
+                name = None
+            if name not in site.zones_by_name:
+                yield _report(
+                    "unknown-zone",
+                    ref.position,
+                    f"reverse-of names '{ref.name}', which is not a zone of this site",
+                )
+
+
+@rule("missing-secret", Severity.ERROR, "a TSIG key's secret file or variable is missing", "site")
+def missing_secret(site: Site) -> Iterator[Diagnostic]:
+    for key in site.keys:
+        if key.secret_file is not None:
+            path = Path(site.root) / key.secret_file
+            if not path.is_file():
+                yield _report(
+                    "missing-secret",
+                    key.position,
+                    f"key '{key.name}': secret file {key.secret_file} does not exist; create it "
+                    f"(e.g. tsig-keygen -a {key.algorithm} {key.name}, keeping only the secret) "
+                    "and keep it out of git",
+                )
+        elif key.secret_env is not None and not os.environ.get(key.secret_env):
+            yield _report(
+                "missing-secret",
+                key.position,
+                f"key '{key.name}': environment variable {key.secret_env} is not set",
+            )
+
+
+@rule("missing-soa", Severity.ERROR, "zones exist but no SOA values are given", "site")
+def missing_soa(site: Site) -> Iterator[Diagnostic]:
+    for zone in site.zones:
+        if site.soa_for(zone) is None:
+            yield _report(
+                "missing-soa",
+                zone.position,
+                f"zone '{zone.text}' has no SOA: "
+                "add defaults soa (primary, contact) in zonesmith.yaml",
+            )
+
+
+@rule("empty-view-list", Severity.ERROR, "a zone is in no view at all", "site")
+def empty_view_list(site: Site) -> Iterator[Diagnostic]:
+    for zone in site.zones:
+        if (
+            zone.view_refs
+            and not zone.views
+            and all(r.name in site.view_names for r in zone.view_refs)
+        ):
+            yield _report("empty-view-list", zone.position, f"zone '{zone.text}' is in no view")
+
+
+# --------------------------------------------------------------------------
+# Zone rules: what one view of one zone serves
+
+
+@rule("no-ns", Severity.ERROR, "a zone has no NS records at its apex")
+def no_ns(zv: ZoneView) -> Iterator[Diagnostic]:
+    if T.NS not in zv.by_name.get(zv.origin, {}):
+        yield _report(
+            "no-ns",
+            zv.zone.position,
+            f"zone '{zv.zone.text}' has no NS records at its apex{zv.view_note}; named refuses "
+            "to load it: add '@': [NS ns1.example.com.] to the zone or to a set it includes",
+        )
+
+
+@rule("cname-at-apex", Severity.ERROR, "a CNAME at the zone apex")
+def cname_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.by_name.get(zv.origin, {}).get(T.CNAME, ()):
+        yield _report(
+            "cname-at-apex",
+            record.position,
+            "CNAME at the zone apex is not allowed (the apex has SOA and NS); "
+            "use A/AAAA records here instead",
+        )
+
+
+@rule("cname-and-other-data", Severity.ERROR, "a CNAME shares its name with other records")
+def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
+    for name, types in zv.by_name.items():
+        cnames = types.get(T.CNAME)
+        if not cnames or name == zv.origin:
+            continue
+        others = [t for t in types if t not in CNAME_COMPANIONS]
+        if others:
+            listing = ", ".join(dns.rdatatype.to_text(t) for t in others)
+            yield _report(
+                "cname-and-other-data",
+                cnames[0].position,
+                f"'{zv.label(name)}' has a CNAME and other data ({listing}){zv.view_note}; "
+                "a CNAME must be alone at its name: give the other records to the target",
+            )
+        if len(cnames) > 1:
+            yield _report(
+                "cname-and-other-data",
+                cnames[1].position,
+                f"'{zv.label(name)}' has more than one CNAME{zv.view_note}; keep one",
+            )
+
+
+@rule("below-delegation", Severity.ERROR, "records below a delegation that are not glue")
+def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
+    if not zv.delegations:
+        return
+    for name, types in zv.by_name.items():
+        cut = zv.cut_above(name)
+        if cut is None:
+            continue
+        for rdtype, records in types.items():
+            if rdtype not in ADDRESS_TYPES:
+                yield _report(
+                    "below-delegation",
+                    records[0].position,
+                    f"'{zv.label(name)}' {dns.rdatatype.to_text(rdtype)} is below the delegation "
+                    f"'{zv.label(cut)}' and would never be served; "
+                    "only glue (A/AAAA) belongs there",
+                )
+        # Data at a delegation point other than NS, DS and glue is occluded too.
+    for cut in zv.delegations:
+        for rdtype, records in zv.by_name[cut].items():
+            if rdtype not in {T.NS, T.DS, T.NSEC, T.RRSIG} | ADDRESS_TYPES:
+                yield _report(
+                    "below-delegation",
+                    records[0].position,
+                    f"'{zv.label(cut)}' {dns.rdatatype.to_text(rdtype)} is at a delegation point, "
+                    "where only NS, DS and glue belong",
+                )
+
+
+@rule("ns-no-address", Severity.ERROR, "an in-zone NS target has no address records")
+def ns_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(T.NS, "target"):
+        if not zv.in_zone(target) or zv.has_address(target):
+            continue
+        if record.name != zv.origin and target.is_subdomain(record.name):
+            continue  # in-bailiwick delegation: reported as missing glue
+        if zv.cut_above(target) is not None or target in zv.delegations:
+            continue  # lives in a child zone; its addresses are the child's business
+        yield _report(
+            "ns-no-address",
+            record.position,
+            f"NS target '{zv.label(target)}' is in this zone but has no A or AAAA record"
+            f"{zv.view_note}; named refuses to load the zone: add an address for it",
+        )
+
+
+@rule("missing-glue", Severity.ERROR, "an in-bailiwick delegation has no glue")
+def missing_glue(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(T.NS, "target"):
+        if record.name == zv.origin or not target.is_subdomain(record.name):
+            continue
+        if not zv.has_address(target):
+            yield _report(
+                "missing-glue",
+                record.position,
+                f"delegation '{zv.label(record.name)}' to '{zv.label(target)}' needs glue"
+                f"{zv.view_note}: add an A or AAAA record for '{zv.label(target)}'",
+            )
+
+
+def _target_is_cname(
+    zv: ZoneView, rdtype: int, attribute: str, rule_id: str, what: str
+) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(rdtype, attribute):
+        if target in zv.by_name and T.CNAME in zv.by_name[target]:
+            yield _report(
+                rule_id,
+                record.position,
+                f"{what} target '{zv.label(target)}' is a CNAME{zv.view_note}; RFC 2181 asks "
+                "for a name with address records: point it at the CNAME's target",
+            )
+
+
+@rule("mx-target-cname", Severity.WARNING, "an MX target is a CNAME")
+def mx_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(zv, T.MX, "exchange", "mx-target-cname", "MX")
+
+
+@rule("ns-target-cname", Severity.WARNING, "an NS target is a CNAME")
+def ns_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(zv, T.NS, "target", "ns-target-cname", "NS")
+
+
+@rule("srv-target-cname", Severity.WARNING, "an SRV target is a CNAME")
+def srv_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(zv, T.SRV, "target", "srv-target-cname", "SRV")
+
+
+def _target_without_address(
+    zv: ZoneView, rdtype: int, attribute: str, rule_id: str, what: str
+) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(rdtype, attribute):
+        if target == dns.name.root or not zv.in_zone(target):
+            continue  # null MX / "no service" SRV, or someone else's name
+        types = zv.by_name.get(target, {})
+        if any(t in types for t in ADDRESS_TYPES) or T.CNAME in types:
+            continue  # a CNAME target has its own warning
+        if zv.cut_above(target) is not None or target in zv.delegations:
+            continue
+        yield _report(
+            rule_id,
+            record.position,
+            f"{what} target '{zv.label(target)}' has no A or AAAA record "
+            f"in this zone{zv.view_note}",
+        )
+
+
+@rule("mx-no-address", Severity.WARNING, "an in-zone MX target has no address records")
+def mx_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_without_address(zv, T.MX, "exchange", "mx-no-address", "MX")
+
+
+@rule("srv-no-address", Severity.WARNING, "an in-zone SRV target has no address records")
+def srv_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_without_address(zv, T.SRV, "target", "srv-no-address", "SRV")
+
+
+@rule("ttl-mismatch", Severity.WARNING, "records of one RRset have different TTLs")
+def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
+    for name, types in zv.by_name.items():
+        for rdtype, records in types.items():
+            ttls = {r.ttl for r in records}
+            if len(ttls) > 1:
+                yield _report(
+                    "ttl-mismatch",
+                    records[-1].position,
+                    f"'{zv.label(name)}' {dns.rdatatype.to_text(rdtype)} records have different "
+                    f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
+                    f"{min(ttls)} is used",
+                )
+
+
+@rule("duplicate-record", Severity.WARNING, "the same record is given twice")
+def duplicate_record(zv: ZoneView) -> Iterator[Diagnostic]:
+    for types in zv.by_name.values():
+        for records in types.values():
+            if len(records) < 2:
+                continue
+            seen: dict[object, Record] = {}
+            for record in records:
+                if record.rdata in seen:
+                    first = seen[record.rdata]
+                    yield _report(
+                        "duplicate-record",
+                        record.position,
+                        f"'{zv.label(record.name)}' {record.rdata.to_text()} is given twice "
+                        f"(first at {first.position}); it is served once",
+                    )
+                else:
+                    seen[record.rdata] = record
+
+
+@rule("caa-unknown-tag", Severity.WARNING, "a CAA record has a tag no CA understands")
+def caa_unknown_tag(zv: ZoneView) -> Iterator[Diagnostic]:
+    for types in zv.by_name.values():
+        for record in types.get(T.CAA, ()):
+            tag = record.rdata.tag.decode(errors="replace").lower()
+            if tag not in KNOWN_CAA_TAGS:
+                yield _report(
+                    "caa-unknown-tag",
+                    record.position,
+                    f"CAA tag '{tag}' is not known; expected one of {', '.join(KNOWN_CAA_TAGS)}",
+                )
+
+
+# --------------------------------------------------------------------------
+
+
+def zone_views(site: Site) -> Iterator[ZoneView]:
+    """Every (zone, view) pair the site serves.
+
+    A zone with no view-specific records looks the same in every view, so it
+    is checked once.
+    """
+    for zone in site.zones:
+        if not zone.views:
+            continue
+        if any(record.view is not None for record in zone.records):
+            for view in zone.views:
+                yield ZoneView.build(site, zone, view)
+        else:
+            yield ZoneView.build(site, zone, zone.views[0])
+
+
+def validate(site: Site) -> list[Diagnostic]:
+    """Run every rule on the site."""
+    diagnostics: list[Diagnostic] = []
+    for site_rule in (r for r in RULES if r.scope == "site"):
+        diagnostics.extend(site_rule.check(site))
+    zone_rules = [r for r in RULES if r.scope == "zone"]
+    for zv in zone_views(site):
+        for zone_rule in zone_rules:
+            diagnostics.extend(zone_rule.check(zv))
+    return diagnostics
