@@ -71,6 +71,7 @@ def test_build_writes_named_conf_and_zone_files_per_view(tmp_path: Path) -> None
     assert set(files) == {
         ".zonesmith-output",
         "ns1/named.conf",
+        "ns1/nftables.conf",
         "ns1/zones/internal/example.com.zone",
         "ns1/zones/internal/2.0.192.in-addr.arpa.zone",
         "ns1/zones/internal/0.10.in-addr.arpa.zone",
@@ -242,10 +243,10 @@ def test_output_passes_named_checkconf_and_its_errors_are_reported(tmp_path: Pat
         "$ORIGIN example.com.\n@ 3600 IN SOA ns1 hostmaster 1 2 3 4 5\n"
     )
     from zonesmith.build import check_site
-    from zonesmith.compile import compile_site, server_build
+    from zonesmith.compile import compile_fleet, compile_site
 
     loaded, _ = check_site(site)
-    build = server_build(compile_site(loaded), loaded.servers[0])
+    build = compile_fleet(compile_site(loaded), {}, {})["ns1"]
     diagnostics = BindDriver().check(build, compiled_conf, "out/ns1")
     assert diagnostics
     assert any("out/ns1/zones/internal/example.com.zone" in d.position.path for d in diagnostics)

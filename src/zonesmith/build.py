@@ -8,19 +8,24 @@ or the new one, never a mix.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ctypes
 import ctypes.util
+import dataclasses
 import errno
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zonesmith.compile import compile_site, server_build
+from zonesmith.compile import compile_fleet, compile_site
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics, warning
 from zonesmith.drivers import OutputFile, driver_for
+from zonesmith.firewall import render_nftables
 from zonesmith.load import display_path, load_site
-from zonesmith.model import Site
+from zonesmith.model import SOFTWARES, Site
 from zonesmith.rules import validate
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
@@ -34,6 +39,53 @@ def check_site(root: Path) -> tuple[Site, list[Diagnostic]]:
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
         diagnostics += validate(site)
     return site, sort_diagnostics(diagnostics)
+
+
+_BIND_KEY_SECRET = re.compile(r'secret\s+"([^"]+)"')
+
+
+def read_secrets(site: Site) -> tuple[dict[str, str], list[Diagnostic]]:
+    """The secret of every TSIG key, from its file or environment variable.
+
+    A secret file holds the base64 secret alone, or the key statement that
+    ``tsig-keygen`` prints. Problems are reported without the secret.
+    """
+    secrets: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    for key in site.keys:
+        if key.secret_file is not None:
+            try:
+                text = (Path(site.root) / key.secret_file).read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(
+                    error(
+                        key.position,
+                        "missing-secret",
+                        f"key '{key.name}': cannot read "
+                        f"{key.secret_file}: {getattr(exc, 'strerror', None) or exc}",
+                    )
+                )
+                continue
+        else:
+            text = os.environ.get(key.secret_env or "", "")
+        match = _BIND_KEY_SECRET.search(text)
+        secret = (match.group(1) if match else text).strip()
+        try:
+            if not secret or not base64.b64decode(secret, validate=True):
+                raise ValueError
+        except (binascii.Error, ValueError):
+            where = key.secret_file or f"${key.secret_env}"
+            problems.append(
+                error(
+                    key.position,
+                    "bad-secret",
+                    f"key '{key.name}': {where} does not hold a "
+                    "base64 secret (make one with tsig-keygen)",
+                )
+            )
+            continue
+        secrets[key.name] = secret
+    return secrets, problems
 
 
 @dataclass
@@ -52,7 +104,16 @@ def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildRes
     site, diagnostics = check_site(root)
     if any(d.is_error for d in diagnostics):
         raise SiteError(diagnostics)
+    secrets, secret_problems = read_secrets(site)
+    if secret_problems:
+        raise SiteError(sort_diagnostics(diagnostics + secret_problems))
     compiled = compile_site(site)
+    catalog_consumers = {
+        software: bool(driver and driver.capabilities.catalog_consumer)
+        for software in SOFTWARES
+        for driver in [driver_for(software)]
+    }
+    builds = compile_fleet(compiled, secrets, catalog_consumers)
     result = BuildResult(out)
     files: dict[str, OutputFile] = {MARKER: OutputFile(MARKER_TEXT)}
     checks = []
@@ -68,8 +129,15 @@ def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildRes
                 )
             )
             continue
-        build = server_build(compiled, server)
-        for relative, output in driver.render(build, server.path).items():
+        build = builds[server.name]
+        if server.role == "resolver":
+            from zonesmith import blocklists
+
+            build = dataclasses.replace(build, blocklists=blocklists.compiled_for(site, server))
+        rendered = driver.render(build, server.path)
+        if server.role != "resolver":
+            rendered["nftables.conf"] = OutputFile(render_nftables(build).encode())
+        for relative, output in rendered.items():
             files[f"{server.name}/{relative}"] = output
         checks.append((driver, build))
         result.servers.append(server.name)
@@ -131,6 +199,10 @@ def _staging_dir(out: Path) -> Path:
 def _write_files(root: Path, files: dict[str, OutputFile]) -> None:
     for relative, output in sorted(files.items()):
         path = root / relative
+        if relative.endswith("/"):  # a folder the server writes into
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, output.mode)
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         # Create with the final mode so a secret is never readable, even briefly.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, output.mode)

@@ -23,7 +23,7 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 
 def _console(stderr: bool = False) -> Console:
     # soft_wrap: a diagnostic stays on one line, as editors and CI expect.
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_diagnostics(diagnostics: list[Diagnostic], console: Console) -> None:
@@ -107,6 +107,21 @@ def build(site: Path, out: Path | None, no_server_checks: bool, as_json: bool) -
     if not result.servers:
         console.print("no server to build: declare servers in zonesmith.yaml")
     console.print(f"{escape(str(site))}: {summary(result.diagnostics)}")
+
+
+@cli.group()
+def blocklist() -> None:
+    """Resolver blocklists: fetch, parse and compile."""
+
+
+@blocklist.command("update")
+@site_argument
+@json_option
+def blocklist_update(site: Path, as_json: bool) -> None:
+    """Fetch every blocklist source (conditional GET) and compile the lists."""
+    from zonesmith import blocklists
+
+    sys.exit(blocklists.update_command(site, as_json=as_json, console=_console()))
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ import dns.rdtypes.ANY.SOA
 import dns.reversename
 
 from zonesmith.diagnostics import Position, SiteError, error
-from zonesmith.model import Record, Server, Site, Soa, View, Zone
+from zonesmith.model import Record, Server, Site, Soa, TsigKey, View, Zone
 
 STATE_FILE = "zonesmith.state"
 T = dns.rdatatype
@@ -242,6 +242,7 @@ class CompiledSite:
     #: (view, zone name) -> the zone as that view serves it, in site order.
     zones: dict[tuple[str, dns.name.Name], CompiledZone]
     state: SerialState
+    today: datetime.date
 
     def zones_of_view(self, view: str) -> list[CompiledZone]:
         return [z for (v, _), z in self.zones.items() if v == view]
@@ -258,34 +259,265 @@ def compile_site(site: Site, today: datetime.date | None = None) -> CompiledSite
     for view in site.view_names:
         for zone in site.zones_in_view(view):
             compiled[(view, zone.name)] = compile_zone(site, zone, view, state, today)
-    return CompiledSite(site, compiled, state)
+    return CompiledSite(site, compiled, state, today)
+
+
+# --------------------------------------------------------------------------
+# The fleet: what each server serves, from whom it transfers, whom it notifies
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A TSIG key with its secret: only drivers see it, to write key files."""
+
+    key: TsigKey
+    secret: str = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Zone transfers of one view from a primary to a secondary, with their key."""
+
+    primary: Server
+    secondary: Server
+    key: TsigKey | None
+    view: str
+
+
+@dataclass(frozen=True)
+class ServedZone:
+    """One zone as one server serves it in one view.
+
+    ``data`` is the zone's content on a server that loads it from a file
+    (a primary); a secondary transfers it from ``primaries``. ``secondaries``
+    are the servers that transfer it from this one. ``via_catalog`` marks a
+    member zone that a catalog consumer learns from the catalog zone, so its
+    configuration needs no stanza for it.
+    """
+
+    name: dns.name.Name
+    view: str
+    data: CompiledZone | None
+    primaries: tuple[Transfer, ...] = ()
+    secondaries: tuple[Transfer, ...] = ()
+    via_catalog: bool = False
+    is_catalog: bool = False
+
+    @property
+    def text_name(self) -> str:
+        return self.name.to_text(omit_final_dot=True) or "."
+
+    @property
+    def file_stem(self) -> str:
+        stem = self.name.to_text(omit_final_dot=True).lower() or "root"
+        return "".join(c if c.isalnum() or c in "-._" else "_" for c in stem)
 
 
 @dataclass(frozen=True)
 class ServerBuild:
-    """What one server serves: its views (in site order) and their zones."""
+    """Everything one server's configuration is made from."""
 
     site: Site
     server: Server
-    views: tuple[tuple[View, tuple[CompiledZone, ...]], ...]
+    #: The views this server serves, in site order, with their zones.
+    views: tuple[tuple[View, tuple[ServedZone, ...]], ...]
+    #: The TSIG keys its configuration uses, with their secrets.
+    keys: tuple[Secret, ...] = ()
+    #: For a catalog consumer: the catalog zone of each view it follows.
+    catalogs: tuple[ServedZone, ...] = ()
+    #: Who may reach port 53 of this server (for the firewall); ("any",) for everybody.
+    firewall_clients: tuple[str, ...] = ("any",)
+    #: For a resolver: its compiled blocklists (see zonesmith.blocklists).
+    blocklists: tuple[object, ...] = ()
 
     @property
     def uses_views(self) -> bool:
         """False when the site declares no views: the server then has none either."""
         return not self.site.implicit_view
 
+    @property
+    def zones(self) -> list[ServedZone]:
+        return [zone for _, zones in self.views for zone in zones]
 
-def server_build(compiled: CompiledSite, server: Server) -> ServerBuild:
-    """The views and zones ``server`` serves: by default every view with zones.
 
-    A server limited with ``views:`` serves those views only.
-    """
-    wanted = {ref.name for ref in server.views} if server.views is not None else None
-    views = []
-    for view in compiled.site.views:
-        if wanted is not None and view.name not in wanted:
+def catalog_member_label(zone: dns.name.Name) -> str:
+    """A stable member label (RFC 9432 section 4.1): a hash of the member's name."""
+    return hashlib.sha1(zone.canonicalize().to_wire()).hexdigest()  # noqa: S324 - a label, not security
+
+
+def catalog_zone(site: Site, primary: Server, view: str, members: list[Zone]) -> Zone:
+    """The catalog zone (RFC 9432, version 2) of ``primary`` in ``view``."""
+    assert primary.catalog is not None
+    origin = dns.name.from_text(primary.catalog)
+    position = primary.position
+
+    def record(name: dns.name.Name, rdtype: str, text: str) -> Record:
+        rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, text, origin=origin)
+        return Record(name, 0, rdata, None, position, "catalog")
+
+    records = [
+        record(origin, "NS", "invalid."),
+        record(dns.name.from_text("version", origin), "TXT", '"2"'),
+    ]
+    zones_label = dns.name.from_text("zones", origin)
+    for member in members:
+        label = dns.name.from_text(catalog_member_label(member.name), zones_label)
+        records.append(record(label, "PTR", member.name.to_text()))
+    return Zone(origin, (view,), tuple(records), position, source_path=None)
+
+
+def _transfers(site: Site, zone: Zone, view: str) -> list[Transfer]:
+    """Every primary→secondary transfer of ``zone`` in ``view``."""
+    transfers = []
+    for secondary in site.servers:
+        if secondary.role != "secondary" or not site.serves(secondary, zone, view):
             continue
-        zones = tuple(compiled.zones_of_view(view.name))
-        if zones:
-            views.append((view, zones))
-    return ServerBuild(compiled.site, server, tuple(views))
+        for ref in secondary.primaries:
+            primary = site.servers_by_name.get(ref.name)
+            if primary is not None and site.serves(primary, zone, view):
+                transfers.append(
+                    Transfer(primary, secondary, site.transfer_key(secondary, view), view)
+                )
+    return transfers
+
+
+def compile_fleet(
+    compiled: CompiledSite,
+    secrets: dict[str, str],
+    can_consume_catalog: dict[str, bool],
+) -> dict[str, ServerBuild]:
+    """What every authoritative server serves, and how zones flow between them.
+
+    ``secrets`` maps key names to their secrets; ``can_consume_catalog``
+    says, per software, whether it can follow a catalog zone (a driver
+    capability).
+    """
+    site = compiled.site
+    served: dict[str, dict[str, list[ServedZone]]] = defaultdict(lambda: defaultdict(list))
+    catalogs: dict[str, list[ServedZone]] = defaultdict(list)
+    for view in site.view_names:
+        zones = site.zones_in_view(view)
+        transfers = {zone.name: _transfers(site, zone, view) for zone in zones}
+        members_by_primary: dict[str, list[Zone]] = {}
+        for server in site.servers:
+            if server.role == "primary" and server.catalog:
+                consumers = {
+                    t.secondary.name
+                    for ts in transfers.values()
+                    for t in ts
+                    if t.primary.name == server.name
+                    and can_consume_catalog.get(t.secondary.software)
+                }
+                # A member must reach every consumer: a zone that only some
+                # consumers serve is configured on them explicitly instead.
+                members = [
+                    zone
+                    for zone in zones
+                    if site.serves(server, zone, view)
+                    and consumers
+                    and consumers <= {t.secondary.name for t in transfers[zone.name]}
+                ]
+                if members:
+                    members_by_primary[server.name] = members
+        for zone in zones:
+            for server in site.servers:
+                if not site.serves(server, zone, view):
+                    continue
+                primaries = tuple(
+                    t for t in transfers[zone.name] if t.secondary.name == server.name
+                )
+                secondaries = tuple(
+                    t for t in transfers[zone.name] if t.primary.name == server.name
+                )
+                via_catalog = any(
+                    zone in members_by_primary.get(t.primary.name, ()) for t in primaries
+                ) and bool(can_consume_catalog.get(server.software))
+                data = compiled.zones[(view, zone.name)] if server.role == "primary" else None
+                served[server.name][view].append(
+                    ServedZone(zone.name, view, data, primaries, secondaries, via_catalog)
+                )
+        for primary_name, members in members_by_primary.items():
+            primary = site.servers_by_name[primary_name]
+            catalog = catalog_zone(site, primary, view, members)
+            data = compile_zone(site, catalog, view, compiled.state, compiled.today)
+            consumer_transfers = []
+            for secondary in site.servers:
+                if secondary.role != "secondary" or not can_consume_catalog.get(secondary.software):
+                    continue
+                if primary_name not in {r.name for r in secondary.primaries}:
+                    continue
+                if view not in site.views_of(secondary):
+                    continue
+                transfer = Transfer(primary, secondary, site.transfer_key(secondary, view), view)
+                consumer_transfers.append(transfer)
+                catalogs[secondary.name].append(
+                    ServedZone(catalog.name, view, None, (transfer,), is_catalog=True)
+                )
+            served[primary_name][view].append(
+                ServedZone(catalog.name, view, data, (), tuple(consumer_transfers), is_catalog=True)
+            )
+
+    builds = {}
+    for server in site.servers:
+        views = tuple(
+            (site.views_by_name[view], tuple(served[server.name][view]))
+            for view in site.view_names
+            if served[server.name].get(view)
+        )
+        used_keys: set[str] = set()
+        for _, zones in views:
+            for zone in zones:
+                for t in zone.primaries + zone.secondaries:
+                    if t.key is not None:
+                        used_keys.add(t.key.name)
+        for catalog in catalogs[server.name]:
+            for t in catalog.primaries:
+                if t.key is not None:
+                    used_keys.add(t.key.name)
+        if server.role == "primary" and len(views) > 1:
+            # The primary routes a transfer to its view by key: it needs them all.
+            used_keys |= {v.key.name for v, _ in views if v.key is not None}
+        keys = tuple(
+            Secret(site.keys_by_name[name], secrets[name])
+            for name in sorted(used_keys)
+            if name in secrets
+        )
+        builds[server.name] = ServerBuild(
+            site,
+            server,
+            views,
+            keys,
+            tuple(catalogs[server.name]),
+            firewall_clients(site, server, views),
+        )
+    return builds
+
+
+def firewall_clients(
+    site: Site, server: Server, views: tuple[tuple[View, tuple[ServedZone, ...]], ...]
+) -> tuple[str, ...]:
+    """Who may reach port 53 of ``server``.
+
+    A hidden primary answers its secondaries only; otherwise the clients of
+    the views it serves, and its own primaries and secondaries for transfers
+    and NOTIFY.
+    """
+    peers: list[str] = []
+    for _, zones in views:
+        for zone in zones:
+            for t in zone.primaries:
+                peers.append(t.primary.address)
+            for t in zone.secondaries:
+                peers.append(t.secondary.address)
+    if server.role == "primary" and server.hidden:
+        return tuple(dict.fromkeys(peers))
+    clients: list[str] = []
+    for view, _ in views:
+        clients.extend(view.clients)
+    if any(c == "any" for c in clients):
+        return ("any",)
+    return tuple(dict.fromkeys(clients + peers))

@@ -782,7 +782,15 @@ class Loader:
             file_stem = origin.to_text(omit_final_dot=True).lower()
             declared.add(file_stem)
             entries = self.mapping(
-                source, value_node, ("include", "views", "reverse-of", "ttl", "soa"), where
+                source,
+                value_node,
+                ("include", "views", "reverse-of", "ttl", "soa", "servers"),
+                where,
+            )
+            zone_servers = (
+                self.references(source, entries["servers"][1], f"{where} servers")
+                if "servers" in entries
+                else None
             )
             includes = (
                 self.references(source, entries["include"][1], f"{where} include")
@@ -849,6 +857,7 @@ class Loader:
                     view_refs=view_refs,
                     ttl=zone_ttl,
                     soa=soa,
+                    servers=zone_servers,
                 )
             )
         if zones_dir.is_dir():

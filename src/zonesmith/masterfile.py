@@ -146,6 +146,25 @@ def _unescape(text: str) -> str:
     )
 
 
+def _join(tokens: list[_Token]) -> str:
+    """The tokens as dnspython should see them: one space where the source had
+    whitespace, a line break or a parenthesis, nothing where they touched.
+
+    Touching matters: dnspython's SVCB parser accepts ``port="53"`` but not
+    ``port= "53"``.
+    """
+    if len(tokens) == 1:
+        return tokens[0].text
+    parts: list[str] = []
+    end = (0, 0)
+    for token in tokens:
+        if parts and (token.line, token.column) != end:
+            parts.append(" ")
+        parts.append(token.text)
+        end = (token.line, token.column + len(token.text))
+    return "".join(parts)
+
+
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -694,7 +713,7 @@ class _Reader:
         if rdtype is None:
             return
         rest = tokens[i + 1 :]
-        text = " ".join(t.text for t in rest)
+        text = _join(rest)
         at = self._pos(rest[0], display) if rest else self._after(type_token, display)
         rdata = self._rdata(rdtype, text, at)
         if rdata is None or not ok or name is None:

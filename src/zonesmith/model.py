@@ -127,6 +127,8 @@ class Zone:
     view_refs: tuple[Reference, ...] = ()
     ttl: int | None = None
     soa: Soa | None = None
+    #: The servers that serve this zone; None: every authoritative server of its views.
+    servers: tuple[Reference, ...] | None = None
 
     @property
     def text(self) -> str:
@@ -179,6 +181,39 @@ class Site:
     @cached_property
     def servers_by_name(self) -> dict[str, Server]:
         return {server.name: server for server in self.servers}
+
+    @cached_property
+    def views_by_name(self) -> dict[str, View]:
+        return {view.name: view for view in self.views}
+
+    def views_of(self, server: Server) -> tuple[str, ...]:
+        """The views a server serves.
+
+        Its ``views:`` when given; for a secondary whose key is the key of
+        some views (the key that selects a view on the primary), those views;
+        otherwise every view of the site.
+        """
+        if server.views is not None:
+            wanted = {ref.name for ref in server.views}
+            return tuple(name for name in self.view_names if name in wanted)
+        if server.key is not None:
+            keyed = tuple(v.name for v in self.views if v.key and v.key.name == server.key.name)
+            if keyed:
+                return keyed
+        return self.view_names
+
+    def serves(self, server: Server, zone: Zone, view: str) -> bool:
+        """Whether an authoritative ``server`` serves ``zone`` to clients of ``view``."""
+        if server.role not in ("primary", "secondary") or view not in zone.views:
+            return False
+        if zone.servers is not None and server.name not in {ref.name for ref in zone.servers}:
+            return False
+        return view in self.views_of(server)
+
+    def transfer_key(self, secondary: Server, view: str) -> TsigKey | None:
+        """The TSIG key a secondary uses to transfer the zones of ``view``."""
+        ref = secondary.key or self.views_by_name[view].key
+        return self.keys_by_name.get(ref.name) if ref else None
 
     def zones_in_view(self, view: str) -> list[Zone]:
         return [zone for zone in self.zones if view in zone.views]

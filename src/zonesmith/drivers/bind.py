@@ -1,12 +1,21 @@
-"""BIND 9: named.conf, zone files per view, and named-checkconf.
+"""BIND 9: named.conf, zone files, TSIG keys, catalog zones; named-checkconf.
 
 Files written to OUT/<server>/:
 
 - ``named.conf``: options (working directory, pid file and session key
   under the server's ``path``; listen address and port; recursion off,
-  transfers refused), and one ``view`` per site view that has zones, in
-  site order, because BIND picks the first view whose match-clients match;
-- ``zones/<view>/<zone>.zone`` (``zones/<zone>.zone`` without views).
+  version hidden, response rate limiting), then one ``view`` per site view
+  the server serves, in site order, because BIND picks the first view whose
+  match-clients match;
+- ``keys.conf`` (mode 0600): the TSIG keys, included by named.conf, so the
+  secrets live in one file that nothing else shows;
+- ``zones/<view>/<zone>.zone`` (``zones/<zone>.zone`` without views): the
+  zones this server is primary for, and its catalog zone;
+- ``secondary/<view>/``: where named keeps the zones it transfers.
+
+With views, a transfer or NOTIFY is routed to its view by TSIG key: each
+view's match-clients starts with the keys of that view and excludes the keys
+of the others, so an internal secondary cannot be handed the external zone.
 """
 
 from __future__ import annotations
@@ -16,23 +25,20 @@ import re
 import tempfile
 from pathlib import Path
 
-from zonesmith.compile import CompiledZone, ServerBuild
+from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import (
-    Capabilities,
-    Driver,
-    OutputFile,
-    find_tool,
-    run_tool,
-)
+from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
 from zonesmith.model import View
 
 # "/path/named.conf:12: message" from the configuration parser.
 _FILE_LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): (?P<message>.*)$")
 # "zone example.com/IN/internal: message" (the view part is absent without views).
 _ZONE_LINE = re.compile(r"^zone (?P<zone>[^/\s]+)/IN(?:/(?P<view>\S+))?: (?P<message>.*)$")
-# named-checkzone style "file:line: message" inside zone loading output
+# "dns_master_load: file:line: message" while loading a zone file.
 _ZONE_FILE_LINE = re.compile(r"^dns_master_load: (?P<file>[^:\s]+):(?P<line>\d+): (?P<message>.*)$")
+
+#: Responses per second to one client netblock before BIND's RRL slips or drops.
+RATE_LIMIT = 20
 
 
 def quote(text: str) -> str:
@@ -40,14 +46,19 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def zone_file(build: ServerBuild, zone: CompiledZone) -> str:
-    if build.uses_views:
-        return f"zones/{zone.view}/{zone.file_stem}.zone"
-    return f"zones/{zone.file_stem}.zone"
+def _folder(build: ServerBuild, top: str, view: str) -> str:
+    return f"{top}/{view}" if build.uses_views else top
 
 
-def _address_match_list(elements: tuple[str, ...]) -> str:
-    return " ".join(f"{element};" for element in elements) or "none;"
+def zone_file(build: ServerBuild, zone: ServedZone) -> str:
+    """Where a zone's file lives, relative to the server's folder."""
+    top = "zones" if zone.data is not None else "secondary"
+    return f"{_folder(build, top, zone.view)}/{zone.file_stem}.zone"
+
+
+def _remote(address: str, port: int, key: str | None) -> str:
+    """A primaries / also-notify element: address, port and TSIG key."""
+    return f"{address} port {port}" + (f" key {quote(key)}" if key else "")
 
 
 def _listen(build: ServerBuild) -> list[str]:
@@ -56,38 +67,116 @@ def _listen(build: ServerBuild) -> list[str]:
         return [
             f"listen-on port {server.port} {{ {server.address}; }};",
             "listen-on-v6 { none; };",
+            f"notify-source {server.address};",
+            f"transfer-source {server.address};",
         ]
     return [
         "listen-on { none; };",
         f"listen-on-v6 port {server.port} {{ {server.address}; }};",
+        f"notify-source-v6 {server.address};",
+        f"transfer-source-v6 {server.address};",
     ]
 
 
-def _zone_stanza(build: ServerBuild, zone: CompiledZone, path: str, indent: str) -> list[str]:
-    return [
-        f"{indent}zone {quote(zone.name.to_text(omit_final_dot=True) or '.')} {{",
-        f"{indent}    type primary;",
-        f"{indent}    file {quote(f'{path}/{zone_file(build, zone)}')};",
-        f"{indent}}};",
-    ]
+def _allow_transfer(transfers: tuple[Transfer, ...]) -> str:
+    """Only the declared secondaries, by address, and with their key when they have one.
+
+    ``!{ !a; !b; any; };`` refuses every other address, then ``key k;``
+    requires the key: BIND's idiom for "this address and this key".
+    """
+    if not transfers:
+        return "none;"
+    plain = sorted({t.secondary.address for t in transfers if t.key is None})
+    keyed = sorted({t.secondary.address for t in transfers if t.key is not None})
+    keys = sorted({t.key.name for t in transfers if t.key is not None})
+    elements = [f"{address};" for address in plain]
+    if keyed:
+        elements.append("!{ " + " ".join(f"!{a};" for a in keyed) + " any; };")
+        elements += [f"key {quote(k)};" for k in keys]
+    return " ".join(elements)
 
 
-def _view_stanza(
-    build: ServerBuild, view: View, zones: tuple[CompiledZone, ...], path: str
-) -> list[str]:
-    lines = [
-        f"view {quote(view.name)} {{",
-        f"    match-clients {{ {_address_match_list(view.clients)} }};",
-    ]
-    for zone in zones:
-        lines += _zone_stanza(build, zone, path, "    ")
+def _primaries(transfers: tuple[Transfer, ...]) -> str:
+    return " ".join(
+        _remote(t.primary.address, t.primary.port, t.key.name if t.key else None) + ";"
+        for t in transfers
+    )
+
+
+def _zone_stanza(build: ServerBuild, zone: ServedZone, path: str) -> list[str]:
+    lines = [f"zone {quote(zone.text_name)} {{"]
+    if zone.data is not None:
+        lines.append("    type primary;")
+    else:
+        # NOTIFY is accepted from this zone's primaries only.
+        notifiers = " ".join(sorted({f"{t.primary.address};" for t in zone.primaries}))
+        lines += [
+            "    type secondary;",
+            f"    primaries {{ {_primaries(zone.primaries)} }};",
+            # Text, not raw: an operator can read what was transferred.
+            "    masterfile-format text;",
+            f"    allow-notify {{ {notifiers} }};",
+        ]
+    lines.append(f"    file {quote(f'{path}/{zone_file(build, zone)}')};")
+    lines.append(f"    allow-transfer {{ {_allow_transfer(zone.secondaries)} }};")
+    if zone.secondaries:
+        notify = " ".join(
+            _remote(t.secondary.address, t.secondary.port, t.key.name if t.key else None) + ";"
+            for t in zone.secondaries
+        )
+        # explicit: notify the declared secondaries only, never the NS names
+        # (a hidden primary's NS set does not name it, nor its secondaries' ports).
+        lines += ["    notify explicit;", f"    also-notify {{ {notify} }};"]
     lines.append("};")
     return lines
+
+
+def _catalog_consumer(build: ServerBuild, view: str, path: str) -> list[str]:
+    catalogs = [c for c in build.catalogs if c.view == view]
+    if not catalogs:
+        return []
+    directory = f"{path}/{_folder(build, 'catalog', view)}"
+    lines = ["catalog-zones {"]
+    for catalog in catalogs:
+        lines += [
+            f"    zone {quote(catalog.text_name)}",
+            f"        default-primaries {{ {_primaries(catalog.primaries)} }}",
+            f"        zone-directory {quote(directory)}",
+            "        in-memory no",
+            "        min-update-interval 1;",
+        ]
+    lines.append("};")
+    return lines
+
+
+def _view_body(
+    build: ServerBuild, view: View, zones: tuple[ServedZone, ...], path: str
+) -> list[str]:
+    lines = _catalog_consumer(build, view.name, path)
+    for zone in zones:
+        if not zone.via_catalog:
+            lines += _zone_stanza(build, zone, path)
+    for catalog in build.catalogs:
+        if catalog.view == view.name:
+            lines += _zone_stanza(build, catalog, path)
+    return lines
+
+
+def _match_clients(build: ServerBuild, view: View) -> str:
+    own = [v.key.name for v, _ in build.views if v is view and v.key is not None]
+    others = [v.key.name for v, _ in build.views if v is not view and v.key is not None]
+    elements = [f"key {quote(k)};" for k in own] + [f"!key {quote(k)};" for k in others]
+    elements += [f"{client};" for client in view.clients]
+    return " ".join(elements) or "none;"
 
 
 def render_named_conf(build: ServerBuild, path: str) -> str:
     lines = [
         f"// named.conf of server {build.server.name}, generated by zonesmith; do not edit.",
+    ]
+    if build.keys:
+        lines.append(f"include {quote(path + '/keys.conf')};")
+    lines += [
         "options {",
         f"    directory {quote(path)};",
         f"    pid-file {quote(path + '/named.pid')};",
@@ -95,16 +184,18 @@ def render_named_conf(build: ServerBuild, path: str) -> str:
         f"    managed-keys-directory {quote(path)};",
         *("    " + line for line in _listen(build)),
         # An authoritative server answers for its zones only: no recursion,
-        # no cache, no transfers to anybody not declared.
+        # no cache, no transfers or NOTIFY to anybody not declared.
         "    recursion no;",
         "    allow-recursion { none; };",
         "    allow-query-cache { none; };",
         "    allow-transfer { none; };",
-        "    notify no;",
+        "    notify explicit;",
         "    version none;",
         "    hostname none;",
         "    server-id none;",
+        "    minimal-any yes;",
         "    dnssec-validation no;",
+        f"    rate-limit {{ responses-per-second {RATE_LIMIT}; }};",
         "};",
         "",
         # No rndc channel unless one is configured: named would otherwise try
@@ -113,20 +204,33 @@ def render_named_conf(build: ServerBuild, path: str) -> str:
         "",
     ]
     for view, zones in build.views:
+        body = _view_body(build, view, zones, path)
         if build.uses_views:
-            lines += _view_stanza(build, view, zones, path)
+            lines.append(f"view {quote(view.name)} {{")
+            lines.append(f"    match-clients {{ {_match_clients(build, view)} }};")
+            lines += ["    " + line for line in body]
+            lines.append("};")
         else:
-            for zone in zones:
-                lines += _zone_stanza(build, zone, path, "")
+            lines += body
         lines.append("")
     return "\n".join(lines)
+
+
+def render_keys(keys: tuple[Secret, ...]) -> str:
+    return "".join(
+        f"key {quote(k.name)} {{\n"
+        f"    algorithm {k.key.algorithm};\n"
+        f"    secret {quote(k.secret)};\n"
+        "};\n"
+        for k in keys
+    )
 
 
 class BindDriver(Driver):
     software = "bind"
     config_name = "named.conf"
     capabilities = Capabilities(
-        roles=frozenset({"primary"}),
+        roles=frozenset({"primary", "secondary"}),
         views=True,
         catalog_producer=True,
         catalog_consumer=True,
@@ -137,9 +241,16 @@ class BindDriver(Driver):
     def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
         path = path.rstrip("/") or "/"
         files = {self.config_name: OutputFile(render_named_conf(build, path).encode())}
-        for _view, zones in build.views:
-            for zone in zones:
-                files[zone_file(build, zone)] = OutputFile(zone.master_file())
+        if build.keys:
+            files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
+        for zone in build.zones:
+            if zone.data is not None:
+                files[zone_file(build, zone)] = OutputFile(zone.data.master_file())
+            elif not zone.via_catalog:
+                files[zone_file(build, zone).rsplit("/", 1)[0] + "/"] = OutputFile(b"", 0o755)
+        for catalog in build.catalogs:
+            files[zone_file(build, catalog).rsplit("/", 1)[0] + "/"] = OutputFile(b"", 0o755)
+            files[_folder(build, "catalog", catalog.view) + "/"] = OutputFile(b"", 0o755)
         return files
 
     def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
@@ -169,8 +280,7 @@ class BindDriver(Driver):
                 zone = next(
                     (
                         z
-                        for _, zs in build.views
-                        for z in zs
+                        for z in build.zones
                         if z.text_name.lower() == match["zone"].lower().rstrip(".")
                         and (match["view"] is None or z.view == match["view"])
                     ),
