@@ -174,7 +174,7 @@ def test_oversized_rdata_is_refused(tmp_path: Path) -> None:
     _, diagnostics = read(tmp_path, f"$TTL 1h\nbig TXT {strings}\n")
     [diagnostic] = diagnostics
     assert where(diagnostic) == ("bad-rdata", 2, 9)
-    assert "65512" in diagnostic.message
+    assert "65511" in diagnostic.message
 
 
 # ----------------------------------------------------------------------------- TTL and class
@@ -485,6 +485,8 @@ BIND_DIFFERENCES: dict[str, str] = {
     "master6.data": "DNSKEY flags as mnemonics (FLAG2|...|SIG15) are a BIND-only leftover of "
     "RFC 2535 KEY records; dnspython, NSD and Knot need the number, so we reject them",
     "master8.data": "includes master6.data (same DNSKEY flag mnemonics)",
+    "master16.data": "the manifest (BIND's development branch) accepts 65512 octets of TXT; "
+    "the installed BIND 9.18 refuses it ('ran out of space'), and zonesmith follows 9.18",
 }
 
 
@@ -542,7 +544,6 @@ ORACLE_ZONES: list[tuple[str, str]] = [
     ("bind9/tests/dns/testdata/master/master4.data", "test."),
     ("bind9/tests/dns/testdata/master/master10.data", "test."),
     ("bind9/tests/dns/testdata/master/master11.data", "test."),
-    ("bind9/tests/dns/testdata/master/master16.data", "test."),
     ("bind9/tests/dns/testdata/master/master17.data", "test."),
     ("dnspython/tests/example", "example."),
     ("dnspython/tests/example1.good", "example."),

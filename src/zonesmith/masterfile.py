@@ -45,9 +45,11 @@ MAX_GENERATE = 65536
 """Records one ``$GENERATE`` may produce; a typo in a range must not eat all memory."""
 
 _MAX_GENERATE_WIDTH = 127  # BIND formats each substitution into a 128-byte buffer
-# BIND's DNS_RDATA_MAXLENGTH: a record must fit a 65535-octet message with a
-# 12-octet header, a root owner and the 10 octets of type, class, TTL and length.
-_MAX_RDATA = 65512
+# A record must fit a 65535-octet message with a 12-octet header, a root owner
+# and the 10 octets of type, class, TTL and length: 65512 octets of data at
+# most. BIND 9.18, which loads what zonesmith writes, already refuses 65512
+# ("ran out of space"), so the limit follows it.
+_MAX_RDATA = 65511
 _MAX_UNBALANCED_RESCANS = 20  # bounds the work spent recovering from unclosed '('
 
 
@@ -272,9 +274,15 @@ def _expand(template: _Template, counter: int) -> str:
             continue
         offset, width, base = part
         value = counter + offset
+        if not -(2**31) <= value < 2**31:
+            raise ValueError(f"${{{offset}}} gives {value}, out of range (BIND counts in 32 bits)")
+        if base == "d":
+            out.append(format(value, base).zfill(width))
+            continue
+        # BIND writes the other bases from the unsigned 32-bit value, so a
+        # negative offset wraps around (-976 in nibbles is 0.3.c.f.f.f.f.f).
+        value &= 0xFFFFFFFF
         if base in "nN":
-            if value < 0:
-                raise ValueError(f"negative value {value} cannot be written as nibbles")
             out.append(_nibbles(value, width, base == "N"))
         else:
             out.append(format(value, base).zfill(width))

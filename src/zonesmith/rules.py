@@ -137,6 +137,21 @@ class ZoneView:
                 return parent
         return None
 
+    @cached_property
+    def dnames(self) -> set[dns.name.Name]:
+        return {name for name, types in self.by_name.items() if T.DNAME in types}
+
+    def below_dname(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The DNAME owner strictly above ``name``, whose redirection hides it."""
+        if not self.dnames:
+            return None
+        parent = name
+        while len(parent) > len(self.origin):
+            parent = parent.parent()
+            if parent in self.dnames:
+                return parent
+        return None
+
     def has_address(self, name: dns.name.Name) -> bool:
         types = self.by_name.get(name)
         return bool(types) and any(t in types for t in ADDRESS_TYPES)
@@ -380,16 +395,6 @@ def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
                     f"'{zv.label(cut)}' and would never be served; "
                     "only glue (A/AAAA) belongs there",
                 )
-        # Data at a delegation point other than NS, DS and glue is occluded too.
-    for cut in zv.delegations:
-        for rdtype, records in zv.by_name[cut].items():
-            if rdtype not in {T.NS, T.DS, T.NSEC, T.RRSIG} | ADDRESS_TYPES:
-                yield _report(
-                    "below-delegation",
-                    records[0].position,
-                    f"'{zv.label(cut)}' {dns.rdatatype.to_text(rdtype)} is at a delegation point, "
-                    "where only NS, DS and glue belong",
-                )
 
 
 @rule("ns-no-address", Severity.ERROR, "an in-zone NS target has no address records")
@@ -397,6 +402,8 @@ def ns_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
     for record, target in zv.targets(T.NS, "target"):
         if not zv.in_zone(target) or zv.has_address(target):
             continue
+        if zv.below_dname(record.name) is not None:
+            continue  # the NS record itself is hidden by a DNAME and never served
         if record.name != zv.origin and target.is_subdomain(record.name):
             continue  # in-bailiwick delegation: reported as missing glue
         if zv.cut_above(target) is not None or target in zv.delegations:
@@ -525,6 +532,105 @@ def caa_unknown_tag(zv: ZoneView) -> Iterator[Diagnostic]:
                     "caa-unknown-tag",
                     record.position,
                     f"CAA tag '{tag}' is not known; expected one of {', '.join(KNOWN_CAA_TAGS)}",
+                )
+
+
+@rule("ns-below-dname", Severity.ERROR, "an apex NS target lies below a DNAME of the zone")
+def ns_below_dname(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.by_name.get(zv.origin, {}).get(T.NS, ()):
+        dname = zv.below_dname(record.rdata.target) if zv.in_zone(record.rdata.target) else None
+        if dname is not None:
+            yield _report(
+                "ns-below-dname",
+                record.position,
+                f"NS target '{zv.label(record.rdata.target)}' is below the DNAME at "
+                f"'{zv.label(dname)}', so its address can never be served; named refuses "
+                "the zone: use a name outside the DNAME's subtree",
+            )
+
+
+@rule("ds-at-apex", Severity.ERROR, "a DS record at the zone apex")
+def ds_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.by_name.get(zv.origin, {}).get(T.DS, ()):
+        yield _report(
+            "ds-at-apex",
+            record.position,
+            "DS records belong in the parent zone, not at this zone's apex; "
+            "publish CDS/CDNSKEY here if the parent should pick them up",
+        )
+
+
+@rule("cds-mismatch", Severity.ERROR, "CDS/CDNSKEY records that match no DNSKEY of the zone")
+def cds_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
+    import dns.dnssec
+
+    apex = zv.by_name.get(zv.origin, {})
+    dnskeys = [r.rdata for r in apex.get(T.DNSKEY, ())]
+    for record in apex.get(T.CDS, ()):
+        cds = record.rdata
+        if cds.algorithm == 0:
+            continue  # the delete-DS request of RFC 8078
+        matches = False
+        for key in dnskeys:
+            if dns.dnssec.key_id(key) != cds.key_tag or key.algorithm != cds.algorithm:
+                continue
+            try:
+                # validating=True: judge what exists, even digests too weak to create now
+                ds = dns.dnssec.make_ds(zv.origin, key, cds.digest_type, validating=True)
+                matches = ds.digest == cds.digest
+            except (dns.dnssec.UnsupportedAlgorithm, dns.exception.DNSException, ValueError):
+                matches = True  # a digest type we cannot compute: do not guess
+            if matches:
+                break
+        if not matches:
+            yield _report(
+                "cds-mismatch",
+                record.position,
+                f"CDS {cds.key_tag} {cds.algorithm} {cds.digest_type} matches no DNSKEY at the "
+                "apex; the parent would publish a DS that breaks validation",
+            )
+    published = {(k.flags, k.protocol, k.algorithm, k.key) for k in dnskeys}
+    for record in apex.get(T.CDNSKEY, ()):
+        key = record.rdata
+        fields = (key.flags, key.protocol, key.algorithm, key.key)
+        if key.algorithm != 0 and fields not in published:
+            yield _report(
+                "cds-mismatch",
+                record.position,
+                "CDNSKEY matches no DNSKEY at the apex; copy it from the zone's DNSKEY set",
+            )
+
+
+_BASE32HEX = frozenset("0123456789abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUV")
+
+
+@rule("bad-nsec3", Severity.ERROR, "an NSEC3 record whose owner or hash is malformed")
+def bad_nsec3(zv: ZoneView) -> Iterator[Diagnostic]:
+    for name, types in zv.by_name.items():
+        for record in types.get(T.NSEC3, ()):
+            label = name.labels[0].decode(errors="replace") if name != zv.origin else ""
+            if not label or not set(label) <= _BASE32HEX:
+                yield _report(
+                    "bad-nsec3",
+                    record.position,
+                    f"NSEC3 owner '{zv.label(name)}' is not an unpadded base32hex hash label",
+                )
+            elif record.rdata.algorithm == 1 and len(record.rdata.next) != 20:
+                yield _report(
+                    "bad-nsec3",
+                    record.position,
+                    f"NSEC3 next hashed owner is {len(record.rdata.next)} octets; "
+                    "a SHA-1 hash is 20",
+                )
+
+
+@rule("empty-nsap", Severity.ERROR, "an NSAP record without an address")
+def empty_nsap(zv: ZoneView) -> Iterator[Diagnostic]:
+    for types in zv.by_name.values():
+        for record in types.get(T.NSAP, ()):
+            if not record.rdata.address:
+                yield _report(
+                    "empty-nsap", record.position, "NSAP needs an address, e.g. 0x47000580005a"
                 )
 
 
