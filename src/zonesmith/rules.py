@@ -27,7 +27,7 @@ import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.load import KNOWN_CAA_TAGS
-from zonesmith.model import Record, Site, Zone
+from zonesmith.model import Record, Server, Site, Zone
 
 T = dns.rdatatype
 
@@ -243,13 +243,12 @@ def unknown_tsig_key(site: Site) -> Iterator[Diagnostic]:
     "site",
 )
 def unknown_server(site: Site) -> Iterator[Diagnostic]:
-    for server in site.servers:
-        for ref in server.primaries:
-            if ref.name not in site.servers_by_name:
-                known = _choices(ref.name, site.servers_by_name, "servers")
-                yield _report(
-                    "unknown-server", ref.position, f"unknown server '{ref.name}'; {known}"
-                )
+    refs = [ref for server in site.servers for ref in server.primaries]
+    refs += [ref for zone in site.zones for ref in zone.servers or ()]
+    for ref in refs:
+        if ref.name not in site.servers_by_name:
+            known = _choices(ref.name, site.servers_by_name, "servers")
+            yield _report("unknown-server", ref.position, f"unknown server '{ref.name}'; {known}")
 
 
 @rule(
@@ -304,6 +303,257 @@ def missing_secret(site: Site) -> Iterator[Diagnostic]:
                 key.position,
                 f"key '{key.name}': environment variable {key.secret_env} is not set",
             )
+
+
+# --------------------------------------------------------------------------
+# Fleet rules: servers, their roles, transfers and keys
+
+
+def _served_views(site: Site, server: Server) -> list[str]:
+    """The views in which ``server`` serves at least one zone."""
+    return [
+        view
+        for view in site.views_of(server)
+        if any(site.serves(server, zone, view) for zone in site.zones)
+    ]
+
+
+@rule("unsupported-role", Severity.ERROR, "a server's software cannot take its role", "site")
+def unsupported_role(site: Site) -> Iterator[Diagnostic]:
+    from zonesmith.drivers import driver_for
+
+    for server in site.servers:
+        driver = driver_for(server.software)
+        if driver is None or server.role not in driver.capabilities.roles:
+            roles = ", ".join(sorted(driver.capabilities.roles)) if driver else "nothing yet"
+            yield _report(
+                "unsupported-role",
+                server.position,
+                f"server '{server.name}': zonesmith cannot build {server.software} as a "
+                f"{server.role}; {server.software} servers can be: {roles}",
+            )
+
+
+@rule(
+    "views-unsupported", Severity.ERROR, "a server without views would serve several views", "site"
+)
+def views_unsupported(site: Site) -> Iterator[Diagnostic]:
+    from zonesmith.drivers import driver_for
+
+    for server in site.servers:
+        driver = driver_for(server.software)
+        if driver is None or driver.capabilities.views:
+            continue
+        views = _served_views(site, server)
+        if len(views) > 1:
+            yield _report(
+                "views-unsupported",
+                server.position,
+                f"server '{server.name}' ({server.software}) has no views but would serve zones "
+                f"of views {', '.join(views)}; give it views: [{views[-1]}] (or a key that "
+                "selects one view)",
+            )
+
+
+@rule("secondary-without-primaries", Severity.ERROR, "a secondary names no primaries", "site")
+def secondary_without_primaries(site: Site) -> Iterator[Diagnostic]:
+    for server in site.servers:
+        if server.role == "secondary" and not server.primaries:
+            yield _report(
+                "secondary-without-primaries",
+                server.position,
+                f"secondary '{server.name}' needs primaries: [SERVER, ...] to transfer from",
+            )
+        elif server.role != "secondary" and server.primaries:
+            yield _report(
+                "secondary-without-primaries",
+                server.primaries[0].position,
+                f"server '{server.name}' is a {server.role}; only secondaries have primaries",
+            )
+
+
+@rule("primary-cycle", Severity.ERROR, "servers that are each other's primaries", "site")
+def primary_cycle(site: Site) -> Iterator[Diagnostic]:
+    graph = {
+        s.name: [r.name for r in s.primaries if r.name in site.servers_by_name]
+        for s in site.servers
+    }
+    reported: set[frozenset[str]] = set()
+    for start in graph:
+        path = [start]
+        # Depth-first along primaries; a name met again on the path closes a cycle.
+        stack = [(start, iter(graph[start]))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                continue
+            if child in path:
+                cycle = path[path.index(child) :]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    server = site.servers_by_name[child]
+                    yield _report(
+                        "primary-cycle",
+                        server.position,
+                        "servers transfer from each other in a circle: "
+                        + " → ".join([*cycle, child])
+                        + "; one of them must be the primary",
+                    )
+                continue
+            if len(path) < len(graph):
+                path.append(child)
+                stack.append((child, iter(graph[child])))
+
+
+@rule(
+    "no-primary-for-zone",
+    Severity.ERROR,
+    "a secondary serves a zone none of its primaries has",
+    "site",
+)
+def no_primary_for_zone(site: Site) -> Iterator[Diagnostic]:
+    for server in site.servers:
+        if server.role != "secondary" or not server.primaries:
+            continue
+        primaries = [
+            site.servers_by_name[r.name] for r in server.primaries if r.name in site.servers_by_name
+        ]
+        for view in site.views_of(server):
+            for zone in site.zones:
+                if not site.serves(server, zone, view):
+                    continue
+                if not any(site.serves(p, zone, view) for p in primaries):
+                    where = "" if site.implicit_view else f" in view '{view}'"
+                    yield _report(
+                        "no-primary-for-zone",
+                        server.position,
+                        f"secondary '{server.name}' would serve zone '{zone.text}'{where}, but "
+                        f"none of its primaries ({', '.join(p.name for p in primaries)}) "
+                        "serves it; limit the secondary's views or the zone's servers",
+                    )
+
+
+@rule(
+    "view-key-missing",
+    Severity.ERROR,
+    "transfers of a view split or a catalog without TSIG",
+    "site",
+)
+def view_key_missing(site: Site) -> Iterator[Diagnostic]:
+    for primary in site.servers:
+        if primary.role not in ("primary", "secondary"):
+            continue
+        views = _served_views(site, primary)
+        secondaries = [
+            s
+            for s in site.servers
+            if s.role == "secondary" and primary.name in {r.name for r in s.primaries}
+        ]
+        keys_of_view: dict[str, set[str]] = defaultdict(set)
+        for secondary in secondaries:
+            for view in _served_views(site, secondary):
+                key = site.transfer_key(secondary, view)
+                if key is not None:
+                    keys_of_view[view].add(key.name)
+                elif len(views) > 1:
+                    yield _report(
+                        "view-key-missing",
+                        secondary.position,
+                        f"secondary '{secondary.name}' transfers view '{view}' from "
+                        f"'{primary.name}', which has several views: BIND picks the view by "
+                        "TSIG key, so give the view (or the secondary) a key",
+                    )
+                elif primary.catalog:
+                    yield _report(
+                        "view-key-missing",
+                        secondary.position,
+                        f"secondary '{secondary.name}' follows the catalog of '{primary.name}' "
+                        "without a TSIG key; the catalog lists every zone: give it a key",
+                    )
+        seen: dict[str, str] = {}
+        for view, keys in keys_of_view.items():
+            for key in keys:
+                if key in seen and seen[key] != view and len(views) > 1:
+                    yield _report(
+                        "view-key-missing",
+                        site.keys_by_name[key].position,
+                        f"key '{key}' is used for views '{seen[key]}' and '{view}' of "
+                        f"'{primary.name}'; each view needs a key of its own",
+                    )
+                seen.setdefault(key, view)
+
+
+@rule("catalog-not-primary", Severity.ERROR, "a catalog on a server that is not a primary", "site")
+def catalog_not_primary(site: Site) -> Iterator[Diagnostic]:
+    for server in site.servers:
+        if server.catalog and server.role != "primary":
+            yield _report(
+                "catalog-not-primary",
+                server.position,
+                f"server '{server.name}' is a {server.role}; only a primary produces a catalog",
+            )
+        if server.catalog and dns.name.from_text(server.catalog) in site.zones_by_name:
+            yield _report(
+                "catalog-not-primary",
+                server.position,
+                f"catalog '{server.catalog}' is also a zone of the site; choose another name",
+            )
+
+
+@rule("duplicate-listen", Severity.ERROR, "two servers on the same address and port", "site")
+def duplicate_listen(site: Site) -> Iterator[Diagnostic]:
+    seen: dict[tuple[str, int], Server] = {}
+    for server in site.servers:
+        key = (server.address, server.port)
+        if key in seen:
+            yield _report(
+                "duplicate-listen",
+                server.position,
+                f"server '{server.name}' listens on {server.address} port {server.port}, "
+                f"like '{seen[key].name}'",
+            )
+        seen.setdefault(key, server)
+
+
+@rule(
+    "hidden-primary-in-ns", Severity.WARNING, "a hidden primary is named by the zone's NS", "site"
+)
+def hidden_primary_in_ns(site: Site) -> Iterator[Diagnostic]:
+    for primary in site.servers:
+        if primary.role != "primary" or not primary.hidden:
+            continue
+        for zone in site.zones:
+            apex = [r for r in zone.records if r.name == zone.name and r.rdtype == T.NS]
+            for record in apex:
+                target = record.rdata.target
+                owner_zone = _zone_of(site, target)
+                if owner_zone is None:
+                    continue
+                for address in owner_zone.records:
+                    if (
+                        address.name == target
+                        and address.rdtype in ADDRESS_TYPES
+                        and (address.rdata.address == primary.address)
+                    ):
+                        yield _report(
+                            "hidden-primary-in-ns",
+                            record.position,
+                            f"NS '{target}' has the address of hidden primary "
+                            f"'{primary.name}' ({primary.address}); a hidden primary must not "
+                            "be named in NS records",
+                        )
+
+
+def _zone_of(site: Site, name: dns.name.Name) -> Zone | None:
+    """The site zone that holds ``name`` (the closest enclosing one)."""
+    best = None
+    for zone in site.zones:
+        if name.is_subdomain(zone.name) and (best is None or len(zone.name) > len(best.name)):
+            best = zone
+    return best
 
 
 @rule("missing-soa", Severity.ERROR, "zones exist but no SOA values are given", "site")
