@@ -168,6 +168,9 @@ def test_every_secondary_serves_the_primarys_zones_with_its_serial(fleet: Fleet)
         assert serial is not None
         for secondary in ("ns2", "ns3", "ns4"):
             fleet.wait_for(secondary, zone, serial)
+        # ns4 keeps both views: the external one transfers on its own schedule
+        external = fleet.serial("ns1", zone, source="127.0.0.2")
+        fleet.wait_for("ns4", zone, external, source="127.0.0.2")
 
 
 def test_secondaries_serve_the_view_their_key_selects(fleet: Fleet) -> None:

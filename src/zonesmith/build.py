@@ -30,7 +30,11 @@ from zonesmith.rules import validate
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
 MARKER = ".zonesmith-output"
-MARKER_TEXT = b"This folder is written by 'zonesmith build' and replaced whole on every build.\n"
+MARKER_HEADER = (
+    "# This folder is written by 'zonesmith build' and replaced on every build.\n"
+    "# Files below are the ones zonesmith wrote; any other file is a server's own\n"
+    "# (journals, transferred zones, databases) and is kept across builds.\n"
+)
 
 
 def check_site(root: Path) -> tuple[Site, list[Diagnostic]]:
@@ -115,7 +119,7 @@ def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildRes
     }
     builds = compile_fleet(compiled, secrets, catalog_consumers)
     result = BuildResult(out)
-    files: dict[str, OutputFile] = {MARKER: OutputFile(MARKER_TEXT)}
+    files: dict[str, OutputFile] = {}
     checks = []
     for server in site.servers:
         driver = driver_for(server.software)
@@ -142,6 +146,8 @@ def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildRes
         checks.append((driver, build))
         result.servers.append(server.name)
 
+    manifest = MARKER_HEADER + "".join(f"{name}\n" for name in sorted(files))
+    files[MARKER] = OutputFile(manifest.encode())
     staging = _staging_dir(out)
     try:
         _write_files(staging, files)
@@ -231,12 +237,42 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
+def _keep_server_files(old: Path, new: Path) -> None:
+    """Hard-link the servers' own files of the old tree into the new one.
+
+    A server running from OUT keeps transferred zones, journals and
+    databases there; a rebuild must not pull them from under it. What the
+    old manifest does not list was written by a server, not by zonesmith.
+    """
+    try:
+        written = {
+            line
+            for line in (old / MARKER).read_text().splitlines()
+            if line and not line.startswith("#")
+        }
+    except OSError:
+        return
+    for path in sorted(old.rglob("*")):
+        relative = path.relative_to(old).as_posix()
+        if relative == MARKER or relative in written or path.is_dir() or path.is_symlink():
+            continue
+        target = new / relative
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+
+
 def _swap_in(staging: Path, out: Path) -> None:
     """Make ``staging`` the output tree; the old tree ends up in ``staging``."""
     out = out.absolute()
     if not out.exists():
         staging.rename(out)
         return
+    _keep_server_files(out, staging)
     if _exchange(staging, out):
         return
     # Without an atomic exchange, keep the window between the two renames short.

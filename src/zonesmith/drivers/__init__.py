@@ -82,7 +82,12 @@ def run_tool(argv: list[str], timeout: float = 600) -> CheckerRun:
 
 def driver_for(software: str) -> Driver | None:
     from zonesmith.drivers.bind import BindDriver
+    from zonesmith.drivers.knot import KnotDriver
+    from zonesmith.drivers.nsd import NsdDriver
+    from zonesmith.drivers.unbound import UnboundDriver
 
-    drivers: dict[str, type[Driver]] = {BindDriver.software: BindDriver}
+    drivers: dict[str, type[Driver]] = {
+        cls.software: cls for cls in (BindDriver, NsdDriver, KnotDriver, UnboundDriver)
+    }
     cls = drivers.get(software)
     return cls() if cls else None

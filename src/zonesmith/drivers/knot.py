@@ -1,0 +1,370 @@
+"""Knot DNS 3.2: knot.conf, zone files, TSIG keys, catalog consumers; knotc conf-check.
+
+Files written to OUT/<server>/:
+
+- ``knot.conf``: server (listen address and port, run folder with the pid
+  file, identity, version and NSID hidden), the control socket
+  ``knot.sock`` (so ``knotc -c knot.conf reload`` works), the databases
+  under the server's ``path``, response rate limiting (``mod-rrl`` as a
+  global module), then remotes, ACLs, templates and zones;
+- ``keys.conf`` (mode 0600): the TSIG keys, included by knot.conf before
+  anything refers to them, so the secrets live in one file that nothing
+  else shows;
+- ``zones/<zone>.zone``: the zones this server is primary for (and the
+  catalog zone of a catalog producer, an ordinary zone to Knot);
+- ``secondary/``: where Knot writes the zones it transfers, catalog
+  members included;
+- ``journal/``, ``timers/``, ``kasp/``, ``catalog/``: Knot's databases.
+
+Access is explicit: ``automatic-acl`` is off, a zone allows transfers only
+to its declared secondaries (address and key) and NOTIFY only from its
+primaries (address and key). Every remote is contacted from the server's
+own address (``via``): on a multi-homed host, or on loopback, the kernel
+would otherwise pick another source, and peers accept transfers and NOTIFY
+only from the addresses they were told about.
+
+A catalog consumer follows each catalog zone of ``build.catalogs``
+(``catalog-role: interpret``); its members are configured from a template
+that transfers them from the catalog's primaries with the same key and
+accepts their NOTIFY, so zones that reach this server through a catalog
+get no ``zone`` entry of their own.
+
+knot.conf sets no ``user``: like named, knotd runs as whoever starts it
+(the tests and ``preview`` start it from the build; Debian's systemd unit
+starts it as ``knot``, which must then be able to read keys.conf and own
+the folders Knot writes: the path itself, for the pid file and the control
+socket, ``secondary/`` and the databases).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
+from zonesmith.diagnostics import Diagnostic, Position, error
+from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
+from zonesmith.model import Server
+
+#: Responses per second to one client netblock before RRL drops or slips
+#: (the same budget as the BIND servers of the fleet).
+RATE_LIMIT = 20
+
+#: The folders of Knot's databases under the server's path.
+DATABASES = {"journal-db": "journal", "timer-db": "timers", "kasp-db": "kasp"}
+CATALOG_DB = "catalog"
+
+# "error: config, file '/path/knot.conf', line 12, item 'x', value 'y' (message)"
+_CONF_ERROR = re.compile(
+    r"^(?:error: )?config, file '(?P<file>[^']*)', line (?P<line>\d+)(?P<rest>.*)$"
+)
+# "error: failed to load configuration file 'x' (reason)": a summary.
+_CONF_SUMMARY = re.compile(r"^(?:error: )?failed to load configuration file ")
+# "item 'secret', value '...'": never shown.
+_SECRET_VALUE = re.compile(r"(item 'secret', value ')[^']*'")
+# "..., line 12, ..." in kzonecheck's messages.
+_LINE_NUMBER = re.compile(r"\bline (\d+)\b")
+# "error: [example.com.] ..." or "warning: ..." prefixes
+_SEVERITY = re.compile(r"^(?:error|warning|critical): ")
+
+
+def quote(text: str) -> str:
+    """A knot.conf string value."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def zone_file(zone: ServedZone) -> str:
+    """Where a zone's file lives, relative to the server's folder."""
+    top = "zones" if zone.data is not None else "secondary"
+    return f"{top}/{zone.file_stem}.zone"
+
+
+def _domain(zone: ServedZone) -> str:
+    return zone.name.to_text()
+
+
+def _address(server: Server) -> str:
+    return f"{server.address}@{server.port}"
+
+
+def _list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
+
+
+Ref = tuple[str, str | None]  # a server's name and the name of the key it is reached with
+
+
+def _ref(server: Server, transfer: Transfer) -> Ref:
+    return (server.name, transfer.key.name if transfer.key else None)
+
+
+class _Peers:
+    """The remote and ACL entries of every transfer, named after the servers.
+
+    A remote is one server reached with one key; its id is the server's
+    name, with the key's name added when the same server is reached with
+    several keys. Every transfer is known before any id is handed out, so
+    that ids do not change half-way through the file.
+    """
+
+    def __init__(self, build: ServerBuild, pulls: list[Transfer], pushes: list[Transfer]):
+        self.own = build.server.address
+        self.remotes: dict[Ref, Server] = {}
+        self.acls: dict[tuple[str, Ref], Server] = {}
+        for t in pulls:  # from a primary: its NOTIFY is allowed
+            self.remotes[_ref(t.primary, t)] = t.primary
+            self.acls[("notify", _ref(t.primary, t))] = t.primary
+        for t in pushes:  # to a secondary: its transfers are allowed
+            self.remotes[_ref(t.secondary, t)] = t.secondary
+            self.acls[("transfer", _ref(t.secondary, t))] = t.secondary
+
+    def remote_id(self, ref: Ref) -> str:
+        name, key = ref
+        keys = {k for n, k in self.remotes if n == name}
+        return name if len(keys) == 1 else f"{name}-{key or 'nokey'}"
+
+    def acl_id(self, action: str, ref: Ref) -> str:
+        return f"{action}-{self.remote_id(ref)}"
+
+    def items(self, primaries: tuple[Transfer, ...], secondaries: list[Transfer]) -> list[str]:
+        """The master / notify / acl items of a zone or template."""
+        masters = list(dict.fromkeys(_ref(t.primary, t) for t in primaries))
+        notified = list(dict.fromkeys(_ref(t.secondary, t) for t in secondaries))
+        acls = [self.acl_id("notify", r) for r in masters]
+        acls += [self.acl_id("transfer", r) for r in notified]
+        lines = []
+        if masters:
+            lines.append(f"    master: {_list([self.remote_id(r) for r in masters])}")
+        if notified:
+            lines.append(f"    notify: {_list([self.remote_id(r) for r in notified])}")
+        if acls:
+            lines.append(f"    acl: {_list(acls)}")
+        return lines
+
+    def render(self) -> list[str]:
+        lines: list[str] = []
+        if self.remotes:
+            lines.append("remote:")
+            for ref, server in sorted(self.remotes.items(), key=lambda i: self.remote_id(i[0])):
+                lines += [
+                    f"  - id: {self.remote_id(ref)}",
+                    f"    address: {_address(server)}",
+                    f"    via: {self.own}",
+                ]
+                if ref[1] is not None:
+                    lines.append(f"    key: {ref[1]}")
+            lines.append("")
+        if self.acls:
+            lines.append("acl:")
+            for (action, ref), server in sorted(
+                self.acls.items(), key=lambda i: self.acl_id(*i[0])
+            ):
+                lines += [
+                    f"  - id: {self.acl_id(action, ref)}",
+                    f"    address: {server.address}",
+                ]
+                if ref[1] is not None:
+                    lines.append(f"    key: {ref[1]}")
+                lines.append(f"    action: {action}")
+            lines.append("")
+        return lines
+
+
+def _catalog_template(catalog: ServedZone) -> str:
+    return f"catalog-{catalog.file_stem}"
+
+
+def _onward(zones: list[ServedZone], catalog: ServedZone) -> list[Transfer]:
+    """The secondaries this server has for the members of ``catalog``.
+
+    Members share one template, so it notifies, and allows transfers to,
+    the secondaries of any of them.
+    """
+    primaries = {t.primary.name for t in catalog.primaries}
+    onward: dict[Ref, Transfer] = {}
+    for zone in zones:
+        if zone.via_catalog and {t.primary.name for t in zone.primaries} & primaries:
+            for t in zone.secondaries:
+                onward.setdefault(_ref(t.secondary, t), t)
+    return [onward[ref] for ref in sorted(onward, key=str)]
+
+
+def render_knot_conf(build: ServerBuild, path: str) -> str:
+    server = build.server
+    zones = [zone for _, served in build.views[:1] for zone in served]
+    explicit = [zone for zone in zones if not zone.via_catalog]
+    onward = {catalog.name: _onward(zones, catalog) for catalog in build.catalogs}
+    peers = _Peers(
+        build,
+        [t for zone in explicit + list(build.catalogs) for t in zone.primaries],
+        [t for zone in explicit for t in zone.secondaries]
+        + [t for transfers in onward.values() for t in transfers],
+    )
+    zone_lines: list[str] = []
+    for zone in explicit:
+        zone_lines += [
+            f"  - domain: {_domain(zone)}",
+            f"    file: {quote(f'{path}/{zone_file(zone)}')}",
+            *peers.items(zone.primaries, list(zone.secondaries)),
+        ]
+        if zone.data is not None:
+            # The generated file is the truth: never written back, no journal.
+            zone_lines += ["    zonefile-sync: -1", "    journal-content: none"]
+    for catalog in build.catalogs:
+        zone_lines += [
+            f"  - domain: {_domain(catalog)}",
+            f"    file: {quote(f'{path}/{zone_file(catalog)}')}",
+            *peers.items(catalog.primaries, []),
+            "    catalog-role: interpret",
+            f"    catalog-template: {_catalog_template(catalog)}",
+        ]
+    template_lines = [
+        "template:",
+        "  - id: default",
+        f"    storage: {quote(path)}",
+        "    global-module: mod-rrl/default",
+    ]
+    for catalog in build.catalogs:
+        # Members come from the catalog's primaries, with the same key, and
+        # their NOTIFY is accepted from there.
+        template_lines += [
+            f"  - id: {_catalog_template(catalog)}",
+            f"    storage: {quote(path)}",
+            f"    file: {quote(path + '/secondary/%s.zone')}",
+            *peers.items(catalog.primaries, onward[catalog.name]),
+        ]
+
+    lines = [f"# knot.conf of server {server.name}, generated by zonesmith; do not edit.", ""]
+    if build.keys:
+        lines += [f"include: {quote(path + '/keys.conf')}", ""]
+    lines += [
+        "server:",
+        f"    rundir: {quote(path)}",
+        f"    pidfile: {quote(path + '/knot.pid')}",
+        f"    listen: {_address(server)}",
+        # An authoritative server answers for its zones only (Knot never
+        # recurses) and says nothing about itself.
+        '    identity: ""',
+        '    version: ""',
+        '    nsid: ""',
+        # Transfers and NOTIFY are allowed by the explicit ACLs below only.
+        "    automatic-acl: off",
+        "",
+        "control:",
+        f"    listen: {quote(path + '/knot.sock')}",
+        "",
+        "database:",
+        f"    storage: {quote(path)}",
+        *(f"    {item}: {quote(f'{path}/{folder}')}" for item, folder in DATABASES.items()),
+        f"    catalog-db: {quote(f'{path}/{CATALOG_DB}')}",
+        "",
+        "mod-rrl:",
+        "  - id: default",
+        f"    rate-limit: {RATE_LIMIT}",
+        "    slip: 2",
+        "",
+    ]
+    lines += peers.render()
+    lines += template_lines + [""]
+    if zone_lines:
+        lines += ["zone:", *zone_lines, ""]
+    return "\n".join(lines)
+
+
+def render_keys(keys: tuple[Secret, ...]) -> str:
+    if not keys:
+        return ""
+    return "key:\n" + "".join(
+        f"  - id: {k.name}\n    algorithm: {k.key.algorithm}\n    secret: {k.secret}\n"
+        for k in keys
+    )
+
+
+def _redact(text: str, build: ServerBuild) -> str:
+    """The checker's output without any secret: knotc quotes the values it rejects."""
+    for key in build.keys:
+        text = text.replace(key.secret, "(secret)")
+    return _SECRET_VALUE.sub(r"\1(secret)'", text)
+
+
+class KnotDriver(Driver):
+    software = "knot"
+    config_name = "knot.conf"
+    capabilities = Capabilities(
+        roles=frozenset({"primary", "secondary"}),
+        views=False,
+        # A catalog zone is an ordinary zone to the server that produces it.
+        catalog_producer=True,
+        catalog_consumer=True,
+        dnssec=False,
+        rrl=True,
+    )
+
+    def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
+        path = path.rstrip("/") or "/"
+        files = {self.config_name: OutputFile(render_knot_conf(build, path).encode())}
+        for folder in DATABASES.values():
+            files[folder + "/"] = OutputFile(b"", 0o755)
+        if build.keys:
+            files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
+        for zone in build.zones:
+            if zone.data is not None:
+                files[zone_file(zone)] = OutputFile(zone.data.master_file())
+            else:
+                files["secondary/"] = OutputFile(b"", 0o755)
+        if build.catalogs:
+            files["secondary/"] = OutputFile(b"", 0o755)
+            files[CATALOG_DB + "/"] = OutputFile(b"", 0o755)
+        return files
+
+    def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
+        knotc = find_tool("knotc")
+        if knotc is None:
+            return []
+        config_display = f"{display}/{self.config_name}"
+        # Check a copy of the configuration that points at the staged files
+        # rather than at the server's path, which may not exist here.
+        with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
+            conf = Path(tmp) / self.config_name
+            conf.write_text(render_knot_conf(build, str(staged)))
+            run = run_tool([knotc, "-c", str(conf), "conf-check"])
+        if run.returncode != 0:
+            output = _redact(run.output, build)
+            output = output.replace(str(conf), config_display).replace(str(staged), display)
+            found = []
+            for line in output.splitlines():
+                line = line.strip()
+                if not line or _CONF_SUMMARY.match(line):
+                    continue
+                position = Position(config_display)
+                if match := _CONF_ERROR.match(line):
+                    position = Position(match["file"], int(match["line"]), 1)
+                    line = match["rest"].lstrip(", ")
+                found.append(error(position, "knotc-conf-check", _SEVERITY.sub("", line)))
+            return found or [
+                error(Position(config_display), "knotc-conf-check", f"knotc failed: {output}")
+            ]
+        kzonecheck = find_tool("kzonecheck")
+        if kzonecheck is None:
+            return []
+        diagnostics: list[Diagnostic] = []
+        for zone in build.zones:
+            if zone.data is None:
+                continue
+            relative = zone_file(zone)
+            run = run_tool([kzonecheck, "-o", _domain(zone), str(staged / relative)])
+            if run.returncode == 0:
+                continue
+            file_display = f"{display}/{relative}"
+            found = []
+            for line in run.output.replace(str(staged), display).splitlines():
+                line = _SEVERITY.sub("", line.strip())
+                if line:
+                    number = _LINE_NUMBER.search(line)
+                    position = Position(file_display, int(number[1]) if number else 0, 1)
+                    found.append(error(position, "kzonecheck", line))
+            diagnostics += found or [
+                error(Position(file_display), "kzonecheck", "kzonecheck failed")
+            ]
+        return diagnostics

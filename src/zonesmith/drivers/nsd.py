@@ -1,0 +1,271 @@
+"""NSD 4.6: nsd.conf, zone files, TSIG keys; nsd-checkconf and nsd-checkzone.
+
+Files written to OUT/<server>/:
+
+- ``nsd.conf``: the server clause (listen address and port, pid file,
+  xfrd state, zone list and transfer folder under the server's ``path``;
+  version and identity hidden, ANY refused, response rate limiting), remote
+  control on a unix socket ``nsd.sock``, then one ``zone:`` clause per zone;
+- ``keys.conf`` (mode 0600): the TSIG keys, included by nsd.conf, so the
+  secrets live in one file that nothing else shows;
+- ``zones/<zone>.zone``: the zones this server is primary for (and the
+  catalog zone of a catalog producer, an ordinary zone to NSD);
+- ``secondary/``: where NSD writes the zones it transfers;
+- ``state/``: xfrd's state file, the zone list and transfers in progress.
+
+NSD has no views and cannot consume catalog zones: a secondary gets an
+explicit ``zone:`` clause for every zone, catalog members included.
+
+Every transfer and NOTIFY leaves from the server's own address
+(``outgoing-interface``): on a multi-homed host, or on loopback, the kernel
+would otherwise pick another source, and peers accept transfers and NOTIFY
+only from the addresses they were told about.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
+from zonesmith.diagnostics import Diagnostic, Position, error
+from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
+
+#: Responses per second to one client netblock before RRL drops or slips
+#: (the same budget as the BIND servers of the fleet).
+RATE_LIMIT = 20
+
+#: A server run from one of these folders is a preview or a test, started by
+#: whoever runs it (see ``_privileges``). Production servers never live
+#: there: it is emptied at boot, and NSD's systemd unit hides it (PrivateTmp).
+TEMPORARY_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+# "/path/nsd.conf:12: error: message" or "/path/nsd.conf:17: at 'x': error: syntax error"
+_FILE_LINE = re.compile(
+    r"^(?P<file>[^:\s]+):(?P<line>\d+): (?:at (?P<at>'[^']*'): )?(?:error: )?(?P<message>.*)$"
+)
+# "read /path/nsd.conf failed: 1 errors in configuration file": a summary.
+_CONF_SUMMARY = re.compile(r"^read \S+ failed: \d+ errors? in configuration file$")
+# "[2026-01-01 10:00:00.000] nsd-checkzone[123]: error: " before each message.
+_CHECKZONE_PREFIX = re.compile(r"^\[[^\]]*\] nsd-checkzone\[\d+\]: (?:error: |warning: )?")
+# "zone example.com file /path/x.zone has 1 errors": a summary.
+_ZONE_SUMMARY = re.compile(r"^zone \S+ (?:file \S+ has \d+ errors?|is ok)$")
+
+
+def quote(text: str) -> str:
+    """An nsd.conf string value (NSD's parser has no escapes: quotes keep spaces)."""
+    return '"' + text + '"'
+
+
+def zone_file(zone: ServedZone) -> str:
+    """Where a zone's file lives, relative to the server's folder."""
+    top = "zones" if zone.data is not None else "secondary"
+    return f"{top}/{zone.file_stem}.zone"
+
+
+def _key(transfer: Transfer) -> str:
+    return transfer.key.name if transfer.key is not None else "NOKEY"
+
+
+def _privileges(runs_from_build: bool) -> list[str]:
+    """Who NSD runs as after binding its sockets.
+
+    In production NSD is started as root (by its systemd unit, which hides
+    /tmp) and drops to its compiled-in user (``nsd``): the ``username``
+    option is left at that default, and the folders NSD writes into
+    (``secondary/``, ``state/``) must belong to that user once deployed.
+
+    A server whose ``path`` is under a temporary folder runs straight from
+    a build (``preview``, the tests): it is started by the person or test
+    that built it, often as root, from a private folder (pytest's are
+    0700) that the ``nsd`` user can neither enter nor write to; and started
+    as an ordinary user, NSD cannot change user at all. It then keeps the
+    identity it was started with (``username: ""``), as named and knotd do
+    when they are not told to switch.
+    """
+    if runs_from_build:
+        return [
+            "    # Run from a build in a temporary folder (a preview or a test):",
+            "    # keep the identity NSD is started with.",
+            '    username: ""',
+        ]
+    return ["    # Drops to NSD's own user (nsd) after binding port 53."]
+
+
+def _listen(build: ServerBuild) -> list[str]:
+    server = build.server
+    return [f"    ip-address: {server.address}@{server.port}"]
+
+
+def _zone_clause(build: ServerBuild, zone: ServedZone, path: str) -> list[str]:
+    server = build.server
+    lines = [
+        "zone:",
+        f"    name: {quote(zone.text_name)}",
+        f"    zonefile: {quote(f'{path}/{zone_file(zone)}')}",
+    ]
+    if zone.data is None:
+        for t in zone.primaries:
+            # NSD keeps no IXFR history unless told to (store-ixfr), and its
+            # manual has NSD secondaries of NSD primaries request AXFR only.
+            mode = "AXFR " if t.primary.software == "nsd" else ""
+            lines.append(f"    request-xfr: {mode}{t.primary.address}@{t.primary.port} {_key(t)}")
+        # NOTIFY is accepted from this zone's primaries only (from any source port).
+        for address, key in sorted({(t.primary.address, _key(t)) for t in zone.primaries}):
+            lines.append(f"    allow-notify: {address} {key}")
+    for address, key in sorted({(t.secondary.address, _key(t)) for t in zone.secondaries}):
+        lines.append(f"    provide-xfr: {address} {key}")
+    for t in zone.secondaries:
+        lines.append(f"    notify: {t.secondary.address}@{t.secondary.port} {_key(t)}")
+    if zone.primaries or zone.secondaries:
+        # Transfers requested and NOTIFY sent leave from the server's own address.
+        lines.append(f"    outgoing-interface: {server.address}")
+    return lines
+
+
+def _runs_from_build(build: ServerBuild) -> bool:
+    """True when the server's path is in a temporary folder (see ``_privileges``)."""
+    path = PurePosixPath(build.server.path)
+    return any(path.is_relative_to(folder) for folder in TEMPORARY_FOLDERS)
+
+
+def render_nsd_conf(build: ServerBuild, path: str, runs_from_build: bool) -> str:
+    lines = [
+        f"# nsd.conf of server {build.server.name}, generated by zonesmith; do not edit.",
+        "",
+        "server:",
+        *_listen(build),
+        *_privileges(runs_from_build),
+        f"    zonesdir: {quote(path)}",
+        f"    pidfile: {quote(path + '/nsd.pid')}",
+        # No database: zones are read from their files and transfers kept in
+        # memory, then written to the zone files of secondary/.
+        '    database: ""',
+        f"    zonelistfile: {quote(path + '/state/zone.list')}",
+        f"    xfrdfile: {quote(path + '/state/xfrd.state')}",
+        f"    xfrdir: {quote(path + '/state')}",
+        "    zonefiles-write: 3600",
+        # An authoritative server answers for its zones only (NSD never
+        # recurses), says nothing about itself, and refuses ANY.
+        "    hide-version: yes",
+        "    hide-identity: yes",
+        "    refuse-any: yes",
+        "    drop-updates: yes",
+        f"    rrl-ratelimit: {RATE_LIMIT}",
+        "    rrl-slip: 2",
+        "    verbosity: 1",
+        "",
+        # nsd-control over a unix socket: no certificates, access by file mode.
+        "remote-control:",
+        "    control-enable: yes",
+        f"    control-interface: {quote(path + '/nsd.sock')}",
+        "",
+    ]
+    if build.keys:
+        lines += [f"include: {quote(path + '/keys.conf')}", ""]
+    for _, zones in build.views[:1]:
+        for zone in zones:
+            lines += _zone_clause(build, zone, path)
+            lines.append("")
+    return "\n".join(lines)
+
+
+def render_keys(keys: tuple[Secret, ...]) -> str:
+    return "".join(
+        f"key:\n    name: {quote(k.name)}\n    algorithm: {k.key.algorithm}\n"
+        f"    secret: {quote(k.secret)}\n"
+        for k in keys
+    )
+
+
+def _redact(text: str, build: ServerBuild) -> str:
+    for key in build.keys:
+        text = text.replace(key.secret, "(secret)")
+    return text
+
+
+class NsdDriver(Driver):
+    software = "nsd"
+    config_name = "nsd.conf"
+    capabilities = Capabilities(
+        roles=frozenset({"primary", "secondary"}),
+        views=False,
+        # A catalog zone is an ordinary zone to the server that produces it.
+        catalog_producer=True,
+        catalog_consumer=False,
+        dnssec=False,
+        rrl=True,
+    )
+
+    def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
+        path = path.rstrip("/") or "/"
+        files = {
+            self.config_name: OutputFile(
+                render_nsd_conf(build, path, _runs_from_build(build)).encode()
+            ),
+            "state/": OutputFile(b"", 0o755),
+        }
+        if build.keys:
+            files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
+        for zone in build.zones:
+            if zone.data is not None:
+                files[zone_file(zone)] = OutputFile(zone.data.master_file())
+            else:
+                files["secondary/"] = OutputFile(b"", 0o755)
+        return files
+
+    def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
+        checkconf = find_tool("nsd-checkconf")
+        if checkconf is None:
+            return []
+        config_display = f"{display}/{self.config_name}"
+        # Check a copy of the configuration that points at the staged files
+        # rather than at the server's path, which may not exist here.
+        with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
+            conf = Path(tmp) / self.config_name
+            conf.write_text(render_nsd_conf(build, str(staged), _runs_from_build(build)))
+            run = run_tool([checkconf, str(conf)])
+            if run.returncode != 0:
+                found = []
+                for line in _redact(run.output, build).splitlines():
+                    line = line.strip()
+                    if not line or _CONF_SUMMARY.match(line):
+                        continue
+                    position = Position(config_display)
+                    if match := _FILE_LINE.match(line):
+                        file = match["file"].replace(str(conf), config_display)
+                        file = file.replace(str(staged), display)
+                        position = Position(file, int(match["line"]), 1)
+                        line = match["message"] + (f" (at {match['at']})" if match["at"] else "")
+                    line = line.replace(str(conf), config_display).replace(str(staged), display)
+                    found.append(error(position, "nsd-checkconf", line))
+                return found or [
+                    error(Position(config_display), "nsd-checkconf", "nsd-checkconf failed")
+                ]
+        checkzone = find_tool("nsd-checkzone")
+        if checkzone is None:
+            return []
+        diagnostics: list[Diagnostic] = []
+        for zone in build.zones:
+            if zone.data is None:
+                continue
+            relative = zone_file(zone)
+            run = run_tool([checkzone, zone.text_name, str(staged / relative)])
+            if run.returncode == 0:
+                continue
+            file_display = f"{display}/{relative}"
+            found = []
+            for line in run.output.splitlines():
+                line = _CHECKZONE_PREFIX.sub("", line.strip())
+                if not line or _ZONE_SUMMARY.match(line):
+                    continue
+                position = Position(file_display)
+                if match := _FILE_LINE.match(line):
+                    position = Position(file_display, int(match["line"]), 1)
+                    line = match["message"]
+                found.append(error(position, "nsd-checkzone", line.replace(str(staged), display)))
+            diagnostics += found or [
+                error(Position(file_display), "nsd-checkzone", "nsd-checkzone failed")
+            ]
+        return diagnostics

@@ -1,0 +1,547 @@
+"""Unbound: a resolver with the site's blocklists and its internal zones.
+
+Files written to OUT/<server>/:
+
+- ``unbound.conf``: the server clause (working folder, pid file, listen
+  address and port, access control from the clients of the resolver's
+  views, identity and version hidden), a remote control on a unix socket
+  ``unbound.ctl`` (no certificates), one ``include:`` per blocklist, an
+  ``rpz:`` clause per blocklist that asks for RPZ, and one ``stub-zone:``
+  per zone of the site, pointing at the authoritative servers of the site
+  that serve it in the resolver's view, so internal names resolve;
+- ``blocklists/<list>.conf``: the blocklist as ``local-zone`` lines, the form
+  Unbound loads fastest (``always_nxdomain``, ``always_null``, or
+  ``redirect`` with a ``local-data`` address for a sinkhole), with
+  ``transparent`` zones for allowed names below blocked ones;
+- ``blocklists/<list>.rpz``: the blocklist as a response policy zone, for a
+  blocklist with ``rpz: true``;
+- ``update-blocklists.sh``, ``zonesmith-blocklists.service``,
+  ``zonesmith-blocklists.timer`` and ``zonesmith-blocklists.cron``: a daily
+  job that runs ``zonesmith blocklist update`` and ``zonesmith build``,
+  checks the result with ``unbound-checkconf`` and reloads Unbound only when
+  the configuration or a list changed and the check passed.
+
+The resolver's view is the first view (in site order, as BIND matches them)
+among the resolver's views whose clients include the resolver's address,
+else the first of its views: its stub zones point at the servers of that
+view, which must see the resolver's queries as coming from a client of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+import shlex
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import dns.name
+
+from zonesmith.blocklists import CompiledBlocklist
+from zonesmith.compile import ServerBuild
+from zonesmith.diagnostics import Diagnostic, Position, error
+from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
+from zonesmith.model import Server, Site, View
+
+#: A resolver whose ``path`` is under one of these runs straight from a build
+#: (``preview``, the tests), started by whoever built it: it keeps that identity.
+TEMPORARY_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+#: The zones Unbound answers itself unless told otherwise (unbound.conf(5),
+#: "local-zone"): a stub zone at or above one of them needs it switched off.
+DEFAULT_LOCAL_ZONES = tuple(
+    dns.name.from_text(text)
+    for text in (
+        "localhost.",
+        "127.in-addr.arpa.",
+        "1." + "0." * 31 + "ip6.arpa.",
+        "home.arpa.",
+        "onion.",
+        "test.",
+        "invalid.",
+        "10.in-addr.arpa.",
+        *(f"{n}.172.in-addr.arpa." for n in range(16, 32)),
+        "168.192.in-addr.arpa.",
+        "0.in-addr.arpa.",
+        "254.169.in-addr.arpa.",
+        "2.0.192.in-addr.arpa.",
+        "100.51.198.in-addr.arpa.",
+        "113.0.203.in-addr.arpa.",
+        "255.255.255.255.in-addr.arpa.",
+        *(f"{n}.100.in-addr.arpa." for n in range(64, 128)),
+        "0." * 32 + "ip6.arpa.",
+        "d.f.ip6.arpa.",
+        "8.e.f.ip6.arpa.",
+        "9.e.f.ip6.arpa.",
+        "a.e.f.ip6.arpa.",
+        "b.e.f.ip6.arpa.",
+        "8.b.d.0.1.0.0.2.ip6.arpa.",
+    )
+)
+
+# "/path/unbound.conf:12: error: message" from the configuration parser.
+_FILE_LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): (?:error: )?(?P<message>.*)$")
+# "[1700000000] unbound-checkconf[123:0] error: message" and the like.
+_LOG_PREFIX = re.compile(r"^\[\d+\] unbound-checkconf\[[\d:]+\] (?:fatal error|error): ")
+_SUMMARY = re.compile(r"^read \S+ failed: \d+ errors? in configuration file$")
+
+JOB = "zonesmith-blocklists"
+
+
+def quote(text: str) -> str:
+    """An unbound.conf string (the parser has no escapes: no quotes inside)."""
+    return '"' + text.replace('"', "") + '"'
+
+
+# --------------------------------------------------------------------------
+# Views, clients and the site's zones
+
+
+def resolver_views(site: Site, server: Server) -> list[View]:
+    return [site.views_by_name[name] for name in site.views_of(server)]
+
+
+def address_matches(clients: tuple[str, ...], address: str) -> bool:
+    """Whether ``address`` matches an address match list, first match wins (as BIND)."""
+    ip = ipaddress.ip_address(address)
+    for element in clients:
+        negated = element.startswith("!")
+        text = element[1:].strip() if negated else element
+        if text == "any":
+            hit = True
+        elif text == "none" or text == "localnets":
+            hit = False
+        elif text == "localhost":
+            hit = ip.is_loopback
+        else:
+            try:
+                hit = ip in ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                hit = False
+        if hit:
+            return not negated
+    return False
+
+
+def stub_view(site: Site, server: Server) -> str | None:
+    views = site.views_of(server)
+    for name in site.view_names:
+        if name in views and address_matches(site.views_by_name[name].clients, server.address):
+            return name
+    return views[0] if views else None
+
+
+def access_control(site: Site, server: Server) -> list[str]:
+    """``access-control`` lines: nobody, then the clients of the resolver's views.
+
+    Unbound picks the most specific netblock (BIND the first match), which
+    agrees for the usual lists: networks, with exceptions carved out of them.
+    """
+    lines = [
+        "access-control: 0.0.0.0/0 refuse",
+        "access-control: ::/0 refuse",
+        "access-control: 127.0.0.0/8 refuse",
+        "access-control: ::1/128 refuse",
+    ]
+    seen: dict[str, str] = {}
+    notes = []
+    for view in resolver_views(site, server):
+        for element in view.clients:
+            negated = element.startswith("!")
+            text = element[1:].strip() if negated else element
+            action = "refuse" if negated else "allow"
+            if text == "any":
+                blocks = ["0.0.0.0/0", "::/0"]
+            elif text == "localhost":
+                blocks = ["127.0.0.0/8", "::1/128"]
+            elif text in ("none", "localnets"):
+                if text == "localnets":
+                    notes.append(
+                        f"# view {view.name}: 'localnets' has no Unbound equivalent; "
+                        "list the networks instead"
+                    )
+                continue
+            else:
+                try:
+                    blocks = [str(ipaddress.ip_network(text, strict=False))]
+                except ValueError:
+                    continue
+            for block in blocks:
+                seen.setdefault(block, action)
+    lines += [f"access-control: {block} {action}" for block, action in seen.items()]
+    return notes + lines
+
+
+def stub_zones(site: Site, server: Server) -> list[tuple[dns.name.Name, list[str]]]:
+    """Every zone of the resolver's view with the addresses (ADDR@PORT) serving it."""
+    view = stub_view(site, server)
+    if view is None:
+        return []
+    stubs = []
+    for zone in site.zones_in_view(view):
+        servers = [s for s in site.servers if site.serves(s, zone, view)]
+        servers.sort(key=lambda s: s.role != "primary")
+        visible = [s for s in servers if not (s.role == "primary" and s.hidden)]
+        chosen = visible or servers
+        addresses = list(dict.fromkeys(f"{s.address}@{s.port}" for s in chosen))
+        stubs.append((zone.name, addresses))
+    return stubs
+
+
+def _default_zone_lines(stubs: list[tuple[dns.name.Name, list[str]]]) -> list[str]:
+    """Switch off Unbound's own answers where they would hide a stub zone."""
+    lines: dict[str, str] = {}
+    for name, _ in stubs:
+        for default in DEFAULT_LOCAL_ZONES:
+            if name == default or default.is_subdomain(name):
+                lines.setdefault(default.to_text(), "nodefault")
+            elif name.is_subdomain(default):
+                lines.setdefault(name.to_text(), "transparent")
+    return [f"local-zone: {quote(zone)} {kind}" for zone, kind in lines.items()]
+
+
+# --------------------------------------------------------------------------
+# Blocklists
+
+
+def blocklist_file(compiled: CompiledBlocklist) -> str:
+    suffix = ".rpz" if compiled.rpz else ".conf"
+    return f"blocklists/{compiled.file_stem}{suffix}"
+
+
+def rpz_zone_name(compiled: CompiledBlocklist) -> str:
+    return f"{compiled.file_stem.lower().replace('_', '-')}.rpz.zonesmith."
+
+
+def _sinkhole_type(address: str) -> str:
+    return "AAAA" if ipaddress.ip_address(address).version == 6 else "A"
+
+
+def _joined(names: list[str], head: str, tail: str) -> str:
+    """``head + name + tail`` for every name, built in one join (a million names fast)."""
+    if not names:
+        return ""
+    return head + (tail + head).join(names) + tail
+
+
+def render_local_zones(compiled: CompiledBlocklist, names: list[str]) -> str:
+    header = (
+        f"# blocklist {compiled.name}: {len(names)} names, {len(compiled.exceptions)} "
+        f"exceptions ({compiled.digest}); generated by zonesmith, do not edit.\n"
+        "server:\n"
+    )
+    if compiled.action == "sinkhole" and compiled.sinkhole:
+        rdtype = _sinkhole_type(compiled.sinkhole)
+        address = compiled.sinkhole
+        body = "".join(
+            [
+                f'local-zone: "{n}." redirect\nlocal-data: "{n}. 300 IN {rdtype} {address}"\n'
+                for n in names
+            ]
+        )
+    else:
+        kind = "always_null" if compiled.action == "null" else "always_nxdomain"
+        body = _joined(names, 'local-zone: "', f'." {kind}\n')
+    exceptions = _joined(list(compiled.exceptions), 'local-zone: "', '." transparent\n')
+    return header + body + exceptions
+
+
+def render_rpz(compiled: CompiledBlocklist, names: list[str]) -> str:
+    """The list as an RPZ zone: QNAME triggers for each name and its subdomains."""
+    if compiled.action == "sinkhole" and compiled.sinkhole:
+        rdtype = _sinkhole_type(compiled.sinkhole)
+        actions = [f"{rdtype}\t{compiled.sinkhole}"]
+    elif compiled.action == "null":
+        actions = ["A\t0.0.0.0", "AAAA\t::"]
+    else:
+        actions = ["CNAME\t."]
+    lines = [
+        f"; blocklist {compiled.name}: {len(names)} names, {len(compiled.exceptions)} "
+        f"exceptions ({compiled.digest}); generated by zonesmith, do not edit.",
+        f"$ORIGIN {rpz_zone_name(compiled)}",
+        "$TTL 300",
+        "@\tSOA\tlocalhost. nobody.invalid. 1 3600 600 86400 300",
+        "@\tNS\tlocalhost.",
+        "",
+    ]
+    text = "\n".join(lines)
+    for action in actions:
+        text += _joined(names, "", f"\t{action}\n")
+        text += _joined(names, "*.", f"\t{action}\n")
+    exceptions = list(compiled.exceptions)
+    text += _joined(exceptions, "", "\tCNAME\trpz-passthru.\n")
+    text += _joined(exceptions, "*.", "\tCNAME\trpz-passthru.\n")
+    return text
+
+
+def _deduplicated(lists: tuple[CompiledBlocklist, ...]) -> list[tuple[CompiledBlocklist, list]]:
+    """Each list with the names no earlier list of the resolver already has."""
+    seen: set[str] = set()
+    result = []
+    for index, compiled in enumerate(lists):
+        names = list(compiled.names)
+        if index:
+            names = [n for n in names if n not in seen]
+        if index + 1 < len(lists):
+            seen.update(names)
+        result.append((compiled, names))
+    return result
+
+
+# --------------------------------------------------------------------------
+# unbound.conf
+
+
+def runs_from_build(path: str) -> bool:
+    return any(PurePosixPath(path).is_relative_to(folder) for folder in TEMPORARY_FOLDERS)
+
+
+def _privileges(path: str, check: bool) -> list[str]:
+    """Who Unbound runs as after binding its sockets.
+
+    In production Unbound is started as root and drops to its compiled-in
+    user (``unbound``): ``username`` keeps that default, so the server's
+    folder must be readable by that user (build writes files 0644 and
+    folders 0755), including on reload. A resolver whose ``path`` is under a
+    temporary folder runs straight from a build (``preview``, the tests),
+    from a folder the ``unbound`` user may not enter, or as an ordinary user
+    who cannot change user at all: it keeps the identity it was started with
+    (``username: ""``). So does the copy that ``unbound-checkconf`` checks.
+    """
+    if check or runs_from_build(path):
+        return [
+            "# Run from a build (a preview or a test): keep the identity of whoever starts it.",
+            'username: ""',
+        ]
+    return ["# Unbound drops to its own user (unbound): this folder must stay readable by it."]
+
+
+def render_unbound_conf(build: ServerBuild, path: str, *, check: bool = False) -> str:
+    site, server = build.site, build.server
+    lists = tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
+    stubs = stub_zones(site, server)
+    view = stub_view(site, server)
+    loopback = any(
+        ipaddress.ip_address(a.rsplit("@", 1)[0]).is_loopback for _, addrs in stubs for a in addrs
+    )
+    server_lines = [
+        f"directory: {quote(path)}",
+        'chroot: ""',
+        *_privileges(path, check),
+        f"pidfile: {quote(path + '/unbound.pid')}",
+        f"interface: {server.address}@{server.port}",
+        *access_control(site, server),
+        "hide-identity: yes",
+        "hide-version: yes",
+        "harden-glue: yes",
+        "qname-minimisation: yes",
+    ]
+    if any(b.rpz for b in lists):
+        server_lines.append('module-config: "respip validator iterator"')
+    if stubs:
+        server_lines.append(
+            f"# The site's zones, as the authoritative servers answer clients of view {view}."
+        )
+        if loopback:
+            server_lines.append("do-not-query-localhost: no")
+        server_lines += _default_zone_lines(stubs)
+        # Internal zones are not signed from the root: never validate them.
+        server_lines += [f"domain-insecure: {quote(name.to_text())}" for name, _ in stubs]
+    lines = [
+        f"# unbound.conf of resolver {server.name}, generated by zonesmith; do not edit.",
+        f"# Run it with: unbound -c {path}/unbound.conf",
+        "server:",
+        *("    " + line for line in server_lines),
+        "",
+        "remote-control:",
+        "    control-enable: yes",
+        f"    control-interface: {quote(path + '/unbound.ctl')}",
+        "",
+    ]
+    for compiled in lists:
+        if not compiled.rpz:
+            lines.append(f"include: {quote(path + '/' + blocklist_file(compiled))}")
+    for compiled in lists:
+        if compiled.rpz:
+            lines += [
+                "",
+                "rpz:",
+                f"    name: {quote(rpz_zone_name(compiled))}",
+                f"    zonefile: {quote(path + '/' + blocklist_file(compiled))}",
+                "    rpz-log: yes",
+                f"    rpz-log-name: {quote(compiled.name)}",
+            ]
+    for name, addresses in stubs:
+        if not addresses:
+            lines += ["", f"# no server of the site serves {name} in view {view}"]
+            continue
+        lines += ["", "stub-zone:", f"    name: {quote(name.to_text())}"]
+        lines += [f"    stub-addr: {address}" for address in addresses]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# The daily update job
+
+
+def render_update_script(build: ServerBuild, path: str) -> str:
+    site, server = build.site, build.server
+    root = str(Path(site.root).resolve())
+    live = PurePosixPath(path)
+    out = str(live.parent) if live.name == server.name else f"{root}/out"
+    return f"""#!/bin/sh
+# Update the blocklists of resolver {server.name}, rebuild it, check it, and
+# reload Unbound only when its configuration or a list changed and the check
+# passed. Generated by zonesmith; do not edit. Run daily by {JOB}.timer
+# (systemd) or {JOB}.cron; the environment may override the settings below.
+set -eu
+SITE="${{ZONESMITH_SITE:-{root}}}"
+OUT="${{ZONESMITH_OUT:-{out}}}"
+ZONESMITH="${{ZONESMITH:-zonesmith}}"
+SERVER={shlex.quote(server.name)}
+LIVE={shlex.quote(path)}
+CONF="$LIVE/unbound.conf"
+
+digest() {{
+    cat "$1/unbound.conf" "$1"/blocklists/* 2>/dev/null | sha256sum | cut -d' ' -f1
+}}
+
+before=$(digest "$LIVE")
+# A build replaces OUT whole: remember the running Unbound before it does.
+pid=$(cat "$LIVE/unbound.pid" 2>/dev/null || true)
+
+$ZONESMITH blocklist update "$SITE"
+$ZONESMITH build "$SITE" -o "$OUT"
+if [ "$OUT/$SERVER" != "$LIVE" ]; then
+    mkdir -p "$LIVE"
+    cp -R "$OUT/$SERVER/." "$LIVE/"
+fi
+if [ -n "$pid" ] && [ ! -e "$LIVE/unbound.pid" ]; then
+    echo "$pid" > "$LIVE/unbound.pid"
+fi
+
+after=$(digest "$LIVE")
+if [ "$before" = "$after" ]; then
+    echo "{server.name}: configuration and blocklists unchanged; Unbound not reloaded"
+    exit 0
+fi
+unbound-checkconf "$CONF"
+if unbound-control -c "$CONF" reload >/dev/null 2>&1; then
+    echo "{server.name}: changed; Unbound reloaded (unbound-control)"
+elif [ -n "$pid" ] && kill -HUP "$pid"; then
+    echo "{server.name}: changed; Unbound reloaded (SIGHUP to $pid)"
+else
+    echo "{server.name}: changed, but no running Unbound was found to reload" >&2
+    exit 1
+fi
+"""
+
+
+def render_service(build: ServerBuild, path: str) -> str:
+    return f"""# Install as /etc/systemd/system/{JOB}.service, with {JOB}.timer.
+# Generated by zonesmith; do not edit.
+[Unit]
+Description=zonesmith: update the blocklists of resolver {build.server.name} and reload Unbound
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh {path}/update-blocklists.sh
+Nice=10
+"""
+
+
+def render_timer(build: ServerBuild) -> str:
+    return f"""# Install as /etc/systemd/system/{JOB}.timer and enable it:
+#   systemctl enable --now {JOB}.timer
+# Generated by zonesmith; do not edit.
+[Unit]
+Description=zonesmith: daily blocklist update of resolver {build.server.name}
+
+[Timer]
+OnCalendar=daily
+RandomizedDelaySec=1h
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+"""
+
+
+def render_cron(build: ServerBuild, path: str) -> str:
+    # A minute and hour of its own per resolver, so a fleet does not fetch all at once.
+    spread = int(hashlib.sha256(build.server.name.encode()).hexdigest(), 16)
+    minute, hour = spread % 60, 3 + spread // 60 % 3
+    return (
+        f"# Install as /etc/cron.d/{JOB} (instead of the systemd timer).\n"
+        "# Generated by zonesmith; do not edit.\n"
+        f"{minute} {hour} * * * root /bin/sh {path}/update-blocklists.sh 2>&1 "
+        f"| logger -t {JOB}\n"
+    )
+
+
+# --------------------------------------------------------------------------
+# The driver
+
+
+class UnboundDriver(Driver):
+    software = "unbound"
+    config_name = "unbound.conf"
+    capabilities = Capabilities(roles=frozenset({"resolver"}))
+
+    def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
+        path = path.rstrip("/") or "/"
+        files = {self.config_name: OutputFile(render_unbound_conf(build, path).encode())}
+        lists = tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
+        for compiled, names in _deduplicated(lists):
+            render = render_rpz if compiled.rpz else render_local_zones
+            files[blocklist_file(compiled)] = OutputFile(render(compiled, names).encode())
+        if lists:
+            files["update-blocklists.sh"] = OutputFile(
+                render_update_script(build, path).encode(), 0o755
+            )
+            files[f"{JOB}.service"] = OutputFile(render_service(build, path).encode())
+            files[f"{JOB}.timer"] = OutputFile(render_timer(build).encode())
+            files[f"{JOB}.cron"] = OutputFile(render_cron(build, path).encode())
+            summary = {c.name: {"names": len(c.names), "digest": c.digest} for c in lists}
+            files["blocklists/digests.json"] = OutputFile(
+                (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode()
+            )
+        return files
+
+    def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
+        checkconf = find_tool("unbound-checkconf")
+        if checkconf is None:
+            return []
+        # Check a copy of the configuration that points at the staged files
+        # rather than at the server's path, which may not exist here.
+        with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
+            conf = Path(tmp) / self.config_name
+            conf.write_text(render_unbound_conf(build, str(staged), check=True))
+            run = run_tool([checkconf, str(conf)])
+        if run.returncode == 0:
+            return []
+        config_display = f"{display}/{self.config_name}"
+        diagnostics = []
+        for line in run.output.splitlines():
+            line = _LOG_PREFIX.sub("", line.strip())
+            if not line or _SUMMARY.match(line) or line.startswith("unbound-checkconf: no errors"):
+                continue
+            line = line.replace(str(conf), config_display).replace(str(staged), display)
+            position = Position(config_display)
+            if match := _FILE_LINE.match(line):
+                position = Position(match["file"], int(match["line"]), 1)
+                line = match["message"]
+            diagnostics.append(error(position, "unbound-checkconf", line))
+        if not diagnostics:
+            diagnostics.append(
+                error(
+                    Position(config_display),
+                    "unbound-checkconf",
+                    f"unbound-checkconf failed: {run.output}",
+                )
+            )
+        return diagnostics
