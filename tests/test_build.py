@@ -262,3 +262,22 @@ def test_example_site_builds(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "out/ns1/named.conf").is_file()
     assert (tmp_path / "out/ns1/zones/external/example.net.zone").is_file()
+
+
+def test_bind_consumer_of_a_knot_catalog_uses_tcp(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", BASE_CONFIG + """\
+keys:
+  xfr: {secret-file: secrets/xfr.key}
+servers:
+  ns1: {software: knot, role: primary, address: 192.0.2.1, catalog: catalog.example.}
+  ns2: {software: bind, role: secondary, address: 192.0.2.2, primaries: [ns1], key: xfr}
+sets:
+  ns: {'@': [NS ns2.example.com.]}
+zones:
+  example.com: {include: [ns]}
+""", {"example.com.yaml": "ns2: A 192.0.2.2\n"}, {"secrets/xfr.key": "c2VjcmV0LWtleQ==\n"})
+    build_site(site, tmp_path / "out", server_checks=False)
+    conf = (tmp_path / "out/ns2/named.conf").read_text()
+    assert "server 192.0.2.1 { tcp-only yes; };" in conf
+    assert 'zone "catalog.example"' in conf and "catalog-zones" in conf
+    assert 'zone "example.com"' not in conf  # it arrives through the catalog

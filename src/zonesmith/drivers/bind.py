@@ -162,6 +162,26 @@ def _view_body(
     return lines
 
 
+def _interop(build: ServerBuild) -> list[str]:
+    """Settings BIND needs to work with other software.
+
+    A BIND consumer of a catalog served by Knot needs TCP to fetch it, so
+    such primaries are marked TCP-only (transfers use TCP anyway; this also
+    moves the SOA checks there).
+    """
+    knot_primaries = sorted(
+        {
+            (t.primary.address)
+            for c in build.catalogs
+            for t in c.primaries
+            if t.primary.software == "knot"
+        }
+    )
+    return [f"server {address} {{ tcp-only yes; }};" for address in knot_primaries] + (
+        [""] if knot_primaries else []
+    )
+
+
 def _match_clients(build: ServerBuild, view: View) -> str:
     own = [v.key.name for v, _ in build.views if v is view and v.key is not None]
     others = [v.key.name for v, _ in build.views if v is not view and v.key is not None]
@@ -202,6 +222,7 @@ def render_named_conf(build: ServerBuild, path: str) -> str:
         # the system's default rndc.key.
         "controls { };",
         "",
+        *_interop(build),
     ]
     for view, zones in build.views:
         body = _view_body(build, view, zones, path)
