@@ -1,0 +1,222 @@
+"""Names and RDATA in presentation format: a fast path for common types, dnspython for all.
+
+A zone of a million records is mostly A, AAAA, CNAME and TXT. Parsing each
+with dnspython costs tens of microseconds (it builds Name and Rdata objects),
+which alone is several times what named-compilezone needs for the whole zone.
+So the common, simple forms are checked and canonicalised here with string
+operations and C-implemented helpers, giving exactly the text dnspython's
+``to_text()`` would give; anything else (escapes, other types, odd spellings)
+goes to dnspython, which stays the reference the fast path is tested against.
+
+Names are handled as absolute presentation text (``www.example.com.``).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from functools import lru_cache
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+
+T = dns.rdatatype
+
+# A label of a name that needs no escaping in presentation format.
+_LABEL = r"[A-Za-z0-9_-]{1,63}"
+_SIMPLE_NAME = re.compile(rf"(?:\*|{_LABEL})(?:\.{_LABEL})*\.?|@")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+_IPV6_CHARS = re.compile(r"[0-9A-Fa-f:]+")
+# TXT: quoted strings of printable ASCII without quote or backslash, or plain words.
+_TXT = re.compile(
+    r'(?:"[ !#-\[\]-~]*"|[!#-\'*-:<-\[\]-~]+)(?:[ \t]+(?:"[ !#-\[\]-~]*"|[!#-\'*-:<-\[\]-~]+))*'
+)
+_TXT_STRING = re.compile(r'"([ !#-\[\]-~]*)"|([!#-\'*-:<-\[\]-~]+)')
+_UINT16 = re.compile(
+    r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)"
+)
+_MX = re.compile(rf"({_UINT16.pattern})[ \t]+(\S+)")
+_SRV = re.compile(
+    rf"({_UINT16.pattern})[ \t]+({_UINT16.pattern})[ \t]+({_UINT16.pattern})[ \t]+(\S+)"
+)
+
+#: Types whose RDATA is a single domain name.
+NAME_TYPES = frozenset({T.CNAME, T.NS, T.PTR, T.DNAME})
+#: Types the fast path handles (others always go to dnspython).
+FAST_TYPES = NAME_TYPES | {T.A, T.AAAA, T.TXT, T.SPF, T.MX, T.SRV}
+
+
+def absolute_name(text: str, origin: str) -> str | None:
+    """``text`` as an absolute name relative to ``origin`` (absolute text), or None.
+
+    None means "not a simple name": the caller asks dnspython, which either
+    handles the escapes or says why the name is wrong.
+    """
+    if not _SIMPLE_NAME.fullmatch(text):
+        return None
+    if text == "@":
+        return origin
+    if text[-1] != ".":
+        text = f"{text}.{origin}" if origin != "." else f"{text}."
+    # Wire length: one length octet per label plus the root: len(text) + 1.
+    if len(text) > 254:
+        return None
+    return text
+
+
+@lru_cache(maxsize=4096)
+def _origin_name(origin: str) -> dns.name.Name:
+    return dns.name.from_text(origin)
+
+
+def name_text(text: str, origin: str) -> str:
+    """The absolute presentation form of a name; raises dns.exception.DNSException."""
+    fast = absolute_name(text, origin)
+    if fast is not None:
+        return fast
+    return dns.name.from_text(text, _origin_name(origin)).to_text()
+
+
+def name_key(name: str, origin: str) -> str:
+    """A sort and lookup key for a name of the zone ``origin`` (both absolute text).
+
+    Lower case, labels below the origin in reverse order joined by NUL, so
+    that sorting keys sorts names in DNSSEC canonical order (RFC 4034 6.1)
+    for names without escapes; '' is the apex.
+    """
+    if len(name) == len(origin):
+        return ""
+    relative = name[: len(name) - len(origin) - 1] if origin != "." else name[:-1]
+    if "\\" in relative:
+        labels = dns.name.from_text(relative, None).labels
+        return "\x00".join(label.decode("latin-1").lower() for label in reversed(labels))
+    relative = relative.lower()
+    if "." not in relative:
+        return relative
+    return "\x00".join(reversed(relative.split(".")))
+
+
+def is_subdomain(name: str, origin: str) -> bool:
+    """Whether absolute ``name`` is ``origin`` or below it (case-insensitive)."""
+    if "\\" in name or "\\" in origin:
+        # "a\.example.com." ends with ".example.com." but is not below it.
+        return dns.name.from_text(name).is_subdomain(dns.name.from_text(origin))
+    if origin == ".":
+        return True
+    if len(name) == len(origin):
+        return name.lower() == origin.lower()
+    return name.lower().endswith("." + origin.lower())
+
+
+def _fast(rdtype: int, text: str, origin: str) -> str | None:
+    """The canonical text for simple RDATA of a fast type, or None to ask dnspython."""
+    if rdtype == T.A:
+        return text if _IPV4.fullmatch(text) else None
+    if rdtype == T.AAAA:
+        if not _IPV6_CHARS.fullmatch(text):
+            return None  # embedded IPv4 and the like: dnspython formats those
+        try:
+            canonical = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+        except OSError:
+            return None
+        return None if "." in canonical else canonical
+    if rdtype in NAME_TYPES:
+        return absolute_name(text, origin)
+    if rdtype in (T.TXT, T.SPF):
+        if not _TXT.fullmatch(text):
+            return None
+        strings = []
+        for quoted, bare in _TXT_STRING.findall(text):
+            value = quoted or bare
+            if len(value) > 255:
+                return None
+            strings.append(f'"{value}"')
+        return " ".join(strings)
+    if rdtype == T.MX:
+        match = _MX.fullmatch(text)
+        if not match:
+            return None
+        exchange = absolute_name(match[2], origin)
+        return None if exchange is None else f"{int(match[1])} {exchange}"
+    if rdtype == T.SRV:
+        match = _SRV.fullmatch(text)
+        if not match:
+            return None
+        target = absolute_name(match[4], origin)
+        if target is None:
+            return None
+        return f"{int(match[1])} {int(match[2])} {int(match[3])} {target}"
+    return None
+
+
+def parse(rdtype: int, text: str, origin: str) -> tuple[str, dns.rdata.Rdata | None]:
+    """Canonical absolute text of RDATA, and the dnspython object if one was made.
+
+    Raises whatever dnspython raises for text it rejects (the caller turns it
+    into a diagnostic).
+    """
+    text = text.strip()
+    if rdtype in FAST_TYPES:
+        fast = _fast(rdtype, text, origin)
+        if fast is not None:
+            return fast, None
+    rdata = dns.rdata.from_text(
+        dns.rdataclass.IN, rdtype, text, origin=_origin_name(origin), relativize=False
+    )
+    return rdata.to_text(), rdata
+
+
+def materialize(rdtype: int, text: str) -> dns.rdata.Rdata:
+    """A dnspython object for canonical absolute text (for rules that need fields)."""
+    return dns.rdata.from_text(dns.rdataclass.IN, rdtype, text, origin=dns.name.root)
+
+
+def relativize(rdtype: int, text: str, rdata: dns.rdata.Rdata | None, origin: str) -> str:
+    """RDATA text with names below ``origin`` written relative to it, as in a zone file."""
+    if rdtype in (T.A, T.AAAA, T.TXT, T.SPF):
+        return text
+    if rdtype in NAME_TYPES:
+        return _relative(text, origin)
+    if rdtype == T.MX or rdtype == T.SRV:
+        head, _, target = text.rpartition(" ")
+        if "\\" not in target and '"' not in head:
+            return f"{head} {_relative(target, origin)}"
+    rdata = rdata if rdata is not None else materialize(rdtype, text)
+    return rdata.to_text(origin=_origin_name(origin), relativize=True)
+
+
+def _relative(name: str, origin: str) -> str:
+    if "\\" in name:
+        return dns.name.from_text(name).relativize(_origin_name(origin)).to_text()
+    if len(name) == len(origin) and name.lower() == origin.lower():
+        return "@"
+    if origin != "." and name.lower().endswith("." + origin.lower()):
+        return name[: len(name) - len(origin) - 1]
+    return name
+
+
+def target(rdtype: int, text: str) -> str | None:
+    """The domain name an NS, CNAME, PTR, DNAME, MX or SRV record points to."""
+    if rdtype in NAME_TYPES:
+        return text
+    if rdtype in (T.MX, T.SRV):
+        return text.rpartition(" ")[2]
+    return None
+
+
+__all__ = [
+    "FAST_TYPES",
+    "NAME_TYPES",
+    "absolute_name",
+    "is_subdomain",
+    "materialize",
+    "name_key",
+    "name_text",
+    "parse",
+    "relativize",
+    "target",
+]
