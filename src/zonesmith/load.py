@@ -627,21 +627,42 @@ class Loader:
         return tuple(servers)
 
     def load_blocklists(self, source: SourceFile, node: yaml.Node | None) -> tuple[Blocklist, ...]:
+        from zonesmith.blocklists import normalize_name
+
         blocklists = []
         for name, (key_node, value_node) in self.mapping(source, node, None, "blocklists").items():
             where = f"blocklist '{name}'"
-            entries = self.mapping(source, value_node, ("sources", "allow", "action"), where)
+            entries = self.mapping(source, value_node, ("sources", "allow", "action", "rpz"), where)
             sources = (
-                tuple(t for t, _ in self.scalars(source, entries["sources"][1], f"{where} sources"))
+                self.scalars(source, entries["sources"][1], f"{where} sources")
                 if "sources" in entries
-                else ()
+                else []
             )
-            allow = (
-                tuple(t for t, _ in self.scalars(source, entries["allow"][1], f"{where} allow"))
-                if "allow" in entries
-                else ()
-            )
-            action, sinkhole = "nxdomain", None
+            allow_files: list[tuple[str, Position]] = []
+            allow_names: list[str] = []
+            if "allow" in entries:
+                for text, position in self.scalars(source, entries["allow"][1], f"{where} allow"):
+                    # A file is written with its folder (lists/allow.txt) or exists in the
+                    # site; anything else is a name to allow.
+                    if "/" in text or (self.root / text).is_file():
+                        allow_files.append((text, position))
+                    elif (normalized := normalize_name(text.lower())) is not None:
+                        allow_names.append(normalized)
+                        if normalized.rpartition(".")[2] in ("txt", "list", "conf", "hosts"):
+                            self.warning(
+                                position,
+                                "allow-name-like-file",
+                                f"{where} allow: '{text}' is taken as a name to allow; "
+                                "if it is a file, write it with its folder (lists/allow.txt)",
+                            )
+                    else:
+                        self.error(
+                            position,
+                            "bad-name",
+                            f"{where} allow: '{text}' is neither a file of the site (write "
+                            "files with their folder, e.g. lists/allow.txt) nor a domain name",
+                        )
+            action, sinkhole, sinkhole_position = "nxdomain", None, None
             if "action" in entries:
                 action_node = entries["action"][1]
                 if isinstance(action_node, yaml.MappingNode):
@@ -649,6 +670,9 @@ class Loader:
                     if "sinkhole" in sink:
                         action = "sinkhole"
                         sinkhole = self.scalar(source, sink["sinkhole"][1], f"{where} sinkhole")
+                        sinkhole_position = source.at(sink["sinkhole"][1])
+                elif action_node.tag == "tag:yaml.org,2002:null" and action_node.value:
+                    action = "null"  # `action: null` is YAML's null, and what the user means
                 else:
                     action = self.scalar(source, action_node, f"{where} action") or action
                     if action not in ("nxdomain", "null"):
@@ -658,8 +682,23 @@ class Loader:
                             f"{where}: unknown action '{action}'; expected nxdomain, null "
                             "or {sinkhole: ADDRESS}",
                         )
+            rpz = False
+            if "rpz" in entries:
+                rpz = bool(self.boolean(source, entries["rpz"][1], f"{where} rpz"))
             blocklists.append(
-                Blocklist(name, sources, allow, action, sinkhole, source.at(key_node))
+                Blocklist(
+                    name,
+                    tuple(text for text, _ in sources),
+                    tuple(text for text, _ in allow_files),
+                    action,
+                    sinkhole,
+                    source.at(key_node),
+                    allow_names=tuple(allow_names),
+                    rpz=rpz,
+                    source_positions=tuple(position for _, position in sources),
+                    allow_positions=tuple(position for _, position in allow_files),
+                    sinkhole_position=sinkhole_position,
+                )
             )
         return tuple(blocklists)
 

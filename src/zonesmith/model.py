@@ -143,12 +143,26 @@ class Zone:
 
 @dataclass(frozen=True, slots=True)
 class Blocklist:
+    """A resolver blocklist: where its names come from and what blocking answers.
+
+    ``sources`` are http(s) URLs or files of the site; ``allow`` are allowlist
+    files and ``allow_names`` names given inline. ``action`` is ``nxdomain``,
+    ``null`` or ``sinkhole`` (then ``sinkhole`` is the address). ``rpz`` asks
+    for a response policy zone instead of local zones.
+    """
+
     name: str
     sources: tuple[str, ...]
     allow: tuple[str, ...]
     action: str
     sinkhole: str | None
     position: Position
+    allow_names: tuple[str, ...] = ()
+    rpz: bool = False
+    #: Where each source and allow entry is written, for diagnostics.
+    source_positions: tuple[Position, ...] = ()
+    allow_positions: tuple[Position, ...] = ()
+    sinkhole_position: Position | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ cannot be put in the model at all.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -266,6 +267,139 @@ def unknown_blocklist(site: Site) -> Iterator[Diagnostic]:
                 yield _report(
                     "unknown-blocklist", ref.position, f"unknown blocklist '{ref.name}'; {known}"
                 )
+
+
+@rule(
+    "blocklist-needs-unbound",
+    Severity.ERROR,
+    "blocklists are given to a server that is not an Unbound resolver",
+    "site",
+)
+def blocklist_needs_unbound(site: Site) -> Iterator[Diagnostic]:
+    for server in site.servers:
+        if server.blocklists and (server.software, server.role) != ("unbound", "resolver"):
+            yield _report(
+                "blocklist-needs-unbound",
+                server.blocklists[0].position,
+                f"server '{server.name}' ({server.software} {server.role}) cannot serve "
+                "blocklists; give them to a resolver with software unbound",
+            )
+
+
+@rule("bad-sinkhole", Severity.ERROR, "a blocklist's sinkhole is not an IP address", "site")
+def bad_sinkhole(site: Site) -> Iterator[Diagnostic]:
+    for blocklist in site.blocklists:
+        if blocklist.action != "sinkhole" or blocklist.sinkhole is None:
+            continue
+        try:
+            ipaddress.ip_address(blocklist.sinkhole)
+        except ValueError:
+            yield _report(
+                "bad-sinkhole",
+                blocklist.sinkhole_position or blocklist.position,
+                f"blocklist '{blocklist.name}': sinkhole '{blocklist.sinkhole}' is not an "
+                "IPv4 or IPv6 address (the address of the server that answers blocked names)",
+            )
+
+
+def _blocklist_entries(site: Site) -> Iterator[tuple[str, str, Position, str]]:
+    """(blocklist, kind, position, entry) for every source and allowlist file."""
+    for b in site.blocklists:
+        positions = b.source_positions or (b.position,) * len(b.sources)
+        for entry, position in zip(b.sources, positions, strict=False):
+            yield b.name, "source", position, entry
+        positions = b.allow_positions or (b.position,) * len(b.allow)
+        for entry, position in zip(b.allow, positions, strict=False):
+            yield b.name, "allowlist", position, entry
+
+
+@rule(
+    "bad-blocklist-source",
+    Severity.ERROR,
+    "a blocklist source is neither an http(s) URL nor a file of the site",
+    "site",
+)
+def bad_blocklist_source(site: Site) -> Iterator[Diagnostic]:
+    for name, kind, position, entry in _blocklist_entries(site):
+        if "://" in entry and not entry.startswith(("http://", "https://")):
+            yield _report(
+                "bad-blocklist-source",
+                position,
+                f"blocklist '{name}': {kind} '{entry}' is not an http:// or https:// URL; "
+                "download it into the site (e.g. lists/) and name the file instead",
+            )
+
+
+@rule("missing-blocklist-file", Severity.ERROR, "a blocklist file does not exist", "site")
+def missing_blocklist_file(site: Site) -> Iterator[Diagnostic]:
+    for name, kind, position, entry in _blocklist_entries(site):
+        if "://" in entry:
+            continue
+        if not (Path(site.root) / entry).is_file():
+            yield _report(
+                "missing-blocklist-file",
+                position,
+                f"blocklist '{name}': {kind} file {entry} does not exist in the site "
+                "(files are relative to the folder of zonesmith.yaml)",
+            )
+
+
+@rule("empty-blocklist", Severity.WARNING, "a blocklist has no sources", "site")
+def empty_blocklist(site: Site) -> Iterator[Diagnostic]:
+    for blocklist in site.blocklists:
+        if not blocklist.sources:
+            yield _report(
+                "empty-blocklist",
+                blocklist.position,
+                f"blocklist '{blocklist.name}' has no sources: it blocks nothing",
+            )
+
+
+@rule(
+    "blocklist-not-fetched",
+    Severity.WARNING,
+    "a blocklist URL has not been fetched yet",
+    "site",
+)
+def blocklist_not_fetched(site: Site) -> Iterator[Diagnostic]:
+    from zonesmith.blocklists import SourceCache, cache_root, is_url
+
+    used = {ref.name for server in site.servers for ref in server.blocklists}
+    cache = SourceCache(cache_root(site))
+    for name, kind, position, entry in _blocklist_entries(site):
+        if name in used and kind == "source" and is_url(entry) and cache.meta(entry) is None:
+            yield _report(
+                "blocklist-not-fetched",
+                position,
+                f"blocklist '{name}': {entry} has not been fetched yet; "
+                "run 'zonesmith blocklist update' before building",
+            )
+
+
+@rule(
+    "open-resolver",
+    Severity.WARNING,
+    "a resolver answers any client on the Internet",
+    "site",
+)
+def open_resolver(site: Site) -> Iterator[Diagnostic]:
+    for server in site.servers:
+        if server.role != "resolver":
+            continue
+        for view in site.views_of(server):
+            if "any" in site.views_by_name[view].clients:
+                hint = (
+                    "declare views and give the resolver 'views: [internal]'"
+                    if site.implicit_view
+                    else "give the resolver the views of its clients, e.g. 'views: [internal]'"
+                )
+                yield _report(
+                    "open-resolver",
+                    server.position,
+                    f"resolver '{server.name}' would answer anybody (view '{view}' has client "
+                    f"'any'), which makes it an amplifier for attacks; {hint}",
+                )
+                break
 
 
 @rule("unknown-zone", Severity.ERROR, "reverse-of names a zone the site does not declare", "site")
