@@ -159,9 +159,8 @@ def parse(rdtype: int, text: str, origin: str) -> tuple[str, dns.rdata.Rdata | N
     Raises whatever dnspython raises for text it rejects (the caller turns it
     into a diagnostic).
     """
-    text = text.strip()
     if rdtype in FAST_TYPES:
-        fast = _fast(rdtype, text, origin)
+        fast = _fast(rdtype, text.strip(), origin)
         if fast is not None:
             return fast, None
     rdata = dns.rdata.from_text(
