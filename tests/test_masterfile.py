@@ -21,7 +21,8 @@ import dns.zone
 import pytest
 
 from zonesmith.diagnostics import Diagnostic
-from zonesmith.masterfile import MAX_GENERATE, MasterRecord, parse_ttl, read_masterfile
+from zonesmith.masterfile import MAX_GENERATE, parse_ttl, read_masterfile
+from zonesmith.model import Record as MasterRecord
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 BIND_TESTS = CORPORA / "bind9" / "tests" / "dns"

@@ -13,7 +13,9 @@ import datetime
 import hashlib
 import json
 import os
+import socket
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,17 +23,27 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.PTR
 import dns.rdtypes.ANY.SOA
-import dns.reversename
 
+from zonesmith import rdata as rdtext
 from zonesmith.diagnostics import Position, SiteError, error
-from zonesmith.model import Record, Server, Site, Soa, TsigKey, View, Zone
+from zonesmith.model import (
+    Record,
+    Server,
+    Site,
+    Soa,
+    TsigKey,
+    View,
+    Zone,
+    index_records,
+    rdata_key,
+)
 
 STATE_FILE = "zonesmith.state"
 T = dns.rdatatype
 
-RRset = tuple[dns.name.Name, int, int, tuple[dns.rdata.Rdata, ...]]  # name, type, ttl, rdatas
+#: name key, owner (absolute text), type, TTL, records
+RRset = tuple[str, str, int, int, tuple[Record, ...]]
 
 
 # --------------------------------------------------------------------------
@@ -152,6 +164,13 @@ class CompiledZone:
             self.soa.negative_ttl,
         )
 
+    def dnspython_rrsets(
+        self,
+    ) -> Iterator[tuple[dns.name.Name, int, int, tuple[dns.rdata.Rdata, ...]]]:
+        """The RRsets as dnspython objects: (owner, type, TTL, rdatas)."""
+        for _key, owner, rdtype, ttl, records in self.rrsets:
+            yield dns.name.from_text(owner), rdtype, ttl, tuple(r.rdata for r in records)
+
     def master_file(self) -> bytes:
         """The zone as a canonical RFC 1035 master file."""
         soa = self.soa_rdata().to_text(origin=self.name, relativize=True)
@@ -164,52 +183,84 @@ class CompiledZone:
         return (header + self.body).encode()
 
 
-def _canonical_rrsets(records: list[Record]) -> list[RRset]:
-    grouped: dict[tuple[dns.name.Name, int], list[Record]] = defaultdict(list)
-    for record in records:
-        grouped[(record.name, record.rdtype)].append(record)
-    rrsets = []
-    for (name, rdtype), group in grouped.items():
-        ttl = min(r.ttl for r in group)
-        rdatas = tuple(sorted({r.rdata for r in group}))
-        rrsets.append((name, int(rdtype), ttl, rdatas))
-    # DNSSEC canonical name order; NS first at a name (after the SOA), then by type.
-    rrsets.sort(key=lambda rr: (rr[0], rr[1] != T.NS, rr[1]))
+def _canonical_rrsets(records: Iterable[Record], origin: str) -> list[RRset]:
+    """RRsets in canonical order: names as DNSSEC orders them, NS first at a name.
+
+    Duplicates are dropped (a record is served once) and an RRset takes the
+    lowest TTL given to its records; records of an RRset are ordered by text.
+    """
+    by_name, _, _ = index_records(records, origin)
+    rrsets: list[RRset] = []
+    append = rrsets.append
+    for key in sorted(by_name):
+        types = by_name[key]
+        order = types if len(types) == 1 else sorted(types, key=lambda t: (t != T.NS, t))
+        for rdtype in order:
+            group = types[rdtype]
+            if len(group) == 1:
+                append((key, group[0].owner, rdtype, group[0].ttl, (group[0],)))
+                continue
+            unique = {rdata_key(r): r for r in reversed(group)}  # the first of equals wins
+            ordered = tuple(sorted(unique.values(), key=lambda r: r.data))
+            append((key, group[0].owner, rdtype, min(r.ttl for r in group), ordered))
     return rrsets
 
 
-def _render_body(origin: dns.name.Name, rrsets: list[RRset]) -> str:
+def _render_body(origin: str, rrsets: list[RRset]) -> str:
     lines = []
-    for name, rdtype, ttl, rdatas in rrsets:
-        owner = "@" if name == origin else name.relativize(origin).to_text()
-        type_text = dns.rdatatype.to_text(rdtype)
-        for rdata in rdatas:
-            lines.append(
-                f"{owner}\t{ttl}\tIN\t{type_text}\t"
-                f"{rdata.to_text(origin=origin, relativize=True)}\n"
-            )
+    append = lines.append
+    type_names: dict[int, str] = {}
+    for _key, owner, rdtype, ttl, records in rrsets:
+        relative_owner = rdtext.relative_name(owner, origin)
+        type_text = type_names.get(rdtype) or type_names.setdefault(
+            rdtype, dns.rdatatype.to_text(rdtype)
+        )
+        head = f"{relative_owner}\t{ttl}\tIN\t{type_text}\t"
+        for record in records:
+            append(head + rdtext.relativize(rdtype, record.data, record._rdata, origin) + "\n")
     return "".join(lines)
 
 
-def derived_ptrs(site: Site, zone: Zone, view: str, explicit: set[dns.name.Name]) -> list[Record]:
+def reverse_name(address: str) -> str:
+    """The in-addr.arpa / ip6.arpa name of an address (absolute text)."""
+    if ":" not in address:
+        return ".".join(reversed(address.split("."))) + ".in-addr.arpa."
+    nibbles = socket.inet_pton(socket.AF_INET6, address).hex()
+    return ".".join(reversed(nibbles)) + ".ip6.arpa."
+
+
+def derived_ptrs(site: Site, zone: Zone, view: str, explicit: set[str]) -> list[Record]:
     """PTR records for the A/AAAA records of ``reverse-of`` zones that fall into ``zone``.
 
-    Names the reverse zone already has records for are left alone, so an
-    explicit PTR (or a classless-delegation CNAME) wins.
+    Names the reverse zone already has records for (lower-case absolute
+    text in ``explicit``) are left alone, so an explicit PTR (or a
+    classless-delegation CNAME) wins.
     """
+    origin = zone.name.to_text()
     ptrs = []
     for ref in zone.reverse_of:
         forward = site.zones_by_name.get(dns.name.from_text(ref.name))
         if forward is None or view not in forward.views:
             continue
         for record in forward.records_in_view(view):
-            if record.rdtype not in (T.A, T.AAAA) or record.name.is_wild():
+            if record.rdtype not in (T.A, T.AAAA) or record.owner.startswith("*."):
                 continue
-            ptr_name = dns.reversename.from_address(record.rdata.address)
-            if not ptr_name.is_subdomain(zone.name) or ptr_name in explicit:
+            ptr_name = reverse_name(record.data)
+            if not rdtext.is_subdomain(ptr_name, origin) or ptr_name in explicit:
                 continue
-            rdata = dns.rdtypes.ANY.PTR.PTR(dns.rdataclass.IN, T.PTR, record.name)
-            ptrs.append(Record(ptr_name, record.ttl, rdata, view, record.position, "reverse-of"))
+            ptrs.append(
+                Record(
+                    ptr_name,
+                    record.ttl,
+                    T.PTR,
+                    record.owner,
+                    view,
+                    record.path,
+                    record.line,
+                    record.column,
+                    "reverse-of",
+                )
+            )
     return ptrs
 
 
@@ -218,11 +269,12 @@ def compile_zone(
 ) -> CompiledZone:
     soa = site.soa_for(zone)
     assert soa is not None, "validated sites have an SOA for every zone"
+    origin = zone.name.to_text()
     records = [r for r in zone.records_in_view(view) if r.rdtype != T.SOA]
     if zone.reverse_of:
-        records += derived_ptrs(site, zone, view, {r.name for r in records})
-    rrsets = _canonical_rrsets(records)
-    body = _render_body(zone.name, rrsets)
+        records += derived_ptrs(site, zone, view, {r.owner.lower() for r in records})
+    rrsets = _canonical_rrsets(records, origin)
+    body = _render_body(origin, rrsets)
     ttl = site.ttl_for(zone)
     soa_fields = " ".join(
         map(
@@ -353,21 +405,17 @@ def catalog_zone(site: Site, primary: Server, view: str, members: list[Zone]) ->
     """The catalog zone (RFC 9432, version 2) of ``primary`` in ``view``."""
     assert primary.catalog is not None
     origin = dns.name.from_text(primary.catalog)
-    position = primary.position
+    apex = origin.to_text()
+    where = primary.position
 
-    def record(name: dns.name.Name, rdtype: str, text: str) -> Record:
-        rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, text, origin=origin)
-        return Record(name, 0, rdata, None, position, "catalog")
+    def record(owner: str, rdtype: int, data: str) -> Record:
+        return Record(owner, 0, rdtype, data, None, where.path, where.line, where.column, "catalog")
 
-    records = [
-        record(origin, "NS", "invalid."),
-        record(dns.name.from_text("version", origin), "TXT", '"2"'),
-    ]
-    zones_label = dns.name.from_text("zones", origin)
+    records = [record(apex, T.NS, "invalid."), record(f"version.{apex}", T.TXT, '"2"')]
     for member in members:
-        label = dns.name.from_text(catalog_member_label(member.name), zones_label)
-        records.append(record(label, "PTR", member.name.to_text()))
-    return Zone(origin, (view,), tuple(records), position, source_path=None)
+        label = catalog_member_label(member.name)
+        records.append(record(f"{label}.zones.{apex}", T.PTR, member.name.to_text()))
+    return Zone(origin, (view,), tuple(records), where, source_path=None)
 
 
 def _transfers(site: Site, zone: Zone, view: str) -> list[Transfer]:

@@ -63,8 +63,9 @@ from zonesmith.load import (
     display_path,
     rname_from_contact,
 )
-from zonesmith.masterfile import MasterRecord, read_masterfile
+from zonesmith.masterfile import read_masterfile
 from zonesmith.model import DEFAULT_VIEW
+from zonesmith.model import Record as MasterRecord
 
 T = dns.rdatatype
 IN = dns.rdataclass.IN
@@ -2475,7 +2476,7 @@ def export_octodns(
         compiled_zone = compiled.zones[(chosen, zone.name)]
         records: dict[str, list[dict]] = defaultdict(list)
         positions = {(r.name, r.rdtype): r.position for r in zone.records}
-        for name, rdtype, ttl, rdatas in compiled_zone.rrsets:
+        for name, rdtype, ttl, rdatas in compiled_zone.dnspython_rrsets():
             owner = "" if name == zone.name else name.relativize(zone.name).to_text().lower()
             values = []
             for rdata in rdatas:

@@ -30,6 +30,7 @@ import dns.rdtypes.txtbase
 import dns.tokenizer
 import yaml
 
+from zonesmith import rdata as rdtext
 from zonesmith.diagnostics import Diagnostic, Position, error, warning
 from zonesmith.model import (
     DEFAULT_VIEW,
@@ -915,8 +916,9 @@ class Loader:
 
         records, diagnostics = read_masterfile(path, origin, ttl, display_path=display_path(path))
         self.diagnostics.extend(diagnostics)
+        apex = origin.to_text()
         for record in records:
-            if record.rdata.rdtype == dns.rdatatype.SOA and record.name == origin:
+            if record.rdtype == dns.rdatatype.SOA and record.owner.lower() == apex.lower():
                 self.warning(
                     record.position,
                     "soa-replaced",
@@ -924,7 +926,7 @@ class Loader:
                     "(defaults soa in zonesmith.yaml); remove it from the file",
                 )
                 continue
-            yield Record(record.name, record.ttl, record.rdata, None, record.position)
+            yield record
 
     def materialize(
         self,
@@ -934,17 +936,19 @@ class Loader:
         source_label: str,
     ) -> Iterator[Record]:
         """Records from their text form, each parsed relative to ``origin``."""
+        origin_text = origin.to_text()
+        report = self.diagnostics.append
         for spec in specs:
-            owner = self.owner_name(spec, origin)
+            owner = self.owner_name(spec, origin_text)
             if owner is None:
                 continue
-            parsed = self.parse_record_text(spec.text, spec.position, origin)
+            parsed = parse_record_text(spec.text, spec.position, origin_text, report)
             if parsed is None:
                 continue
-            ttl, rdata = parsed
+            ttl, rdtype, data, rdata = parsed
             if ttl is None:
                 ttl = spec.ttl if spec.ttl is not None else default_ttl
-            if rdata.rdtype == dns.rdatatype.SOA:
+            if rdtype == dns.rdatatype.SOA:
                 self.warning(
                     spec.position,
                     "soa-replaced",
@@ -952,22 +956,28 @@ class Loader:
                     "set SOA fields under defaults soa or the zone's soa in zonesmith.yaml",
                 )
                 continue
+            position = spec.position
             yield Record(
                 owner,
                 ttl,
-                rdata,
+                rdtype,
+                data,
                 spec.view.name if spec.view else None,
-                spec.position,
+                position.path,
+                position.line,
+                position.column,
                 source_label,
+                rdata,
             )
 
-    def owner_name(self, spec: RecordSpec, origin: dns.name.Name) -> dns.name.Name | None:
+    def owner_name(self, spec: RecordSpec, origin: str) -> str | None:
+        """The absolute owner name of a record, or None after reporting why not."""
         try:
-            owner = dns.name.from_text(spec.owner, origin)
+            owner = rdtext.name_text(spec.owner, origin)
         except dns.exception.DNSException as exc:
             self.error(spec.owner_position, "bad-name", describe_name_error(spec.owner, exc))
             return None
-        if not owner.is_subdomain(origin):
+        if not rdtext.is_subdomain(owner, origin):
             self.error(
                 spec.owner_position,
                 "out-of-zone",
@@ -976,12 +986,6 @@ class Loader:
             )
             return None
         return owner
-
-    def parse_record_text(
-        self, text: str, position: Position, origin: dns.name.Name
-    ) -> tuple[int | None, dns.rdata.Rdata] | None:
-        """``[TTL] [IN] TYPE RDATA`` into (ttl or None, rdata), or None after reporting."""
-        return parse_record_text(text, position, origin, self.diagnostics.append)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1027,56 +1031,56 @@ KNOWN_CAA_TAGS = (
 )
 
 
+# [TTL] [IN] TYPE RDATA, with the TTL and class in either order as in master files.
+_RECORD_TEXT = re.compile(
+    r"(?:(?P<ttl>[0-9][0-9A-Za-z]*)[ \t]+)?(?:(?i:in)[ \t]+)?"
+    r"(?:(?P<ttl2>[0-9][0-9A-Za-z]*)[ \t]+)?(?P<type>[A-Za-z][A-Za-z0-9-]*)(?:[ \t]+|$)"
+)
+_TYPES: dict[str, int] = {}
+
+
+def _rdtype(text: str) -> int:
+    """The type number of a mnemonic (or TYPEnnn); raises UnknownRdatatype."""
+    rdtype = _TYPES.get(text)
+    if rdtype is None:
+        rdtype = _TYPES[text] = dns.rdatatype.from_text(text)
+    return rdtype
+
+
 def parse_record_text(
     text: str,
     position: Position,
-    origin: dns.name.Name,
+    origin: str,
     report: Callable[[Diagnostic], None],
-) -> tuple[int | None, dns.rdata.Rdata] | None:
-    """Parse ``[TTL] [IN] TYPE RDATA`` relative to ``origin``.
+) -> tuple[int | None, int, str, dns.rdata.Rdata | None] | None:
+    """Parse ``[TTL] [IN] TYPE RDATA`` relative to ``origin`` (absolute text).
 
-    TXT and SPF strings longer than 255 octets are split into 255-octet
-    strings, so authors can write a DKIM key as one string.
+    Returns (ttl or None, type, canonical absolute RDATA text, the dnspython
+    object if one was made), or None after reporting the problem. TXT and
+    SPF strings longer than 255 octets are split into 255-octet strings, so
+    authors can write a DKIM key as one string.
     """
-    parts = text.split(None, 1)
-    offset = 0
-    ttl = None
-    tokens_seen = []
-    while parts:
-        token = parts[0]
-        rest = parts[1] if len(parts) > 1 else ""
-        head_offset = offset + (len(text[offset:]) - len(text[offset:].lstrip()))
-        if token[0].isdigit() and ttl is None and not tokens_seen:
-            try:
-                ttl = parse_ttl(token)
-            except ValueError as exc:
-                report(error(position.shifted(head_offset), "bad-ttl", str(exc)))
-                return None
-        elif token.upper() == "IN" and "IN" not in tokens_seen:
-            pass
-        else:
-            break
-        tokens_seen.append(token.upper())
-        offset = head_offset + len(token)
-        parts = rest.split(None, 1)
-    if not parts:
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    match = _RECORD_TEXT.match(stripped)
+    if match is None:
         report(
             error(position, "bad-record", f"'{text}' has no record type; write e.g. 'A 192.0.2.1'")
         )
         return None
-    type_text = parts[0]
-    type_offset = offset + (len(text[offset:]) - len(text[offset:].lstrip()))
-    rdata_text = parts[1] if len(parts) > 1 else ""
-    rdata_offset = (
-        type_offset
-        + len(type_text)
-        + (
-            len(text[type_offset + len(type_text) :])
-            - len(text[type_offset + len(type_text) :].lstrip())
-        )
-    )
+    ttl = None
+    ttl_text = match["ttl"] or match["ttl2"]
+    if ttl_text is not None:
+        try:
+            ttl = parse_ttl(ttl_text)
+        except ValueError as exc:
+            at = match.start("ttl") if match["ttl"] else match.start("ttl2")
+            report(error(position.shifted(lead + at), "bad-ttl", str(exc)))
+            return None
+    type_text = match["type"]
+    type_offset = lead + match.start("type")
     try:
-        rdtype = dns.rdatatype.from_text(type_text)
+        rdtype = _rdtype(type_text.upper())
     except dns.rdatatype.UnknownRdatatype:
         known = [t.name for t in dns.rdatatype.RdataType]
         close = difflib.get_close_matches(type_text.upper(), known, n=1)
@@ -1098,23 +1102,26 @@ def parse_record_text(
             )
         )
         return None
+    data_text = stripped[match.end() :]
+    rdata_offset = lead + match.end()
     try:
         if rdtype in (dns.rdatatype.TXT, dns.rdatatype.SPF):
-            rdata = _split_txt(rdtype, rdata_text)
-        else:
-            rdata = dns.rdata.from_text(
-                dns.rdataclass.IN, rdtype, rdata_text, origin=origin, relativize=False
-            )
+            canonical = rdtext.fast(rdtype, data_text.strip(), origin)
+            if canonical is not None:
+                return ttl, rdtype, canonical, None
+            rdata = _split_txt(rdtype, data_text)
+            return ttl, rdtype, rdata.to_text(), rdata
+        canonical, rdata = rdtext.parse(rdtype, data_text, origin)
     except Exception as exc:  # dnspython raises many kinds for bad rdata
         type_name = dns.rdatatype.to_text(rdtype)
         reason = str(exc) or type(exc).__name__
         hint = _TYPE_HINTS.get(type_name)
-        message = f"invalid {type_name} data '{rdata_text}': {reason}"
+        message = f"invalid {type_name} data '{data_text.strip()}': {reason}"
         if hint:
             message += f"; expected {hint}"
         report(error(position.shifted(rdata_offset), "bad-rdata", message))
         return None
-    return ttl, rdata
+    return ttl, rdtype, canonical, rdata
 
 
 def _split_txt(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:

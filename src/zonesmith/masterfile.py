@@ -31,9 +31,11 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from zonesmith import rdata as rdtext
 from zonesmith.diagnostics import Diagnostic, Position, error, warning
+from zonesmith.model import Record
 
-__all__ = ["MasterRecord", "read_masterfile", "parse_ttl", "MAX_TTL"]
+__all__ = ["read_masterfile", "parse_ttl", "MAX_TTL"]
 
 MAX_TTL = 2**31 - 1
 """RFC 2181 section 8: TTLs are unsigned 31-bit values."""
@@ -51,16 +53,6 @@ _MAX_GENERATE_WIDTH = 127  # BIND formats each substitution into a 128-byte buff
 # ("ran out of space"), so the limit follows it.
 _MAX_RDATA = 65511
 _MAX_UNBALANCED_RESCANS = 20  # bounds the work spent recovering from unclosed '('
-
-
-@dataclass(frozen=True, slots=True)
-class MasterRecord:
-    """One resource record read from a master file."""
-
-    name: dns.name.Name  # absolute
-    ttl: int
-    rdata: dns.rdata.Rdata  # class IN
-    position: Position  # where the record's owner (or first token, for blank owners) is
 
 
 # --------------------------------------------------------------------------- tokens
@@ -88,6 +80,21 @@ _TOKEN_RE = re.compile(
     """,
     re.VERBOSE,
 )
+
+# A record on one line in the plainest form: owner (or blank), TTL in seconds,
+# class IN, a mnemonic type, and RDATA of plain words and quoted strings without
+# escapes, then perhaps a comment. Most lines of big zones look like this; they
+# skip the tokenizer and, for the common types, dnspython (see zonesmith.rdata).
+_FAST_WORD = r'(?:[^\s;()"\\]+|"[^"\\]*")'
+_FAST_LINE = re.compile(
+    r'(?P<owner>[^\s;()"\\$][^\s;()"\\]*)?[ \t]+'
+    r"(?:(?P<ttl>[0-9]+)[ \t]+)?(?:(?:IN|in)[ \t]+)?(?:(?P<ttl2>[0-9]+)[ \t]+)?"
+    r"(?P<type>[A-Za-z][A-Za-z0-9]*)[ \t]+"
+    rf"(?P<rdata>{_FAST_WORD}(?:[ \t]+{_FAST_WORD})*)[ \t\r]*(?:;.*)?"
+)
+_FAST_TYPE_CODES = {dns.rdatatype.to_text(t): t for t in rdtext.FAST_TYPES} | {
+    dns.rdatatype.to_text(t).lower(): t for t in rdtext.FAST_TYPES
+}
 
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _TTL_RE = re.compile(r"(?:\d+[wdhms])+|\d+", re.IGNORECASE)
@@ -300,7 +307,7 @@ class _State:
     """What a ``$INCLUDE`` saves and restores (as dnspython's reader does)."""
 
     origin: dns.name.Name
-    last_name: dns.name.Name | None
+    last_name: dns.name.Name | str | None  # str: absolute text set by the fast path
     last_ttl: int | None  # last TTL written on a record
     default_ttl: int | None  # from $TTL
 
@@ -309,7 +316,9 @@ class _Reader:
     def __init__(self, zone_origin: dns.name.Name, default_ttl: int) -> None:
         self.zone_origin = zone_origin
         self.fallback_ttl = default_ttl
-        self.records: list[MasterRecord] = []
+        self.records: list[Record] = []
+        self._origin_cache: tuple[dns.name.Name, str] | None = None
+        self._zone_text = zone_origin.to_text()
         self.diagnostics: list[Diagnostic] = []
         self.state = _State(zone_origin, None, None, None)
         self.origin_changed = False  # for BIND's "record with inherited owner" warning
@@ -363,10 +372,17 @@ class _Reader:
             entry: _Entry | None = None
             opened = Position(display)
             resync: int | None = None
+            fast_line = _FAST_LINE.fullmatch
             for index in range(start, count):
                 text = lines[index]
                 lineno = index + 1
                 first = text[:1]
+                if (
+                    depth == 0
+                    and (match := fast_line(text))
+                    and self._fast_record(match, lineno, display)
+                ):
+                    continue
                 if depth == 0:
                     entry = _Entry([], bool(first) and not first.isspace() and first not in ";(")
                     resync = None
@@ -676,7 +692,7 @@ class _Reader:
             ok = name is not None
             i = 1
         else:
-            name = state.last_name
+            name = self._last_name()
             i = 0
             if name is None:
                 self.diagnostics.append(
@@ -723,14 +739,87 @@ class _Reader:
         rest = tokens[i + 1 :]
         text = _join(rest)
         at = self._pos(rest[0], display) if rest else self._after(type_token, display)
-        rdata = self._rdata(rdtype, text, at)
-        if rdata is None or not ok or name is None:
+        parsed = self._rdata(rdtype, text, at)
+        if parsed is None or not ok or name is None:
             return
         if ttl is not None:
             state.last_ttl = ttl
         else:
             ttl = self._implicit_ttl()
-        self.records.append(MasterRecord(name, ttl, rdata, position))
+        canonical, rdata = parsed
+        self.records.append(
+            Record(
+                name.to_text(),
+                ttl,
+                rdtype,
+                canonical,
+                None,
+                position.path,
+                position.line,
+                position.column,
+                "zone",
+                rdata,
+            )
+        )
+
+    def _fast_record(self, match: re.Match[str], lineno: int, display: str) -> bool:
+        """Take a plain one-line record without the tokenizer; False leaves it to the slow path.
+
+        Anything unusual (escapes, units, other classes or types, names or
+        RDATA the fast checks do not accept, warnings to give) returns False
+        before any state changes, so the slow path sees the line as if the
+        fast path did not exist and reports whatever is wrong.
+        """
+        rdtype = _FAST_TYPE_CODES.get(match["type"])
+        if rdtype is None:
+            return False
+        origin = self._origin_text()
+        state = self.state
+        owner_text = match["owner"]
+        if owner_text is None:
+            owner = state.last_name
+            if owner is None or owner is _BAD_OWNER or self.origin_changed:
+                return False
+            if not isinstance(owner, str):
+                owner = owner.to_text()
+        else:
+            owner = rdtext.absolute_name(owner_text, origin)
+            if owner is None or not rdtext.is_subdomain(owner, self._zone_text):
+                return False
+        ttl_text = match["ttl"] or match["ttl2"]
+        if match["ttl"] and match["ttl2"]:
+            return False
+        ttl = int(ttl_text) if ttl_text is not None else None
+        if ttl is not None and ttl > MAX_TTL:
+            return False
+        canonical = rdtext.fast(rdtype, match["rdata"], origin)
+        if canonical is None:
+            return False
+        if owner_text is not None:
+            state.last_name = owner
+            self.origin_changed = False
+        if ttl is not None:
+            state.last_ttl = ttl
+        else:
+            ttl = self._implicit_ttl()
+        line = match.string
+        column = 1 if owner_text is not None else len(line) - len(line.lstrip(" \t")) + 1
+        self.records.append(Record(owner, ttl, rdtype, canonical, None, display, lineno, column))
+        return True
+
+    def _origin_text(self) -> str:
+        """The current $ORIGIN as absolute text (cached: it rarely changes)."""
+        origin = self.state.origin
+        if self._origin_cache is None or self._origin_cache[0] is not origin:
+            self._origin_cache = (origin, origin.to_text())
+        return self._origin_cache[1]
+
+    def _last_name(self) -> dns.name.Name | None:
+        """The previous owner; the fast path keeps it as text until a slow line needs it."""
+        last = self.state.last_name
+        if isinstance(last, str):
+            last = self.state.last_name = dns.name.from_text(last)
+        return last
 
     def _implicit_ttl(self) -> int:
         """$TTL, else the last TTL written on a record (RFC 1035 5.1), else the caller's default.
@@ -747,21 +836,23 @@ class _Reader:
 
     def _rdata(
         self, rdtype: dns.rdatatype.RdataType, text: str, at: Position, *, report: bool = True
-    ) -> dns.rdata.Rdata | None:
+    ) -> tuple[str, dns.rdata.Rdata | None] | None:
+        """Canonical text and, when dnspython was needed, the object; None if invalid."""
         try:
-            rdata = dns.rdata.from_text(
-                _IN, rdtype, text, origin=self.state.origin, relativize=False
-            )
             # Only long text or lists of names can exceed RDLENGTH; measuring
             # every record would cost a third of the parse time.
             if len(text) > 8000 or rdtype == dns.rdatatype.HIP:
+                rdata = dns.rdata.from_text(
+                    _IN, rdtype, text, origin=self.state.origin, relativize=False
+                )
                 size = len(rdata.to_wire())
                 if size > _MAX_RDATA:
                     raise ValueError(
                         f"the data is {size} octets, more than the {_MAX_RDATA} "
                         "that fit in a DNS message"
                     )
-            return rdata
+                return rdata.to_text(), rdata
+            return rdtext.parse(rdtype, text, self._origin_text())
         except Exception as exc:  # dnspython raises many kinds; each means "bad rdata"
             if report:
                 self.diagnostics.append(self._bad_rdata(rdtype, text, at, exc))
@@ -863,6 +954,7 @@ class _Reader:
             failures[rule] = (first, n + 1)
 
         origin = self.state.origin
+        origin_text = self._origin_text()
         for counter in range(start, stop + 1, step):
             try:
                 owner_text = _expand(lhs, counter)
@@ -893,13 +985,24 @@ class _Reader:
                 fail("bad-rdata", error(rhs_at, "masterfile-syntax", f"$GENERATE: {exc}"))
                 continue
             try:
-                rdata = dns.rdata.from_text(
-                    _IN, rdtype, rdata_text, origin=origin, relativize=False
-                )
+                canonical, rdata = rdtext.parse(rdtype, rdata_text, origin_text)
             except Exception as exc:
                 fail("bad-rdata", self._bad_rdata(rdtype, rdata_text, rhs_at, exc))
                 continue
-            self.records.append(MasterRecord(name, ttl, rdata, position))
+            self.records.append(
+                Record(
+                    name.to_text(),
+                    ttl,
+                    rdtype,
+                    canonical,
+                    None,
+                    position.path,
+                    position.line,
+                    position.column,
+                    "zone",
+                    rdata,
+                )
+            )
         for diagnostic, n in failures.values():
             if n > 1:
                 diagnostic = error(
@@ -916,7 +1019,7 @@ def read_masterfile(
     default_ttl: int,
     *,
     display_path: str | None = None,
-) -> tuple[list[MasterRecord], list[Diagnostic]]:
+) -> tuple[list[Record], list[Diagnostic]]:
     """Read a master file for zone ``origin``: its valid records and every problem found.
 
     ``default_ttl`` is used for records without a TTL when neither ``$TTL``

@@ -8,15 +8,17 @@ any stage can point the user at the line to fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import dns.name
 import dns.rdata
+import dns.rdataclass
 import dns.rdatatype
 
 from zonesmith.diagnostics import Position
+from zonesmith.rdata import name_key
 
 #: Name of the single view of a site that declares no views.
 DEFAULT_VIEW = "default"
@@ -33,24 +35,101 @@ class Reference:
     position: Position
 
 
-@dataclass(frozen=True, slots=True)
 class Record:
     """One resource record of a zone, as declared in the site.
 
-    ``view`` is None when the record belongs to every view of its zone.
+    The working form is text: ``owner`` is the absolute owner name and
+    ``data`` the canonical absolute RDATA, both in presentation format as
+    dnspython writes them. Zones of a million records stay fast that way;
+    the dnspython objects (``name``, ``rdata``) are made on first use.
+    ``view`` is None when the record belongs to every view of its zone;
     ``source`` says where it came from ("zone", "set mail", "reverse-of").
+    A record is a value: nothing changes it after it is made.
     """
 
-    name: dns.name.Name
-    ttl: int
-    rdata: dns.rdata.Rdata
-    view: str | None
-    position: Position
-    source: str = "zone"
+    __slots__ = (
+        "owner",
+        "ttl",
+        "rdtype",
+        "data",
+        "view",
+        "path",
+        "line",
+        "column",
+        "source",
+        "_rdata",
+        "_name",
+    )
+
+    def __init__(
+        self,
+        owner: str,
+        ttl: int,
+        rdtype: int,
+        data: str,
+        view: str | None,
+        path: str,
+        line: int,
+        column: int,
+        source: str = "zone",
+        rdata: dns.rdata.Rdata | None = None,
+    ) -> None:
+        self.owner = owner
+        self.ttl = ttl
+        self.rdtype = rdtype
+        self.data = data
+        self.view = view
+        self.path = path
+        self.line = line
+        self.column = column
+        self.source = source
+        self._rdata = rdata
+        self._name: dns.name.Name | None = None
+
+    @classmethod
+    def of(
+        cls,
+        name: dns.name.Name,
+        ttl: int,
+        rdata: dns.rdata.Rdata,
+        view: str | None,
+        position: Position,
+        source: str = "zone",
+    ) -> Record:
+        """A record from dnspython objects."""
+        return cls(
+            name.to_text(),
+            ttl,
+            rdata.rdtype,
+            rdata.to_text(),
+            view,
+            position.path,
+            position.line,
+            position.column,
+            source,
+            rdata,
+        )
 
     @property
-    def rdtype(self) -> dns.rdatatype.RdataType:
-        return self.rdata.rdtype
+    def position(self) -> Position:
+        return Position(self.path, self.line, self.column)
+
+    @property
+    def name(self) -> dns.name.Name:
+        if self._name is None:
+            self._name = dns.name.from_text(self.owner)
+        return self._name
+
+    @property
+    def rdata(self) -> dns.rdata.Rdata:
+        if self._rdata is None:
+            self._rdata = dns.rdata.from_text(
+                dns.rdataclass.IN, self.rdtype, self.data, origin=dns.name.root, relativize=False
+            )
+        return self._rdata
+
+    def __repr__(self) -> str:
+        return f"Record({self.owner} {self.ttl} {dns.rdatatype.to_text(self.rdtype)} {self.data})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +316,52 @@ class Site:
 
     def ttl_for(self, zone: Zone) -> int:
         return zone.ttl if zone.ttl is not None else self.defaults.ttl
+
+
+def index_records(
+    records: Iterable[Record], origin: str
+) -> tuple[dict[str, dict[int, list[Record]]], dict[int, list[Record]], list[list[Record]]]:
+    """Records of a zone by name key and type, by type, and the RRsets of several records.
+
+    Name keys are those of :func:`zonesmith.rdata.name_key`: made with string
+    operations, so a zone of a million records is indexed in about a second.
+    """
+    by_name: dict[str, dict[int, list[Record]]] = {}
+    by_type: dict[int, list[Record]] = {}
+    multi: list[list[Record]] = []
+    for record in records:
+        key = name_key(record.owner, origin)
+        types = by_name.get(key)
+        if types is None:
+            types = by_name[key] = {}
+        rrset = types.get(record.rdtype)
+        if rrset is None:
+            types[record.rdtype] = [record]
+        else:
+            if len(rrset) == 1:
+                multi.append(rrset)
+            rrset.append(record)
+        of_type = by_type.get(record.rdtype)
+        if of_type is None:
+            by_type[record.rdtype] = [record]
+        else:
+            of_type.append(record)
+    return by_name, by_type, multi
+
+
+#: Types whose RDATA holds domain names, which compare without regard to case.
+_NAME_RDATA = frozenset(
+    {
+        dns.rdatatype.CNAME,
+        dns.rdatatype.NS,
+        dns.rdatatype.PTR,
+        dns.rdatatype.DNAME,
+        dns.rdatatype.MX,
+        dns.rdatatype.SRV,
+    }
+)
+
+
+def rdata_key(record: Record) -> str:
+    """What makes two records of one RRset the same record (RFC 2181 5: no duplicates)."""
+    return record.data.lower() if record.rdtype in _NAME_RDATA else record.data

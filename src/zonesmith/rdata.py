@@ -112,7 +112,7 @@ def is_subdomain(name: str, origin: str) -> bool:
     return name.lower().endswith("." + origin.lower())
 
 
-def _fast(rdtype: int, text: str, origin: str) -> str | None:
+def fast(rdtype: int, text: str, origin: str) -> str | None:
     """The canonical text for simple RDATA of a fast type, or None to ask dnspython."""
     if rdtype == T.A:
         return text if _IPV4.fullmatch(text) else None
@@ -127,7 +127,8 @@ def _fast(rdtype: int, text: str, origin: str) -> str | None:
     if rdtype in NAME_TYPES:
         return absolute_name(text, origin)
     if rdtype in (T.TXT, T.SPF):
-        if not _TXT.fullmatch(text):
+        # Long TXT may not fit a message: dnspython's object is measured then.
+        if len(text) > 8000 or not _TXT.fullmatch(text):
             return None
         strings = []
         for quoted, bare in _TXT_STRING.findall(text):
@@ -160,9 +161,9 @@ def parse(rdtype: int, text: str, origin: str) -> tuple[str, dns.rdata.Rdata | N
     into a diagnostic).
     """
     if rdtype in FAST_TYPES:
-        fast = _fast(rdtype, text.strip(), origin)
-        if fast is not None:
-            return fast, None
+        canonical = fast(rdtype, text.strip(), origin)
+        if canonical is not None:
+            return canonical, None
     rdata = dns.rdata.from_text(
         dns.rdataclass.IN, rdtype, text, origin=_origin_name(origin), relativize=False
     )
@@ -171,7 +172,9 @@ def parse(rdtype: int, text: str, origin: str) -> tuple[str, dns.rdata.Rdata | N
 
 def materialize(rdtype: int, text: str) -> dns.rdata.Rdata:
     """A dnspython object for canonical absolute text (for rules that need fields)."""
-    return dns.rdata.from_text(dns.rdataclass.IN, rdtype, text, origin=dns.name.root)
+    return dns.rdata.from_text(
+        dns.rdataclass.IN, rdtype, text, origin=dns.name.root, relativize=False
+    )
 
 
 def relativize(rdtype: int, text: str, rdata: dns.rdata.Rdata | None, origin: str) -> str:
@@ -179,16 +182,17 @@ def relativize(rdtype: int, text: str, rdata: dns.rdata.Rdata | None, origin: st
     if rdtype in (T.A, T.AAAA, T.TXT, T.SPF):
         return text
     if rdtype in NAME_TYPES:
-        return _relative(text, origin)
+        return relative_name(text, origin)
     if rdtype == T.MX or rdtype == T.SRV:
         head, _, target = text.rpartition(" ")
         if "\\" not in target and '"' not in head:
-            return f"{head} {_relative(target, origin)}"
+            return f"{head} {relative_name(target, origin)}"
     rdata = rdata if rdata is not None else materialize(rdtype, text)
     return rdata.to_text(origin=_origin_name(origin), relativize=True)
 
 
-def _relative(name: str, origin: str) -> str:
+def relative_name(name: str, origin: str) -> str:
+    """A name written relative to ``origin`` ('@' for the origin itself), as zone files do."""
     if "\\" in name:
         return dns.name.from_text(name).relativize(_origin_name(origin)).to_text()
     if len(name) == len(origin) and name.lower() == origin.lower():
@@ -211,11 +215,13 @@ __all__ = [
     "FAST_TYPES",
     "NAME_TYPES",
     "absolute_name",
+    "fast",
     "is_subdomain",
     "materialize",
     "name_key",
     "name_text",
     "parse",
+    "relative_name",
     "relativize",
     "target",
 ]

@@ -18,7 +18,7 @@ import ipaddress
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -26,9 +26,10 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
+from zonesmith import rdata as rdtext
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.load import KNOWN_CAA_TAGS
-from zonesmith.model import Record, Server, Site, Zone
+from zonesmith.model import Record, Server, Site, Zone, index_records, rdata_key
 
 T = dns.rdatatype
 
@@ -83,35 +84,34 @@ def _report(rule_id: str, position: Position, message: str) -> Diagnostic:
 
 @dataclass
 class ZoneView:
-    """What clients of one view see of one zone, indexed by name and type."""
+    """What clients of one view see of one zone, indexed by name and type.
+
+    Names are keys made by :func:`zonesmith.rdata.name_key` (lower case,
+    labels reversed, '' for the apex), so a million-record zone is indexed
+    with string operations only.
+    """
 
     site: Site
     zone: Zone
     view: str
-    records: list[Record]
-    by_name: dict[dns.name.Name, dict[int, list[Record]]] = field(default_factory=dict)
+    by_name: dict[str, dict[int, list[Record]]]
+    by_type: dict[int, list[Record]]
+    #: RRsets of more than one record: the only ones TTL and duplicate checks need.
+    multi: list[list[Record]]
+    origin: str
 
     @classmethod
     def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
-        records = list(zone.records_in_view(view))
-        by_name: dict[dns.name.Name, dict[int, list[Record]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        for record in records:
-            by_name[record.name][record.rdtype].append(record)
-        return cls(site, zone, view, records, by_name)
+        origin = zone.name.to_text()
+        by_name, by_type, multi = index_records(zone.records_in_view(view), origin)
+        return cls(site, zone, view, by_name, by_type, multi, origin)
 
-    @property
-    def origin(self) -> dns.name.Name:
-        return self.zone.name
+    def key(self, name: str) -> str:
+        return rdtext.name_key(name, self.origin)
 
-    def label(self, name: dns.name.Name) -> str:
-        """A name as the user wrote it: relative to the zone, '@' for the apex."""
-        if name == self.origin:
-            return "@"
-        if name.is_subdomain(self.origin):
-            return name.relativize(self.origin).to_text()
-        return name.to_text()
+    def label(self, key: str) -> str:
+        """A name as the user writes it: relative to the zone, '@' for the apex."""
+        return ".".join(reversed(key.split("\x00"))) if key else "@"
 
     @property
     def view_note(self) -> str:
@@ -121,49 +121,40 @@ class ZoneView:
         return f" in view '{self.view}'"
 
     @cached_property
-    def delegations(self) -> set[dns.name.Name]:
+    def delegations(self) -> set[str]:
         """Names below the apex that have NS records: zone cuts."""
-        return {
-            name for name, types in self.by_name.items() if name != self.origin and T.NS in types
-        }
-
-    def cut_above(self, name: dns.name.Name) -> dns.name.Name | None:
-        """The closest delegation strictly above ``name``, if any."""
-        if not self.delegations:
-            return None
-        parent = name
-        while parent != self.origin and len(parent) > len(self.origin):
-            parent = parent.parent()
-            if parent in self.delegations:
-                return parent
-        return None
+        return {self.key(r.owner) for r in self.by_type.get(T.NS, ()) if self.key(r.owner)}
 
     @cached_property
-    def dnames(self) -> set[dns.name.Name]:
-        return {name for name, types in self.by_name.items() if T.DNAME in types}
+    def dnames(self) -> set[str]:
+        return {self.key(r.owner) for r in self.by_type.get(T.DNAME, ())}
 
-    def below_dname(self, name: dns.name.Name) -> dns.name.Name | None:
-        """The DNAME owner strictly above ``name``, whose redirection hides it."""
-        if not self.dnames:
-            return None
-        parent = name
-        while len(parent) > len(self.origin):
-            parent = parent.parent()
-            if parent in self.dnames:
-                return parent
+    @staticmethod
+    def _above(key: str, marks: set[str]) -> str | None:
+        while key:
+            key = key.rpartition("\x00")[0]
+            if key in marks:
+                return key
         return None
 
-    def has_address(self, name: dns.name.Name) -> bool:
-        types = self.by_name.get(name)
-        return bool(types) and any(t in types for t in ADDRESS_TYPES)
+    def cut_above(self, key: str) -> str | None:
+        """The closest delegation strictly above ``key``, if any."""
+        return self._above(key, self.delegations) if self.delegations else None
 
-    def targets(self, rdtype: int, attribute: str) -> Iterator[tuple[Record, dns.name.Name]]:
-        for types in self.by_name.values():
-            for record in types.get(rdtype, ()):
-                yield record, getattr(record.rdata, attribute)
+    def below_dname(self, key: str) -> str | None:
+        """The DNAME owner strictly above ``key``, whose redirection hides it."""
+        return self._above(key, self.dnames) if self.dnames else None
 
-    def in_zone(self, name: dns.name.Name) -> bool:
-        return name.is_subdomain(self.origin)
+    def has_address(self, key: str) -> bool:
+        types = self.by_name.get(key)
+        return bool(types) and (T.A in types or T.AAAA in types)
+
+    def targets(self, rdtype: int) -> Iterator[tuple[Record, str | None]]:
+        """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone)."""
+        for record in self.by_type.get(rdtype, ()):
+            target = rdtext.target(rdtype, record.data)
+            in_zone = target is not None and rdtext.is_subdomain(target, self.origin)
+            yield record, self.key(target) if in_zone else None
 
 
 # --------------------------------------------------------------------------
@@ -656,38 +647,28 @@ def duplicate_listen(site: Site) -> Iterator[Diagnostic]:
     "hidden-primary-in-ns", Severity.WARNING, "a hidden primary is named by the zone's NS", "site"
 )
 def hidden_primary_in_ns(site: Site) -> Iterator[Diagnostic]:
-    for primary in site.servers:
-        if primary.role != "primary" or not primary.hidden:
-            continue
-        for zone in site.zones:
-            apex = [r for r in zone.records if r.name == zone.name and r.rdtype == T.NS]
-            for record in apex:
-                target = record.rdata.target
-                owner_zone = _zone_of(site, target)
-                if owner_zone is None:
-                    continue
-                for address in owner_zone.records:
-                    if (
-                        address.name == target
-                        and address.rdtype in ADDRESS_TYPES
-                        and (address.rdata.address == primary.address)
-                    ):
-                        yield _report(
-                            "hidden-primary-in-ns",
-                            record.position,
-                            f"NS '{target}' has the address of hidden primary "
-                            f"'{primary.name}' ({primary.address}); a hidden primary must not "
-                            "be named in NS records",
-                        )
-
-
-def _zone_of(site: Site, name: dns.name.Name) -> Zone | None:
-    """The site zone that holds ``name`` (the closest enclosing one)."""
-    best = None
+    hidden = {s.address: s for s in site.servers if s.role == "primary" and s.hidden}
+    if not hidden:
+        return
+    addresses: dict[str, set[str]] = defaultdict(set)  # lower-case name -> its addresses
     for zone in site.zones:
-        if name.is_subdomain(zone.name) and (best is None or len(zone.name) > len(best.name)):
-            best = zone
-    return best
+        for record in zone.records:
+            if record.rdtype in ADDRESS_TYPES and record.data in hidden:
+                addresses[record.owner.lower()].add(record.data)
+    for zone in site.zones:
+        apex = zone.name.to_text().lower()
+        for record in zone.records:
+            if record.rdtype != T.NS or record.owner.lower() != apex:
+                continue
+            for address in addresses.get(record.data.lower(), ()):
+                primary = hidden[address]
+                yield _report(
+                    "hidden-primary-in-ns",
+                    record.position,
+                    f"NS '{record.data}' has the address of hidden primary "
+                    f"'{primary.name}' ({address}); a hidden primary must not "
+                    "be named in NS records",
+                )
 
 
 @rule("missing-soa", Severity.ERROR, "zones exist but no SOA values are given", "site")
@@ -719,7 +700,7 @@ def empty_view_list(site: Site) -> Iterator[Diagnostic]:
 
 @rule("no-ns", Severity.ERROR, "a zone has no NS records at its apex")
 def no_ns(zv: ZoneView) -> Iterator[Diagnostic]:
-    if T.NS not in zv.by_name.get(zv.origin, {}):
+    if T.NS not in zv.by_name.get("", {}):
         yield _report(
             "no-ns",
             zv.zone.position,
@@ -730,7 +711,7 @@ def no_ns(zv: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("cname-at-apex", Severity.ERROR, "a CNAME at the zone apex")
 def cname_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_name.get(zv.origin, {}).get(T.CNAME, ()):
+    for record in zv.by_name.get("", {}).get(T.CNAME, ()):
         yield _report(
             "cname-at-apex",
             record.position,
@@ -741,24 +722,28 @@ def cname_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("cname-and-other-data", Severity.ERROR, "a CNAME shares its name with other records")
 def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
-    for name, types in zv.by_name.items():
-        cnames = types.get(T.CNAME)
-        if not cnames or name == zv.origin:
+    seen: set[str] = set()
+    for record in zv.by_type.get(T.CNAME, ()):
+        key = zv.key(record.owner)
+        if not key or key in seen:
             continue
+        seen.add(key)
+        types = zv.by_name[key]
+        cnames = types[T.CNAME]
         others = [t for t in types if t not in CNAME_COMPANIONS]
         if others:
             listing = ", ".join(dns.rdatatype.to_text(t) for t in others)
             yield _report(
                 "cname-and-other-data",
                 cnames[0].position,
-                f"'{zv.label(name)}' has a CNAME and other data ({listing}){zv.view_note}; "
+                f"'{zv.label(key)}' has a CNAME and other data ({listing}){zv.view_note}; "
                 "a CNAME must be alone at its name: give the other records to the target",
             )
         if len(cnames) > 1:
             yield _report(
                 "cname-and-other-data",
                 cnames[1].position,
-                f"'{zv.label(name)}' has more than one CNAME{zv.view_note}; keep one",
+                f"'{zv.label(key)}' has more than one CNAME{zv.view_note}; keep one",
             )
 
 
@@ -766,8 +751,8 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
 def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
     if not zv.delegations:
         return
-    for name, types in zv.by_name.items():
-        cut = zv.cut_above(name)
+    for key, types in zv.by_name.items():
+        cut = zv.cut_above(key)
         if cut is None:
             continue
         for rdtype, records in types.items():
@@ -775,20 +760,26 @@ def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
                 yield _report(
                     "below-delegation",
                     records[0].position,
-                    f"'{zv.label(name)}' {dns.rdatatype.to_text(rdtype)} is below the delegation "
+                    f"'{zv.label(key)}' {dns.rdatatype.to_text(rdtype)} is below the delegation "
                     f"'{zv.label(cut)}' and would never be served; "
                     "only glue (A/AAAA) belongs there",
                 )
 
 
+def _in_bailiwick(target: str, owner: str) -> bool:
+    """Whether a delegation's NS target lies at or below the delegated name (keys)."""
+    return target == owner or target.startswith(owner + "\x00")
+
+
 @rule("ns-no-address", Severity.ERROR, "an in-zone NS target has no address records")
 def ns_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(T.NS, "target"):
-        if not zv.in_zone(target) or zv.has_address(target):
+    for record, target in zv.targets(T.NS):
+        if target is None or zv.has_address(target):
             continue
-        if zv.below_dname(record.name) is not None:
+        owner = zv.key(record.owner)
+        if zv.below_dname(owner) is not None:
             continue  # the NS record itself is hidden by a DNAME and never served
-        if record.name != zv.origin and target.is_subdomain(record.name):
+        if owner and _in_bailiwick(target, owner):
             continue  # in-bailiwick delegation: reported as missing glue
         if zv.cut_above(target) is not None or target in zv.delegations:
             continue  # lives in a child zone; its addresses are the child's business
@@ -802,23 +793,22 @@ def ns_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("missing-glue", Severity.ERROR, "an in-bailiwick delegation has no glue")
 def missing_glue(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(T.NS, "target"):
-        if record.name == zv.origin or not target.is_subdomain(record.name):
+    for record, target in zv.targets(T.NS):
+        owner = zv.key(record.owner)
+        if not owner or target is None or not _in_bailiwick(target, owner):
             continue
         if not zv.has_address(target):
             yield _report(
                 "missing-glue",
                 record.position,
-                f"delegation '{zv.label(record.name)}' to '{zv.label(target)}' needs glue"
+                f"delegation '{zv.label(owner)}' to '{zv.label(target)}' needs glue"
                 f"{zv.view_note}: add an A or AAAA record for '{zv.label(target)}'",
             )
 
 
-def _target_is_cname(
-    zv: ZoneView, rdtype: int, attribute: str, rule_id: str, what: str
-) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(rdtype, attribute):
-        if target in zv.by_name and T.CNAME in zv.by_name[target]:
+def _target_is_cname(zv: ZoneView, rdtype: int, rule_id: str, what: str) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(rdtype):
+        if target is not None and T.CNAME in zv.by_name.get(target, {}):
             yield _report(
                 rule_id,
                 record.position,
@@ -829,27 +819,27 @@ def _target_is_cname(
 
 @rule("mx-target-cname", Severity.WARNING, "an MX target is a CNAME")
 def mx_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_is_cname(zv, T.MX, "exchange", "mx-target-cname", "MX")
+    return _target_is_cname(zv, T.MX, "mx-target-cname", "MX")
 
 
 @rule("ns-target-cname", Severity.WARNING, "an NS target is a CNAME")
 def ns_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_is_cname(zv, T.NS, "target", "ns-target-cname", "NS")
+    return _target_is_cname(zv, T.NS, "ns-target-cname", "NS")
 
 
 @rule("srv-target-cname", Severity.WARNING, "an SRV target is a CNAME")
 def srv_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_is_cname(zv, T.SRV, "target", "srv-target-cname", "SRV")
+    return _target_is_cname(zv, T.SRV, "srv-target-cname", "SRV")
 
 
 def _target_without_address(
-    zv: ZoneView, rdtype: int, attribute: str, rule_id: str, what: str
+    zv: ZoneView, rdtype: int, rule_id: str, what: str
 ) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(rdtype, attribute):
-        if target == dns.name.root or not zv.in_zone(target):
-            continue  # null MX / "no service" SRV, or someone else's name
+    for record, target in zv.targets(rdtype):
+        if target is None or record.data.endswith(" ."):
+            continue  # someone else's name, or null MX / "no service" SRV
         types = zv.by_name.get(target, {})
-        if any(t in types for t in ADDRESS_TYPES) or T.CNAME in types:
+        if T.A in types or T.AAAA in types or T.CNAME in types:
             continue  # a CNAME target has its own warning
         if zv.cut_above(target) is not None or target in zv.delegations:
             continue
@@ -863,71 +853,72 @@ def _target_without_address(
 
 @rule("mx-no-address", Severity.WARNING, "an in-zone MX target has no address records")
 def mx_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_without_address(zv, T.MX, "exchange", "mx-no-address", "MX")
+    return _target_without_address(zv, T.MX, "mx-no-address", "MX")
 
 
 @rule("srv-no-address", Severity.WARNING, "an in-zone SRV target has no address records")
 def srv_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_without_address(zv, T.SRV, "target", "srv-no-address", "SRV")
+    return _target_without_address(zv, T.SRV, "srv-no-address", "SRV")
 
 
 @rule("ttl-mismatch", Severity.WARNING, "records of one RRset have different TTLs")
 def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
-    for name, types in zv.by_name.items():
-        for rdtype, records in types.items():
-            ttls = {r.ttl for r in records}
-            if len(ttls) > 1:
-                yield _report(
-                    "ttl-mismatch",
-                    records[-1].position,
-                    f"'{zv.label(name)}' {dns.rdatatype.to_text(rdtype)} records have different "
-                    f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
-                    f"{min(ttls)} is used",
-                )
+    for records in zv.multi:
+        ttls = {r.ttl for r in records}
+        if len(ttls) > 1:
+            yield _report(
+                "ttl-mismatch",
+                records[-1].position,
+                f"'{zv.label(zv.key(records[0].owner))}' "
+                f"{dns.rdatatype.to_text(records[0].rdtype)} records have different "
+                f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
+                f"{min(ttls)} is used",
+            )
 
 
 @rule("duplicate-record", Severity.WARNING, "the same record is given twice")
 def duplicate_record(zv: ZoneView) -> Iterator[Diagnostic]:
-    for types in zv.by_name.values():
-        for records in types.values():
-            if len(records) < 2:
-                continue
-            seen: dict[object, Record] = {}
-            for record in records:
-                if record.rdata in seen:
-                    first = seen[record.rdata]
-                    yield _report(
-                        "duplicate-record",
-                        record.position,
-                        f"'{zv.label(record.name)}' {record.rdata.to_text()} is given twice "
-                        f"(first at {first.position}); it is served once",
-                    )
-                else:
-                    seen[record.rdata] = record
+    for records in zv.multi:
+        seen: dict[str, Record] = {}
+        for record in records:
+            key = rdata_key(record)
+            if key in seen:
+                first = seen[key]
+                yield _report(
+                    "duplicate-record",
+                    record.position,
+                    f"'{zv.label(zv.key(record.owner))}' "
+                    f"{dns.rdatatype.to_text(record.rdtype)} {record.data} is given twice "
+                    f"(first at {first.position}); it is served once",
+                )
+            else:
+                seen[key] = record
 
 
 @rule("caa-unknown-tag", Severity.WARNING, "a CAA record has a tag no CA understands")
 def caa_unknown_tag(zv: ZoneView) -> Iterator[Diagnostic]:
-    for types in zv.by_name.values():
-        for record in types.get(T.CAA, ()):
-            tag = record.rdata.tag.decode(errors="replace").lower()
-            if tag not in KNOWN_CAA_TAGS:
-                yield _report(
-                    "caa-unknown-tag",
-                    record.position,
-                    f"CAA tag '{tag}' is not known; expected one of {', '.join(KNOWN_CAA_TAGS)}",
-                )
+    for record in zv.by_type.get(T.CAA, ()):
+        tag = record.rdata.tag.decode(errors="replace").lower()
+        if tag not in KNOWN_CAA_TAGS:
+            yield _report(
+                "caa-unknown-tag",
+                record.position,
+                f"CAA tag '{tag}' is not known; expected one of {', '.join(KNOWN_CAA_TAGS)}",
+            )
 
 
 @rule("ns-below-dname", Severity.ERROR, "an apex NS target lies below a DNAME of the zone")
 def ns_below_dname(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_name.get(zv.origin, {}).get(T.NS, ()):
-        dname = zv.below_dname(record.rdata.target) if zv.in_zone(record.rdata.target) else None
+    for record in zv.by_name.get("", {}).get(T.NS, ()):
+        if not rdtext.is_subdomain(record.data, zv.origin):
+            continue
+        target = zv.key(record.data)
+        dname = zv.below_dname(target)
         if dname is not None:
             yield _report(
                 "ns-below-dname",
                 record.position,
-                f"NS target '{zv.label(record.rdata.target)}' is below the DNAME at "
+                f"NS target '{zv.label(target)}' is below the DNAME at "
                 f"'{zv.label(dname)}', so its address can never be served; named refuses "
                 "the zone: use a name outside the DNAME's subtree",
             )
@@ -935,7 +926,7 @@ def ns_below_dname(zv: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("ds-at-apex", Severity.ERROR, "a DS record at the zone apex")
 def ds_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_name.get(zv.origin, {}).get(T.DS, ()):
+    for record in zv.by_name.get("", {}).get(T.DS, ()):
         yield _report(
             "ds-at-apex",
             record.position,
@@ -948,7 +939,7 @@ def ds_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
 def cds_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
     import dns.dnssec
 
-    apex = zv.by_name.get(zv.origin, {})
+    apex = zv.by_name.get("", {})
     dnskeys = [r.rdata for r in apex.get(T.DNSKEY, ())]
     for record in apex.get(T.CDS, ()):
         cds = record.rdata
@@ -960,7 +951,7 @@ def cds_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
                 continue
             try:
                 # validating=True: judge what exists, even digests too weak to create now
-                ds = dns.dnssec.make_ds(zv.origin, key, cds.digest_type, validating=True)
+                ds = dns.dnssec.make_ds(zv.zone.name, key, cds.digest_type, validating=True)
                 matches = ds.digest == cds.digest
             except (dns.dnssec.UnsupportedAlgorithm, dns.exception.DNSException, ValueError):
                 matches = True  # a digest type we cannot compute: do not guess
@@ -990,32 +981,30 @@ _BASE32HEX = frozenset("0123456789abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUV")
 
 @rule("bad-nsec3", Severity.ERROR, "an NSEC3 record whose owner or hash is malformed")
 def bad_nsec3(zv: ZoneView) -> Iterator[Diagnostic]:
-    for name, types in zv.by_name.items():
-        for record in types.get(T.NSEC3, ()):
-            label = name.labels[0].decode(errors="replace") if name != zv.origin else ""
-            if not label or not set(label) <= _BASE32HEX:
-                yield _report(
-                    "bad-nsec3",
-                    record.position,
-                    f"NSEC3 owner '{zv.label(name)}' is not an unpadded base32hex hash label",
-                )
-            elif record.rdata.algorithm == 1 and len(record.rdata.next) != 20:
-                yield _report(
-                    "bad-nsec3",
-                    record.position,
-                    f"NSEC3 next hashed owner is {len(record.rdata.next)} octets; "
-                    "a SHA-1 hash is 20",
-                )
+    for record in zv.by_type.get(T.NSEC3, ()):
+        key = zv.key(record.owner)
+        label = key.rpartition("\x00")[2]
+        if not label or not set(label) <= _BASE32HEX:
+            yield _report(
+                "bad-nsec3",
+                record.position,
+                f"NSEC3 owner '{zv.label(key)}' is not an unpadded base32hex hash label",
+            )
+        elif record.rdata.algorithm == 1 and len(record.rdata.next) != 20:
+            yield _report(
+                "bad-nsec3",
+                record.position,
+                f"NSEC3 next hashed owner is {len(record.rdata.next)} octets; a SHA-1 hash is 20",
+            )
 
 
 @rule("empty-nsap", Severity.ERROR, "an NSAP record without an address")
 def empty_nsap(zv: ZoneView) -> Iterator[Diagnostic]:
-    for types in zv.by_name.values():
-        for record in types.get(T.NSAP, ()):
-            if not record.rdata.address:
-                yield _report(
-                    "empty-nsap", record.position, "NSAP needs an address, e.g. 0x47000580005a"
-                )
+    for record in zv.by_type.get(T.NSAP, ()):
+        if not record.rdata.address:
+            yield _report(
+                "empty-nsap", record.position, "NSAP needs an address, e.g. 0x47000580005a"
+            )
 
 
 # --------------------------------------------------------------------------
