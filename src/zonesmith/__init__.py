@@ -1,2 +1,3 @@
 """zonesmith: DNS as code for people who run their own name servers."""
+
 __version__ = "0.1.0"

@@ -217,7 +217,7 @@ def _render_body(origin: str, rrsets: list[RRset]) -> str:
         )
         head = f"{relative_owner}\t{ttl}\tIN\t{type_text}\t"
         for record in records:
-            append(head + rdtext.relativize(rdtype, record.data, record._rdata, origin) + "\n")
+            append(head + rdtext.relativize(rdtype, record.data, record.parsed, origin) + "\n")
     return "".join(lines)
 
 
@@ -250,15 +250,18 @@ def derived_ptrs(site: Site, zone: Zone, view: str, explicit: set[str]) -> list[
                 continue
             ptrs.append(
                 Record(
-                    ptr_name,
-                    record.ttl,
-                    T.PTR,
-                    record.owner,
-                    view,
-                    record.path,
-                    record.line,
-                    record.column,
-                    "reverse-of",
+                    (
+                        ptr_name,
+                        record.ttl,
+                        T.PTR,
+                        record.owner,
+                        view,
+                        record.path,
+                        record.line,
+                        record.column,
+                        "reverse-of",
+                        None,
+                    )
                 )
             )
     return ptrs
@@ -409,7 +412,7 @@ def catalog_zone(site: Site, primary: Server, view: str, members: list[Zone]) ->
     where = primary.position
 
     def record(owner: str, rdtype: int, data: str) -> Record:
-        return Record(owner, 0, rdtype, data, None, where.path, where.line, where.column, "catalog")
+        return Record.new(owner, 0, rdtype, data, None, where, "catalog")
 
     records = [record(apex, T.NS, "invalid."), record(f"version.{apex}", T.TXT, '"2"')]
     for member in members:

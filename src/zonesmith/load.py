@@ -958,16 +958,18 @@ class Loader:
                 continue
             position = spec.position
             yield Record(
-                owner,
-                ttl,
-                rdtype,
-                data,
-                spec.view.name if spec.view else None,
-                position.path,
-                position.line,
-                position.column,
-                source_label,
-                rdata,
+                (
+                    owner,
+                    ttl,
+                    rdtype,
+                    data,
+                    spec.view.name if spec.view else None,
+                    position.path,
+                    position.line,
+                    position.column,
+                    source_label,
+                    rdata,
+                )
             )
 
     def owner_name(self, spec: RecordSpec, origin: str) -> str | None:

@@ -749,16 +749,18 @@ class _Reader:
         canonical, rdata = parsed
         self.records.append(
             Record(
-                name.to_text(),
-                ttl,
-                rdtype,
-                canonical,
-                None,
-                position.path,
-                position.line,
-                position.column,
-                "zone",
-                rdata,
+                (
+                    name.to_text(),
+                    ttl,
+                    rdtype,
+                    canonical,
+                    None,
+                    position.path,
+                    position.line,
+                    position.column,
+                    "zone",
+                    rdata,
+                )
             )
         )
 
@@ -804,7 +806,9 @@ class _Reader:
             ttl = self._implicit_ttl()
         line = match.string
         column = 1 if owner_text is not None else len(line) - len(line.lstrip(" \t")) + 1
-        self.records.append(Record(owner, ttl, rdtype, canonical, None, display, lineno, column))
+        self.records.append(
+            Record((owner, ttl, rdtype, canonical, None, display, lineno, column, "zone", None))
+        )
         return True
 
     def _origin_text(self) -> str:
@@ -991,16 +995,18 @@ class _Reader:
                 continue
             self.records.append(
                 Record(
-                    name.to_text(),
-                    ttl,
-                    rdtype,
-                    canonical,
-                    None,
-                    position.path,
-                    position.line,
-                    position.column,
-                    "zone",
-                    rdata,
+                    (
+                        name.to_text(),
+                        ttl,
+                        rdtype,
+                        canonical,
+                        None,
+                        position.path,
+                        position.line,
+                        position.column,
+                        "zone",
+                        rdata,
+                    )
                 )
             )
         for diagnostic, n in failures.values():

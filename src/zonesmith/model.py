@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 
 import dns.name
 import dns.rdata
@@ -35,56 +36,60 @@ class Reference:
     position: Position
 
 
-class Record:
+class Record(tuple):
     """One resource record of a zone, as declared in the site.
 
     The working form is text: ``owner`` is the absolute owner name and
     ``data`` the canonical absolute RDATA, both in presentation format as
-    dnspython writes them. Zones of a million records stay fast that way;
-    the dnspython objects (``name``, ``rdata``) are made on first use.
-    ``view`` is None when the record belongs to every view of its zone;
-    ``source`` says where it came from ("zone", "set mail", "reverse-of").
-    A record is a value: nothing changes it after it is made.
+    dnspython writes them; ``rdata`` and ``name`` give dnspython objects on
+    demand. ``view`` is None when the record belongs to every view of its
+    zone; ``source`` says where it came from ("zone", "set mail",
+    "reverse-of"). A record is a tuple, so it is immutable, compares by
+    value, and a million of them are made quickly: the hot paths build them
+    with ``Record((owner, ttl, rdtype, data, view, path, line, column,
+    source, rdata))``; other code uses :meth:`new` or :meth:`of`.
     """
 
-    __slots__ = (
-        "owner",
-        "ttl",
-        "rdtype",
-        "data",
-        "view",
-        "path",
-        "line",
-        "column",
-        "source",
-        "_rdata",
-        "_name",
-    )
+    __slots__ = ()
 
-    def __init__(
-        self,
+    owner: str = property(itemgetter(0))  # type: ignore[assignment]
+    ttl: int = property(itemgetter(1))  # type: ignore[assignment]
+    rdtype: int = property(itemgetter(2))  # type: ignore[assignment]
+    data: str = property(itemgetter(3))  # type: ignore[assignment]
+    view: str | None = property(itemgetter(4))  # type: ignore[assignment]
+    path: str = property(itemgetter(5))  # type: ignore[assignment]
+    line: int = property(itemgetter(6))  # type: ignore[assignment]
+    column: int = property(itemgetter(7))  # type: ignore[assignment]
+    source: str = property(itemgetter(8))  # type: ignore[assignment]
+    #: The dnspython object when parsing made one anyway (else None).
+    parsed: dns.rdata.Rdata | None = property(itemgetter(9))  # type: ignore[assignment]
+
+    @classmethod
+    def new(
+        cls,
         owner: str,
         ttl: int,
         rdtype: int,
         data: str,
         view: str | None,
-        path: str,
-        line: int,
-        column: int,
+        position: Position,
         source: str = "zone",
         rdata: dns.rdata.Rdata | None = None,
-    ) -> None:
-        self.owner = owner
-        self.ttl = ttl
-        self.rdtype = rdtype
-        self.data = data
-        self.view = view
-        self.path = path
-        self.line = line
-        self.column = column
-        self.source = source
-        self._rdata = rdata
-        self._name: dns.name.Name | None = None
+    ) -> Record:
+        return cls(
+            (
+                owner,
+                ttl,
+                rdtype,
+                data,
+                view,
+                position.path,
+                position.line,
+                position.column,
+                source,
+                rdata,
+            )
+        )
 
     @classmethod
     def of(
@@ -97,39 +102,29 @@ class Record:
         source: str = "zone",
     ) -> Record:
         """A record from dnspython objects."""
-        return cls(
-            name.to_text(),
-            ttl,
-            rdata.rdtype,
-            rdata.to_text(),
-            view,
-            position.path,
-            position.line,
-            position.column,
-            source,
-            rdata,
+        return cls.new(
+            name.to_text(), ttl, rdata.rdtype, rdata.to_text(), view, position, source, rdata
         )
 
     @property
     def position(self) -> Position:
-        return Position(self.path, self.line, self.column)
+        return Position(self[5], self[6], self[7])
 
     @property
     def name(self) -> dns.name.Name:
-        if self._name is None:
-            self._name = dns.name.from_text(self.owner)
-        return self._name
+        return dns.name.from_text(self[0])
 
     @property
     def rdata(self) -> dns.rdata.Rdata:
-        if self._rdata is None:
-            self._rdata = dns.rdata.from_text(
-                dns.rdataclass.IN, self.rdtype, self.data, origin=dns.name.root, relativize=False
+        parsed = self[9]
+        if parsed is None:
+            parsed = dns.rdata.from_text(
+                dns.rdataclass.IN, self[2], self[3], origin=dns.name.root, relativize=False
             )
-        return self._rdata
+        return parsed
 
     def __repr__(self) -> str:
-        return f"Record({self.owner} {self.ttl} {dns.rdatatype.to_text(self.rdtype)} {self.data})"
+        return f"Record({self[0]} {self[1]} {dns.rdatatype.to_text(self[2])} {self[3]})"
 
 
 @dataclass(frozen=True, slots=True)
