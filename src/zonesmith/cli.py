@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -255,6 +256,10 @@ def export_octodns(site: Path, out: Path, view: str | None, force: bool, as_json
 
 def main() -> None:
     """Entry point: never shows a traceback for a problem of zonesmith's own."""
+    # A build makes millions of small objects and no garbage cycles worth the
+    # trouble in a short-lived process; the cycle collector would only rescan
+    # them again and again (a third of the time of a million-record build).
+    gc.disable()
     try:
         cli()
     except KeyboardInterrupt:

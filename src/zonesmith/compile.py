@@ -15,7 +15,7 @@ import json
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from zonesmith.model import (
     TsigKey,
     View,
     Zone,
+    group_by_type,
     index_records,
     rdata_key,
 )
@@ -183,22 +184,26 @@ class CompiledZone:
         return (header + self.body).encode()
 
 
-def _canonical_rrsets(records: Iterable[Record], origin: str) -> list[RRset]:
+def _canonical_rrsets(by_name: dict[str, list[Record]]) -> list[RRset]:
     """RRsets in canonical order: names as DNSSEC orders them, NS first at a name.
 
     Duplicates are dropped (a record is served once) and an RRset takes the
     lowest TTL given to its records; records of an RRset are ordered by text.
     """
-    by_name, _, _ = index_records(records, origin)
     rrsets: list[RRset] = []
     append = rrsets.append
     for key in sorted(by_name):
-        types = by_name[key]
-        order = types if len(types) == 1 else sorted(types, key=lambda t: (t != T.NS, t))
-        for rdtype in order:
+        at_name = by_name[key]
+        if len(at_name) == 1:
+            record = at_name[0]
+            append((key, record[0], record[2], record[1], (record,)))
+            continue
+        types = group_by_type(at_name)
+        for rdtype in sorted(types, key=lambda t: (t != T.NS, t)):
             group = types[rdtype]
             if len(group) == 1:
-                append((key, group[0].owner, rdtype, group[0].ttl, (group[0],)))
+                record = group[0]
+                append((key, record[0], rdtype, record[1], (record,)))
                 continue
             unique = {rdata_key(r): r for r in reversed(group)}  # the first of equals wins
             ordered = tuple(sorted(unique.values(), key=lambda r: r.data))
@@ -206,18 +211,28 @@ def _canonical_rrsets(records: Iterable[Record], origin: str) -> list[RRset]:
     return rrsets
 
 
+#: Types whose RDATA text holds no names: written as they are.
+_VERBATIM = frozenset({T.A, T.AAAA, T.TXT, T.SPF})
+
+
 def _render_body(origin: str, rrsets: list[RRset]) -> str:
+    """The zone-file lines of the RRsets, names relative to the origin."""
     lines = []
     append = lines.append
-    type_names: dict[int, str] = {}
-    for _key, owner, rdtype, ttl, records in rrsets:
-        relative_owner = rdtext.relative_name(owner, origin)
-        type_text = type_names.get(rdtype) or type_names.setdefault(
-            rdtype, dns.rdatatype.to_text(rdtype)
-        )
-        head = f"{relative_owner}\t{ttl}\tIN\t{type_text}\t"
-        for record in records:
-            append(head + rdtext.relativize(rdtype, record.data, record.parsed, origin) + "\n")
+    type_names = {t: dns.rdatatype.to_text(t) for t in {rr[2] for rr in rrsets}}
+    cut = len(origin) + 1
+    for key, owner, rdtype, ttl, records in rrsets:
+        if key and "\x00" not in key and "\\" not in owner:
+            relative_owner = owner[:-cut]  # one label below the apex: the common case
+        else:
+            relative_owner = rdtext.relative_name(owner, origin)
+        head = f"{relative_owner}\t{ttl}\tIN\t{type_names[rdtype]}\t"
+        if rdtype in _VERBATIM:
+            for record in records:
+                append(f"{head}{record[3]}\n")
+        else:
+            for record in records:
+                append(f"{head}{rdtext.relativize(rdtype, record[3], record[9], origin)}\n")
     return "".join(lines)
 
 
@@ -273,10 +288,13 @@ def compile_zone(
     soa = site.soa_for(zone)
     assert soa is not None, "validated sites have an SOA for every zone"
     origin = zone.name.to_text()
-    records = [r for r in zone.records_in_view(view) if r.rdtype != T.SOA]
     if zone.reverse_of:
+        records = list(zone.records_in_view(view))
         records += derived_ptrs(site, zone, view, {r.owner.lower() for r in records})
-    rrsets = _canonical_rrsets(records, origin)
+        by_name = index_records(records, origin)[0]
+    else:
+        by_name = zone.index(view)[0]
+    rrsets = _canonical_rrsets(by_name)
     body = _render_body(origin, rrsets)
     ttl = site.ttl_for(zone)
     soa_fields = " ".join(

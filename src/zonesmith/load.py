@@ -911,22 +911,24 @@ class Loader:
                     )
         return tuple(zones)
 
-    def load_master(self, path: Path, origin: dns.name.Name, ttl: int) -> Iterator[Record]:
+    def load_master(self, path: Path, origin: dns.name.Name, ttl: int) -> list[Record]:
         from zonesmith.masterfile import read_masterfile
 
         records, diagnostics = read_masterfile(path, origin, ttl, display_path=display_path(path))
         self.diagnostics.extend(diagnostics)
-        apex = origin.to_text()
-        for record in records:
-            if record.rdtype == dns.rdatatype.SOA and record.owner.lower() == apex.lower():
-                self.warning(
-                    record.position,
-                    "soa-replaced",
-                    "the SOA of this file is replaced by the one the site supplies "
-                    "(defaults soa in zonesmith.yaml); remove it from the file",
-                )
-                continue
-            yield record
+        apex = origin.to_text().lower()
+        soa = dns.rdatatype.SOA
+        replaced = [r for r in records if r[2] == soa and r[0].lower() == apex]
+        for record in replaced:
+            self.warning(
+                record.position,
+                "soa-replaced",
+                "the SOA of this file is replaced by the one the site supplies "
+                "(defaults soa in zonesmith.yaml); remove it from the file",
+            )
+        if replaced:
+            records = [r for r in records if r not in replaced]
+        return records
 
     def materialize(
         self,

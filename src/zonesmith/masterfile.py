@@ -86,8 +86,9 @@ _TOKEN_RE = re.compile(
 # escapes, then perhaps a comment. Most lines of big zones look like this; they
 # skip the tokenizer and, for the common types, dnspython (see zonesmith.rdata).
 _FAST_WORD = r'(?:[^\s;()"\\]+|"[^"\\]*")'
+_FAST_LABEL = r"[A-Za-z0-9_-]{1,63}"
 _FAST_LINE = re.compile(
-    r'(?P<owner>[^\s;()"\\$][^\s;()"\\]*)?[ \t]+'
+    rf"(?P<owner>@|(?:\*|{_FAST_LABEL})(?:\.{_FAST_LABEL})*\.?)?[ \t]+"
     r"(?:(?P<ttl>[0-9]+)[ \t]+)?(?:(?:IN|in)[ \t]+)?(?:(?P<ttl2>[0-9]+)[ \t]+)?"
     r"(?P<type>[A-Za-z][A-Za-z0-9]*)[ \t]+"
     rf"(?P<rdata>{_FAST_WORD}(?:[ \t]+{_FAST_WORD})*)[ \t\r]*(?:;.*)?"
@@ -317,7 +318,8 @@ class _Reader:
         self.zone_origin = zone_origin
         self.fallback_ttl = default_ttl
         self.records: list[Record] = []
-        self._origin_cache: tuple[dns.name.Name, str] | None = None
+        # $ORIGIN as a Name, as text, and whether it lies in the zone
+        self._origin_cache: tuple[dns.name.Name, str, bool] | None = None
         self._zone_text = zone_origin.to_text()
         self.diagnostics: list[Diagnostic] = []
         self.state = _State(zone_origin, None, None, None)
@@ -772,29 +774,36 @@ class _Reader:
         before any state changes, so the slow path sees the line as if the
         fast path did not exist and reports whatever is wrong.
         """
-        rdtype = _FAST_TYPE_CODES.get(match["type"])
-        if rdtype is None:
+        owner_text, ttl_text, ttl2_text, type_text, rdata_text = match.groups()
+        rdtype = _FAST_TYPE_CODES.get(type_text)
+        if rdtype is None or (ttl_text and ttl2_text):
             return False
-        origin = self._origin_text()
         state = self.state
-        owner_text = match["owner"]
+        cache = self._origin_cache
+        if cache is None or cache[0] is not state.origin:
+            self._origin_text()
+            cache = self._origin_cache
+        assert cache is not None
+        _, origin, origin_in_zone = cache
         if owner_text is None:
             owner = state.last_name
             if owner is None or owner is _BAD_OWNER or self.origin_changed:
                 return False
             if not isinstance(owner, str):
                 owner = owner.to_text()
-        else:
-            owner = rdtext.absolute_name(owner_text, origin)
-            if owner is None or not rdtext.is_subdomain(owner, self._zone_text):
+        elif owner_text[-1] == ".":
+            owner = owner_text  # the line's regex checked its labels
+            if len(owner) > 254 or not rdtext.is_subdomain(owner, self._zone_text):
                 return False
-        ttl_text = match["ttl"] or match["ttl2"]
-        if match["ttl"] and match["ttl2"]:
-            return False
+        else:
+            owner = origin if owner_text == "@" else f"{owner_text}.{origin}"
+            if len(owner) > 254 or not origin_in_zone:
+                return False
+        ttl_text = ttl_text or ttl2_text
         ttl = int(ttl_text) if ttl_text is not None else None
         if ttl is not None and ttl > MAX_TTL:
             return False
-        canonical = rdtext.fast(rdtype, match["rdata"], origin)
+        canonical = rdtext.fast(rdtype, rdata_text, origin)
         if canonical is None:
             return False
         if owner_text is not None:
@@ -815,7 +824,7 @@ class _Reader:
         """The current $ORIGIN as absolute text (cached: it rarely changes)."""
         origin = self.state.origin
         if self._origin_cache is None or self._origin_cache[0] is not origin:
-            self._origin_cache = (origin, origin.to_text())
+            self._origin_cache = (origin, origin.to_text(), origin.is_subdomain(self.zone_origin))
         return self._origin_cache[1]
 
     def _last_name(self) -> dns.name.Name | None:

@@ -8,6 +8,7 @@ any stage can point the user at the line to fix.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -182,7 +183,10 @@ class Server:
     views: tuple[Reference, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: a zone is identified by itself (its records can be a million;
+# comparing or hashing them would be slow), which also lets the index cache
+# below hold zones weakly.
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Zone:
     """A zone of the site.
 
@@ -213,6 +217,27 @@ class Zone:
         for record in self.records:
             if record.view is None or record.view == view:
                 yield record
+
+    @property
+    def differs_by_view(self) -> bool:
+        return any(record.view is not None for record in self.records)
+
+    def index(self, view: str) -> ZoneIndex:
+        """The records ``view`` sees, indexed (see :func:`index_records`); made once.
+
+        Validation and compilation both need it; for a big zone making it is
+        a good part of the work, so it is kept for as long as the zone lives.
+        """
+        per_view = _INDEXES.get(self)
+        if per_view is None:
+            per_view = _INDEXES[self] = {}
+        effective = view if self.differs_by_view else None
+        index = per_view.get(effective)
+        if index is None:
+            index = per_view[effective] = index_records(
+                self.records_in_view(view), self.name.to_text()
+            )
+        return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,35 +338,58 @@ class Site:
         return zone.ttl if zone.ttl is not None else self.defaults.ttl
 
 
-def index_records(
-    records: Iterable[Record], origin: str
-) -> tuple[dict[str, dict[int, list[Record]]], dict[int, list[Record]], list[list[Record]]]:
-    """Records of a zone by name key and type, by type, and the RRsets of several records.
+#: records by name key; records by type (A, AAAA, TXT left out)
+ZoneIndex = tuple[dict[str, list[Record]], dict[int, list[Record]]]
+_INDEXES: weakref.WeakKeyDictionary[Zone, dict[str | None, ZoneIndex]] = weakref.WeakKeyDictionary()
+#: Types no rule looks for across a zone, and most of a big one: not indexed by type.
+_BULK_TYPES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.SPF})
+
+
+def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
+    """Records of a zone by name key, and by type.
 
     Name keys are those of :func:`zonesmith.rdata.name_key`: made with string
     operations, so a zone of a million records is indexed in about a second.
+    A name maps to a plain list (most names have one record: a dict per name
+    would double the memory of a big zone).
     """
-    by_name: dict[str, dict[int, list[Record]]] = {}
+    by_name: dict[str, list[Record]] = {}
     by_type: dict[int, list[Record]] = {}
-    multi: list[list[Record]] = []
+    cut = len(origin) + 1
+    bulk = _BULK_TYPES
     for record in records:
-        key = name_key(record.owner, origin)
-        types = by_name.get(key)
-        if types is None:
-            types = by_name[key] = {}
-        rrset = types.get(record.rdtype)
+        owner = record[0]
+        # name_key, inlined for the common one-label name below the apex
+        relative = owner[:-cut].lower() if len(owner) > cut else None
+        if relative is None or "." in relative or "\\" in relative:
+            key = name_key(owner, origin)
+        else:
+            key = relative
+        at_name = by_name.get(key)
+        if at_name is None:
+            by_name[key] = [record]
+        else:
+            at_name.append(record)
+        rdtype = record[2]
+        if rdtype not in bulk:
+            of_type = by_type.get(rdtype)
+            if of_type is None:
+                by_type[rdtype] = [record]
+            else:
+                of_type.append(record)
+    return by_name, by_type
+
+
+def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:
+    """Records (of one name) by type, in the order given."""
+    types: dict[int, list[Record]] = {}
+    for record in records:
+        rrset = types.get(record[2])
         if rrset is None:
-            types[record.rdtype] = [record]
+            types[record[2]] = [record]
         else:
-            if len(rrset) == 1:
-                multi.append(rrset)
             rrset.append(record)
-        of_type = by_type.get(record.rdtype)
-        if of_type is None:
-            by_type[record.rdtype] = [record]
-        else:
-            of_type.append(record)
-    return by_name, by_type, multi
+    return types
 
 
 #: Types whose RDATA holds domain names, which compare without regard to case.

@@ -29,7 +29,7 @@ import dns.rdatatype
 from zonesmith import rdata as rdtext
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.load import KNOWN_CAA_TAGS
-from zonesmith.model import Record, Server, Site, Zone, index_records, rdata_key
+from zonesmith.model import Record, Server, Site, Zone, group_by_type, rdata_key
 
 T = dns.rdatatype
 
@@ -94,17 +94,27 @@ class ZoneView:
     site: Site
     zone: Zone
     view: str
-    by_name: dict[str, dict[int, list[Record]]]
+    by_name: dict[str, list[Record]]
     by_type: dict[int, list[Record]]
-    #: RRsets of more than one record: the only ones TTL and duplicate checks need.
-    multi: list[list[Record]]
     origin: str
 
     @classmethod
     def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
-        origin = zone.name.to_text()
-        by_name, by_type, multi = index_records(zone.records_in_view(view), origin)
-        return cls(site, zone, view, by_name, by_type, multi, origin)
+        by_name, by_type = zone.index(view)
+        return cls(site, zone, view, by_name, by_type, zone.name.to_text())
+
+    def types_at(self, key: str) -> dict[int, list[Record]]:
+        """The records at a name, by type."""
+        return group_by_type(self.by_name.get(key, ()))
+
+    @property
+    def multi(self) -> Iterator[list[Record]]:
+        """RRsets of more than one record: the only ones TTL and duplicate checks need."""
+        for records in self.by_name.values():
+            if len(records) > 1:
+                for rrset in group_by_type(records).values():
+                    if len(rrset) > 1:
+                        yield rrset
 
     def key(self, name: str) -> str:
         return rdtext.name_key(name, self.origin)
@@ -146,8 +156,7 @@ class ZoneView:
         return self._above(key, self.dnames) if self.dnames else None
 
     def has_address(self, key: str) -> bool:
-        types = self.by_name.get(key)
-        return bool(types) and (T.A in types or T.AAAA in types)
+        return any(r[2] == T.A or r[2] == T.AAAA for r in self.by_name.get(key, ()))
 
     def targets(self, rdtype: int) -> Iterator[tuple[Record, str | None]]:
         """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone)."""
@@ -700,7 +709,7 @@ def empty_view_list(site: Site) -> Iterator[Diagnostic]:
 
 @rule("no-ns", Severity.ERROR, "a zone has no NS records at its apex")
 def no_ns(zv: ZoneView) -> Iterator[Diagnostic]:
-    if T.NS not in zv.by_name.get("", {}):
+    if T.NS not in zv.types_at(""):
         yield _report(
             "no-ns",
             zv.zone.position,
@@ -711,7 +720,7 @@ def no_ns(zv: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("cname-at-apex", Severity.ERROR, "a CNAME at the zone apex")
 def cname_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_name.get("", {}).get(T.CNAME, ()):
+    for record in zv.types_at("").get(T.CNAME, ()):
         yield _report(
             "cname-at-apex",
             record.position,
@@ -728,7 +737,7 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
         if not key or key in seen:
             continue
         seen.add(key)
-        types = zv.by_name[key]
+        types = zv.types_at(key)
         cnames = types[T.CNAME]
         others = [t for t in types if t not in CNAME_COMPANIONS]
         if others:
@@ -751,11 +760,11 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
 def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
     if not zv.delegations:
         return
-    for key, types in zv.by_name.items():
+    for key in zv.by_name:
         cut = zv.cut_above(key)
         if cut is None:
             continue
-        for rdtype, records in types.items():
+        for rdtype, records in zv.types_at(key).items():
             if rdtype not in ADDRESS_TYPES:
                 yield _report(
                     "below-delegation",
@@ -808,7 +817,7 @@ def missing_glue(zv: ZoneView) -> Iterator[Diagnostic]:
 
 def _target_is_cname(zv: ZoneView, rdtype: int, rule_id: str, what: str) -> Iterator[Diagnostic]:
     for record, target in zv.targets(rdtype):
-        if target is not None and T.CNAME in zv.by_name.get(target, {}):
+        if target is not None and T.CNAME in zv.types_at(target):
             yield _report(
                 rule_id,
                 record.position,
@@ -838,7 +847,7 @@ def _target_without_address(
     for record, target in zv.targets(rdtype):
         if target is None or record.data.endswith(" ."):
             continue  # someone else's name, or null MX / "no service" SRV
-        types = zv.by_name.get(target, {})
+        types = zv.types_at(target)
         if T.A in types or T.AAAA in types or T.CNAME in types:
             continue  # a CNAME target has its own warning
         if zv.cut_above(target) is not None or target in zv.delegations:
@@ -909,7 +918,7 @@ def caa_unknown_tag(zv: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("ns-below-dname", Severity.ERROR, "an apex NS target lies below a DNAME of the zone")
 def ns_below_dname(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_name.get("", {}).get(T.NS, ()):
+    for record in zv.types_at("").get(T.NS, ()):
         if not rdtext.is_subdomain(record.data, zv.origin):
             continue
         target = zv.key(record.data)
@@ -926,7 +935,7 @@ def ns_below_dname(zv: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("ds-at-apex", Severity.ERROR, "a DS record at the zone apex")
 def ds_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_name.get("", {}).get(T.DS, ()):
+    for record in zv.types_at("").get(T.DS, ()):
         yield _report(
             "ds-at-apex",
             record.position,
@@ -939,7 +948,7 @@ def ds_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
 def cds_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
     import dns.dnssec
 
-    apex = zv.by_name.get("", {})
+    apex = zv.types_at("")
     dnskeys = [r.rdata for r in apex.get(T.DNSKEY, ())]
     for record in apex.get(T.CDS, ()):
         cds = record.rdata
