@@ -138,8 +138,11 @@ class CompiledZone:
     serial: int
     soa: Soa
     ttl: int
-    rrsets: tuple[RRset, ...]
-    body: str
+    #: records by name key, and the keys in canonical order
+    by_name: dict[str, list[Record]] = field(repr=False)
+    keys: list[str] = field(repr=False)
+    #: the zone-file lines after the SOA, encoded
+    body: bytes = field(repr=False)
     digest: str
 
     @property
@@ -165,11 +168,16 @@ class CompiledZone:
             self.soa.negative_ttl,
         )
 
+    def rrsets(self) -> Iterator[RRset]:
+        """The RRsets after the SOA, in the order the zone file has them."""
+        for key in self.keys:
+            yield from _rrsets_at(key, self.by_name[key])
+
     def dnspython_rrsets(
         self,
     ) -> Iterator[tuple[dns.name.Name, int, int, tuple[dns.rdata.Rdata, ...]]]:
         """The RRsets as dnspython objects: (owner, type, TTL, rdatas)."""
-        for _key, owner, rdtype, ttl, records in self.rrsets:
+        for _key, owner, rdtype, ttl, records in self.rrsets():
             yield dns.name.from_text(owner), rdtype, ttl, tuple(r.rdata for r in records)
 
     def master_file(self) -> bytes:
@@ -181,59 +189,78 @@ class CompiledZone:
             f"$ORIGIN {self.name.to_text()}\n"
             f"@\t{self.ttl}\tIN\tSOA\t{soa}\n"
         )
-        return (header + self.body).encode()
+        return header.encode() + self.body
 
 
-def _canonical_rrsets(by_name: dict[str, list[Record]]) -> list[RRset]:
-    """RRsets in canonical order: names as DNSSEC orders them, NS first at a name.
+def _rrsets_at(key: str, at_name: list[Record]) -> Iterator[RRset]:
+    """The RRsets of one name: NS first, then by type.
 
     Duplicates are dropped (a record is served once) and an RRset takes the
     lowest TTL given to its records; records of an RRset are ordered by text.
     """
-    rrsets: list[RRset] = []
-    append = rrsets.append
-    for key in sorted(by_name):
-        at_name = by_name[key]
-        if len(at_name) == 1:
-            record = at_name[0]
-            append((key, record[0], record[2], record[1], (record,)))
+    if len(at_name) == 1:
+        record = at_name[0]
+        yield key, record[0], record[2], record[1], (record,)
+        return
+    types = group_by_type(at_name)
+    for rdtype in sorted(types, key=lambda t: (t != T.NS, t)):
+        group = types[rdtype]
+        if len(group) == 1:
+            record = group[0]
+            yield key, record[0], rdtype, record[1], (record,)
             continue
-        types = group_by_type(at_name)
-        for rdtype in sorted(types, key=lambda t: (t != T.NS, t)):
-            group = types[rdtype]
-            if len(group) == 1:
-                record = group[0]
-                append((key, record[0], rdtype, record[1], (record,)))
-                continue
-            unique = {rdata_key(r): r for r in reversed(group)}  # the first of equals wins
-            ordered = tuple(sorted(unique.values(), key=lambda r: r.data))
-            append((key, group[0].owner, rdtype, min(r.ttl for r in group), ordered))
-    return rrsets
+        unique = {rdata_key(r): r for r in reversed(group)}  # the first of equals wins
+        ordered = tuple(sorted(unique.values(), key=lambda r: r.data))
+        yield key, group[0][0], rdtype, min(r.ttl for r in group), ordered
 
 
 #: Types whose RDATA text holds no names: written as they are.
 _VERBATIM = frozenset({T.A, T.AAAA, T.TXT, T.SPF})
 
 
-def _render_body(origin: str, rrsets: list[RRset]) -> str:
-    """The zone-file lines of the RRsets, names relative to the origin."""
-    lines = []
+class _TypeNames(dict):
+    def __missing__(self, rdtype: int) -> str:
+        self[rdtype] = dns.rdatatype.to_text(rdtype)
+        return self[rdtype]
+
+
+def _render(by_name: dict[str, list[Record]], keys: list[str], origin: str) -> bytes:
+    """The zone-file lines of every RRset, names relative to the origin.
+
+    One name with one record is most of a big zone: it is written directly.
+    """
+    lines: list[str] = []
     append = lines.append
-    type_names = {t: dns.rdatatype.to_text(t) for t in {rr[2] for rr in rrsets}}
+    type_names = _TypeNames()
+    verbatim = _VERBATIM
     cut = len(origin) + 1
-    for key, owner, rdtype, ttl, records in rrsets:
+    for key in keys:
+        at_name = by_name[key]
+        owner = at_name[0][0]
         if key and "\x00" not in key and "\\" not in owner:
             relative_owner = owner[:-cut]  # one label below the apex: the common case
         else:
             relative_owner = rdtext.relative_name(owner, origin)
-        head = f"{relative_owner}\t{ttl}\tIN\t{type_names[rdtype]}\t"
-        if rdtype in _VERBATIM:
+        if len(at_name) == 1:
+            record = at_name[0]
+            rdtype = record[2]
+            data = (
+                record[3]
+                if rdtype in verbatim
+                else rdtext.relativize(rdtype, record[3], record[9], origin)
+            )
+            append(f"{relative_owner}\t{record[1]}\tIN\t{type_names[rdtype]}\t{data}\n")
+            continue
+        for _key, _owner, rdtype, ttl, records in _rrsets_at(key, at_name):
+            head = f"{relative_owner}\t{ttl}\tIN\t{type_names[rdtype]}\t"
             for record in records:
-                append(f"{head}{record[3]}\n")
-        else:
-            for record in records:
-                append(f"{head}{rdtext.relativize(rdtype, record[3], record[9], origin)}\n")
-    return "".join(lines)
+                data = (
+                    record[3]
+                    if rdtype in verbatim
+                    else rdtext.relativize(rdtype, record[3], record[9], origin)
+                )
+                append(f"{head}{data}\n")
+    return "".join(lines).encode()
 
 
 def reverse_name(address: str) -> str:
@@ -294,8 +321,8 @@ def compile_zone(
         by_name = index_records(records, origin)[0]
     else:
         by_name = zone.index(view)[0]
-    rrsets = _canonical_rrsets(by_name)
-    body = _render_body(origin, rrsets)
+    keys = sorted(by_name)
+    body = _render(by_name, keys, origin)
     ttl = site.ttl_for(zone)
     soa_fields = " ".join(
         map(
@@ -303,10 +330,12 @@ def compile_zone(
             (soa.primary, soa.contact, soa.refresh, soa.retry, soa.expire, soa.negative_ttl, ttl),
         )
     )
-    digest = "sha256:" + hashlib.sha256(f"{soa_fields}\n{body}".encode()).hexdigest()
+    hasher = hashlib.sha256(f"{soa_fields}\n".encode())
+    hasher.update(body)
+    digest = "sha256:" + hasher.hexdigest()
     serial = state.serial_for(zone.text, view, digest, today)
     state.record(zone.text, view, serial, digest)
-    return CompiledZone(zone.name, view, serial, soa, ttl, tuple(rrsets), body, digest)
+    return CompiledZone(zone.name, view, serial, soa, ttl, by_name, keys, body, digest)
 
 
 @dataclass(frozen=True)

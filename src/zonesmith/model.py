@@ -207,6 +207,8 @@ class Zone:
     soa: Soa | None = None
     #: The servers that serve this zone; None: every authoritative server of its views.
     servers: tuple[Reference, ...] | None = None
+    #: Whether some records are for one view only (then views see different zones).
+    differs_by_view: bool = field(init=False, default=False)
 
     @property
     def text(self) -> str:
@@ -218,9 +220,9 @@ class Zone:
             if record.view is None or record.view == view:
                 yield record
 
-    @property
-    def differs_by_view(self) -> bool:
-        return any(record.view is not None for record in self.records)
+    def __post_init__(self) -> None:
+        # Asked for often, and a zone can have a million records: worked out once.
+        object.__setattr__(self, "differs_by_view", any(r[4] is not None for r in self.records))
 
     def index(self, view: str) -> ZoneIndex:
         """The records ``view`` sees, indexed (see :func:`index_records`); made once.

@@ -126,7 +126,7 @@ class ZoneView:
     @property
     def view_note(self) -> str:
         """Names the view when the zone differs between views."""
-        if self.site.implicit_view or all(r.view is None for r in self.zone.records):
+        if self.site.implicit_view or not self.zone.differs_by_view:
             return ""
         return f" in view '{self.view}'"
 
@@ -1028,7 +1028,7 @@ def zone_views(site: Site) -> Iterator[ZoneView]:
     for zone in site.zones:
         if not zone.views:
             continue
-        if any(record.view is not None for record in zone.records):
+        if zone.differs_by_view:
             for view in zone.views:
                 yield ZoneView.build(site, zone, view)
         else:
