@@ -93,6 +93,19 @@ _FAST_LINE = re.compile(
     r"(?P<type>[A-Za-z][A-Za-z0-9]*)[ \t]+"
     rf"(?P<rdata>{_FAST_WORD}(?:[ \t]+{_FAST_WORD})*)[ \t\r]*(?:;.*)?"
 )
+
+
+def _plain_owner(owner: str) -> bool:
+    """Whether an owner name needs no escapes and has sound labels (else: slow path)."""
+    if owner == "@":
+        return True
+    if not (owner.isascii() and owner.isprintable()) or "@" in owner or "$" in owner:
+        return False
+    if owner[0] == "." or ".." in owner:
+        return False
+    return len(owner) <= 63 or all(len(label) <= 63 for label in owner.split("."))
+
+
 _FAST_TYPE_CODES = {dns.rdatatype.to_text(t): t for t in rdtext.FAST_TYPES} | {
     dns.rdatatype.to_text(t).lower(): t for t in rdtext.FAST_TYPES
 }
@@ -346,7 +359,7 @@ class _Reader:
         # Bytes that are not UTF-8 become \DDD escapes, so dnspython stores the
         # very octets of the file (as BIND would) instead of failing to encode.
         text = data.decode("utf-8", "surrogateescape")
-        if _SURROGATE_RE.search(text):
+        if not data.isascii() and _SURROGATE_RE.search(text):
             text = _SURROGATE_RE.sub(lambda m: f"\\{ord(m.group()) - 0xDC00:03d}", text)
         try:
             resolved = path.resolve()
@@ -374,17 +387,13 @@ class _Reader:
             entry: _Entry | None = None
             opened = Position(display)
             resync: int | None = None
-            fast_line = _FAST_LINE.fullmatch
+            fast_record = self._fast_record
             for index in range(start, count):
                 text = lines[index]
+                if depth == 0 and text and fast_record(text, index + 1, display):
+                    continue
                 lineno = index + 1
                 first = text[:1]
-                if (
-                    depth == 0
-                    and (match := fast_line(text))
-                    and self._fast_record(match, lineno, display)
-                ):
-                    continue
                 if depth == 0:
                     entry = _Entry([], bool(first) and not first.isspace() and first not in ";(")
                     resync = None
@@ -766,7 +775,7 @@ class _Reader:
             )
         )
 
-    def _fast_record(self, match: re.Match[str], lineno: int, display: str) -> bool:
+    def _fast_record(self, text: str, lineno: int, display: str) -> bool:
         """Take a plain one-line record without the tokenizer; False leaves it to the slow path.
 
         Anything unusual (escapes, units, other classes or types, names or
@@ -774,7 +783,37 @@ class _Reader:
         before any state changes, so the slow path sees the line as if the
         fast path did not exist and reports whatever is wrong.
         """
-        owner_text, ttl_text, ttl2_text, type_text, rdata_text = match.groups()
+        if '"' in text or ";" in text or "(" in text or ")" in text or "\\" in text:
+            match = _FAST_LINE.fullmatch(text)
+            if match is None:
+                return False
+            owner_text, ttl_text, ttl2_text, type_text, rdata_text = match.groups()
+        else:
+            # No quotes, comments or escapes: whitespace splits it into its fields.
+            parts = text.split()
+            count = len(parts)
+            if count < 2:
+                return False
+            i = 0
+            owner_text = None
+            if text[0] != " " and text[0] != "\t":
+                owner_text = parts[0]
+                i = 1
+                if not _plain_owner(owner_text):
+                    return False
+            ttl_text = ttl2_text = None
+            if i < count and parts[i].isdigit():
+                ttl_text = parts[i]
+                i += 1
+            if i < count and (parts[i] == "IN" or parts[i] == "in"):
+                i += 1
+                if ttl_text is None and i < count and parts[i].isdigit():
+                    ttl_text = parts[i]
+                    i += 1
+            if count - i < 2:
+                return False
+            type_text = parts[i]
+            rdata_text = parts[i + 1] if count == i + 2 else " ".join(parts[i + 1 :])
         rdtype = _FAST_TYPE_CODES.get(type_text)
         if rdtype is None or (ttl_text and ttl2_text):
             return False
@@ -811,10 +850,11 @@ class _Reader:
             self.origin_changed = False
         if ttl is not None:
             state.last_ttl = ttl
+        elif state.default_ttl is not None:
+            ttl = state.default_ttl
         else:
             ttl = self._implicit_ttl()
-        line = match.string
-        column = 1 if owner_text is not None else len(line) - len(line.lstrip(" \t")) + 1
+        column = 1 if owner_text is not None else len(text) - len(text.lstrip(" \t")) + 1
         self.records.append(
             Record((owner, ttl, rdtype, canonical, None, display, lineno, column, "zone", None))
         )
