@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import dns.exception
@@ -159,11 +160,18 @@ class SourceFile:
 
 def display_path(path: Path) -> str:
     """The path as the user will recognise it: relative to the working directory if inside it."""
+    folder = _display_folder(str(path.parent), os.getcwd())
+    return path.name if folder == "." else f"{folder}/{path.name}"
+
+
+@lru_cache(maxsize=1024)
+def _display_folder(folder: str, cwd: str) -> str:
+    # relpath is slow and a site has thousands of zone files in a few folders.
     try:
-        relative = os.path.relpath(path)
+        relative = os.path.relpath(folder, cwd)
     except ValueError:  # pragma: no cover - another drive on Windows
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
+        return folder
+    return folder if relative.startswith("..") else relative
 
 
 def _kind(node: yaml.Node) -> str:

@@ -209,10 +209,12 @@ class Zone:
     servers: tuple[Reference, ...] | None = None
     #: Whether some records are for one view only (then views see different zones).
     differs_by_view: bool = field(init=False, default=False)
+    #: The zone's name as absolute text ("example.com."): the form records use.
+    origin: str = field(init=False, default="")
 
     @property
     def text(self) -> str:
-        return self.name.to_text(omit_final_dot=True)
+        return self.origin[:-1] or "."
 
     def records_in_view(self, view: str) -> Iterator[Record]:
         """The records of this zone that a client of ``view`` sees."""
@@ -223,6 +225,7 @@ class Zone:
     def __post_init__(self) -> None:
         # Asked for often, and a zone can have a million records: worked out once.
         object.__setattr__(self, "differs_by_view", any(r[4] is not None for r in self.records))
+        object.__setattr__(self, "origin", self.name.to_text())
 
     def index(self, view: str) -> ZoneIndex:
         """The records ``view`` sees, indexed (see :func:`index_records`); made once.
@@ -236,9 +239,7 @@ class Zone:
         effective = view if self.differs_by_view else None
         index = per_view.get(effective)
         if index is None:
-            index = per_view[effective] = index_records(
-                self.records_in_view(view), self.name.to_text()
-            )
+            index = per_view[effective] = index_records(self.records_in_view(view), self.origin)
         return index
 
 

@@ -101,7 +101,7 @@ class ZoneView:
     @classmethod
     def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
         by_name, by_type = zone.index(view)
-        return cls(site, zone, view, by_name, by_type, zone.name.to_text())
+        return cls(site, zone, view, by_name, by_type, zone.origin)
 
     def types_at(self, key: str) -> dict[int, list[Record]]:
         """The records at a name, by type."""
@@ -665,7 +665,7 @@ def hidden_primary_in_ns(site: Site) -> Iterator[Diagnostic]:
             if record.rdtype in ADDRESS_TYPES and record.data in hidden:
                 addresses[record.owner.lower()].add(record.data)
     for zone in site.zones:
-        apex = zone.name.to_text().lower()
+        apex = zone.origin.lower()
         for record in zone.records:
             if record.rdtype != T.NS or record.owner.lower() != apex:
                 continue
