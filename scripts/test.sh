@@ -20,5 +20,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
-python3 -m ruff check src tests
+python3 -m ruff check src tests bench
 python3 -m pytest -q "$@"

@@ -262,6 +262,10 @@ def test_example_site_builds(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "out/ns1/named.conf").is_file()
     assert (tmp_path / "out/ns1/zones/external/example.net.zone").is_file()
+    assert (tmp_path / "out/ns2/nsd.conf").is_file()
+    assert (tmp_path / "out/ns3/knot.conf").is_file()
+    assert (tmp_path / "out/res1/unbound.conf").is_file()
+    assert (tmp_path / "out/res1/blocklists/ads.conf").is_file()
 
 
 def test_bind_consumer_of_a_knot_catalog_uses_tcp(tmp_path: Path) -> None:
