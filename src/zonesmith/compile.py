@@ -234,12 +234,18 @@ def _render(by_name: dict[str, list[Record]], keys: list[str], origin: str) -> b
 
     One name with one record is most of a big zone: it is written directly.
     """
+    chunks: list[bytes] = []
     lines: list[str] = []
     append = lines.append
     type_names = _TypeNames()
     verbatim = _VERBATIM
     cut = len(origin) + 1
-    for key in keys:
+    for index, key in enumerate(keys):
+        if index % 50_000 == 0 and lines:
+            # Encode as we go: a million lines held as str would cost more
+            # memory than the finished file.
+            chunks.append("".join(lines).encode())
+            lines.clear()
         at_name = by_name[key]
         owner = at_name[0][0]
         if key and "\x00" not in key and "\\" not in owner:
@@ -265,7 +271,8 @@ def _render(by_name: dict[str, list[Record]], keys: list[str], origin: str) -> b
                     else rdtext.relativize(rdtype, record[3], record[9], origin)
                 )
                 append(f"{head}{data}\n")
-    return "".join(lines).encode()
+    chunks.append("".join(lines).encode())
+    return b"".join(chunks)
 
 
 def reverse_name(address: str) -> str:
