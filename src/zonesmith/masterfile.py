@@ -106,8 +106,11 @@ def _plain_owner(owner: str) -> bool:
     return len(owner) <= 63 or all(len(label) <= 63 for label in owner.split("."))
 
 
-_FAST_TYPE_CODES = {dns.rdatatype.to_text(t): t for t in rdtext.FAST_TYPES} | {
-    dns.rdatatype.to_text(t).lower(): t for t in rdtext.FAST_TYPES
+# type mnemonic (upper or lower case) -> (type, its fast RDATA check)
+_FAST_TYPE_CODES = {
+    text: (t, rdtext.CHECKERS[t])
+    for t in rdtext.CHECKERS
+    for text in (dns.rdatatype.to_text(t), dns.rdatatype.to_text(t).lower())
 }
 
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
@@ -799,7 +802,9 @@ class _Reader:
             if text[0] != " " and text[0] != "\t":
                 owner_text = parts[0]
                 i = 1
-                if not _plain_owner(owner_text):
+                # one plain label ("host42") needs no closer look
+                plain_label = owner_text.isalnum() and owner_text.isascii() and len(owner_text) < 64
+                if not plain_label and not _plain_owner(owner_text):
                     return False
             ttl_text = ttl2_text = None
             if i < count and parts[i].isdigit():
@@ -814,9 +819,10 @@ class _Reader:
                 return False
             type_text = parts[i]
             rdata_text = parts[i + 1] if count == i + 2 else " ".join(parts[i + 1 :])
-        rdtype = _FAST_TYPE_CODES.get(type_text)
-        if rdtype is None or (ttl_text and ttl2_text):
+        fast_type = _FAST_TYPE_CODES.get(type_text)
+        if fast_type is None or (ttl_text and ttl2_text):
             return False
+        rdtype, checker = fast_type
         state = self.state
         cache = self._origin_cache
         if cache is None or cache[0] is not state.origin:
@@ -842,7 +848,7 @@ class _Reader:
         ttl = int(ttl_text) if ttl_text is not None else None
         if ttl is not None and ttl > MAX_TTL:
             return False
-        canonical = rdtext.fast(rdtype, rdata_text, origin)
+        canonical = checker(rdata_text, origin)
         if canonical is None:
             return False
         if owner_text is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Callable
 from functools import lru_cache
 
 import dns.exception
@@ -112,46 +113,67 @@ def is_subdomain(name: str, origin: str) -> bool:
     return name.lower().endswith("." + origin.lower())
 
 
+def _fast_a(text: str, origin: str) -> str | None:
+    return text if _IPV4.fullmatch(text) else None
+
+
+def _fast_aaaa(text: str, origin: str) -> str | None:
+    if not _IPV6_CHARS.fullmatch(text):
+        return None  # embedded IPv4 and the like: dnspython formats those
+    try:
+        canonical = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+    except OSError:
+        return None
+    return None if "." in canonical else canonical
+
+
+def _fast_txt(text: str, origin: str) -> str | None:
+    # Long TXT may not fit a message: dnspython's object is measured then.
+    if len(text) > 8000 or not _TXT.fullmatch(text):
+        return None
+    strings = []
+    for quoted, bare in _TXT_STRING.findall(text):
+        value = quoted or bare
+        if len(value) > 255:
+            return None
+        strings.append(f'"{value}"')
+    return " ".join(strings)
+
+
+def _fast_mx(text: str, origin: str) -> str | None:
+    match = _MX.fullmatch(text)
+    if not match:
+        return None
+    exchange = absolute_name(match[2], origin)
+    return None if exchange is None else f"{int(match[1])} {exchange}"
+
+
+def _fast_srv(text: str, origin: str) -> str | None:
+    match = _SRV.fullmatch(text)
+    if not match:
+        return None
+    target = absolute_name(match[4], origin)
+    if target is None:
+        return None
+    return f"{int(match[1])} {int(match[2])} {int(match[3])} {target}"
+
+
+#: type -> its fast check: canonical text, or None to ask dnspython
+CHECKERS: dict[int, Callable[[str, str], str | None]] = {
+    T.A: _fast_a,
+    T.AAAA: _fast_aaaa,
+    T.TXT: _fast_txt,
+    T.SPF: _fast_txt,
+    T.MX: _fast_mx,
+    T.SRV: _fast_srv,
+    **{rdtype: absolute_name for rdtype in NAME_TYPES},
+}
+
+
 def fast(rdtype: int, text: str, origin: str) -> str | None:
     """The canonical text for simple RDATA of a fast type, or None to ask dnspython."""
-    if rdtype == T.A:
-        return text if _IPV4.fullmatch(text) else None
-    if rdtype == T.AAAA:
-        if not _IPV6_CHARS.fullmatch(text):
-            return None  # embedded IPv4 and the like: dnspython formats those
-        try:
-            canonical = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
-        except OSError:
-            return None
-        return None if "." in canonical else canonical
-    if rdtype in NAME_TYPES:
-        return absolute_name(text, origin)
-    if rdtype in (T.TXT, T.SPF):
-        # Long TXT may not fit a message: dnspython's object is measured then.
-        if len(text) > 8000 or not _TXT.fullmatch(text):
-            return None
-        strings = []
-        for quoted, bare in _TXT_STRING.findall(text):
-            value = quoted or bare
-            if len(value) > 255:
-                return None
-            strings.append(f'"{value}"')
-        return " ".join(strings)
-    if rdtype == T.MX:
-        match = _MX.fullmatch(text)
-        if not match:
-            return None
-        exchange = absolute_name(match[2], origin)
-        return None if exchange is None else f"{int(match[1])} {exchange}"
-    if rdtype == T.SRV:
-        match = _SRV.fullmatch(text)
-        if not match:
-            return None
-        target = absolute_name(match[4], origin)
-        if target is None:
-            return None
-        return f"{int(match[1])} {int(match[2])} {int(match[3])} {target}"
-    return None
+    checker = CHECKERS.get(rdtype)
+    return checker(text, origin) if checker is not None else None
 
 
 def parse(rdtype: int, text: str, origin: str) -> tuple[str, dns.rdata.Rdata | None]:
@@ -212,6 +234,7 @@ def target(rdtype: int, text: str) -> str | None:
 
 
 __all__ = [
+    "CHECKERS",
     "FAST_TYPES",
     "NAME_TYPES",
     "absolute_name",
