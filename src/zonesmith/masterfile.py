@@ -762,20 +762,7 @@ class _Reader:
             ttl = self._implicit_ttl()
         canonical, rdata = parsed
         self.records.append(
-            Record(
-                (
-                    name.to_text(),
-                    ttl,
-                    rdtype,
-                    canonical,
-                    None,
-                    position.path,
-                    position.line,
-                    position.column,
-                    "zone",
-                    rdata,
-                )
-            )
+            Record.new(name.to_text(), ttl, rdtype, canonical, None, position, "zone", rdata)
         )
 
     def _fast_record(self, text: str, lineno: int, display: str) -> bool:
@@ -1049,20 +1036,7 @@ class _Reader:
                 fail("bad-rdata", self._bad_rdata(rdtype, rdata_text, rhs_at, exc))
                 continue
             self.records.append(
-                Record(
-                    (
-                        name.to_text(),
-                        ttl,
-                        rdtype,
-                        canonical,
-                        None,
-                        position.path,
-                        position.line,
-                        position.column,
-                        "zone",
-                        rdata,
-                    )
-                )
+                Record.new(name.to_text(), ttl, rdtype, canonical, None, position, "zone", rdata)
             )
         for diagnostic, n in failures.values():
             if n > 1:

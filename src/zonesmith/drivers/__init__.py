@@ -80,6 +80,13 @@ def run_tool(argv: list[str], timeout: float = 600) -> CheckerRun:
     return CheckerRun(tuple(argv), result.returncode, (result.stdout + result.stderr).strip())
 
 
+def redact(text: str, build: ServerBuild) -> str:
+    """A checker's output without the secrets of the server's keys."""
+    for key in build.keys:
+        text = text.replace(key.secret, "(secret)")
+    return text
+
+
 def driver_for(software: str) -> Driver | None:
     from zonesmith.drivers.bind import BindDriver
     from zonesmith.drivers.knot import KnotDriver

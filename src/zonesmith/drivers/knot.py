@@ -44,7 +44,7 @@ from pathlib import Path
 
 from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
+from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, redact, run_tool
 from zonesmith.model import Server
 
 #: Responses per second to one client netblock before RRL drops or slips
@@ -283,9 +283,7 @@ def render_keys(keys: tuple[Secret, ...]) -> str:
 
 def _redact(text: str, build: ServerBuild) -> str:
     """The checker's output without any secret: knotc quotes the values it rejects."""
-    for key in build.keys:
-        text = text.replace(key.secret, "(secret)")
-    return _SECRET_VALUE.sub(r"\1(secret)'", text)
+    return _SECRET_VALUE.sub(r"\1(secret)'", redact(text, build))
 
 
 class KnotDriver(Driver):

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
+from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, redact, run_tool
 
 #: Responses per second to one client netblock before RRL drops or slips
 #: (the same budget as the BIND servers of the fleet).
@@ -179,12 +179,6 @@ def render_keys(keys: tuple[Secret, ...]) -> str:
     )
 
 
-def _redact(text: str, build: ServerBuild) -> str:
-    for key in build.keys:
-        text = text.replace(key.secret, "(secret)")
-    return text
-
-
 class NsdDriver(Driver):
     software = "nsd"
     config_name = "nsd.conf"
@@ -228,7 +222,7 @@ class NsdDriver(Driver):
             run = run_tool([checkconf, str(conf)])
             if run.returncode != 0:
                 found = []
-                for line in _redact(run.output, build).splitlines():
+                for line in redact(run.output, build).splitlines():
                     line = line.strip()
                     if not line or _CONF_SUMMARY.match(line):
                         continue
