@@ -269,21 +269,33 @@ def unknown_blocklist(site: Site) -> Iterator[Diagnostic]:
                 )
 
 
+#: The resolver software that can serve blocklists: Unbound (local zones or RPZ), BIND (RPZ).
+BLOCKLIST_SOFTWARE = frozenset({"unbound", "bind"})
+
+
 @rule(
     "blocklist-needs-unbound",
     Severity.ERROR,
-    "blocklists are given to a server that is not an Unbound resolver",
+    "blocklists are given to a server that is not an Unbound or BIND resolver",
     "site",
 )
 def blocklist_needs_unbound(site: Site) -> Iterator[Diagnostic]:
     for server in site.servers:
-        if server.blocklists and (server.software, server.role) != ("unbound", "resolver"):
-            yield _report(
-                "blocklist-needs-unbound",
-                server.blocklists[0].position,
-                f"server '{server.name}' ({server.software} {server.role}) cannot serve "
-                "blocklists; give them to a resolver with software unbound",
-            )
+        if not server.blocklists:
+            continue
+        if server.role != "resolver":
+            problem = f"a {server.role} answers for its own zones only"
+        elif server.software not in BLOCKLIST_SOFTWARE:
+            problem = f"zonesmith cannot give blocklists to {server.software}"
+        else:
+            continue
+        yield _report(
+            "blocklist-needs-unbound",
+            server.blocklists[0].position,
+            f"server '{server.name}' ({server.software} {server.role}) cannot serve "
+            f"blocklists: {problem}; give them to a server with role resolver and software "
+            "unbound (local-zone lines) or bind (response policy zones)",
+        )
 
 
 @rule("bad-sinkhole", Severity.ERROR, "a blocklist's sinkhole is not an IP address", "site")

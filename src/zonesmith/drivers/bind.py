@@ -16,6 +16,16 @@ Files written to OUT/<server>/:
 With views, a transfer or NOTIFY is routed to its view by TSIG key: each
 view's match-clients starts with the keys of that view and excludes the keys
 of the others, so an internal secondary cannot be handed the external zone.
+
+A server with ``role: resolver`` gets a recursive ``named.conf`` instead:
+queries and recursion for the clients of its views only, no transfers, the
+version hidden, DNSSEC validated except below the site's own zones, its
+blocklists as response policy zones (``rpz/<list>.rpz``, primary zones
+listed in ``response-policy`` in the order of the server's ``blocklists``),
+and one ``forward only`` zone per zone of the site, pointing at the
+authoritative servers of the site that serve it in the resolver's view
+(chosen as for Unbound, see :mod:`zonesmith.drivers.unbound`), so internal
+names resolve. It holds no keys.
 """
 
 from __future__ import annotations
@@ -25,9 +35,18 @@ import re
 import tempfile
 from pathlib import Path
 
+from zonesmith.blocklists import CompiledBlocklist
 from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
+from zonesmith.drivers.unbound import (
+    _deduplicated,
+    render_rpz,
+    resolver_views,
+    rpz_zone_name,
+    stub_view,
+    stub_zones,
+)
 from zonesmith.model import View
 
 # "/path/named.conf:12: message" from the configuration parser.
@@ -237,6 +256,142 @@ def render_named_conf(build: ServerBuild, path: str) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------
+# A resolver
+
+
+def rpz_file(compiled: CompiledBlocklist) -> str:
+    """Where a blocklist's response policy zone lives, relative to the server's folder."""
+    return f"rpz/{compiled.file_stem}.rpz"
+
+
+def _blocklists(build: ServerBuild) -> tuple[CompiledBlocklist, ...]:
+    return tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
+
+
+def resolver_clients(build: ServerBuild) -> str:
+    """The clients of the resolver's views, as one address match list.
+
+    As Unbound's access-control: the clients of every view the resolver
+    serves, in site order, each element once (the first occurrence wins, as
+    BIND matches the first element that applies).
+    """
+    elements = dict.fromkeys(
+        client for view in resolver_views(build.site, build.server) for client in view.clients
+    )
+    return " ".join(f"{element};" for element in elements) or "none;"
+
+
+def _forwarders(addresses: list[str]) -> str:
+    """``ADDR port P;`` for each ``ADDR@PORT`` (as :func:`stub_zones` gives them)."""
+    return " ".join(
+        f"{address} port {port};" for address, port in (text.rsplit("@", 1) for text in addresses)
+    )
+
+
+def render_resolver_conf(build: ServerBuild, path: str) -> str:
+    server = build.server
+    lists = _blocklists(build)
+    stubs = stub_zones(build.site, server)
+    view = stub_view(build.site, server)
+    clients = resolver_clients(build)
+    listen = (
+        [f"listen-on port {server.port} {{ {server.address}; }};", "listen-on-v6 { none; };"]
+        if ipaddress.ip_address(server.address).version == 4
+        else ["listen-on { none; };", f"listen-on-v6 port {server.port} {{ {server.address}; }};"]
+    )
+    options = [
+        f"directory {quote(path)};",
+        f"pid-file {quote(path + '/named.pid')};",
+        f"session-keyfile {quote(path + '/session.key')};",
+        f"managed-keys-directory {quote(path)};",
+        *listen,
+        # A resolver for the clients of its views only; no transfers, no NOTIFY.
+        "recursion yes;",
+        f"allow-query {{ {clients} }};",
+        f"allow-recursion {{ {clients} }};",
+        f"allow-query-cache {{ {clients} }};",
+        "allow-transfer { none; };",
+        "notify no;",
+        "version none;",
+        "hostname none;",
+        "server-id none;",
+        "minimal-responses yes;",
+        "minimal-any yes;",
+        # Validate the Internet with BIND's built-in root key; the site's own
+        # zones are not signed from the root (Unbound's domain-insecure).
+        "dnssec-validation auto;",
+    ]
+    if stubs:
+        options.append(
+            "validate-except { "
+            + " ".join(f"{quote(name.to_text())};" for name, _ in stubs)
+            + " };"
+        )
+    if lists:
+        # The first policy zone that matches wins, as the first list in Unbound.
+        # Rewrite without resolving the name first (Unbound's local-zone does
+        # not either) and for DNSSEC-aware clients too, who would otherwise
+        # get past the lists.
+        options += [
+            "response-policy {",
+            *(f"    zone {quote(rpz_zone_name(compiled))};" for compiled in lists),
+            "} qname-wait-recurse no break-dnssec yes;",
+        ]
+    lines = [
+        f"// named.conf of resolver {server.name}, generated by zonesmith; do not edit.",
+        "options {",
+        *("    " + line for line in options),
+        "};",
+        "",
+        # No rndc channel unless one is configured: named would otherwise try
+        # the system's default rndc.key.
+        "controls { };",
+        "",
+    ]
+    for compiled in lists:
+        lines += [
+            f"// blocklist {compiled.name}, action {compiled.action}",
+            f"zone {quote(rpz_zone_name(compiled))} {{",
+            "    type primary;",
+            f"    file {quote(path + '/' + rpz_file(compiled))};",
+            # Policy data is read by named itself; clients need not query it.
+            "    allow-query { none; };",
+            "    allow-transfer { none; };",
+            "    notify no;",
+            # Blocklist names may hold '_', which no host name does.
+            "    check-names ignore;",
+            "};",
+            "",
+        ]
+    if stubs:
+        lines.append(
+            f"// The site's zones, as the authoritative servers answer clients of view {view}."
+        )
+    # A forward zone below one of BIND's automatic empty zones (a private
+    # reverse zone below 10.in-addr.arpa) is asked first; the empty zone
+    # still answers the rest, so private names never leak to the Internet.
+    for name, addresses in stubs:
+        if not addresses:
+            lines.append(f"// no server of the site serves {name} in view {view}")
+            continue
+        lines += [
+            f"zone {quote(name.to_text())} {{",
+            "    type forward;",
+            "    forward only;",
+            f"    forwarders {{ {_forwarders(addresses)} }};",
+            "};",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_config(build: ServerBuild, path: str) -> str:
+    """The named.conf of the server: authoritative, or a resolver."""
+    if build.server.role == "resolver":
+        return render_resolver_conf(build, path)
+    return render_named_conf(build, path)
+
+
 def render_keys(keys: tuple[Secret, ...]) -> str:
     return "".join(
         f"key {quote(k.name)} {{\n"
@@ -251,7 +406,7 @@ class BindDriver(Driver):
     software = "bind"
     config_name = "named.conf"
     capabilities = Capabilities(
-        roles=frozenset({"primary", "secondary"}),
+        roles=frozenset({"primary", "secondary", "resolver"}),
         views=True,
         catalog_producer=True,
         catalog_consumer=True,
@@ -261,7 +416,12 @@ class BindDriver(Driver):
 
     def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
         path = path.rstrip("/") or "/"
-        files = {self.config_name: OutputFile(render_named_conf(build, path).encode())}
+        files = {self.config_name: OutputFile(render_config(build, path).encode())}
+        if build.server.role == "resolver":
+            # A resolver has no keys and serves no zone of its own: only its lists.
+            for compiled, names in _deduplicated(_blocklists(build)):
+                files[rpz_file(compiled)] = OutputFile(render_rpz(compiled, names).encode())
+            return files
         if build.keys:
             files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
         for zone in build.zones:
@@ -282,7 +442,7 @@ class BindDriver(Driver):
         # rather than at the server's path, which may not exist here.
         with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
             conf = Path(tmp) / self.config_name
-            conf.write_text(render_named_conf(build, str(staged)))
+            conf.write_text(render_config(build, str(staged)))
             run = run_tool([checkconf, "-z", str(conf)])
         if run.returncode == 0:
             return []
@@ -307,8 +467,18 @@ class BindDriver(Driver):
                     ),
                     None,
                 )
+                policy = next(
+                    (
+                        b
+                        for b in _blocklists(build)
+                        if rpz_zone_name(b).rstrip(".") == match["zone"].lower().rstrip(".")
+                    ),
+                    None,
+                )
                 if zone is not None:
                     position = Position(f"{display}/{zone_file(build, zone)}")
+                elif policy is not None:
+                    position = Position(f"{display}/{rpz_file(policy)}")
             diagnostics.append(error(position, "named-checkconf", line))
         if not diagnostics:
             diagnostics.append(
