@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import json
 import os
 import socket
@@ -630,3 +631,57 @@ def firewall_clients(
     if any(c == "any" for c in clients):
         return ("any",)
     return tuple(dict.fromkeys(clients + peers))
+
+
+# --------------------------------------------------------------------------
+# Resolvers: where the site's own zones are asked
+
+
+def resolver_views(site: Site, server: Server) -> list[View]:
+    return [site.views_by_name[name] for name in site.views_of(server)]
+
+
+def address_matches(clients: tuple[str, ...], address: str) -> bool:
+    """Whether ``address`` matches an address match list, first match wins (as BIND)."""
+    ip = ipaddress.ip_address(address)
+    for element in clients:
+        negated = element.startswith("!")
+        text = element[1:].strip() if negated else element
+        if text == "any":
+            hit = True
+        elif text == "none" or text == "localnets":
+            hit = False
+        elif text == "localhost":
+            hit = ip.is_loopback
+        else:
+            try:
+                hit = ip in ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                hit = False
+        if hit:
+            return not negated
+    return False
+
+
+def stub_view(site: Site, server: Server) -> str | None:
+    views = site.views_of(server)
+    for name in site.view_names:
+        if name in views and address_matches(site.views_by_name[name].clients, server.address):
+            return name
+    return views[0] if views else None
+
+
+def stub_zones(site: Site, server: Server) -> list[tuple[dns.name.Name, list[str]]]:
+    """Every zone of the resolver's view with the addresses (ADDR@PORT) serving it."""
+    view = stub_view(site, server)
+    if view is None:
+        return []
+    stubs = []
+    for zone in site.zones_in_view(view):
+        servers = [s for s in site.servers if site.serves(s, zone, view)]
+        servers.sort(key=lambda s: s.role != "primary")
+        visible = [s for s in servers if not (s.role == "primary" and s.hidden)]
+        chosen = visible or servers
+        addresses = list(dict.fromkeys(f"{s.address}@{s.port}" for s in chosen))
+        stubs.append((zone.name, addresses))
+    return stubs

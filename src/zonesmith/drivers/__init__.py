@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 from zonesmith.compile import ServerBuild
@@ -78,6 +78,17 @@ def run_tool(argv: list[str], timeout: float = 600) -> CheckerRun:
     except subprocess.TimeoutExpired:
         return CheckerRun(tuple(argv), 124, f"{argv[0]} did not finish in {timeout:.0f} s")
     return CheckerRun(tuple(argv), result.returncode, (result.stdout + result.stderr).strip())
+
+
+#: A server whose ``path`` is under one of these runs straight from a build
+#: (``preview``, the tests), started by whoever built it: it keeps that identity
+#: instead of switching to the software's own user. Production servers never
+#: live there (emptied at boot, hidden by the units' PrivateTmp).
+TEMPORARY_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def runs_from_temporary_folder(path: str) -> bool:
+    return any(PurePosixPath(path).is_relative_to(folder) for folder in TEMPORARY_FOLDERS)
 
 
 def redact(text: str, build: ServerBuild) -> str:

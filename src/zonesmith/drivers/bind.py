@@ -35,18 +35,18 @@ import re
 import tempfile
 from pathlib import Path
 
-from zonesmith.blocklists import CompiledBlocklist
-from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
-from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
-from zonesmith.drivers.unbound import (
-    _deduplicated,
-    render_rpz,
+from zonesmith.blocklists import CompiledBlocklist, deduplicated, render_rpz, rpz_zone_name
+from zonesmith.compile import (
+    Secret,
+    ServedZone,
+    ServerBuild,
+    Transfer,
     resolver_views,
-    rpz_zone_name,
     stub_view,
     stub_zones,
 )
+from zonesmith.diagnostics import Diagnostic, Position, error
+from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
 from zonesmith.model import View
 
 # "/path/named.conf:12: message" from the configuration parser.
@@ -419,7 +419,7 @@ class BindDriver(Driver):
         files = {self.config_name: OutputFile(render_config(build, path).encode())}
         if build.server.role == "resolver":
             # A resolver has no keys and serves no zone of its own: only its lists.
-            for compiled, names in _deduplicated(_blocklists(build)):
+            for compiled, names in deduplicated(_blocklists(build)):
                 files[rpz_file(compiled)] = OutputFile(render_rpz(compiled, names).encode())
             return files
         if build.keys:

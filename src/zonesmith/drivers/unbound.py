@@ -39,15 +39,25 @@ from pathlib import Path, PurePosixPath
 
 import dns.name
 
-from zonesmith.blocklists import CompiledBlocklist
-from zonesmith.compile import ServerBuild
+from zonesmith.blocklists import (
+    CompiledBlocklist,
+    deduplicated,
+    joined,
+    render_rpz,
+    rpz_zone_name,
+    sinkhole_type,
+)
+from zonesmith.compile import ServerBuild, resolver_views, stub_view, stub_zones
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
-from zonesmith.model import Server, Site, View
-
-#: A resolver whose ``path`` is under one of these runs straight from a build
-#: (``preview``, the tests), started by whoever built it: it keeps that identity.
-TEMPORARY_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+from zonesmith.drivers import (
+    Capabilities,
+    Driver,
+    OutputFile,
+    find_tool,
+    run_tool,
+    runs_from_temporary_folder,
+)
+from zonesmith.model import Server, Site
 
 #: The zones Unbound answers itself unless told otherwise (unbound.conf(5),
 #: "local-zone"): a stub zone at or above one of them needs it switched off.
@@ -99,40 +109,6 @@ def quote(text: str) -> str:
 # Views, clients and the site's zones
 
 
-def resolver_views(site: Site, server: Server) -> list[View]:
-    return [site.views_by_name[name] for name in site.views_of(server)]
-
-
-def address_matches(clients: tuple[str, ...], address: str) -> bool:
-    """Whether ``address`` matches an address match list, first match wins (as BIND)."""
-    ip = ipaddress.ip_address(address)
-    for element in clients:
-        negated = element.startswith("!")
-        text = element[1:].strip() if negated else element
-        if text == "any":
-            hit = True
-        elif text == "none" or text == "localnets":
-            hit = False
-        elif text == "localhost":
-            hit = ip.is_loopback
-        else:
-            try:
-                hit = ip in ipaddress.ip_network(text, strict=False)
-            except ValueError:
-                hit = False
-        if hit:
-            return not negated
-    return False
-
-
-def stub_view(site: Site, server: Server) -> str | None:
-    views = site.views_of(server)
-    for name in site.view_names:
-        if name in views and address_matches(site.views_by_name[name].clients, server.address):
-            return name
-    return views[0] if views else None
-
-
 def access_control(site: Site, server: Server) -> list[str]:
     """``access-control`` lines: nobody, then the clients of the resolver's views.
 
@@ -174,22 +150,6 @@ def access_control(site: Site, server: Server) -> list[str]:
     return notes + lines
 
 
-def stub_zones(site: Site, server: Server) -> list[tuple[dns.name.Name, list[str]]]:
-    """Every zone of the resolver's view with the addresses (ADDR@PORT) serving it."""
-    view = stub_view(site, server)
-    if view is None:
-        return []
-    stubs = []
-    for zone in site.zones_in_view(view):
-        servers = [s for s in site.servers if site.serves(s, zone, view)]
-        servers.sort(key=lambda s: s.role != "primary")
-        visible = [s for s in servers if not (s.role == "primary" and s.hidden)]
-        chosen = visible or servers
-        addresses = list(dict.fromkeys(f"{s.address}@{s.port}" for s in chosen))
-        stubs.append((zone.name, addresses))
-    return stubs
-
-
 def _default_zone_lines(stubs: list[tuple[dns.name.Name, list[str]]]) -> list[str]:
     """Switch off Unbound's own answers where they would hide a stub zone."""
     lines: dict[str, str] = {}
@@ -211,21 +171,6 @@ def blocklist_file(compiled: CompiledBlocklist) -> str:
     return f"blocklists/{compiled.file_stem}{suffix}"
 
 
-def rpz_zone_name(compiled: CompiledBlocklist) -> str:
-    return f"{compiled.file_stem.lower().replace('_', '-')}.rpz.zonesmith."
-
-
-def _sinkhole_type(address: str) -> str:
-    return "AAAA" if ipaddress.ip_address(address).version == 6 else "A"
-
-
-def _joined(names: list[str], head: str, tail: str) -> str:
-    """``head + name + tail`` for every name, built in one join (a million names fast)."""
-    if not names:
-        return ""
-    return head + (tail + head).join(names) + tail
-
-
 def render_local_zones(compiled: CompiledBlocklist, names: list[str]) -> str:
     header = (
         f"# blocklist {compiled.name}: {len(names)} names, {len(compiled.exceptions)} "
@@ -233,7 +178,7 @@ def render_local_zones(compiled: CompiledBlocklist, names: list[str]) -> str:
         "server:\n"
     )
     if compiled.action == "sinkhole" and compiled.sinkhole:
-        rdtype = _sinkhole_type(compiled.sinkhole)
+        rdtype = sinkhole_type(compiled.sinkhole)
         address = compiled.sinkhole
         body = "".join(
             [
@@ -243,59 +188,13 @@ def render_local_zones(compiled: CompiledBlocklist, names: list[str]) -> str:
         )
     else:
         kind = "always_null" if compiled.action == "null" else "always_nxdomain"
-        body = _joined(names, 'local-zone: "', f'." {kind}\n')
-    exceptions = _joined(list(compiled.exceptions), 'local-zone: "', '." transparent\n')
+        body = joined(names, 'local-zone: "', f'." {kind}\n')
+    exceptions = joined(list(compiled.exceptions), 'local-zone: "', '." transparent\n')
     return header + body + exceptions
-
-
-def render_rpz(compiled: CompiledBlocklist, names: list[str]) -> str:
-    """The list as an RPZ zone: QNAME triggers for each name and its subdomains."""
-    if compiled.action == "sinkhole" and compiled.sinkhole:
-        rdtype = _sinkhole_type(compiled.sinkhole)
-        actions = [f"{rdtype}\t{compiled.sinkhole}"]
-    elif compiled.action == "null":
-        actions = ["A\t0.0.0.0", "AAAA\t::"]
-    else:
-        actions = ["CNAME\t."]
-    lines = [
-        f"; blocklist {compiled.name}: {len(names)} names, {len(compiled.exceptions)} "
-        f"exceptions ({compiled.digest}); generated by zonesmith, do not edit.",
-        f"$ORIGIN {rpz_zone_name(compiled)}",
-        "$TTL 300",
-        "@\tSOA\tlocalhost. nobody.invalid. 1 3600 600 86400 300",
-        "@\tNS\tlocalhost.",
-        "",
-    ]
-    text = "\n".join(lines)
-    for action in actions:
-        text += _joined(names, "", f"\t{action}\n")
-        text += _joined(names, "*.", f"\t{action}\n")
-    exceptions = list(compiled.exceptions)
-    text += _joined(exceptions, "", "\tCNAME\trpz-passthru.\n")
-    text += _joined(exceptions, "*.", "\tCNAME\trpz-passthru.\n")
-    return text
-
-
-def _deduplicated(lists: tuple[CompiledBlocklist, ...]) -> list[tuple[CompiledBlocklist, list]]:
-    """Each list with the names no earlier list of the resolver already has."""
-    seen: set[str] = set()
-    result = []
-    for index, compiled in enumerate(lists):
-        names = list(compiled.names)
-        if index:
-            names = [n for n in names if n not in seen]
-        if index + 1 < len(lists):
-            seen.update(names)
-        result.append((compiled, names))
-    return result
 
 
 # --------------------------------------------------------------------------
 # unbound.conf
-
-
-def runs_from_build(path: str) -> bool:
-    return any(PurePosixPath(path).is_relative_to(folder) for folder in TEMPORARY_FOLDERS)
 
 
 def _privileges(path: str, check: bool) -> list[str]:
@@ -310,7 +209,7 @@ def _privileges(path: str, check: bool) -> list[str]:
     who cannot change user at all: it keeps the identity it was started with
     (``username: ""``). So does the copy that ``unbound-checkconf`` checks.
     """
-    if check or runs_from_build(path):
+    if check or runs_from_temporary_folder(path):
         return [
             "# Run from a build (a preview or a test): keep the identity of whoever starts it.",
             'username: ""',
@@ -496,7 +395,7 @@ class UnboundDriver(Driver):
         path = path.rstrip("/") or "/"
         files = {self.config_name: OutputFile(render_unbound_conf(build, path).encode())}
         lists = tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
-        for compiled, names in _deduplicated(lists):
+        for compiled, names in deduplicated(lists):
             render = render_rpz if compiled.rpz else render_local_zones
             files[blocklist_file(compiled)] = OutputFile(render(compiled, names).encode())
         if lists:
