@@ -638,6 +638,7 @@ def firewall_clients(
 
 
 def resolver_views(site: Site, server: Server) -> list[View]:
+    """The views whose clients a resolver serves."""
     return [site.views_by_name[name] for name in site.views_of(server)]
 
 
@@ -664,6 +665,11 @@ def address_matches(clients: tuple[str, ...], address: str) -> bool:
 
 
 def stub_view(site: Site, server: Server) -> str | None:
+    """The view a resolver's own queries fall into at the site's servers.
+
+    The first of its views (in site order, as BIND matches them) whose
+    clients include the resolver's address, else the first of its views.
+    """
     views = site.views_of(server)
     for name in site.view_names:
         if name in views and address_matches(site.views_by_name[name].clients, server.address):
