@@ -269,7 +269,10 @@ def test_example_site_builds(tmp_path: Path) -> None:
 
 
 def test_bind_consumer_of_a_knot_catalog_uses_tcp(tmp_path: Path) -> None:
-    site = write_site(tmp_path / "site", BASE_CONFIG + """\
+    site = write_site(
+        tmp_path / "site",
+        BASE_CONFIG
+        + """\
 keys:
   xfr: {secret-file: secrets/xfr.key}
 servers:
@@ -279,7 +282,10 @@ sets:
   ns: {'@': [NS ns2.example.com.]}
 zones:
   example.com: {include: [ns]}
-""", {"example.com.yaml": "ns2: A 192.0.2.2\n"}, {"secrets/xfr.key": "c2VjcmV0LWtleQ==\n"})
+""",
+        {"example.com.yaml": "ns2: A 192.0.2.2\n"},
+        {"secrets/xfr.key": "c2VjcmV0LWtleQ==\n"},
+    )
     build_site(site, tmp_path / "out", server_checks=False)
     conf = (tmp_path / "out/ns2/named.conf").read_text()
     assert "server 192.0.2.1 { tcp-only yes; };" in conf

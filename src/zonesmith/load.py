@@ -3,7 +3,10 @@
 The YAML is composed into nodes (PyYAML's C composer when available), not
 constructed into Python objects, so that every value keeps its line and
 column; scalars are read as the text the user wrote, which also avoids YAML
-1.1 surprises such as ``no`` becoming false or ``010`` becoming 8.
+1.1 surprises such as ``no`` becoming false or ``010`` becoming 8. Zone files
+that are flat mappings of one-line values, as generated zones of a million
+records are, are read line by line instead (:func:`read_flat_zone`), giving
+the same records and positions; PyYAML reads every other file.
 
 Loading reports every problem it meets and goes on with what it could read,
 so that one run of ``zonesmith check`` shows them all. What is wrong with the
@@ -17,7 +20,7 @@ import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -201,8 +204,10 @@ class Loader:
 
     # -- YAML helpers ------------------------------------------------------
 
-    def compose(self, path: Path) -> tuple[SourceFile, yaml.Node | None]:
-        source = SourceFile(path, display_path(path))
+    def compose(
+        self, path: Path, display: str | None = None
+    ) -> tuple[SourceFile, yaml.Node | None]:
+        source = SourceFile(path, display_path(path) if display is None else display)
         try:
             with path.open("rb") as stream:
                 return source, yaml.compose(stream, Loader=_YamlLoader)
@@ -724,25 +729,36 @@ class Loader:
     ) -> Iterator[RecordSpec]:
         """The records of a zone file or a set, still as text: owner -> records."""
         for owner, (owner_node, value_node) in self.mapping(source, node, None, where).items():
-            owner_position = source.at(owner_node)
+            mark = owner_node.start_mark
             yield from self.owner_specs(
-                source, owner, owner_position, value_node, None, None, where
+                source, owner, mark.line + 1, mark.column + 1, value_node, None, None, where
             )
 
     def owner_specs(
         self,
         source: SourceFile,
         owner: str,
-        owner_position: Position,
+        owner_line: int,
+        owner_column: int,
         node: yaml.Node,
         ttl: int | None,
-        view: Reference | None,
+        view: str | None,
         where: str,
     ) -> Iterator[RecordSpec]:
         what = f"records of '{owner}' in {where}"
+        display = source.display
         if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-            yield RecordSpec(
-                owner, owner_position, node.value, _text_position(source, node), ttl, view
+            mark = node.start_mark
+            yield (
+                owner,
+                owner_line,
+                owner_column,
+                node.value,
+                mark.line + 1,
+                mark.column + _text_shift(node),
+                ttl,
+                view,
+                display,
             )
         elif isinstance(node, yaml.SequenceNode):
             for item in node.value:
@@ -759,11 +775,20 @@ class Loader:
                         )
                         continue
                     yield from self.owner_specs(
-                        source, owner, owner_position, item, None, None, where
+                        source, owner, owner_line, owner_column, item, None, None, where
                     )
                 elif isinstance(item, yaml.ScalarNode) and item.tag != "tag:yaml.org,2002:null":
-                    yield RecordSpec(
-                        owner, owner_position, item.value, _text_position(source, item), ttl, view
+                    mark = item.start_mark
+                    yield (
+                        owner,
+                        owner_line,
+                        owner_column,
+                        item.value,
+                        mark.line + 1,
+                        mark.column + _text_shift(item),
+                        ttl,
+                        view,
+                        display,
                     )
                 else:
                     self.error(
@@ -791,7 +816,7 @@ class Loader:
                 text = self.scalar(source, entries["view"][1], f"{what} view")
                 if text is None:
                     return
-                inner_view = Reference(text, source.at(entries["view"][1]))
+                inner_view = text
             records_node = entries["records"][1]
             if isinstance(records_node, yaml.MappingNode):
                 self.error(
@@ -801,7 +826,7 @@ class Loader:
                 )
                 return
             yield from self.owner_specs(
-                source, owner, owner_position, records_node, inner_ttl, inner_view, where
+                source, owner, owner_line, owner_column, records_node, inner_ttl, inner_view, where
             )
         else:
             self.error(source.at(node), "bad-value", f"{what}: no records given")
@@ -817,6 +842,22 @@ class Loader:
         zones = []
         all_views = tuple(view.name for view in views)
         zones_dir = self.root / ZONES_DIR
+        listing = _list_folder(zones_dir)
+        if listing is not None:
+            names, files, folded = listing
+
+            def is_file(path: Path) -> bool:
+                # A file listed as named, or perhaps under another case if the file
+                # system ignores case: only then is it worth asking the system.
+                name = path.name
+                return name in files or (name in folded and path.is_file())
+
+        else:
+            names = None
+
+            def is_file(path: Path) -> bool:
+                return path.is_file()
+
         declared: set[str] = set()
         for name, (key_node, value_node) in self.mapping(source, node, None, "zones").items():
             where = f"zone '{name}'"
@@ -827,7 +868,10 @@ class Loader:
                     source.at(key_node), "bad-name", f"{where}: {describe_name_error(name, exc)}"
                 )
                 continue
-            file_stem = origin.to_text(omit_final_dot=True).lower()
+            origin_text = origin.to_text()
+            file_stem = (
+                origin_text[:-1] if origin_text != "." else origin.to_text(omit_final_dot=True)
+            ).lower()
             declared.add(file_stem)
             entries = self.mapping(
                 source,
@@ -871,26 +915,27 @@ class Loader:
             yaml_path = zones_dir / f"{file_stem}.yaml"
             master_path = zones_dir / f"{file_stem}.zone"
             source_path = None
-            if yaml_path.is_file() and master_path.is_file():
+            yaml_file = is_file(yaml_path)
+            master_file = is_file(master_path)
+            if yaml_file and master_file:
                 self.error(
                     Position(display_path(master_path), 1, 1),
                     "duplicate-zone-source",
                     f"{where} is given both as {display_path(yaml_path)} and as "
                     f"{display_path(master_path)}; keep one of them",
                 )
-            elif yaml_path.is_file():
+            elif yaml_file:
                 source_path = display_path(yaml_path)
-                zone_source, document = self.compose(yaml_path)
-                specs = self.record_specs(zone_source, document, f"zone {file_stem}")
-                records.extend(self.materialize(specs, origin, ttl, "zone"))
-            elif master_path.is_file():
+                specs = self.zone_specs(yaml_path, source_path, f"zone {file_stem}")
+                records.extend(self.materialize(specs, origin_text, ttl, "zone"))
+            elif master_file:
                 source_path = display_path(master_path)
                 records.extend(self.load_master(master_path, origin, ttl))
             for include in includes:
                 if include.name in sets:
                     records.extend(
                         self.materialize(
-                            iter(sets[include.name]), origin, ttl, f"set {include.name}"
+                            sets[include.name], origin_text, ttl, f"set {include.name}"
                         )
                     )
             zones.append(
@@ -908,15 +953,25 @@ class Loader:
                     servers=zone_servers,
                 )
             )
-        if zones_dir.is_dir():
-            for path in sorted(zones_dir.iterdir()):
-                if path.suffix in (".yaml", ".zone") and path.stem.lower() not in declared:
-                    self.warning(
-                        Position(display_path(path), 1, 1),
-                        "undeclared-zone-file",
-                        f"zone file for '{path.stem}' is not used: add '{path.stem}: {{}}' "
-                        f"under zones in {SITE_FILE}",
-                    )
+        if names is not None:
+            # As Path.suffix and Path.stem read them, without a Path for each file.
+            paths = (
+                zones_dir / name
+                for name in sorted(names)
+                if name.endswith((".yaml", ".zone"))
+                and len(name) > 5
+                and name[:-5].lower() not in declared
+            )
+        else:
+            paths = sorted(zones_dir.iterdir()) if zones_dir.is_dir() else []
+        for path in paths:
+            if path.suffix in (".yaml", ".zone") and path.stem.lower() not in declared:
+                self.warning(
+                    Position(display_path(path), 1, 1),
+                    "undeclared-zone-file",
+                    f"zone file for '{path.stem}' is not used: add '{path.stem}: {{}}' "
+                    f"under zones in {SITE_FILE}",
+                )
         return tuple(zones)
 
     def load_master(self, path: Path, origin: dns.name.Name, ttl: int) -> list[Record]:
@@ -938,84 +993,417 @@ class Loader:
             records = [r for r in records if r not in replaced]
         return records
 
+    def zone_specs(self, path: Path, display: str, where: str) -> Iterator[RecordSpec]:
+        """The records of a zone's YAML file, still as text.
+
+        A flat file (owner: record, owner: [records], owner: then a list of
+        records) is read line by line; any other file, and any line the fast
+        reader is not sure of, goes to PyYAML, which reports what is wrong.
+        """
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+        if data is not None:
+            flat = read_flat_zone(data, display)
+            if flat is not None:
+                specs, duplicates = flat
+                for key, line, column, first_line in duplicates:
+                    self.error(
+                        Position(display, line, column),
+                        "duplicate-key",
+                        f"'{key}' is given twice in {where} (first at line {first_line}); "
+                        "merge the two entries",
+                    )
+                return iter(specs)
+        source, document = self.compose(path, display)
+        return self.record_specs(source, document, where)
+
     def materialize(
         self,
-        specs: Iterator[RecordSpec],
-        origin: dns.name.Name,
+        specs: Iterable[RecordSpec],
+        origin_text: str,
         default_ttl: int,
         source_label: str,
     ) -> Iterator[Record]:
-        """Records from their text form, each parsed relative to ``origin``."""
-        origin_text = origin.to_text()
-        report = self.diagnostics.append
-        for spec in specs:
-            owner = self.owner_name(spec, origin_text)
-            if owner is None:
-                continue
-            parsed = parse_record_text(spec.text, spec.position, origin_text, report)
-            if parsed is None:
-                continue
-            ttl, rdtype, data, rdata = parsed
-            if ttl is None:
-                ttl = spec.ttl if spec.ttl is not None else default_ttl
-            if rdtype == dns.rdatatype.SOA:
-                self.warning(
-                    spec.position,
-                    "soa-replaced",
-                    "an SOA given as a record is replaced by the one the site supplies; "
-                    "set SOA fields under defaults soa or the zone's soa in zonesmith.yaml",
-                )
-                continue
-            position = spec.position
-            yield Record(
-                (
-                    owner,
-                    ttl,
-                    rdtype,
-                    data,
-                    spec.view.name if spec.view else None,
-                    position.path,
-                    position.line,
-                    position.column,
-                    source_label,
-                    rdata,
-                )
-            )
+        """Records from their text form, each parsed relative to ``origin_text``.
 
-    def owner_name(self, spec: RecordSpec, origin: str) -> str | None:
+        Plain records (a simple owner, ``[TTL] TYPE RDATA`` of a type the fast
+        checks in :mod:`zonesmith.rdata` accept) are made here directly; any
+        other goes through :meth:`record`, which reports what is wrong.
+        """
+        fast_types = _FAST_TYPE_CODES
+        fast = rdtext.fast
+        absolute_name = rdtext.absolute_name
+        is_subdomain = rdtext.is_subdomain
+        last_owner = None
+        owner = None
+        for spec in specs:
+            owner_text, _, _, text, line, column, spec_ttl, view, path = spec
+            if owner_text is not last_owner:
+                last_owner = owner_text
+                owner = absolute_name(owner_text, origin_text)
+                if (
+                    owner is not None
+                    and owner_text[-1] == "."
+                    and not is_subdomain(owner, origin_text)
+                ):
+                    owner = None
+            if owner is not None:
+                # The forms TYPE RDATA and TTL TYPE RDATA, as parse_record_text reads them.
+                head, _, rest = text.partition(" ")
+                rdtype = fast_types.get(head)
+                ttl = None
+                if rdtype is None and head.isdigit() and head.isascii():
+                    ttl = int(head)
+                    if ttl <= MAX_TTL:
+                        head, _, rest = rest.partition(" ")
+                        rdtype = fast_types.get(head)
+                if rdtype is not None:
+                    data = fast(rdtype, rest.strip(), origin_text)
+                    if data is not None:
+                        if ttl is None:
+                            ttl = spec_ttl if spec_ttl is not None else default_ttl
+                        yield Record(
+                            (owner, ttl, rdtype, data, view, path, line, column, source_label, None)
+                        )
+                        continue
+            record = self.record(spec, origin_text, default_ttl, source_label)
+            if record is not None:
+                yield record
+
+    def record(
+        self, spec: RecordSpec, origin: str, default_ttl: int, source_label: str
+    ) -> Record | None:
+        """One record from its text form, or None after reporting what is wrong."""
+        owner_text, owner_line, owner_column, text, line, column, spec_ttl, view, path = spec
+        owner = self.owner_name(owner_text, Position(path, owner_line, owner_column), origin)
+        if owner is None:
+            return None
+        position = Position(path, line, column)
+        parsed = parse_record_text(text, position, origin, self.diagnostics.append)
+        if parsed is None:
+            return None
+        ttl, rdtype, data, rdata = parsed
+        if ttl is None:
+            ttl = spec_ttl if spec_ttl is not None else default_ttl
+        if rdtype == dns.rdatatype.SOA:
+            self.warning(
+                position,
+                "soa-replaced",
+                "an SOA given as a record is replaced by the one the site supplies; "
+                "set SOA fields under defaults soa or the zone's soa in zonesmith.yaml",
+            )
+            return None
+        return Record((owner, ttl, rdtype, data, view, path, line, column, source_label, rdata))
+
+    def owner_name(self, text: str, position: Position, origin: str) -> str | None:
         """The absolute owner name of a record, or None after reporting why not."""
         try:
-            owner = rdtext.name_text(spec.owner, origin)
+            owner = rdtext.name_text(text, origin)
         except dns.exception.DNSException as exc:
-            self.error(spec.owner_position, "bad-name", describe_name_error(spec.owner, exc))
+            self.error(position, "bad-name", describe_name_error(text, exc))
             return None
         if not rdtext.is_subdomain(owner, origin):
             self.error(
-                spec.owner_position,
+                position,
                 "out-of-zone",
-                f"'{spec.owner}' is outside zone '{origin}'; names ending in a dot are absolute, "
+                f"'{text}' is outside zone '{origin}'; names ending in a dot are absolute, "
                 "write it relative to the zone or move it to its own zone",
             )
             return None
         return owner
 
 
-@dataclass(frozen=True, slots=True)
-class RecordSpec:
-    """A record as written in YAML, before it is parsed against a zone's origin."""
+#: A record as written in YAML, before it is parsed against a zone's origin:
+#: (owner, owner line, owner column, text, line, column, ttl or None, view or None,
+#: file as shown). Line and column are where the record's text starts.
+RecordSpec = tuple[str, int, int, str, int, int, int | None, str | None, str]
 
-    owner: str
-    owner_position: Position
-    text: str
-    position: Position
-    ttl: int | None
-    view: Reference | None
+_FAST_TYPE_CODES = {dns.rdatatype.to_text(t): t for t in rdtext.FAST_TYPES} | {
+    dns.rdatatype.to_text(t).lower(): t for t in rdtext.FAST_TYPES
+}
 
 
-def _text_position(source: SourceFile, node: yaml.ScalarNode) -> Position:
-    position = source.at(node)
+def _list_folder(folder: Path) -> tuple[list[str], set[str], set[str]] | None:
+    """The names in ``folder``, those of its files, and those in lower case; None if unreadable."""
+    try:
+        with os.scandir(folder) as entries:
+            names = []
+            files = set()
+            for entry in entries:
+                names.append(entry.name)
+                if entry.is_file():
+                    files.add(entry.name)
+    except OSError:
+        return None
+    return names, files, {name.lower() for name in files}
+
+
+def _text_shift(node: yaml.ScalarNode) -> int:
+    """From a scalar's 0-based start column to the 1-based column where its text starts."""
     # A quoted scalar's text starts one column after the quote.
-    return position.shifted(1) if node.style in ("'", '"') else position
+    return 2 if node.style in ("'", '"') else 1
+
+
+# --------------------------------------------------------------------------
+# Flat zone files without PyYAML
+
+
+# Anything but printable ASCII and line feeds (tabs, CR, control characters, DEL,
+# UTF-8) makes YAML's rules subtle enough to leave the file to PyYAML.
+_FLAT_CHARACTERS = b"\n" + bytes(range(0x20, 0x7F))
+# The common line, `key: value` with a plain key (shorter than YAML's limit for
+# implicit keys), one space and a one-line value (quoted without escapes, or plain
+# with single spaces, no ': ' or ' #', not null), split into key and value; any
+# other line is the last group, whole.
+_FLAT_LINE = re.compile(
+    r"^([A-Za-z0-9_][^ :#,\[\]{}'\"\n]{0,998}): ('[^'\n]*'|\"[^\"\\\n]*\""
+    r"|(?!(?:~|null|Null|NULL)$)[^-?:,\[\]{}#&*!|>'\"%@` \n](?:[^#: \n]|:(?! |$)| (?![ #]|$))*)$"
+    r"|^(.*)$",
+    re.MULTILINE,
+)
+# A plain key: a conservative subset of what YAML reads as one (no spaces, no
+# indicators); anything else, quoted keys aside, goes to PyYAML.
+_FLAT_KEY = re.compile(r"[A-Za-z0-9_][^ :#,\[\]{}'\"]*")
+# Characters that may not start a plain scalar (or start something else).
+_FLAT_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+# A plain scalar inside [ ]: it ends at ',' or ']'; '#', '?' and ':' before a space
+# or an indicator make it subtle (and libyaml and PyYAML differ on some of them).
+_FLAT_FLOW_PLAIN = re.compile(r"(?:[^,\[\]{}#:?]|:(?=[^ ,\[\]{}?]))*")
+# Plain scalars that YAML reads as null.
+_FLAT_NULLS = frozenset(("~", "null", "Null", "NULL"))
+# An implicit key longer than this is an error for libyaml (1024); stay well below.
+_FLAT_KEY_LIMIT = 1000
+
+
+def _flat_quoted(line: str, start: int) -> tuple[str, int] | None:
+    """A one-line quoted scalar at ``line[start]``: (its text, the index after it), or None."""
+    if line[start] == "'":
+        end = line.find("'", start + 1)
+        while end >= 0 and line.startswith("'", end + 1):  # '' stands for '
+            end = line.find("'", end + 2)
+        if end < 0:
+            return None
+        return line[start + 1 : end].replace("''", "'"), end + 1
+    end = line.find('"', start + 1)
+    if end < 0 or "\\" in line[start + 1 : end]:
+        return None
+    return line[start + 1 : end], end + 1
+
+
+def _flat_tail(line: str, end: int) -> bool:
+    """Whether only spaces and perhaps a comment follow a value ending at ``end``."""
+    if end == len(line):
+        return True
+    if line[end] != " ":
+        return False
+    rest = line[end:].lstrip(" ")
+    return not rest or rest[0] == "#"
+
+
+def _flat_plain(line: str, start: int) -> str | None:
+    """The plain scalar from ``line[start]`` to the end of the line (or a comment), or None."""
+    if line[start] in _FLAT_INDICATORS:
+        return None
+    comment = line.find(" #", start)
+    text = (line[start:] if comment < 0 else line[start:comment]).rstrip(" ")
+    if ": " in text or text[-1] == ":" or text in _FLAT_NULLS:
+        return None
+    return text
+
+
+def _flat_flow(line: str, start: int) -> tuple[list[tuple[str, int]], int] | None:
+    """The items of a one-line ``[a, 'b']`` at ``line[start]``, with their text columns
+    (1-based), and the index after the ``]``; or None."""
+    items: list[tuple[str, int]] = []
+    size = len(line)
+    pos = start + 1
+    while pos < size and line[pos] == " ":
+        pos += 1
+    if pos < size and line[pos] == "]":
+        return items, pos + 1
+    while pos < size:
+        char = line[pos]
+        if char == "'" or char == '"':
+            quoted = _flat_quoted(line, pos)
+            if quoted is None:
+                return None
+            text, end = quoted
+            items.append((text, pos + 2))
+        else:
+            if char in _FLAT_INDICATORS:
+                return None
+            end = _FLAT_FLOW_PLAIN.match(line, pos).end()  # type: ignore[union-attr]
+            text = line[pos:end].rstrip(" ")
+            if text in _FLAT_NULLS:
+                return None
+            items.append((text, pos + 1))
+        pos = end
+        while pos < size and line[pos] == " ":
+            pos += 1
+        if pos >= size:
+            return None
+        if line[pos] == "]":
+            return items, pos + 1
+        if line[pos] != ",":
+            return None
+        pos += 1
+        while pos < size and line[pos] == " ":
+            pos += 1
+        if pos < size and line[pos] in ",]":
+            return None
+    return None
+
+
+def read_flat_zone(
+    data: bytes, display: str
+) -> tuple[list[RecordSpec], list[tuple[str, int, int, int]]] | None:
+    """The record specs of a flat zone file, read without PyYAML; None if it is not flat.
+
+    Flat means a mapping at the left margin whose values are one-line
+    scalars (plain or quoted, without escapes), one-line ``[...]`` lists of
+    such scalars, or block lists (``- record`` lines) of them; comments and
+    blank lines anywhere. That is what generated zones of a million records
+    look like, and PyYAML spends seconds building nodes for them. The specs
+    and their positions are exactly those :meth:`Loader.record_specs` gives
+    for PyYAML's nodes of the same text; anything this reader is not sure of
+    (other YAML, odd characters, nulls, what YAML would reject) returns None
+    so that PyYAML reads the file and reports what is wrong.
+
+    Also returns the repeated keys, as (key, line, column, line of the first),
+    whose records are left out as :meth:`Loader.mapping` leaves them out.
+    """
+    if data.translate(None, _FLAT_CHARACTERS):
+        return None  # not printable ASCII and line feeds: tabs, CR, controls, UTF-8
+    specs: list[RecordSpec] = []
+    append = specs.append
+    duplicates: list[tuple[str, int, int, int]] = []
+    seen: dict[str, int] = {}
+    first_seen = seen.setdefault
+    match_key = _FLAT_KEY.match
+    key = ""
+    key_line = 0
+    drop = False  # the current key is repeated: its records are left out
+    pending = False  # the current key has no value on its line: a block list must follow
+    items = 0  # entries of that block list so far
+    item_indent = -1
+    lineno = 0
+    # One match per line: the common `key: value` split up, or else the whole line.
+    for key_text, value, line in _FLAT_LINE.findall(data.decode("ascii")):
+        lineno += 1
+        if key_text:
+            if pending:
+                if not items:
+                    return None  # the key before has no value: null
+                pending = False
+            quote = value[0]
+            if quote == "'" or quote == '"':
+                value, column = value[1:-1], len(key_text) + 4
+            else:
+                column = len(key_text) + 3
+            first_line = first_seen(key_text, lineno)
+            if first_line == lineno:
+                append((key_text, lineno, 1, value, lineno, column, None, None, display))
+            else:
+                duplicates.append((key_text, lineno, 1, first_line))
+            continue
+        if not line:
+            continue
+        first = line[0]
+        if first == "#":
+            continue
+        if first == " " or (first == "-" and pending):
+            content = line.lstrip(" ")
+            if not content or content[0] == "#":
+                continue
+            if not pending:
+                return None  # a continuation line or a nested block
+            indent = len(line) - len(content)
+            if (items and indent != item_indent) or content[:2] != "- ":
+                return None
+            item_indent = indent
+            items += 1
+            start = indent + 2
+            while start < len(line) and line[start] == " ":
+                start += 1
+            if start == len(line):
+                return None
+            char = line[start]
+            if char == "'" or char == '"':
+                quoted = _flat_quoted(line, start)
+                if quoted is None or not _flat_tail(line, quoted[1]):
+                    return None
+                value, column = quoted[0], start + 2
+            else:
+                plain = _flat_plain(line, start)
+                if plain is None:
+                    return None
+                value, column = plain, start + 1
+            if not drop:
+                append((key, key_line, 1, value, lineno, column, None, None, display))
+            continue
+        if pending:
+            if not items:
+                return None  # a key without a value: null
+            pending = False
+        # A key at the left margin.
+        if first == "'" or first == '"':
+            quoted = _flat_quoted(line, 0)
+            if quoted is None:
+                return None
+            key, pos = quoted
+        else:
+            match = match_key(line)
+            if match is None:
+                return None
+            pos = match.end()
+            key = line[:pos]
+        if pos > _FLAT_KEY_LIMIT:
+            return None
+        size = len(line)
+        while pos < size and line[pos] == " ":
+            pos += 1
+        if pos == size or line[pos] != ":":
+            return None
+        pos += 1
+        if pos < size and line[pos] != " ":
+            return None
+        while pos < size and line[pos] == " ":
+            pos += 1
+        key_line = lineno
+        first_line = first_seen(key, lineno)
+        drop = first_line != lineno
+        if drop:
+            duplicates.append((key, lineno, 1, first_line))
+        if pos == size or line[pos] == "#":
+            pending = True
+            items = 0
+            continue
+        char = line[pos]
+        if char == "[":
+            flow = _flat_flow(line, pos)
+            if flow is None or not _flat_tail(line, flow[1]):
+                return None
+            if not drop:
+                for value, column in flow[0]:
+                    append((key, lineno, 1, value, lineno, column, None, None, display))
+            continue
+        if char == "'" or char == '"':
+            quoted = _flat_quoted(line, pos)
+            if quoted is None or not _flat_tail(line, quoted[1]):
+                return None
+            value, column = quoted[0], pos + 2
+        else:
+            plain = _flat_plain(line, pos)
+            if plain is None:
+                return None
+            value, column = plain, pos + 1
+        if not drop:
+            append((key, lineno, 1, value, lineno, column, None, None, display))
+    if pending and not items:
+        return None
+    return specs, duplicates
 
 
 _TYPE_HINTS = {
