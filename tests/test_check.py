@@ -144,6 +144,7 @@ def test_invalid_names(tmp_path: Path, owner: str, reason: str) -> None:
         ("FOO bar", "unknown-type"),
         ("2147483648 A 192.0.2.1", "bad-ttl"),
         ("1x A 192.0.2.1", "bad-ttl"),
+        ("1h IN 1h A 192.0.2.1", "bad-ttl"),
     ],
 )
 def test_invalid_records(tmp_path: Path, record: str, rule: str) -> None:

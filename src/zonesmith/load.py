@@ -1469,6 +1469,15 @@ def parse_record_text(
         )
         return None
     ttl = None
+    if match["ttl"] and match["ttl2"]:
+        report(
+            error(
+                position.shifted(lead + match.start("ttl2")),
+                "bad-ttl",
+                f"'{text}' gives two TTLs; write one, e.g. '300 A 192.0.2.1'",
+            )
+        )
+        return None
     ttl_text = match["ttl"] or match["ttl2"]
     if ttl_text is not None:
         try:
