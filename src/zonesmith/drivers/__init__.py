@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
@@ -96,6 +98,31 @@ def redact(text: str, build: ServerBuild) -> str:
     for key in build.keys:
         text = text.replace(key.secret, "(secret)")
     return text
+
+
+def check_copy(
+    config_name: str,
+    config_text: str,
+    argv: Callable[[str], list[str]],
+    staged: Path,
+    display: str,
+    build: ServerBuild,
+) -> CheckerRun:
+    """Run a checker on a copy of a configuration rendered for the staged files.
+
+    The server's own ``path`` may not exist where the build runs, so the
+    driver renders its configuration again pointing at the staged folder;
+    this writes it to a temporary file, runs ``argv(config_path)`` and gives
+    the output back as the user should read it: paths of the output folder
+    (``display``) instead of temporary ones, and no secrets.
+    """
+    with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
+        conf = Path(tmp) / config_name
+        conf.write_text(config_text)
+        run = run_tool(argv(str(conf)))
+    output = run.output.replace(str(conf), f"{display}/{config_name}")
+    output = redact(output.replace(str(staged), display), build)
+    return CheckerRun(run.command, run.returncode, output)
 
 
 def driver_for(software: str) -> Driver | None:

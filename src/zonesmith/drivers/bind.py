@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tempfile
 from pathlib import Path
 
 from zonesmith.blocklists import CompiledBlocklist, deduplicated, render_rpz, rpz_zone_name
@@ -46,7 +45,7 @@ from zonesmith.compile import (
     stub_zones,
 )
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, run_tool
+from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find_tool
 from zonesmith.model import View
 
 # "/path/named.conf:12: message" from the configuration parser.
@@ -438,12 +437,14 @@ class BindDriver(Driver):
         checkconf = find_tool("named-checkconf")
         if checkconf is None:
             return []
-        # Check a copy of the configuration that points at the staged files
-        # rather than at the server's path, which may not exist here.
-        with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
-            conf = Path(tmp) / self.config_name
-            conf.write_text(render_config(build, str(staged)))
-            run = run_tool([checkconf, "-z", str(conf)])
+        run = check_copy(
+            self.config_name,
+            render_config(build, str(staged)),
+            lambda conf: [checkconf, "-z", conf],
+            staged,
+            display,
+            build,
+        )
         if run.returncode == 0:
             return []
         diagnostics = []
@@ -452,7 +453,6 @@ class BindDriver(Driver):
             line = line.strip()
             if not line or "loaded serial" in line:
                 continue
-            line = line.replace(str(staged), display).replace(str(conf), config_display)
             position = Position(config_display)
             if match := _FILE_LINE.match(line) or _ZONE_FILE_LINE.match(line):
                 position = Position(match["file"], int(match["line"]), 1)

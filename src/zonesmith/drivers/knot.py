@@ -39,12 +39,19 @@ socket, ``secondary/`` and the databases).
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, find_tool, redact, run_tool
+from zonesmith.drivers import (
+    Capabilities,
+    Driver,
+    OutputFile,
+    check_copy,
+    find_tool,
+    redact,
+    run_tool,
+)
 from zonesmith.model import Server
 
 #: Responses per second to one client netblock before RRL drops or slips
@@ -321,15 +328,16 @@ class KnotDriver(Driver):
         if knotc is None:
             return []
         config_display = f"{display}/{self.config_name}"
-        # Check a copy of the configuration that points at the staged files
-        # rather than at the server's path, which may not exist here.
-        with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
-            conf = Path(tmp) / self.config_name
-            conf.write_text(render_knot_conf(build, str(staged)))
-            run = run_tool([knotc, "-c", str(conf), "conf-check"])
+        run = check_copy(
+            self.config_name,
+            render_knot_conf(build, str(staged)),
+            lambda conf: [knotc, "-c", conf, "conf-check"],
+            staged,
+            display,
+            build,
+        )
         if run.returncode != 0:
             output = _redact(run.output, build)
-            output = output.replace(str(conf), config_display).replace(str(staged), display)
             found = []
             for line in output.splitlines():
                 line = line.strip()

@@ -25,7 +25,6 @@ only from the addresses they were told about.
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
@@ -34,8 +33,8 @@ from zonesmith.drivers import (
     Capabilities,
     Driver,
     OutputFile,
+    check_copy,
     find_tool,
-    redact,
     run_tool,
     runs_from_temporary_folder,
 )
@@ -211,31 +210,28 @@ class NsdDriver(Driver):
         if checkconf is None:
             return []
         config_display = f"{display}/{self.config_name}"
-        # Check a copy of the configuration that points at the staged files
-        # rather than at the server's path, which may not exist here.
-        with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
-            conf = Path(tmp) / self.config_name
-            conf.write_text(
-                render_nsd_conf(build, str(staged), runs_from_temporary_folder(build.server.path))
-            )
-            run = run_tool([checkconf, str(conf)])
-            if run.returncode != 0:
-                found = []
-                for line in redact(run.output, build).splitlines():
-                    line = line.strip()
-                    if not line or _CONF_SUMMARY.match(line):
-                        continue
-                    position = Position(config_display)
-                    if match := _FILE_LINE.match(line):
-                        file = match["file"].replace(str(conf), config_display)
-                        file = file.replace(str(staged), display)
-                        position = Position(file, int(match["line"]), 1)
-                        line = match["message"] + (f" (at {match['at']})" if match["at"] else "")
-                    line = line.replace(str(conf), config_display).replace(str(staged), display)
-                    found.append(error(position, "nsd-checkconf", line))
-                return found or [
-                    error(Position(config_display), "nsd-checkconf", "nsd-checkconf failed")
-                ]
+        run = check_copy(
+            self.config_name,
+            render_nsd_conf(build, str(staged), runs_from_temporary_folder(build.server.path)),
+            lambda conf: [checkconf, conf],
+            staged,
+            display,
+            build,
+        )
+        if run.returncode != 0:
+            found = []
+            for line in run.output.splitlines():
+                line = line.strip()
+                if not line or _CONF_SUMMARY.match(line):
+                    continue
+                position = Position(config_display)
+                if match := _FILE_LINE.match(line):
+                    position = Position(match["file"], int(match["line"]), 1)
+                    line = match["message"] + (f" (at {match['at']})" if match["at"] else "")
+                found.append(error(position, "nsd-checkconf", line))
+            return found or [
+                error(Position(config_display), "nsd-checkconf", "nsd-checkconf failed")
+            ]
         checkzone = find_tool("nsd-checkzone")
         if checkzone is None:
             return []

@@ -34,7 +34,6 @@ import ipaddress
 import json
 import re
 import shlex
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import dns.name
@@ -53,8 +52,8 @@ from zonesmith.drivers import (
     Capabilities,
     Driver,
     OutputFile,
+    check_copy,
     find_tool,
-    run_tool,
     runs_from_temporary_folder,
 )
 from zonesmith.model import Server, Site
@@ -415,12 +414,14 @@ class UnboundDriver(Driver):
         checkconf = find_tool("unbound-checkconf")
         if checkconf is None:
             return []
-        # Check a copy of the configuration that points at the staged files
-        # rather than at the server's path, which may not exist here.
-        with tempfile.TemporaryDirectory(prefix="zonesmith-check-") as tmp:
-            conf = Path(tmp) / self.config_name
-            conf.write_text(render_unbound_conf(build, str(staged), check=True))
-            run = run_tool([checkconf, str(conf)])
+        run = check_copy(
+            self.config_name,
+            render_unbound_conf(build, str(staged), check=True),
+            lambda conf: [checkconf, conf],
+            staged,
+            display,
+            build,
+        )
         if run.returncode == 0:
             return []
         config_display = f"{display}/{self.config_name}"
@@ -429,7 +430,6 @@ class UnboundDriver(Driver):
             line = _LOG_PREFIX.sub("", line.strip())
             if not line or _SUMMARY.match(line) or line.startswith("unbound-checkconf: no errors"):
                 continue
-            line = line.replace(str(conf), config_display).replace(str(staged), display)
             position = Position(config_display)
             if match := _FILE_LINE.match(line):
                 position = Position(match["file"], int(match["line"]), 1)
