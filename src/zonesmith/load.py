@@ -1177,6 +1177,20 @@ _FLAT_NULLS = frozenset(("~", "null", "Null", "NULL"))
 _FLAT_KEY_LIMIT = 1000
 
 
+def _flat_scalar(line: str, start: int) -> tuple[str, int] | None:
+    """A one-line scalar value at ``start``, and the 1-based column of its text.
+
+    The text of a quoted scalar starts one column after the quote.
+    """
+    if line[start] == "'" or line[start] == '"':
+        quoted = _flat_quoted(line, start)
+        if quoted is None or not _flat_tail(line, quoted[1]):
+            return None
+        return quoted[0], start + 2
+    plain = _flat_plain(line, start)
+    return None if plain is None else (plain, start + 1)
+
+
 def _flat_quoted(line: str, start: int) -> tuple[str, int] | None:
     """A one-line quoted scalar at ``line[start]``: (its text, the index after it), or None."""
     if line[start] == "'":
@@ -1329,17 +1343,10 @@ def read_flat_zone(
                 start += 1
             if start == len(line):
                 return None
-            char = line[start]
-            if char == "'" or char == '"':
-                quoted = _flat_quoted(line, start)
-                if quoted is None or not _flat_tail(line, quoted[1]):
-                    return None
-                value, column = quoted[0], start + 2
-            else:
-                plain = _flat_plain(line, start)
-                if plain is None:
-                    return None
-                value, column = plain, start + 1
+            scalar = _flat_scalar(line, start)
+            if scalar is None:
+                return None
+            value, column = scalar
             if not drop:
                 append((key, key_line, 1, value, lineno, column, None, None, display))
             continue
@@ -1389,16 +1396,10 @@ def read_flat_zone(
                 for value, column in flow[0]:
                     append((key, lineno, 1, value, lineno, column, None, None, display))
             continue
-        if char == "'" or char == '"':
-            quoted = _flat_quoted(line, pos)
-            if quoted is None or not _flat_tail(line, quoted[1]):
-                return None
-            value, column = quoted[0], pos + 2
-        else:
-            plain = _flat_plain(line, pos)
-            if plain is None:
-                return None
-            value, column = plain, pos + 1
+        scalar = _flat_scalar(line, pos)
+        if scalar is None:
+            return None
+        value, column = scalar
         if not drop:
             append((key, lineno, 1, value, lineno, column, None, None, display))
     if pending and not items:
