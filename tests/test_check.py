@@ -323,3 +323,15 @@ def test_missing_site_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no zonesmith.yaml" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_secret_that_is_not_base64_is_reported_without_showing_it(tmp_path: Path) -> None:
+    site = write_site(
+        tmp_path,
+        BASE_CONFIG + "keys:\n  xfr: {algorithm: hmac-sha256, secret-file: secrets/xfr.key}\n",
+        files={"secrets/xfr.key": "not*base64*at-all\n"},
+    )
+    result = zonesmith("check", site)
+    assert result.returncode == 1
+    assert "zonesmith.yaml:5:3: error: [bad-secret]" in result.stdout
+    assert "not*base64" not in result.stdout

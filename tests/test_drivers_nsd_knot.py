@@ -225,7 +225,7 @@ def test_checker_messages_become_diagnostics_without_secrets(tmp_path):
     from zonesmith.load import load_site
 
     site, _ = load_site(make_site(tmp_path))
-    secrets, _ = read_secrets(site)
+    secrets = read_secrets(site)
     builds = compile_fleet(compile_site(site), secrets, {"knot": True, "bind": True})
     staged = tmp_path / "staged"
     for name, driver in (("ns2", NsdDriver()), ("ns3", KnotDriver())):
@@ -270,7 +270,7 @@ def test_nsd_checkzone_reports_zone_file_lines(tmp_path):
     from zonesmith.load import load_site
 
     loaded, _ = load_site(site)
-    secrets, _ = read_secrets(loaded)
+    secrets = read_secrets(loaded)
     builds = compile_fleet(compile_site(loaded), secrets, {"knot": True})
     found = NsdDriver().check(builds["ns1"], out / "ns1", "out/ns1")
     assert [(d.rule, d.position.path) for d in found] == [

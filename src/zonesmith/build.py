@@ -8,14 +8,11 @@ or the new one, never a mix.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ctypes
 import ctypes.util
 import dataclasses
 import errno
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +21,7 @@ from zonesmith.compile import compile_fleet, compile_site
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics, warning
 from zonesmith.drivers import OutputFile, driver_for
 from zonesmith.firewall import render_nftables
-from zonesmith.load import display_path, load_site
+from zonesmith.load import display_path, load_site, read_secret
 from zonesmith.model import SOFTWARES, Site
 from zonesmith.rules import validate
 
@@ -45,51 +42,9 @@ def check_site(root: Path) -> tuple[Site, list[Diagnostic]]:
     return site, sort_diagnostics(diagnostics)
 
 
-_BIND_KEY_SECRET = re.compile(r'secret\s+"([^"]+)"')
-
-
-def read_secrets(site: Site) -> tuple[dict[str, str], list[Diagnostic]]:
-    """The secret of every TSIG key, from its file or environment variable.
-
-    A secret file holds the base64 secret alone, or the key statement that
-    ``tsig-keygen`` prints. Problems are reported without the secret.
-    """
-    secrets: dict[str, str] = {}
-    problems: list[Diagnostic] = []
-    for key in site.keys:
-        if key.secret_file is not None:
-            try:
-                text = (Path(site.root) / key.secret_file).read_text()
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(
-                    error(
-                        key.position,
-                        "missing-secret",
-                        f"key '{key.name}': cannot read "
-                        f"{key.secret_file}: {getattr(exc, 'strerror', None) or exc}",
-                    )
-                )
-                continue
-        else:
-            text = os.environ.get(key.secret_env or "", "")
-        match = _BIND_KEY_SECRET.search(text)
-        secret = (match.group(1) if match else text).strip()
-        try:
-            if not secret or not base64.b64decode(secret, validate=True):
-                raise ValueError
-        except (binascii.Error, ValueError):
-            where = key.secret_file or f"${key.secret_env}"
-            problems.append(
-                error(
-                    key.position,
-                    "bad-secret",
-                    f"key '{key.name}': {where} does not hold a "
-                    "base64 secret (make one with tsig-keygen)",
-                )
-            )
-            continue
-        secrets[key.name] = secret
-    return secrets, problems
+def read_secrets(site: Site) -> dict[str, str]:
+    """The secret of every TSIG key (the rules made sure each can be read)."""
+    return {key.name: read_secret(site.root, key) for key in site.keys}
 
 
 @dataclass
@@ -108,9 +63,7 @@ def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildRes
     site, diagnostics = check_site(root)
     if any(d.is_error for d in diagnostics):
         raise SiteError(diagnostics)
-    secrets, secret_problems = read_secrets(site)
-    if secret_problems:
-        raise SiteError(sort_diagnostics(diagnostics + secret_problems))
+    secrets = read_secrets(site)
     compiled = compile_site(site)
     catalog_consumers = {
         software: bool(driver and driver.capabilities.catalog_consumer)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import dns.rdatatype
 
 from zonesmith import rdata as rdtext
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
-from zonesmith.load import KNOWN_CAA_TAGS
+from zonesmith.load import KNOWN_CAA_TAGS, SecretError, read_secret
 from zonesmith.model import Record, Server, Site, Zone, group_by_type, rdata_key
 
 T = dns.rdatatype
@@ -432,23 +431,21 @@ def unknown_zone(site: Site) -> Iterator[Diagnostic]:
 
 @rule("missing-secret", Severity.ERROR, "a TSIG key's secret file or variable is missing", "site")
 def missing_secret(site: Site) -> Iterator[Diagnostic]:
+    return _secret_problems(site, "missing-secret")
+
+
+@rule("bad-secret", Severity.ERROR, "a TSIG key's secret is not base64", "site")
+def bad_secret(site: Site) -> Iterator[Diagnostic]:
+    return _secret_problems(site, "bad-secret")
+
+
+def _secret_problems(site: Site, rule_id: str) -> Iterator[Diagnostic]:
     for key in site.keys:
-        if key.secret_file is not None:
-            path = Path(site.root) / key.secret_file
-            if not path.is_file():
-                yield _report(
-                    "missing-secret",
-                    key.position,
-                    f"key '{key.name}': secret file {key.secret_file} does not exist; create it "
-                    f"(e.g. tsig-keygen -a {key.algorithm} {key.name}, keeping only the secret) "
-                    "and keep it out of git",
-                )
-        elif key.secret_env is not None and not os.environ.get(key.secret_env):
-            yield _report(
-                "missing-secret",
-                key.position,
-                f"key '{key.name}': environment variable {key.secret_env} is not set",
-            )
+        try:
+            read_secret(site.root, key)
+        except SecretError as problem:
+            if problem.rule == rule_id:
+                yield _report(rule_id, key.position, str(problem))
 
 
 # --------------------------------------------------------------------------
