@@ -17,8 +17,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zonesmith import blocklists
 from zonesmith.compile import compile_fleet, compile_site
-from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics, warning
+from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
 from zonesmith.firewall import render_nftables
 from zonesmith.load import display_path, load_site, read_secret
@@ -76,20 +77,10 @@ def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildRes
     checks = []
     for server in site.servers:
         driver = driver_for(server.software)
-        if driver is None or server.role not in driver.capabilities.roles:
-            diagnostics.append(
-                warning(
-                    server.position,
-                    "unsupported-server",
-                    f"server '{server.name}' ({server.software} {server.role}) is not built "
-                    "by this version of zonesmith; its folder is not written",
-                )
-            )
-            continue
+        # The unsupported-role rule has stopped the build otherwise.
+        assert driver is not None and server.role in driver.capabilities.roles
         build = builds[server.name]
         if server.role == "resolver":
-            from zonesmith import blocklists
-
             build = dataclasses.replace(build, blocklists=blocklists.compiled_for(site, server))
         rendered = driver.render(build, server.path)
         if server.role != "resolver":
