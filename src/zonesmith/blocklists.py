@@ -34,7 +34,6 @@ import datetime
 import hashlib
 import ipaddress
 import json
-import os
 import re
 import threading
 import time
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonesmith import __version__
+from zonesmith.cache import CACHE_ROOT, ensure_cache_folder, write_atomically
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error
 from zonesmith.model import Blocklist, Server, Site
 
@@ -53,7 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
 #: The cache, relative to the site's root. It holds a ``.gitignore`` of its own.
-CACHE_DIR = ".zonesmith/cache/blocklists"
+CACHE_NAME = "blocklists"
+CACHE_DIR = f"{CACHE_ROOT}/{CACHE_NAME}"
 #: Bumped when the compiled format or the parsing rules change: recompiles everything.
 FORMAT_VERSION = 1
 
@@ -498,20 +499,6 @@ def cache_root(site: Site) -> Path:
     return Path(site.root) / CACHE_DIR
 
 
-def _ensure_cache(root: Path) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    ignore = root.parents[1] / ".gitignore"  # <site>/.zonesmith/.gitignore
-    if not ignore.exists():
-        ignore.write_text("# zonesmith's caches: never commit them\n*\n")
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
-
-
 class SourceCache:
     """The last good copy of every URL source, with what a conditional GET needs."""
 
@@ -544,9 +531,9 @@ class SourceCache:
     def store(self, url: str, body: bytes | None, meta: dict[str, object]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         if body is not None:
-            _write_atomically(self.body_path(url), body)
+            write_atomically(self.body_path(url), body)
         meta = {**meta, "url": url}
-        _write_atomically(self._stem(url).with_suffix(".json"), json.dumps(meta, indent=1).encode())
+        write_atomically(self._stem(url).with_suffix(".json"), json.dumps(meta, indent=1).encode())
 
 
 def _site_file(site: Site, relative: str) -> Path:
@@ -630,8 +617,8 @@ class CompiledStore:
         names_bytes = "\n".join(names).encode()
         exceptions_bytes = "\n".join(exceptions).encode()
         digest = _digest(names_bytes, exceptions_bytes)
-        _write_atomically(self._path(name, ".names"), names_bytes)
-        _write_atomically(self._path(name, ".allow"), exceptions_bytes)
+        write_atomically(self._path(name, ".names"), names_bytes)
+        write_atomically(self._path(name, ".allow"), exceptions_bytes)
         meta = {
             "name": name,
             "fingerprint": fingerprint,
@@ -640,7 +627,7 @@ class CompiledStore:
             "exceptions": len(exceptions),
             **extra,
         }
-        _write_atomically(self._path(name, ".json"), json.dumps(meta, indent=1).encode())
+        write_atomically(self._path(name, ".json"), json.dumps(meta, indent=1).encode())
         return digest
 
 
@@ -843,7 +830,7 @@ def compiled_for(site: Site, server: Server) -> tuple[CompiledBlocklist, ...]:
         loaded = store.load(blocklist.name, fingerprint)
         if loaded is None:
             names, exceptions, _ = compile_blocklist(blocklist, sources, allows)
-            _ensure_cache(root)
+            ensure_cache_folder(site.root, CACHE_NAME)
             digest = store.store(blocklist.name, fingerprint, names, exceptions, {})
         else:
             names, exceptions, digest = loaded
@@ -1060,7 +1047,7 @@ def update_site(
     ``progress(stage, done, total)`` is told how far the work is.
     """
     root = cache_root(site)
-    _ensure_cache(root)
+    ensure_cache_folder(site.root, CACHE_NAME)
     cache = SourceCache(root)
     store = CompiledStore(root)
     urls = sorted({s for b in site.blocklists for s in b.sources if is_url(s)})

@@ -12,12 +12,16 @@ import ctypes
 import ctypes.util
 import dataclasses
 import errno
+import hashlib
 import os
 import shutil
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from zonesmith import blocklists
+from zonesmith.cache import ZoneCache, write_atomically
 from zonesmith.compile import compile_fleet, compile_site
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
@@ -30,16 +34,21 @@ from zonesmith.rules import validate
 MARKER = ".zonesmith-output"
 MARKER_HEADER = (
     "# This folder is written by 'zonesmith build' and replaced on every build.\n"
-    "# Files below are the ones zonesmith wrote; any other file is a server's own\n"
-    "# (journals, transferred zones, databases) and is kept across builds.\n"
+    "# Files below are the ones zonesmith wrote, with a digest of their content;\n"
+    "# any other file is a server's own (journals, transferred zones, databases)\n"
+    "# and is kept across builds.\n"
 )
 
 
-def check_site(root: Path) -> tuple[Site, list[Diagnostic]]:
-    """Load and validate: every problem of the site, sorted."""
-    site, diagnostics = load_site(root)
+def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
+    """Load and validate: every problem of the site, sorted.
+
+    With a ``cache`` (see zonesmith.cache), unchanged zones are not read or
+    checked again, and what this run learnt is kept for the next.
+    """
+    site, diagnostics = load_site(root, cache)
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
-        diagnostics += validate(site)
+        diagnostics += validate(site, cache)
     return site, sort_diagnostics(diagnostics)
 
 
@@ -55,17 +64,23 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildResult:
+def build_site(
+    root: Path, out: Path, *, server_checks: bool = True, cache: ZoneCache | None = None
+) -> BuildResult:
     """Check, compile, render and write the site's output tree.
 
     Raises SiteError (with every diagnostic) when anything is wrong; the
     output tree and the serial state are then left as they were.
     """
-    site, diagnostics = check_site(root)
+    site, diagnostics = check_site(root, cache)
     if any(d.is_error for d in diagnostics):
+        if cache is not None:
+            cache.save(site.zones, collect=False)
         raise SiteError(diagnostics)
     secrets = read_secrets(site)
-    compiled = compile_site(site)
+    compiled = compile_site(site, cache=cache)
+    if cache is not None:
+        cache.save(site.zones, collect=True)
     catalog_consumers = {
         software: bool(driver and driver.capabilities.catalog_consumer)
         for software in SOFTWARES
@@ -90,22 +105,23 @@ def build_site(root: Path, out: Path, *, server_checks: bool = True) -> BuildRes
         checks.append((driver, build))
         result.servers.append(server.name)
 
-    manifest = MARKER_HEADER + "".join(f"{name}\n" for name in sorted(files))
-    files[MARKER] = OutputFile(manifest.encode())
     staging = _staging_dir(out)
+    written, before, before_at = _read_manifest(out)
     try:
-        _write_files(staging, files)
+        _write_tree(staging, files, out, before, before_at)
         if server_checks:
             for driver, build in checks:
                 display = display_path(out / build.server.name)
                 diagnostics += driver.check(build, staging / build.server.name, display)
         if any(d.is_error for d in diagnostics):
             raise SiteError(sort_diagnostics(diagnostics))
-        _swap_in(staging, out)
+        _swap_in(staging, out, written)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    _write_atomically(compiled.state.path, compiled.state.text().encode())
+    state = compiled.state
+    if state.changed or not state.path.exists():
+        write_atomically(state.path, state.text().encode())
     result.diagnostics = sort_diagnostics(diagnostics)
     return result
 
@@ -146,19 +162,90 @@ def _staging_dir(out: Path) -> Path:
     return staging
 
 
-def _write_files(root: Path, files: dict[str, OutputFile]) -> None:
-    for relative, output in sorted(files.items()):
-        path = root / relative
-        if relative.endswith("/"):  # a folder the server writes into
-            path.mkdir(parents=True, exist_ok=True)
-            os.chmod(path, output.mode)
+#: path -> content digest of every file listed; folders are not listed
+Manifest = dict[str, str]
+
+
+def _read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
+    """What an earlier build wrote into ``out``: every path, each file's digest, and when.
+
+    The time (of the manifest, written after every file) tells files a
+    later hand edit changed: they are newer than the manifest.
+    """
+    written: set[str] = set()
+    files: Manifest = {}
+    try:
+        with open(out / MARKER, "rb") as stream:
+            written_at = os.fstat(stream.fileno()).st_mtime_ns
+            text = stream.read().decode()
+    except (OSError, UnicodeDecodeError):
+        return written, files, 0
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path, _, digest = line.partition("\t")
+        written.add(path)
+        if digest:
+            files[path] = digest
+    return written, files, written_at
+
+
+def _write_tree(
+    root: Path, files: dict[str, OutputFile], previous: Path, before: Manifest, before_at: int
+) -> None:
+    """Write ``files`` under ``root``, then the manifest that lists them.
+
+    A file whose content is the same as in the ``previous`` tree (whose
+    manifest is ``before``, written at ``before_at``) is hard-linked from it
+    instead of written: a rebuild after one zone changed writes that zone's
+    file, not ten thousand. It is linked only when it is still as that build
+    left it (its size, and not changed after the manifest was written), so a
+    file edited by hand in the output is written again.
+    """
+    lines = []
+    folders: set[str] = set()
+    for relative, output in sorted(files.items()):
+        path = f"{root}/{relative}"
+        if relative.endswith("/"):  # a folder the server writes into
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, output.mode)
+            lines.append(f"{relative}\n")
+            continue
+        folder = os.path.dirname(path)
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
+        digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
+        lines.append(f"{relative}\t{digest}\n")
+        if before.get(relative) == digest and _unchanged(
+            f"{previous}/{relative}", len(output.content), output.mode, before_at
+        ):
+            try:
+                os.link(f"{previous}/{relative}", path)
+                continue
+            except OSError:
+                pass  # another file system, or links not allowed: written below
         # Create with the final mode so a secret is never readable, even briefly.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, output.mode)
         with os.fdopen(fd, "wb") as stream:
             stream.write(output.content)
-        os.chmod(path, output.mode)
+            os.fchmod(fd, output.mode)
+    (root / MARKER).write_text(MARKER_HEADER + "".join(lines))
+
+
+def _unchanged(path: str, size: int, mode: int, written_at: int) -> bool:
+    """Whether an earlier build's file is still as written (size, mode, no later change)."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_size == size
+        and stat.S_IMODE(info.st_mode) == mode
+        # Not ctime: linking into the next tree and deleting the old one change it.
+        and info.st_mtime_ns <= written_at
+    )
 
 
 _RENAME_EXCHANGE = 2
@@ -181,42 +268,55 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def _keep_server_files(old: Path, new: Path) -> None:
+def _server_files(old: Path, written: set[str]) -> Iterator[str]:
+    """The files of the old tree that its manifest does not list, relative to it."""
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(old / folder if folder else old) as entries:
+            for entry in entries:
+                relative = folder + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(relative + "/")
+                elif (
+                    entry.is_file(follow_symlinks=False)
+                    and relative != MARKER
+                    and relative not in written
+                ):
+                    yield relative
+
+
+def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
     """Hard-link the servers' own files of the old tree into the new one.
 
     A server running from OUT keeps transferred zones, journals and
     databases there; a rebuild must not pull them from under it. What the
-    old manifest does not list was written by a server, not by zonesmith.
+    old manifest (``written``) does not list was written by a server, not
+    by zonesmith.
     """
-    try:
-        written = {
-            line
-            for line in (old / MARKER).read_text().splitlines()
-            if line and not line.startswith("#")
-        }
-    except OSError:
+    if not written:
         return
-    for path in sorted(old.rglob("*")):
-        relative = path.relative_to(old).as_posix()
-        if relative == MARKER or relative in written or path.is_dir() or path.is_symlink():
-            continue
+    for relative in sorted(_server_files(old, written)):
         target = new / relative
         if target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(path, target)
+            os.link(old / relative, target)
         except OSError:
-            shutil.copy2(path, target)
+            shutil.copy2(old / relative, target)
 
 
-def _swap_in(staging: Path, out: Path) -> None:
-    """Make ``staging`` the output tree; the old tree ends up in ``staging``."""
+def _swap_in(staging: Path, out: Path, written: set[str]) -> None:
+    """Make ``staging`` the output tree; the old tree ends up in ``staging``.
+
+    ``written`` is what the old tree's manifest lists.
+    """
     out = out.absolute()
     if not out.exists():
         staging.rename(out)
         return
-    _keep_server_files(out, staging)
+    _keep_server_files(out, staging, written)
     if _exchange(staging, out):
         return
     # Without an atomic exchange, keep the window between the two renames short.
@@ -224,11 +324,3 @@ def _swap_in(staging: Path, out: Path) -> None:
     out.rename(old)
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    if path.exists() and path.read_bytes() == content:
-        return
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)

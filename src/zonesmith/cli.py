@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from zonesmith import __version__
 from zonesmith.build import build_site, check_site
+from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, SiteError, summary
 
 REPORT_URL = "the zonesmith issue tracker"
@@ -44,6 +45,12 @@ site_argument = click.argument(
     "site", type=click.Path(file_okay=False, path_type=Path), default=".", required=False
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+no_cache_option = click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read and check every zone again instead of reusing what the last run "
+    "worked out for unchanged zones (kept in SITE/.zonesmith/cache).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,10 +62,13 @@ def cli() -> None:
 @cli.command()
 @site_argument
 @json_option
-def check(site: Path, as_json: bool) -> None:
+@no_cache_option
+def check(site: Path, as_json: bool, no_cache: bool) -> None:
     """Load and validate SITE; exit 1 on any error."""
-    _, diagnostics = check_site(site)
+    cache = ZoneCache(None if no_cache else site)
+    loaded, diagnostics = check_site(site, cache)
     failed = any(d.is_error for d in diagnostics)
+    cache.save(loaded.zones, collect=not failed)
     if as_json:
         _json({"ok": not failed, "diagnostics": [d.as_json() for d in diagnostics]})
     else:
@@ -79,12 +89,16 @@ def check(site: Path, as_json: bool) -> None:
 )
 @click.option("--no-server-checks", is_flag=True, help="Do not run named-checkconf and the like.")
 @json_option
-def build(site: Path, out: Path | None, no_server_checks: bool, as_json: bool) -> None:
+@no_cache_option
+def build(
+    site: Path, out: Path | None, no_server_checks: bool, as_json: bool, no_cache: bool
+) -> None:
     """Check SITE, compile it and write OUT/<server>/ for every server."""
     out = out if out is not None else site / "out"
     console = _console()
     try:
-        result = build_site(site, out, server_checks=not no_server_checks)
+        cache = ZoneCache(None if no_cache else site)
+        result = build_site(site, out, server_checks=not no_server_checks, cache=cache)
     except SiteError as exc:
         if as_json:
             _json({"ok": False, "diagnostics": [d.as_json() for d in exc.diagnostics]})

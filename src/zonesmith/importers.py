@@ -2473,7 +2473,7 @@ def export_octodns(
     for zone in site.zones:
         if chosen not in zone.views:
             continue
-        compiled_zone = compiled.zones[(chosen, zone.name)]
+        compiled_zone = compiled.zones[(chosen, zone.origin)]
         records: dict[str, list[dict]] = defaultdict(list)
         positions = {(r.name, r.rdtype): r.position for r in zone.records}
         for name, rdtype, ttl, rdatas in compiled_zone.dnspython_rrsets():

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import difflib
+import hashlib
 import ipaddress
 import os
 import re
@@ -37,6 +39,7 @@ import dns.tokenizer
 import yaml
 
 from zonesmith import rdata as rdtext
+from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, Position, error, warning
 from zonesmith.model import (
     DEFAULT_VIEW,
@@ -192,9 +195,10 @@ def _kind(node: yaml.Node) -> str:
 class Loader:
     """Reads one site; collects diagnostics instead of stopping at the first."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, cache: ZoneCache | None = None):
         self.root = root
         self.diagnostics: list[Diagnostic] = []
+        self.cache = cache if cache is not None else ZoneCache(None)
 
     # -- reporting -------------------------------------------------------
 
@@ -342,6 +346,24 @@ class Loader:
                 f"no {SITE_FILE} here; a site is a folder with {SITE_FILE} (see the README)",
             )
             return Site(root=str(self.root), defaults=Defaults(3600, None, Position("")))
+        key = self.cache.declarations_key(site_path, self.root / ZONES_DIR)
+        declarations = self.cache.declarations(key)
+        if declarations is None:
+            reported = len(self.diagnostics)
+            declarations = self.load_declarations(site_path)
+            declarations.diagnostics.extend(self.diagnostics[reported:])
+            self.cache.keep_declarations(key, declarations)
+        else:
+            self.diagnostics.extend(declarations.diagnostics)
+        set_digests: dict[str, str] = {}
+        zones = tuple(
+            self.read_zone(zone, source, declarations.sets, set_digests)
+            for zone, source in declarations.zones
+        )
+        return dataclasses.replace(declarations.site, zones=zones)
+
+    def load_declarations(self, site_path: Path) -> Declarations:
+        """What zonesmith.yaml declares: the site, and its zones without their records."""
         source, document = self.compose(site_path)
         top = self.mapping(
             source,
@@ -361,19 +383,19 @@ class Loader:
             views = (View(DEFAULT_VIEW, ("any",), Position(source.display)),)
         servers = self.load_servers(source, section("servers"))
         set_specs = self.load_sets(source, section("sets"))
-        zones = self.load_zones(source, section("zones"), defaults, views, set_specs)
+        zones = self.declare_zones(source, section("zones"), defaults, views)
         blocklists = self.load_blocklists(source, section("blocklists"))
-        return Site(
+        site = Site(
             root=str(self.root),
             defaults=defaults,
             keys=keys,
             views=views,
             servers=servers,
-            zones=zones,
             blocklists=blocklists,
             implicit_view=implicit_view,
             sets=tuple(set_specs),
         )
+        return Declarations(site, zones, set_specs)
 
     def load_defaults(
         self, source: SourceFile, node: yaml.Node | None, document: yaml.Node | None
@@ -833,14 +855,14 @@ class Loader:
         else:
             self.error(source.at(node), "bad-value", f"{what}: no records given")
 
-    def load_zones(
+    def declare_zones(
         self,
         source: SourceFile,
         node: yaml.Node | None,
         defaults: Defaults,
         views: tuple[View, ...],
-        sets: dict[str, list[RecordSpec]],
-    ) -> tuple[Zone, ...]:
+    ) -> list[tuple[Zone, ZoneSource]]:
+        """The zones zonesmith.yaml declares, without records, and where those come from."""
         zones = []
         all_views = tuple(view.name for view in views)
         zones_dir = self.root / ZONES_DIR
@@ -848,29 +870,27 @@ class Loader:
         if listing is not None:
             names, files, folded = listing
 
-            def is_file(path: Path) -> bool:
+            def is_file(name: str) -> bool:
                 # A file listed as named, or perhaps under another case if the file
                 # system ignores case: only then is it worth asking the system.
-                name = path.name
-                return name in files or (name in folded and path.is_file())
+                return name in files or (name in folded and (zones_dir / name).is_file())
 
         else:
             names = None
 
-            def is_file(path: Path) -> bool:
-                return path.is_file()
+            def is_file(name: str) -> bool:
+                return (zones_dir / name).is_file()
 
         declared: set[str] = set()
         for name, (key_node, value_node) in self.mapping(source, node, None, "zones").items():
             where = f"zone '{name}'"
             try:
-                origin = dns.name.from_text(name)
+                origin, origin_text = _zone_name(name)
             except dns.exception.DNSException as exc:
                 self.error(
                     source.at(key_node), "bad-name", f"{where}: {describe_name_error(name, exc)}"
                 )
                 continue
-            origin_text = origin.to_text()
             file_stem = (
                 origin_text[:-1] if origin_text != "." else origin.to_text(omit_final_dot=True)
             ).lower()
@@ -913,48 +933,42 @@ class Loader:
             if "soa" in entries:
                 soa = self.load_soa(source, entries["soa"][1], defaults.soa, f"{where} soa")
 
-            records: list[Record] = []
-            yaml_path = zones_dir / f"{file_stem}.yaml"
-            master_path = zones_dir / f"{file_stem}.zone"
-            source_path = None
-            yaml_file = is_file(yaml_path)
-            master_file = is_file(master_path)
+            yaml_name = f"{file_stem}.yaml"
+            master_name = f"{file_stem}.zone"
+            yaml_file = is_file(yaml_name)
+            master_file = is_file(master_name)
             if yaml_file and master_file:
+                yaml_shown, master_shown = (
+                    display_path(zones_dir / yaml_name),
+                    display_path(zones_dir / master_name),
+                )
                 self.error(
-                    Position(display_path(master_path), 1, 1),
+                    Position(master_shown, 1, 1),
                     "duplicate-zone-source",
-                    f"{where} is given both as {display_path(yaml_path)} and as "
-                    f"{display_path(master_path)}; keep one of them",
+                    f"{where} is given both as {yaml_shown} and as {master_shown}; "
+                    "keep one of them",
                 )
-            elif yaml_file:
-                source_path = display_path(yaml_path)
-                specs = self.zone_specs(yaml_path, source_path, f"zone {file_stem}")
-                records.extend(self.materialize(specs, origin_text, ttl, "zone"))
-            elif master_file:
-                source_path = display_path(master_path)
-                records.extend(self.load_master(master_path, origin, ttl))
-            for include in includes:
-                if include.name in sets:
-                    records.extend(
-                        self.materialize(
-                            sets[include.name], origin_text, ttl, f"set {include.name}"
-                        )
-                    )
-            zones.append(
-                Zone(
-                    name=origin,
-                    views=zone_views,
-                    records=tuple(records),
-                    position=source.at(key_node),
-                    source_path=source_path,
-                    includes=includes,
-                    reverse_of=reverse_of,
-                    view_refs=view_refs,
-                    ttl=zone_ttl,
-                    soa=soa,
-                    servers=zone_servers,
-                )
+                yaml_file = master_file = False
+            path = (
+                zones_dir / (yaml_name if yaml_file else master_name)
+                if yaml_file or master_file
+                else None
             )
+            zone = Zone(
+                name=origin,
+                views=zone_views,
+                records=(),
+                position=source.at(key_node),
+                source_path=display_path(path) if path is not None else None,
+                includes=includes,
+                reverse_of=reverse_of,
+                view_refs=view_refs,
+                ttl=zone_ttl,
+                soa=soa,
+                servers=zone_servers,
+                origin=origin_text,
+            )
+            zones.append((zone, ZoneSource(str(path) if path else None, master_file, ttl)))
         if names is not None:
             # As Path.suffix and Path.stem read them, without a Path for each file.
             paths = (
@@ -974,7 +988,87 @@ class Loader:
                     f"zone file for '{path.stem}' is not used: add '{path.stem}: {{}}' "
                     f"under zones in {SITE_FILE}",
                 )
-        return tuple(zones)
+        return zones
+
+    def read_zone(
+        self,
+        zone: Zone,
+        source: ZoneSource,
+        sets: dict[str, list[RecordSpec]],
+        set_digests: dict[str, str],
+    ) -> Zone:
+        """A declared zone with its records: from its file and the sets it includes."""
+        origin_text = zone.origin
+        fingerprint = self.zone_fingerprint(
+            source.path, zone.source_path, origin_text, source.ttl, zone.includes, sets, set_digests
+        )
+        cached = self.cache.records(fingerprint)
+        if cached is not None:
+            records, diagnostics = cached
+            self.diagnostics.extend(diagnostics)
+        else:
+            reported = len(self.diagnostics)
+            found: list[Record] = []
+            if source.path is not None:
+                path = Path(source.path)
+                if source.master:
+                    found.extend(self.load_master(path, zone.name, source.ttl))
+                else:
+                    where = f"zone {path.name[:-5]}"
+                    specs = self.zone_specs(path, zone.source_path or "", where)
+                    found.extend(self.materialize(specs, origin_text, source.ttl, "zone"))
+            for include in zone.includes:
+                if include.name in sets:
+                    label = f"set {include.name}"
+                    found.extend(
+                        self.materialize(sets[include.name], origin_text, source.ttl, label)
+                    )
+            records = tuple(found)
+            self.cache.keep_records(fingerprint, records, self.diagnostics[reported:])
+        return Zone(
+            name=zone.name,
+            views=zone.views,
+            records=records,
+            position=zone.position,
+            source_path=zone.source_path,
+            includes=zone.includes,
+            reverse_of=zone.reverse_of,
+            view_refs=zone.view_refs,
+            ttl=zone.ttl,
+            soa=zone.soa,
+            servers=zone.servers,
+            fingerprint=fingerprint,
+            origin=origin_text,
+        )
+
+    def zone_fingerprint(
+        self,
+        path: str | None,
+        display: str | None,
+        origin_text: str,
+        ttl: int,
+        includes: tuple[Reference, ...],
+        sets: dict[str, list[RecordSpec]],
+        set_digests: dict[str, str],
+    ) -> str | None:
+        """The zone's key in the cache: what its records are made from (None: not cached).
+
+        A master file with $INCLUDE depends on files its digest does not
+        cover, so it is always read.
+        """
+        content = None
+        if path is not None:
+            found = self.cache.content_digest(path)
+            if found is None or found[1]:
+                return None
+            content = found[0]
+        used_sets = []
+        for include in includes:
+            specs = sets.get(include.name)
+            if specs is not None and include.name not in set_digests:
+                set_digests[include.name] = hashlib.blake2b(repr(specs).encode()).hexdigest()
+            used_sets.append((include.name, set_digests.get(include.name)))
+        return self.cache.fingerprint(display, content, origin_text, ttl, used_sets)
 
     def load_master(self, path: Path, origin: dns.name.Name, ttl: int) -> list[Record]:
         from zonesmith.masterfile import read_masterfile
@@ -1125,6 +1219,53 @@ RecordSpec = tuple[str, int, int, str, int, int, int | None, str | None, str]
 _FAST_TYPE_CODES = {dns.rdatatype.to_text(t): t for t in rdtext.FAST_TYPES} | {
     dns.rdatatype.to_text(t).lower(): t for t in rdtext.FAST_TYPES
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSource:
+    """Where a declared zone's own records come from."""
+
+    #: its file (YAML or master file), if it has one
+    path: str | None
+    master: bool
+    #: the TTL of records that give none
+    ttl: int
+
+    def __reduce__(self) -> tuple[type[ZoneSource], tuple[str | None, bool, int]]:
+        return ZoneSource, (self.path, self.master, self.ttl)  # see Position.__reduce__
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """What zonesmith.yaml declares (see Loader.load_declarations).
+
+    ``site`` has no zones yet; ``zones`` are the declared zones without
+    their records, each with where its records come from; ``sets`` are the
+    sets' records as text; ``diagnostics`` what reading all this reported.
+    """
+
+    site: Site
+    zones: list[tuple[Zone, ZoneSource]]
+    sets: dict[str, list[RecordSpec]]
+    diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+
+
+#: A zone name dnspython would write back exactly as given (no escapes).
+_PLAIN_ZONE_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")
+
+
+def _zone_name(text: str) -> tuple[dns.name.Name, str]:
+    """A zone's name and its absolute text; raises dns.exception.DNSException.
+
+    dnspython reads a name character by character; ten thousand plain zone
+    names are split on dots instead.
+    """
+    if _PLAIN_ZONE_NAME.fullmatch(text):
+        absolute = text if text[-1] == "." else f"{text}."
+        labels = [label.encode() for label in absolute.split(".")]
+        return dns.name.Name(labels), absolute  # checks label and name length
+    name = dns.name.from_text(text)
+    return name, name.to_text()
 
 
 def _list_folder(folder: Path) -> tuple[list[str], set[str], set[str]] | None:
@@ -1611,8 +1752,12 @@ def read_secret(root: str, key: TsigKey) -> str:
     return secret
 
 
-def load_site(root: Path | str) -> tuple[Site, list[Diagnostic]]:
-    """Load the site at ``root``; returns the model and what loading found wrong."""
-    loader = Loader(Path(root))
+def load_site(root: Path | str, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
+    """Load the site at ``root``; returns the model and what loading found wrong.
+
+    With a ``cache``, zones whose files are unchanged since it was written
+    are taken from it instead of being read again.
+    """
+    loader = Loader(Path(root), cache)
     site = loader.load()
     return site, loader.diagnostics

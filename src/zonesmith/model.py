@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from operator import itemgetter
 
@@ -35,6 +35,9 @@ class Reference:
 
     name: str
     position: Position
+
+    def __reduce__(self) -> tuple[type[Reference], tuple[str, Position]]:
+        return Reference, (self.name, self.position)  # see Position.__reduce__
 
 
 class Record(tuple):
@@ -138,6 +141,14 @@ class Soa:
     retry: int
     expire: int
     negative_ttl: int
+    #: ``primary`` and ``contact`` as absolute text, as zone files need them.
+    primary_text: str = field(init=False, compare=False, repr=False)
+    contact_text: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Ten thousand zones share one SOA: their names are written out once.
+        object.__setattr__(self, "primary_text", self.primary.to_text())
+        object.__setattr__(self, "contact_text", self.contact.to_text())
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +218,13 @@ class Zone:
     soa: Soa | None = None
     #: The servers that serve this zone; None: every authoritative server of its views.
     servers: tuple[Reference, ...] | None = None
+    #: What the records are made from, as a digest (see zonesmith.cache); None: unknown.
+    fingerprint: str | None = None
+    #: The zone's name as absolute text ("example.com."): the form records use.
+    #: Worked out from ``name`` when not given.
+    origin: str = ""
     #: Whether some records are for one view only (then views see different zones).
     differs_by_view: bool = field(init=False, default=False)
-    #: The zone's name as absolute text ("example.com."): the form records use.
-    origin: str = field(init=False, default="")
 
     @property
     def text(self) -> str:
@@ -222,10 +236,15 @@ class Zone:
             if record.view is None or record.view == view:
                 yield record
 
+    def __reduce__(self) -> tuple[type[Zone], tuple]:
+        # Pickled by its constructor (see Position.__reduce__).
+        return Zone, tuple(getattr(self, f.name) for f in fields(self) if f.init)
+
     def __post_init__(self) -> None:
         # Asked for often, and a zone can have a million records: worked out once.
         object.__setattr__(self, "differs_by_view", any(r[4] is not None for r in self.records))
-        object.__setattr__(self, "origin", self.name.to_text())
+        if not self.origin:
+            object.__setattr__(self, "origin", self.name.to_text())
 
     def index(self, view: str) -> ZoneIndex:
         """The records ``view`` sees, indexed (see :func:`index_records`); made once.

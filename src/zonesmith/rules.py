@@ -26,6 +26,7 @@ import dns.name
 import dns.rdatatype
 
 from zonesmith import rdata as rdtext
+from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.load import KNOWN_CAA_TAGS, SecretError, read_secret
 from zonesmith.model import Record, Server, Site, Zone, group_by_type, rdata_key
@@ -1028,8 +1029,8 @@ def empty_nsap(zv: ZoneView) -> Iterator[Diagnostic]:
 # --------------------------------------------------------------------------
 
 
-def zone_views(site: Site) -> Iterator[ZoneView]:
-    """Every (zone, view) pair the site serves.
+def zone_views(site: Site) -> Iterator[tuple[Zone, str]]:
+    """Every (zone, view) pair the site serves, for the zone rules.
 
     A zone with no view-specific records looks the same in every view, so it
     is checked once.
@@ -1039,18 +1040,28 @@ def zone_views(site: Site) -> Iterator[ZoneView]:
             continue
         if zone.differs_by_view:
             for view in zone.views:
-                yield ZoneView.build(site, zone, view)
+                yield zone, view
         else:
-            yield ZoneView.build(site, zone, zone.views[0])
+            yield zone, zone.views[0]
 
 
-def validate(site: Site) -> list[Diagnostic]:
-    """Run every rule on the site."""
+def validate(site: Site, cache: ZoneCache | None = None) -> list[Diagnostic]:
+    """Run every rule on the site.
+
+    The zone rules look at one zone only: with a ``cache``, what they found
+    on an unchanged zone is taken from it.
+    """
     diagnostics: list[Diagnostic] = []
     for site_rule in (r for r in RULES if r.scope == "site"):
         diagnostics.extend(site_rule.check(site))
     zone_rules = [r for r in RULES if r.scope == "zone"]
-    for zv in zone_views(site):
-        for zone_rule in zone_rules:
-            diagnostics.extend(zone_rule.check(zv))
+    implicit = site.implicit_view
+    for zone, view in zone_views(site):
+        found = cache.rule_diagnostics(zone, view, implicit) if cache is not None else None
+        if found is None:
+            zv = ZoneView.build(site, zone, view)
+            found = [d for zone_rule in zone_rules for d in zone_rule.check(zv)]
+            if cache is not None:
+                cache.keep_rule_diagnostics(zone, view, implicit, found)
+        diagnostics.extend(found)
     return diagnostics

@@ -88,7 +88,7 @@ def zone_file(zone: ServedZone) -> str:
 
 
 def _domain(zone: ServedZone) -> str:
-    return zone.name.to_text()
+    return zone.zone.origin
 
 
 def _address(server: Server) -> str:

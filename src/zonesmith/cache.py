@@ -1,0 +1,424 @@
+"""What earlier runs worked out about each zone, reused while its inputs are unchanged.
+
+A site of ten thousand zones is mostly zones nobody touched since the last
+build. Reading, validating and rendering them again is most of a build's
+time, so ``check`` and ``build`` keep, per zone, what that work gave:
+
+- its records (from its file and the sets it includes), and what reading
+  them reported;
+- per view, the diagnostics of the zone rules and the rendered zone body.
+
+It lives in ``SITE/.zonesmith/cache/zones/`` (git-ignored). An entry is
+keyed by the zone's *fingerprint*: a digest of everything its records are
+made from (the file's content and path, the zone's name and default TTL,
+the sets it includes, and this version of zonesmith's code). An entry is
+only ever found by that fingerprint, so a stale one is never used; at worst
+it is not found and the work is done again. Entries are kept in 256 shard
+files by the fingerprint's first two hex digits: ten thousand small files
+would cost more to create and open than the work they save, and one big
+file would be rewritten whole for every edited zone.
+
+An ``index`` file keeps each zone file's ``stat`` signature and content
+digest, so an unchanged file is not even read (as git's index does; a file
+changed within the last seconds is always read again, since a second change
+within the file system's time resolution would leave its signature as it was).
+
+The declarations of zonesmith.yaml (the site without its zones' records)
+are kept too, keyed by the file's content, the listings of the site and
+zones folders and the working directory (diagnostics name files relative
+to it); re-reading ten thousand zone declarations costs more than a third
+of a second. They are pickled, and unpickled with only zonesmith's model
+classes allowed, so a planted cache file cannot run code.
+
+A zone's site context (its views, SOA, servers) is not in its fingerprint:
+site rules and the fleet are worked out on every run from the model, which
+is complete whether its zones came from the cache or from their files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import marshal
+import os
+import pickle
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zonesmith.diagnostics import Diagnostic, Position, Severity
+from zonesmith.model import Record, Zone
+
+if TYPE_CHECKING:
+    from zonesmith.load import Declarations
+
+#: Where zonesmith keeps its caches, relative to the site's root.
+CACHE_ROOT = ".zonesmith/cache"
+ZONES_FOLDER = "zones"
+#: Bumped when the layout of an entry changes (the code digest covers the rest).
+_FORMAT = 1
+#: A file changed this recently may change again unseen by its signature.
+_RACY_NS = 2_000_000_000
+#: A zone bigger than this is written to the cache only once it was seen
+#: unchanged in two runs in a row: writing a million records out costs a
+#: good part of a second, which the first build of a big zone (measured
+#: against named-compilezone) should not pay for a rebuild that may never come.
+BIG_ZONE_RECORDS = 50_000
+
+Signature = tuple[int, int, int, int]
+#: path, line, column, severity, rule, message
+DiagnosticTuple = tuple[str, int, int, str, str, str]
+
+
+def ensure_cache_folder(site_root: Path | str, name: str) -> Path:
+    """``SITE/.zonesmith/cache/<name>``, made on first use with a ``.gitignore``."""
+    folder = Path(site_root) / CACHE_ROOT / name
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder.parents[1] / ".gitignore"  # SITE/.zonesmith/.gitignore
+    if not ignore.exists():
+        ignore.write_text("# zonesmith's caches: never commit them\n*\n")
+    return folder
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Replace ``path`` in one step; concurrent writers each use their own temporary."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        temporary.write_bytes(content)
+        temporary.replace(path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _code_digest() -> str:
+    """Identifies this zonesmith's code: a cache written by other code is not used."""
+    package = Path(__file__).parent
+    hasher = hashlib.blake2b(f"{_FORMAT}".encode(), digest_size=16)
+    for path in sorted(package.rglob("*.py")):
+        info = path.stat()
+        hasher.update(f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return hasher.hexdigest()
+
+
+def _diagnostic_tuple(d: Diagnostic) -> DiagnosticTuple:
+    p = d.position
+    return (p.path, p.line, p.column, d.severity.value, d.rule, d.message)
+
+
+def _diagnostic(t: DiagnosticTuple) -> Diagnostic:
+    return Diagnostic(Position(t[0], t[1], t[2]), Severity(t[3]), t[4], t[5])
+
+
+def _plain_record(record: Record) -> tuple:
+    # marshal knows plain ints, not dnspython's RdataType, nor parsed rdata
+    # (which Record.rdata makes again from the text when asked).
+    return (*record[:2], int(record[2]), *record[3:9], None)
+
+
+class _ModelUnpickler(pickle.Unpickler):
+    """Unpickles zonesmith's model values and nothing else."""
+
+    ALLOWED = frozenset(
+        {
+            ("dns.name", "Name"),
+            ("zonesmith.diagnostics", "Diagnostic"),
+            ("zonesmith.diagnostics", "Position"),
+            ("zonesmith.diagnostics", "Severity"),
+            ("zonesmith.load", "Declarations"),
+            ("zonesmith.load", "ZoneSource"),
+            *(
+                ("zonesmith.model", name)
+                for name in (
+                    "Blocklist",
+                    "Defaults",
+                    "Reference",
+                    "Server",
+                    "Site",
+                    "Soa",
+                    "TsigKey",
+                    "View",
+                    "Zone",
+                )
+            ),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a zonesmith cache")
+        return super().find_class(module, name)
+
+
+class _Entry:
+    """What the cache holds for one zone fingerprint.
+
+    ``results`` maps "rules <view key>" to the zone rules' diagnostics and
+    "body <view key>" to the rendered body of the zone in a view.
+    """
+
+    __slots__ = ("records", "diagnostics", "results", "changed")
+
+    def __init__(
+        self,
+        records: tuple[Record, ...],
+        diagnostics: tuple[DiagnosticTuple, ...],
+        results: dict[str, object],
+        changed: bool,
+    ) -> None:
+        self.records = records
+        self.diagnostics = diagnostics
+        self.results = results
+        self.changed = changed
+
+
+class ZoneCache:
+    """The per-zone cache of one site (see the module's documentation).
+
+    ``ZoneCache(None)`` keeps nothing and finds nothing, so callers need no
+    special case when caching is off.
+    """
+
+    def __init__(self, site_root: Path | str | None) -> None:
+        self.site_root = Path(site_root) if site_root is not None else None
+        self.folder = self.site_root / CACHE_ROOT / ZONES_FOLDER if self.site_root else None
+        self.code = _code_digest() if self.folder else ""
+        #: file path -> (stat signature, content digest, has $INCLUDE)
+        self.index: dict[str, tuple[Signature, str, bool]] = {}
+        self.index_changed = False
+        self.looked_up: set[str] = set()
+        #: the fingerprints of the zones of the previous run
+        self.previous: set[str] = set()
+        self.entries: dict[str, _Entry] = {}
+        self.shards: dict[str, dict[str, tuple]] = {}
+        self.new_declarations: tuple[str, Declarations] | None = None
+        if self.folder is not None:
+            self._read_index()
+
+    # -- reading ---------------------------------------------------------------
+
+    def _read_index(self) -> None:
+        assert self.folder is not None
+        try:
+            data = marshal.loads((self.folder / "index").read_bytes())
+            if data[0] == self.code:
+                self.index, self.previous = data[1], set(data[2])
+        except (OSError, ValueError, EOFError, TypeError, IndexError):
+            pass  # no index, or one of other code: everything is read again
+
+    def content_digest(self, path: str) -> tuple[str, bool] | None:
+        """The digest of a file's content, and whether it has an ``$INCLUDE``.
+
+        None when caching is off or the file cannot be read (the loader
+        reports that).
+        """
+        if self.folder is None:
+            return None
+        key = path
+        self.looked_up.add(key)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        signature = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+        known = self.index.get(key)
+        if known is not None and known[0] == signature:
+            return known[1], known[2]
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read()
+        except OSError:
+            return None
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        includes = b"$include" in data.lower() if b"$" in data else False
+        if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
+            self.index[key] = (signature, digest, includes)
+            self.index_changed = True
+        return digest, includes
+
+    def declarations_key(self, site_file: Path, zones_dir: Path) -> str | None:
+        """What the declarations of zonesmith.yaml depend on, as a digest."""
+        if self.folder is None:
+            return None
+        hasher = hashlib.blake2b(self.code.encode(), digest_size=20)
+        try:
+            hasher.update(site_file.read_bytes())
+            for folder in (site_file.parent, zones_dir):
+                names = sorted(os.listdir(folder)) if folder.is_dir() else []
+                hasher.update(f"\x00{folder}\x00{os.getcwd()}\x00".encode())
+                hasher.update("\x00".join(names).encode())
+        except OSError:
+            return None
+        return hasher.hexdigest()
+
+    def declarations(self, key: str | None) -> Declarations | None:
+        """The declarations of zonesmith.yaml as an earlier run read them, if unchanged."""
+        if key is None or self.folder is None:
+            return None
+        try:
+            stored_key, declarations = _ModelUnpickler(
+                io.BytesIO((self.folder / "declarations").read_bytes())
+            ).load()
+        except Exception:  # noqa: BLE001 - any unreadable cache is only a miss
+            return None
+        return declarations if stored_key == key else None
+
+    def keep_declarations(self, key: str | None, declarations: Declarations) -> None:
+        if key is not None:
+            self.new_declarations = (key, declarations)
+
+    def fingerprint(self, *parts: object) -> str | None:
+        """The fingerprint of a zone made from ``parts`` (None: caching is off)."""
+        if self.folder is None:
+            return None
+        hasher = hashlib.blake2b(self.code.encode(), digest_size=20)
+        hasher.update(repr(parts).encode())
+        return hasher.hexdigest()
+
+    def _shard(self, name: str) -> dict[str, tuple]:
+        """The entries of one shard file, as stored (read once)."""
+        assert self.folder is not None
+        shard = self.shards.get(name)
+        if shard is None:
+            try:
+                shard = marshal.loads((self.folder / name).read_bytes())
+                if not isinstance(shard, dict):
+                    shard = {}
+            except (OSError, ValueError, EOFError, TypeError):
+                shard = {}
+            self.shards[name] = shard
+        return shard
+
+    def _entry(self, fingerprint: str | None) -> _Entry | None:
+        if fingerprint is None or self.folder is None:
+            return None
+        entry = self.entries.get(fingerprint)
+        if entry is not None:
+            return entry
+        stored = self._shard(fingerprint[:2]).get(fingerprint)
+        if stored is None:
+            return None
+        try:
+            records, diagnostics, results = stored
+            entry = _Entry(tuple(map(Record, records)), diagnostics, results, False)
+        except (TypeError, ValueError):
+            return None
+        self.entries[fingerprint] = entry
+        return entry
+
+    def records(
+        self, fingerprint: str | None
+    ) -> tuple[tuple[Record, ...], list[Diagnostic]] | None:
+        """A zone's records and what loading them reported, if known."""
+        entry = self._entry(fingerprint)
+        if entry is None:
+            return None
+        return entry.records, [_diagnostic(t) for t in entry.diagnostics]
+
+    def keep_records(
+        self, fingerprint: str | None, records: Iterable[Record], diagnostics: Sequence[Diagnostic]
+    ) -> None:
+        if fingerprint is not None and self.folder is not None:
+            self.entries[fingerprint] = _Entry(
+                tuple(records), tuple(map(_diagnostic_tuple, diagnostics)), {}, True
+            )
+
+    # -- per view --------------------------------------------------------------
+
+    @staticmethod
+    def _result_key(what: str, zone: Zone, view: str, implicit_view: bool) -> str:
+        # What the zone rules and the renderer see of a zone besides its
+        # records: which of its records the view has, where the zone is
+        # declared, and whether diagnostics name views at all.
+        effective = view if zone.differs_by_view else ""
+        p = zone.position
+        return f"{what} {effective}\x00{int(implicit_view)}\x00{p.path}:{p.line}:{p.column}"
+
+    def _result(self, what: str, zone: Zone, view: str, implicit_view: bool) -> object:
+        entry = self._entry(zone.fingerprint)
+        if entry is None:
+            return None
+        return entry.results.get(self._result_key(what, zone, view, implicit_view))
+
+    def _keep(self, what: str, zone: Zone, view: str, implicit_view: bool, value: object) -> None:
+        entry = self._entry(zone.fingerprint)
+        if entry is not None:
+            entry.results[self._result_key(what, zone, view, implicit_view)] = value
+            entry.changed = True
+
+    def rule_diagnostics(
+        self, zone: Zone, view: str, implicit_view: bool
+    ) -> list[Diagnostic] | None:
+        """What the zone rules reported on a zone in a view, if known."""
+        found = self._result("rules", zone, view, implicit_view)
+        return None if found is None else [_diagnostic(t) for t in found]  # type: ignore[attr-defined]
+
+    def keep_rule_diagnostics(
+        self, zone: Zone, view: str, implicit_view: bool, diagnostics: Sequence[Diagnostic]
+    ) -> None:
+        found = tuple(map(_diagnostic_tuple, diagnostics))
+        self._keep("rules", zone, view, implicit_view, found)
+
+    def body(self, zone: Zone, view: str) -> bytes | None:
+        """The rendered records of a zone in a view (see compile), if known."""
+        found = self._result("body", zone, view, False)
+        return found if isinstance(found, bytes) else None
+
+    def keep_body(self, zone: Zone, view: str, body: bytes) -> None:
+        self._keep("body", zone, view, False, body)
+
+    # -- writing ---------------------------------------------------------------
+
+    def save(self, zones: Iterable[Zone], *, collect: bool) -> None:
+        """Write what this run learnt; with ``collect``, drop what concerns zones now gone.
+
+        Only a run that loaded the whole site may collect: a run stopped by a
+        broken zonesmith.yaml saw none of the zones. Failing to write a cache
+        costs only time, so it is not an error.
+        """
+        if self.folder is None or self.site_root is None:
+            return
+        if not (self.site_root / "zonesmith.yaml").is_file():
+            return  # not a site: nothing to keep, and no folder to litter
+        used = {zone.fingerprint for zone in zones if zone.fingerprint is not None}
+        try:
+            ensure_cache_folder(self.site_root, ZONES_FOLDER)
+            changed: set[str] = set()
+            for fingerprint in sorted(used):
+                entry = self.entries.get(fingerprint)
+                if entry is None or not entry.changed:
+                    continue
+                if len(entry.records) > BIG_ZONE_RECORDS and fingerprint not in self.previous:
+                    continue
+                shard = self._shard(fingerprint[:2])
+                records = tuple(map(_plain_record, entry.records))
+                shard[fingerprint] = (records, entry.diagnostics, entry.results)
+                changed.add(fingerprint[:2])
+            if collect:
+                for name in os.listdir(self.folder):
+                    if len(name) != 2:
+                        continue
+                    shard = self._shard(name)
+                    for fingerprint in [f for f in shard if f not in used]:
+                        del shard[fingerprint]
+                        changed.add(name)
+                if self.looked_up != self.index.keys():
+                    self.index = {k: v for k, v in self.index.items() if k in self.looked_up}
+                    self.index_changed = True
+            for name in sorted(changed):
+                shard = self.shards[name]
+                if shard:
+                    write_atomically(self.folder / name, marshal.dumps(shard))
+                else:
+                    (self.folder / name).unlink(missing_ok=True)
+            if self.new_declarations is not None:
+                content = pickle.dumps(self.new_declarations, protocol=pickle.HIGHEST_PROTOCOL)
+                write_atomically(self.folder / "declarations", content)
+            if self.index_changed or used != self.previous:
+                content = marshal.dumps((self.code, self.index, sorted(used)))
+                write_atomically(self.folder / "index", content)
+        except OSError:
+            pass

@@ -1,0 +1,220 @@
+"""Rebuilds reuse what the last run worked out, and give what a clean build gives.
+
+``check`` and ``build`` keep a per-zone cache in SITE/.zonesmith/cache and
+hard-link output files that did not change; these tests hold them to the
+output and diagnostics of a build without either.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+
+from sites import BASE_CONFIG, write_site, zonesmith
+from zonesmith.build import build_site, check_site
+from zonesmith.cache import ZoneCache
+
+CONFIG = (
+    BASE_CONFIG
+    + """\
+views:
+  internal: {clients: [127.0.0.2]}
+  external: {clients: [any]}
+servers:
+  ns1: {software: bind, role: primary, address: 127.0.0.1, path: /srv/dns}
+sets:
+  ns: {'@': [NS ns1.example.com., NS ns2.example.]}
+zones:
+  example.com: {include: [ns]}
+  example.org: {include: [ns]}
+  example.net: {include: [ns]}
+  2.0.192.in-addr.arpa: {include: [ns], reverse-of: [example.com]}
+"""
+)
+ZONES = {
+    "example.com.yaml": """\
+        ns1: A 192.0.2.1
+        www: [A 192.0.2.10, {records: A 10.0.0.10, view: internal}]
+        mail: {records: MX 10 mx.example.net., ttl: 5m}
+        ftp: MX 10 www
+        """,
+    "example.org.yaml": "www: CNAME www.example.com.\nold: A 192.0.2.20\n",
+    "example.net.zone": "@ 300 IN TXT \"v=spf1 -all\"\nhost IN A 192.0.2.30\n",
+}
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def make_site(tmp_path: Path) -> Path:
+    site = write_site(tmp_path / "site", CONFIG, ZONES)
+    # Older than the cache's "changed just now" window, as files of a real site are.
+    past = time.time() - 60
+    for path in (site / "zones").iterdir():
+        os.utime(path, (past, past))
+    return site
+
+
+def build(site: Path, out: Path, *extra: str) -> str:
+    result = zonesmith("build", site, "-o", out, "--no-server-checks", *extra)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_rebuild_after_an_edit_equals_a_clean_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    assert (site / ".zonesmith/cache/zones/index").is_file()
+    edited = site / "zones/example.com.yaml"
+    edited.write_text(edited.read_text() + "new: A 192.0.2.99\n")
+    build(site, out)
+    # A clean build (no cache, new output folder) of the same site and state.
+    clean = tmp_path / "clean"
+    build(site, clean, "--no-cache")
+    assert tree(out) == tree(clean)
+    zone = (out / "ns1/zones/external/example.com.zone").read_text()
+    assert "new\t3600\tIN\tA\t192.0.2.99" in zone
+    # reverse-of: the PTR of the new record is derived in the reverse zone too.
+    assert "99\t3600\tIN\tPTR\tnew.example.com." in (
+        out / "ns1/zones/external/2.0.192.in-addr.arpa.zone"
+    ).read_text()
+
+
+def test_unchanged_output_files_are_linked_not_rewritten(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    untouched = out / "ns1/zones/internal/example.org.zone"
+    edited_file = out / "ns1/zones/internal/example.net.zone"
+    before = inode(untouched), inode(edited_file)
+    master = site / "zones/example.net.zone"
+    master.write_text(master.read_text() + "other IN A 192.0.2.31\n")
+    build(site, out)
+    assert inode(untouched) == before[0]
+    assert inode(edited_file) != before[1]
+    assert "other" in edited_file.read_text()
+
+
+def test_an_output_file_edited_by_hand_is_written_again(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    zone_file = out / "ns1/zones/external/example.org.zone"
+    original = zone_file.read_bytes()
+    time.sleep(0.01)
+    zone_file.write_bytes(original.replace(b"192.0.2.20", b"192.0.2.66"))  # same size
+    build(site, out)
+    assert zone_file.read_bytes() == original
+
+
+def test_a_zone_edited_just_after_a_build_is_read_again(tmp_path: Path) -> None:
+    # Same size, within the file system's time resolution of the last read:
+    # only the content tells the two versions apart.
+    site = write_site(tmp_path / "site", CONFIG, ZONES)
+    out = tmp_path / "out"
+    build(site, out)
+    zone = site / "zones/example.org.yaml"
+    zone.write_text(zone.read_text().replace("192.0.2.20", "192.0.2.21"))
+    build(site, out)
+    assert "192.0.2.21" in (out / "ns1/zones/external/example.org.zone").read_text()
+
+
+def test_diagnostics_of_cached_zones_are_reported_every_time(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    zone = site / "zones/example.org.yaml"
+    zone.write_text(zone.read_text() + "dup: [A 192.0.2.5, A 192.0.2.5]\n")
+    first = zonesmith("check", site)
+    second = zonesmith("check", site)
+    uncached = zonesmith("check", site, "--no-cache")
+    assert first.returncode == second.returncode == uncached.returncode == 0
+    assert "[duplicate-record]" in first.stdout
+    assert first.stdout == second.stdout == uncached.stdout
+
+
+def test_errors_of_a_cached_zone_still_stop_the_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    zone = site / "zones/example.org.yaml"
+    zone.write_text(zone.read_text() + "bad: A 192.0.2.300\n")
+    past = time.time() - 60
+    os.utime(zone, (past, past))
+    for _ in range(2):  # the second run takes the zone from the cache
+        result = zonesmith("build", site, "-o", tmp_path / "out", "--no-server-checks")
+        assert result.returncode == 1
+        assert "example.org.yaml:3:" in result.stdout and "192.0.2.300" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_change_to_an_included_set_or_the_config_reaches_every_zone(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    config = site / "zonesmith.yaml"
+    config.write_text(config.read_text().replace("ns2.example.", "ns3.example."))
+    build(site, out)
+    for name in ("example.com", "example.org", "example.net"):
+        text = (out / f"ns1/zones/internal/{name}.zone").read_text()
+        assert "ns3.example." in text and "ns2.example." not in text
+    # A zone dropped from the config is gone from the output.
+    config.write_text(config.read_text().replace("  example.org: {include: [ns]}\n", ""))
+    build(site, out)
+    assert not (out / "ns1/zones/internal/example.org.zone").exists()
+
+
+def test_an_include_of_a_master_file_is_followed(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    (site / "zones/example.net.zone").write_text('$INCLUDE "hosts.inc"\n')
+    included = site / "zones/hosts.inc"
+    included.write_text("first IN A 192.0.2.40\n")
+    out = tmp_path / "out"
+    build(site, out)
+    included.write_text("second IN A 192.0.2.41\n")
+    build(site, out)
+    text = (out / "ns1/zones/internal/example.net.zone").read_text()
+    assert "second" in text and "first" not in text
+
+
+def test_a_planted_cache_file_cannot_run_code(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    build(site, tmp_path / "out")
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self) -> tuple:
+            return (os.system, (f"touch {marker}",))
+
+    planted = site / ".zonesmith/cache/zones/declarations"
+    planted.write_bytes(pickle.dumps(("key", Exploit())))
+    cache = ZoneCache(site)
+    site_model, diagnostics = check_site(site, cache)
+    assert not marker.exists()
+    assert not any(d.is_error for d in diagnostics)
+    assert len(site_model.zones) == 4
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\x01 not marshal", b"\xff" * 100])
+def test_a_damaged_cache_is_only_a_miss(tmp_path: Path, garbage: bytes) -> None:
+    site = make_site(tmp_path)
+    build(site, tmp_path / "out")
+    for path in (site / ".zonesmith/cache/zones").iterdir():
+        if path.name != ".gitignore":
+            path.write_bytes(garbage)
+    build(site, tmp_path / "again")
+    assert tree(tmp_path / "again") == tree(tmp_path / "out")
+
+
+def test_library_builds_without_a_cache_write_nothing_into_the_site(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    build_site(site, tmp_path / "out", server_checks=False)
+    assert not (site / ".zonesmith").exists()
