@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from sites import BASE_CONFIG, write_site, zonesmith
+
 from zonesmith.build import build_site, check_site
 from zonesmith.cache import ZoneCache
 
@@ -43,13 +43,15 @@ ZONES = {
         ftp: MX 10 www
         """,
     "example.org.yaml": "www: CNAME www.example.com.\nold: A 192.0.2.20\n",
-    "example.net.zone": "@ 300 IN TXT \"v=spf1 -all\"\nhost IN A 192.0.2.30\n",
+    "example.net.zone": '@ 300 IN TXT "v=spf1 -all"\nhost IN A 192.0.2.30\n',
 }
 
 
 def tree(root: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -87,9 +89,10 @@ def test_rebuild_after_an_edit_equals_a_clean_build(tmp_path: Path) -> None:
     zone = (out / "ns1/zones/external/example.com.zone").read_text()
     assert "new\t3600\tIN\tA\t192.0.2.99" in zone
     # reverse-of: the PTR of the new record is derived in the reverse zone too.
-    assert "99\t3600\tIN\tPTR\tnew.example.com." in (
-        out / "ns1/zones/external/2.0.192.in-addr.arpa.zone"
-    ).read_text()
+    assert (
+        "99\t3600\tIN\tPTR\tnew.example.com."
+        in (out / "ns1/zones/external/2.0.192.in-addr.arpa.zone").read_text()
+    )
 
 
 def test_unchanged_output_files_are_linked_not_rewritten(tmp_path: Path) -> None:
