@@ -203,40 +203,77 @@ def _write_tree(
     file edited by hand in the output is written again.
     """
     lines = []
-    folders: set[str] = set()
-    for relative, output in sorted(files.items()):
-        path = f"{root}/{relative}"
-        if relative.endswith("/"):  # a folder the server writes into
-            os.makedirs(path, exist_ok=True)
-            os.chmod(path, output.mode)
-            lines.append(f"{relative}\n")
-            continue
-        folder = os.path.dirname(path)
-        if folder not in folders:
-            os.makedirs(folder, exist_ok=True)
-            folders.add(folder)
-        digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
-        lines.append(f"{relative}\t{digest}\n")
-        if before.get(relative) == digest and _unchanged(
-            f"{previous}/{relative}", len(output.content), output.mode, before_at
-        ):
-            try:
-                os.link(f"{previous}/{relative}", path)
+    with _Folders(root, previous) as folders:
+        for relative, output in sorted(files.items()):
+            if relative.endswith("/"):  # a folder the server writes into
+                path = root / relative
+                path.mkdir(parents=True, exist_ok=True)
+                os.chmod(path, output.mode)
+                lines.append(f"{relative}\n")
                 continue
-            except OSError:
-                pass  # another file system, or links not allowed: written below
-        # Create with the final mode so a secret is never readable, even briefly.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, output.mode)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(output.content)
-            os.fchmod(fd, output.mode)
+            folder, _, name = relative.rpartition("/")
+            new_fd, old_fd = folders.open(folder)
+            digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
+            lines.append(f"{relative}\t{digest}\n")
+            if (
+                old_fd is not None
+                and before.get(relative) == digest
+                and _unchanged(name, old_fd, len(output.content), output.mode, before_at)
+            ):
+                try:
+                    os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
+                    continue
+                except OSError:
+                    pass  # another file system, or links not allowed: written below
+            # Create with the final mode so a secret is never readable, even briefly.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            fd = os.open(name, flags, output.mode, dir_fd=new_fd)
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(output.content)
+                os.fchmod(fd, output.mode)
     (root / MARKER).write_text(MARKER_HEADER + "".join(lines))
 
 
-def _unchanged(path: str, size: int, mode: int, written_at: int) -> bool:
+class _Folders:
+    """Open folders of the new tree and the previous one, by path relative to both.
+
+    Files are linked and written by name within an open folder: the kernel
+    then does not walk the whole path again for each of ten thousand files.
+    """
+
+    def __init__(self, root: Path, previous: Path) -> None:
+        self.root = root
+        self.previous = previous
+        self.open_folders: dict[str, tuple[int, int | None]] = {}
+
+    def open(self, folder: str) -> tuple[int, int | None]:
+        """The new folder (made if need be) and the previous tree's, if it has it."""
+        found = self.open_folders.get(folder)
+        if found is None:
+            new = self.root / folder
+            new.mkdir(parents=True, exist_ok=True)
+            new_fd = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                old_fd: int | None = os.open(self.previous / folder, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                old_fd = None
+            found = self.open_folders[folder] = (new_fd, old_fd)
+        return found
+
+    def __enter__(self) -> _Folders:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for new_fd, old_fd in self.open_folders.values():
+            os.close(new_fd)
+            if old_fd is not None:
+                os.close(old_fd)
+
+
+def _unchanged(name: str, folder_fd: int, size: int, mode: int, written_at: int) -> bool:
     """Whether an earlier build's file is still as written (size, mode, no later change)."""
     try:
-        info = os.stat(path, follow_symlinks=False)
+        info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
     except OSError:
         return False
     return (

@@ -44,7 +44,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,6 +153,38 @@ class _ModelUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+class CachedRecords(Sequence[Record]):
+    """A zone's records from the cache, unpacked when first asked for.
+
+    A rebuild mostly needs what was worked out from a zone's records (its
+    diagnostics and rendered body), not the records themselves: ten
+    thousand unchanged zones then cost no record at all. ``differs_by_view``
+    is kept beside them so the zone need not look (see Zone).
+    """
+
+    __slots__ = ("blob", "count", "differs_by_view", "_records")
+
+    def __init__(self, blob: bytes, count: int, differs_by_view: bool) -> None:
+        self.blob = blob
+        self.count = count
+        self.differs_by_view = differs_by_view
+        self._records: tuple[Record, ...] | None = None
+
+    def _unpacked(self) -> tuple[Record, ...]:
+        if self._records is None:
+            self._records = tuple(map(Record, marshal.loads(self.blob)))
+        return self._records
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self._unpacked())
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        return self._unpacked()[index]
+
+
 class _Entry:
     """What the cache holds for one zone fingerprint.
 
@@ -164,7 +196,7 @@ class _Entry:
 
     def __init__(
         self,
-        records: tuple[Record, ...],
+        records: Sequence[Record],
         diagnostics: tuple[DiagnosticTuple, ...],
         results: dict[str, object],
         changed: bool,
@@ -173,6 +205,16 @@ class _Entry:
         self.diagnostics = diagnostics
         self.results = results
         self.changed = changed
+
+    def stored(self) -> tuple[bytes, int, bool, tuple[DiagnosticTuple, ...], dict[str, object]]:
+        """The entry as a shard keeps it: its records packed apart, to unpack lazily."""
+        records = self.records
+        if isinstance(records, CachedRecords):
+            blob, differs = records.blob, records.differs_by_view
+        else:
+            blob = marshal.dumps(tuple(map(_plain_record, records)))
+            differs = any(r[4] is not None for r in records)
+        return blob, len(records), differs, self.diagnostics, self.results
 
 
 class ZoneCache:
@@ -302,16 +344,15 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            records, diagnostics, results = stored
-            entry = _Entry(tuple(map(Record, records)), diagnostics, results, False)
+            blob, count, differs_by_view, diagnostics, results = stored
+            records = CachedRecords(blob, count, differs_by_view)
+            entry = _Entry(records, diagnostics, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
         return entry
 
-    def records(
-        self, fingerprint: str | None
-    ) -> tuple[tuple[Record, ...], list[Diagnostic]] | None:
+    def records(self, fingerprint: str | None) -> tuple[Sequence[Record], list[Diagnostic]] | None:
         """A zone's records and what loading them reported, if known."""
         entry = self._entry(fingerprint)
         if entry is None:
@@ -393,9 +434,7 @@ class ZoneCache:
                     continue
                 if len(entry.records) > BIG_ZONE_RECORDS and fingerprint not in self.previous:
                     continue
-                shard = self._shard(fingerprint[:2])
-                records = tuple(map(_plain_record, entry.records))
-                shard[fingerprint] = (records, entry.diagnostics, entry.results)
+                self._shard(fingerprint[:2])[fingerprint] = entry.stored()
                 changed.add(fingerprint[:2])
             if collect:
                 for name in os.listdir(self.folder):

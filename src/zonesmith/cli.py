@@ -274,10 +274,13 @@ def main() -> None:
     # trouble in a short-lived process; the cycle collector would only rescan
     # them again and again (a third of the time of a million-record build).
     gc.disable()
+    code: int | str | None = 0
     try:
         cli()
+    except SystemExit as done:
+        code = done.code
     except KeyboardInterrupt:
-        sys.exit(130)
+        code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("ZONESMITH_DEBUG"):
             traceback.print_exc()
@@ -287,4 +290,13 @@ def main() -> None:
             "you ran; set ZONESMITH_DEBUG=1 to see the details.",
             err=True,
         )
-        sys.exit(EXIT_INTERNAL)
+        code = EXIT_INTERNAL
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    # Every file is closed by now. Leaving without freeing the model object by
+    # object saves a tenth of a second on ten thousand zones, and more on a
+    # million records, which is what a rebuild is measured in.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

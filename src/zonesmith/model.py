@@ -9,7 +9,7 @@ any stage can point the user at the line to fix.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from operator import itemgetter
@@ -208,7 +208,7 @@ class Zone:
 
     name: dns.name.Name
     views: tuple[str, ...]
-    records: tuple[Record, ...]
+    records: Sequence[Record]  # a tuple, or records the cache unpacks when asked
     position: Position
     source_path: str | None = None
     includes: tuple[Reference, ...] = ()
@@ -242,7 +242,12 @@ class Zone:
 
     def __post_init__(self) -> None:
         # Asked for often, and a zone can have a million records: worked out once.
-        object.__setattr__(self, "differs_by_view", any(r[4] is not None for r in self.records))
+        # Records from the cache (zonesmith.cache.CachedRecords) know it
+        # without being unpacked.
+        differs = getattr(self.records, "differs_by_view", None)
+        if differs is None:
+            differs = any(r[4] is not None for r in self.records)
+        object.__setattr__(self, "differs_by_view", differs)
         if not self.origin:
             object.__setattr__(self, "origin", self.name.to_text())
 

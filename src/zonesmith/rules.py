@@ -185,6 +185,8 @@ def unknown_view(site: Site) -> Iterator[Diagnostic]:
                 yield _report(
                     "unknown-view", ref.position, f"unknown view '{ref.name}'; {hint(ref.name)}"
                 )
+        if not zone.differs_by_view:
+            continue  # no record names a view
         for record in zone.records:
             if record.view is not None and record.view not in declared:
                 yield _report(
@@ -203,6 +205,8 @@ def unknown_view(site: Site) -> Iterator[Diagnostic]:
 @rule("view-not-in-zone", Severity.ERROR, "a record is given for a view its zone is not in", "site")
 def record_view_not_in_zone(site: Site) -> Iterator[Diagnostic]:
     for zone in site.zones:
+        if not zone.differs_by_view:
+            continue  # no record names a view
         for record in zone.records:
             if record.view in site.view_names and record.view not in zone.views:
                 yield _report(
