@@ -129,6 +129,11 @@ def write_many_zones_site(root: Path, zones: int) -> Path:
             "_dmarc: 'TXT \"v=DMARC1; p=reject\"'",
         ]
         (site / "zones" / f"{name}.yaml").write_text("\n".join(records) + "\n")
+    # As the files of a repository checked out a while ago: zonesmith re-reads
+    # a file changed in the last seconds whatever its stat says (see cache).
+    an_hour_ago = time.time() - 3600
+    for path in (site / "zones").iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
     return site
 
 
@@ -191,6 +196,13 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="zonesmith-bench-"))
     runs: list[Run] = []
     zonesmith = [sys.executable, "-m", "zonesmith"]
+    # Byte-compile zonesmith as pip does when it installs a package, so an
+    # editable checkout starts as fast as an installed one.
+    import zonesmith as package
+
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(package.__file__).parent)], check=False
+    )
     big = f"{args.records:,} records"
     try:
         print(f"generating inputs in {root} ...", file=sys.stderr)
@@ -261,18 +273,28 @@ def main() -> None:
 
         many = write_many_zones_site(root, args.zones)
         case = f"{args.zones:,} zones x 20 records"
-        add(
-            "zonesmith build",
-            case,
-            [*zonesmith, "build", str(many), "-o", str(root / "out-many"), "--no-server-checks"],
-        )
-        edited = many / "zones" / "zone00042.example.yaml"
-        edited.write_text(edited.read_text() + "extra: A 192.0.2.99\n")
-        add(
-            "zonesmith rebuild, 1 zone edited",
-            case,
-            [*zonesmith, "build", str(many), "-o", str(root / "out-many"), "--no-server-checks"],
-        )
+        build_many = [
+            *zonesmith,
+            "build",
+            str(many),
+            "-o",
+            str(root / "out-many"),
+            "--no-server-checks",
+        ]
+        add("zonesmith build", case, build_many)
+        # Three rebuilds, each after one more zone was edited: the median is
+        # the figure; the edited file is the only one younger than a second.
+        rebuilds = []
+        for n in (42, 4242, 9999 % args.zones):
+            edited = many / "zones" / f"zone{n:05d}.example.yaml"
+            edited.write_text(edited.read_text() + "extra: A 192.0.2.99\n")
+            add("zonesmith rebuild, 1 zone edited", case, build_many)
+            rebuilds.append(runs.pop())
+        rebuilds.sort(key=lambda run: run.seconds)
+        median = rebuilds[len(rebuilds) // 2]
+        median.tool = "zonesmith rebuild, 1 zone edited"
+        median.note = "median of " + ", ".join(f"{r.seconds:.2f}" for r in rebuilds) + " s"
+        runs.append(median)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -285,7 +307,9 @@ def main() -> None:
         if reference and run.case == reference.case:
             ratio = f"{run.seconds / reference.seconds:.2f}"
             mem = f"{run.peak_mb / reference.peak_mb:.2f}"
-        status = "" if run.ok else f"  FAILED: {run.note}"
+        status = f"  {run.note}" if run.note else ""
+        if not run.ok:
+            status = f"  FAILED: {run.note}"
         print(
             f"{run.tool:<36} {run.case:<28} {run.seconds:>8.2f} {run.peak_mb:>8.0f} "
             f"{ratio:>7} {mem:>6}{status}"
