@@ -259,49 +259,49 @@ class _TypeNames(dict):
         return self[rdtype]
 
 
-def _render(by_name: dict[str, list[Record]], keys: list[str], origin: str) -> bytes:
-    """The zone-file lines of every RRset, names relative to the origin.
+def _render(by_name: dict[str, list[Record]], origin: str) -> bytes:
+    """The zone-file lines of every RRset in canonical order, names relative to the origin.
 
-    One name with one record is most of a big zone: it is written directly.
+    One name with one record, one label below the apex, is most of a big
+    zone: it is written directly. The names are sorted with their records
+    (``items``), so the records are then read in order rather than looked up
+    one by one all over a million-entry dict.
     """
+    items = sorted(by_name.items())
     chunks: list[bytes] = []
-    lines: list[str] = []
-    append = lines.append
     type_names = _TypeNames()
     verbatim = _VERBATIM
+    relativize = rdtext.relativize
     cut = len(origin) + 1
-    for index, key in enumerate(keys):
-        if index % 50_000 == 0 and lines:
-            # Encode as we go: a million lines held as str would cost more
-            # memory than the finished file.
-            chunks.append("".join(lines).encode())
-            lines.clear()
-        at_name = by_name[key]
-        owner = at_name[0][0]
-        if key and "\x00" not in key and "\\" not in owner:
-            relative_owner = owner[:-cut]  # one label below the apex: the common case
-        else:
-            relative_owner = rdtext.relative_name(owner, origin)
-        if len(at_name) == 1:
-            record = at_name[0]
-            rdtype = record[2]
-            data = (
-                record[3]
-                if rdtype in verbatim
-                else rdtext.relativize(rdtype, record[3], record[9], origin)
-            )
-            append(f"{relative_owner}\t{record[1]}\tIN\t{type_names[rdtype]}\t{data}\n")
-            continue
-        for _key, _owner, rdtype, ttl, records in _rrsets_at(key, at_name):
-            head = f"{relative_owner}\t{ttl}\tIN\t{type_names[rdtype]}\t"
-            for record in records:
-                data = (
-                    record[3]
-                    if rdtype in verbatim
-                    else rdtext.relativize(rdtype, record[3], record[9], origin)
-                )
-                append(f"{head}{data}\n")
-    chunks.append("".join(lines).encode())
+    # Encode as we go: a million lines held as str would cost more memory
+    # than the finished file.
+    for start in range(0, len(items), 50_000):
+        lines: list[str] = []
+        append = lines.append
+        for key, at_name in items[start : start + 50_000]:
+            if len(at_name) == 1 and key and "\x00" not in key:
+                record = at_name[0]
+                owner = record[0]
+                if "\\" not in owner:
+                    rdtype = record[2]
+                    data = (
+                        record[3]
+                        if rdtype in verbatim
+                        else relativize(rdtype, record[3], record[9], origin)
+                    )
+                    append(f"{owner[:-cut]}\t{record[1]}\tIN\t{type_names[rdtype]}\t{data}\n")
+                    continue
+            relative_owner = rdtext.relative_name(at_name[0][0], origin)
+            for _key, _owner, rdtype, ttl, records in _rrsets_at(key, at_name):
+                head = f"{relative_owner}\t{ttl}\tIN\t{type_names[rdtype]}\t"
+                for record in records:
+                    data = (
+                        record[3]
+                        if rdtype in verbatim
+                        else relativize(rdtype, record[3], record[9], origin)
+                    )
+                    append(f"{head}{data}\n")
+        chunks.append("".join(lines).encode())
     return b"".join(chunks)
 
 
@@ -370,12 +370,11 @@ def compile_zone(
         records = list(zone.records_in_view(view))
         derived = tuple(derived_ptrs(site, zone, view, {r.owner.lower() for r in records}))
         by_name = index_records([*records, *derived], origin)[0]
-        body = _render(by_name, sorted(by_name), origin)
+        body = _render(by_name, origin)
     elif cache is not None:
         body = cache.body(zone, view)
     if body is None:
-        by_name = zone.index(view)[0]
-        body = _render(by_name, sorted(by_name), origin)
+        body = _render(zone.index(view)[0], origin)
         if cache is not None:
             cache.keep_body(zone, view, body)
     ttl = site.ttl_for(zone)
