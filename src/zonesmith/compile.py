@@ -132,7 +132,17 @@ class SerialState:
             self.changed = True
 
     def text(self) -> str:
-        return json.dumps({"version": 1, "serials": self.serials}, indent=1, sort_keys=True) + "\n"
+        """The state as JSON, one line per zone: an edited zone is a one-line diff.
+
+        (json.dumps with ``indent`` runs in Python, not C: for ten thousand
+        zones that alone took a tenth of a second of every rebuild.)
+        """
+        lines = [
+            f"  {json.dumps(zone)}: {json.dumps(self.serials[zone], sort_keys=True)}"
+            for zone in sorted(self.serials)
+        ]
+        serials = "{\n" + ",\n".join(lines) + "\n }" if lines else "{}"
+        return f'{{\n "serials": {serials},\n "version": 1\n}}\n'
 
 
 # --------------------------------------------------------------------------
