@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import dns.exception
@@ -20,6 +21,7 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
+from zonesmith import masterfile
 from zonesmith.diagnostics import Diagnostic
 from zonesmith.masterfile import MAX_GENERATE, parse_ttl, read_masterfile
 from zonesmith.model import Record as MasterRecord
@@ -477,6 +479,159 @@ def test_garbage_never_raises(tmp_path: Path) -> None:
             )
         )
         read_masterfile(path, ORIGIN, 60)
+
+
+# ----------------------------------------------------------------------------- the fast path
+
+# Plain one-line records skip the tokenizer (and, for common types, dnspython);
+# whatever they give must be what the tokenizer gives, down to positions and types.
+
+# (usual, odd) choices for each part of a line
+FAST_OWNERS = (
+    ["h1", "www", "@", "a.b", "*.dev", "Mail.Example.COM.", "x" * 63, ""],
+    [
+        "x" * 64,
+        "a..b",
+        "other.org.",
+        "a\\.b",
+        "a\\065",
+        "xexample.com.",
+        "é",
+        '"q"',
+        'a"b',
+        "$X",
+        "a:b",
+        "a*b",
+        "h\x01",
+        ".",
+    ],
+)
+FAST_RDATA = {
+    "A": (["10.0.0.1", "0.0.0.0", "255.255.255.255"], ["256.1.1.1", "01.2.3.4", "1.2.3", "1..2.3"]),
+    "AAAA": (
+        ["2001:db8::1", "2001:DB8:0:0::1", "::"],
+        ["::ffff:1.2.3.4", "::ffff:0102:0304", "1::2::3"],
+    ),
+    "CNAME": (["www", "www.example.com.", "@", "*.x"], ["a..b", "x" * 64, '"x"', "a\\.b"]),
+    "TXT": (
+        ['"v=spf1 -all"', '"a" "b"', '""', '"' + "x" * 255 + '"', "hello world"],
+        ['"a"  "b"', '"a"\t"b"', '"a b" c', '"' + "x" * 256 + '"', '"a""b"', '"a\\"b"', '"é"'],
+    ),
+    "MX": (["10 mail", "0 mail.example.com."], ["10   mail", "10\tmail", "70000 mail", '10 "m"']),
+    "SRV": (["0 5 5060 sip"], ["1 2 3"]),
+    "txt": (['"lower"'], ['"x" "' + "y" * 300 + '"']),
+    "NS": (["ns1.example.net."], ["ns1 ns2"]),
+    "CAA": (['0 issue "ca.example.net"'], []),
+    "Aa": (["1.2.3.4"], []),
+}
+FAST_TTLS = (["", "", "", "3600", "0300"], ["2147483648", "1h", "+5", "1_0", "\u00b2", "1" * 4400])
+FAST_CLASSES = (["", "IN", "IN", "in"], ["In", "CH"])
+FAST_SEPARATORS = ([" ", " ", "\t", "  "], ["\f", "\v", "\r", "\x1c", "\xa0", " ; c"])
+FAST_ENDS = ([""], [" ", "\r", " ; c", ";c", "\f"])
+FAST_EXTRA = [
+    "$TTL 300",
+    "$ORIGIN sub.example.com.",
+    "$ORIGIN other.org.",
+    "$ORIGIN .",
+    "",
+    " ",
+    "\r",
+    "; comment",
+    "x IN A (",
+    " 1.2.3.4 )",
+    "@ IN SOA ns1 host ( 1 2 3 4 5 )",
+    "$INCLUDE inc.db",
+    "$INCLUDE inc.db sub",
+]
+
+
+def _random_line(rng: random.Random) -> str:
+    if rng.randrange(10) == 0:
+        return rng.choice(FAST_EXTRA)
+
+    def pick(choices: tuple[list[str], list[str]]) -> str:
+        usual, odd = choices
+        return rng.choice(usual * 4 + odd)  # mostly usual
+
+    rdtype = rng.choice(sorted(FAST_RDATA))
+    head = [pick(FAST_TTLS), pick(FAST_CLASSES)]
+    if rng.randrange(2):
+        head.reverse()
+    line = pick(FAST_OWNERS) or rng.choice([" ", "\t", "  ", "\f", "\r"])
+    for field_text in [f for f in head if f] + [rdtype, pick(FAST_RDATA[rdtype])]:
+        line += pick(FAST_SEPARATORS) + field_text
+    return line + pick(FAST_ENDS)
+
+
+def _random_zone(rng: random.Random) -> str:
+    """Plain lines, odd lines and directives, some with a long run of plain lines
+    before or after, so that both ways of _plain_lines occur."""
+    end = rng.choice(["\n", "\n", "\r\n"])
+    lines = ["start IN A 192.0.2.1"] + [_random_line(rng) for _ in range(rng.randrange(16))]
+    padding = [f"p{i} IN A 10.0.0.{i}" for i in range(rng.choice([0, 0, 60]))]
+    where = rng.choice(["before", "after", "after-with-comment"])
+    if where == "before":
+        lines = padding + lines
+    else:
+        lines += padding + (["; end"] if where == "after-with-comment" else [])
+    return end.join(lines) + rng.choice(["", end])
+
+
+def _read_both(text: str, included: str, origin: str) -> tuple[tuple, tuple]:
+    folder = Path(tempfile.mkdtemp(prefix="zonesmith-masterfile-"))
+    try:
+        (folder / "zone.db").write_bytes(text.encode("utf-8", "surrogateescape"))
+        (folder / "inc.db").write_bytes(included.encode("utf-8", "surrogateescape"))
+        results = []
+        for fast in (True, False):
+            with pytest.MonkeyPatch.context() as patch:
+                if not fast:  # no type is a fast type: every line goes to the tokenizer
+                    patch.setattr(masterfile, "_FAST_TYPE_CODES", {})
+                results.append(
+                    read_masterfile(
+                        folder / "zone.db", dns.name.from_text(origin), 3600, display_path="z.db"
+                    )
+                )
+    finally:
+        shutil.rmtree(folder)
+    (fast_records, fast_diagnostics), (slow_records, slow_diagnostics) = results
+    return (
+        (fast_records, [tuple(map(type, r)) for r in fast_records], fast_diagnostics),
+        (slow_records, [tuple(map(type, r)) for r in slow_records], slow_diagnostics),
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fast_path_gives_what_the_tokenizer_gives(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(150):
+        text, included = _random_zone(rng), _random_zone(rng)
+        origin = rng.choice(["example.com.", "sub.example.com.", "."])
+        fast, slow = _read_both(text, included, origin)
+        assert fast == slow, (text, included, origin)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "other.org. IN A 1.2.3.4\n IN A 1.2.3.5\n",  # a blank owner repeats an out-of-zone name
+        "a IN A 1.1.1.1\n\fh1 IN A 1.2.3.4\n",  # \f, \v, \r start a line without owner
+        "a IN A 1.1.1.1\n\rh1 IN A 1.2.3.4\n",
+        "a IN A 1.1.1.1\n \fIN A 1.2.3.4\n",
+        'a"b IN A 1.2.3.4\n',  # a quote in the owner
+        '"q" IN TXT "x"\n',
+        "h1\x1cIN A 1.2.3.4\n",  # str.split() splits there, the tokenizer does not
+        "h1\xa0IN A 1.2.3.4\n",
+        "h1 \u00b2 IN A 1.2.3.4\n",  # a digit to str.isdigit(), not to int()
+        "h1 \u0661\u0662 IN A 1.2.3.4\n",
+        "h1 " + "1" * 4400 + " IN A 1.2.3.4\n",  # more digits than int() reads
+        "$ORIGIN .\nh1 IN A 1.2.3.4\n",  # relative to the root
+    ],
+)
+def test_fast_path_corner_cases(text: str) -> None:
+    for origin in ("example.com.", "."):
+        fast, slow = _read_both(text, "", origin)
+        assert fast == slow
 
 
 # ----------------------------------------------------------------------------- BIND's loader cases

@@ -22,7 +22,9 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import not_
 from pathlib import Path
+from socket import AF_INET6, inet_ntop, inet_pton
 from typing import NamedTuple
 
 import dns.exception
@@ -84,7 +86,9 @@ _TOKEN_RE = re.compile(
 # A record on one line in the plainest form: owner (or blank), TTL in seconds,
 # class IN, a mnemonic type, and RDATA of plain words and quoted strings without
 # escapes, then perhaps a comment. Most lines of big zones look like this; they
-# skip the tokenizer and, for the common types, dnspython (see zonesmith.rdata).
+# skip the tokenizer and, for the common types, dnspython (see zonesmith.rdata
+# and _Reader._entries). Lines without comments, parentheses or escapes (see
+# _plain_lines) are split on whitespace instead, several times cheaper.
 _FAST_WORD = r'(?:[^\s;()"\\]+|"[^"\\]*")'
 _FAST_LABEL = r"[A-Za-z0-9_-]{1,63}"
 _FAST_LINE = re.compile(
@@ -95,11 +99,116 @@ _FAST_LINE = re.compile(
 )
 
 
+# The tokenizer's whitespace (a line never holds "\n"). str.split() splits on
+# more: \x1c-\x1f and non-ASCII spaces, which the tokenizer keeps inside words.
+_BLANK = " \t\r\f\v"
+# Characters that make splitting a line on whitespace go wrong: comments,
+# parentheses, escapes, the separators \x1c-\x1f, and anything not ASCII
+# (str.isdigit() and str.isalnum() accept more than the tokenizer reads as
+# digits and labels). Quotes are handled by the split itself (_split_fields).
+_UNSPLITTABLE = ";()\\\x1c\x1d\x1e\x1f"
+# the same and any character not ASCII, as one class (searched faster than two)
+_UNSPLITTABLE_RE = re.compile(r"[^\x00-\x1b !-'*-:<-\[\]-\x7f]")
+
+
+class _NotFast(Exception):
+    """The line is not for the fast path: the tokenizer reads it (never escapes _entries)."""
+
+
+def _plain_lines(text: str, lines: list[str]) -> bytearray:
+    """One flag per line: 1 if splitting it on whitespace finds its fields, 0 if
+    it has a character of _UNSPLITTABLE_RE (the fast path then uses _FAST_LINE).
+
+    Found without a Python loop over the lines: a big zone has few such lines
+    (comments and SOA parentheses at the top, or none at all), so each such
+    character is looked for in the whole text, at memory speed, and only the
+    lines where it is found are marked. Only when such characters are on many
+    lines is each line searched.
+    """
+    count = len(lines)
+    found = [char for char in _UNSPLITTABLE if char in text]
+    if sum(text.count(char) for char in found) > count // 8:
+        return bytearray(map(not_, map(_UNSPLITTABLE_RE.search, lines)))
+    plain = bytearray(map(str.isascii, lines)) if not text.isascii() else bytearray(b"\x01") * count
+    for char in found:
+        line = last = 0
+        at = text.find(char)
+        while at >= 0:
+            line += text.count("\n", last, at)
+            plain[line] = 0
+            last = at
+            at = text.find(char, at + 1)
+    return plain
+
+
+def _split_fields(text: str) -> tuple[str | None, str | None, str, str]:
+    """Owner (None: blank), TTL, type and RDATA of a line split on whitespace.
+
+    For lines without comments, parentheses, escapes or odd separators. A
+    quoted string (TXT) may hold spaces, so it must follow the type and runs
+    to the end of the line. Raises _NotFast or IndexError for other shapes.
+    """
+    quote = text.find('"')
+    if quote < 0:
+        parts = text.split()
+        rdata = None
+    elif quote and text[quote - 1] in " \t":
+        parts = text[:quote].split()
+        rdata = text[quote:].rstrip()
+    else:
+        raise _NotFast
+    if text[0] in _BLANK:
+        owner = None
+        i = 0
+    else:
+        owner = parts[0]
+        i = 1
+    # TTL and class in either order
+    ttl = None
+    word = parts[i]
+    if word == "IN" or word == "in":
+        i += 1
+        word = parts[i]
+        if word.isdigit():
+            ttl = word
+            i += 1
+            word = parts[i]
+    elif word.isdigit():
+        ttl = word
+        i += 1
+        word = parts[i]
+        if word == "IN" or word == "in":
+            i += 1
+            word = parts[i]
+    if rdata is None:
+        rdata = " ".join(parts[i + 1 :])
+        if not rdata:
+            raise _NotFast
+    elif len(parts) != i + 1:
+        raise _NotFast  # words between the type and the quoted string
+    return owner, ttl, word, rdata
+
+
+def _regex_fields(text: str) -> tuple[str | None, str | None, str, str]:
+    """Owner (None: blank), TTL, type and RDATA of any line, by _FAST_LINE; raises _NotFast."""
+    match = _FAST_LINE.fullmatch(text)
+    if match is None:
+        raise _NotFast
+    owner, ttl, ttl2, rdtype, rdata = match.groups()
+    if ttl is None:
+        ttl = ttl2
+    elif ttl2 is not None:
+        raise _NotFast
+    return owner, ttl, rdtype, rdata
+
+
 def _plain_owner(owner: str) -> bool:
     """Whether an owner name needs no escapes and has sound labels (else: slow path)."""
     if owner == "@":
         return True
     if not (owner.isascii() and owner.isprintable()) or "@" in owner or "$" in owner:
+        return False
+    if '"' in owner:  # the fast path's split leaves quotes to this check
         return False
     if owner[0] == "." or ".." in owner:
         return False
@@ -112,6 +221,21 @@ _FAST_TYPE_CODES = {
     for t in rdtext.CHECKERS
     for text in (dns.rdatatype.to_text(t), dns.rdatatype.to_text(t).lower())
 }
+
+# Shortcuts of the fast path for the RDATA most common in big zones, with the
+# verdicts of zonesmith.rdata's checkers: an IPv4 address as zonesmith.rdata
+# and dnspython write it (its own canonical form); an IPv6 address of hex
+# digits and colons, written back by the C library; and TXT of quoted strings
+# of printable ASCII without escapes, one space apart (its own canonical form).
+# TXT in other forms goes to its checker; an address these refuse, to the
+# tokenizer and dnspython. test_masterfile checks that all agree.
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
+_TXT = dns.rdatatype.TXT
+_HEX_COLON = "0123456789abcdefABCDEF:"
+_OCTETS = frozenset(str(octet) for octet in range(256))
+_CANONICAL_TXT = re.compile(r'"[ !#-\[\]-~]{0,255}"(?: "[ !#-\[\]-~]{0,255}")*')
+_MAX_FAST_TXT = 8000  # longer TXT may not fit a message: dnspython measures it
 
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _TTL_RE = re.compile(r"(?:\d+[wdhms])+|\d+", re.IGNORECASE)
@@ -334,8 +458,8 @@ class _Reader:
         self.zone_origin = zone_origin
         self.fallback_ttl = default_ttl
         self.records: list[Record] = []
-        # $ORIGIN as a Name, as text, and whether it lies in the zone
-        self._origin_cache: tuple[dns.name.Name, str, bool] | None = None
+        # $ORIGIN as a Name, then what _fast_context derives from it
+        self._origin_cache: tuple[dns.name.Name, str, str, int, int, bool] | None = None
         self._zone_text = zone_origin.to_text()
         self.diagnostics: list[Diagnostic] = []
         self.state = _State(zone_origin, None, None, None)
@@ -369,14 +493,31 @@ class _Reader:
         except OSError:
             resolved = path
         self.stack.append(resolved)
+        lines = text.split("\n")
+        plain = _plain_lines(text, lines)
+        # The lines hold all that is needed: a big file's text need not stay
+        # in memory while its records are made.
+        del data, text
         try:
-            for entry in self._entries(text.split("\n"), display):
+            for entry in self._entries(lines, plain, display):
                 self._entry(entry, path, display)
         finally:
             self.stack.pop()
 
-    def _entries(self, lines: list[str], display: str) -> Iterator[_Entry]:
+    def _entries(self, lines: list[str], plain: bytearray, display: str) -> Iterator[_Entry]:
         """Logical lines of a file, with tokenizer problems attached.
+
+        A plain one-line record (most lines of a big zone) never becomes an
+        entry: the fast path below turns it into a record right away, without
+        the tokenizer and, for the common types, without dnspython. It is
+        written out in the loop, not as a method, because a call per line
+        would add a tenth to the microsecond or two a line takes (a million
+        records should load no slower than named-compilezone does it). The
+        most common shape and RDATA are tried first. Anything unusual (escapes,
+        units, other classes or types, names or RDATA the fast checks do not
+        accept, warnings to give) raises _NotFast before any state changes,
+        so the tokenizer sees the line as if the fast path did not exist and
+        reports whatever is wrong.
 
         When a '(' is never closed, BIND gives up; we report it and read on
         from the next line that starts in column 1 after it, which is where
@@ -385,16 +526,148 @@ class _Reader:
         start = 0
         rescans = 0
         count = len(lines)
+        append = self.records.append
+        fast_types = _FAST_TYPE_CODES
+        zone_lower = self._zone_text.lower()
+        below_zone = "." if zone_lower == "." else "." + zone_lower  # how names below end
         while True:
             depth = 0
             entry: _Entry | None = None
             opened = Position(display)
             resync: int | None = None
-            fast_record = self._fast_record
+            # What the fast path reads of the reader's state. The caller handles
+            # each entry yielded (a directive may change the origin or $TTL, an
+            # $INCLUDE replaces the state), so this is read again after a yield.
+            state, origin, suffix, label_limit, relative_limit, origin_in_zone = (
+                self._fast_context()
+            )
+            default_ttl = state.default_ttl
+            origin_changed = self.origin_changed
             for index in range(start, count):
                 text = lines[index]
-                if depth == 0 and text and fast_record(text, index + 1, display):
-                    continue
+                if depth == 0 and text:
+                    try:
+                        # -- fields: owner (None: blank), TTL, type and RDATA
+                        if not plain[index]:
+                            owner_text, ttl_text, type_text, rdata_text = _regex_fields(text)
+                        else:
+                            # The usual shapes first, "owner IN type rdata" and "owner
+                            # ttl IN type rdata": splitting off the fields before the
+                            # type leaves the RDATA as written, quoted strings whole.
+                            parts = text.split(None, 3)
+                            if len(parts) < 4 or text[0] in _BLANK:
+                                owner_text, ttl_text, type_text, rdata_text = _split_fields(text)
+                            elif parts[1] == "IN":
+                                owner_text, _, type_text, rdata_text = parts
+                                rdata_text = rdata_text.rstrip()  # CRLF files
+                                ttl_text = None
+                            elif parts[2] == "IN" and parts[1].isdigit():
+                                owner_text, ttl_text, _, rest = parts
+                                type_text, rdata_text = rest.split(None, 1)  # ValueError: 1 word
+                                rdata_text = rdata_text.rstrip()
+                            else:
+                                owner_text, ttl_text, type_text, rdata_text = _split_fields(text)
+                        rdtype, checker = fast_types[type_text]  # KeyError: not a fast type
+
+                        # -- owner, as absolute text
+                        column = 1
+                        if owner_text is None:
+                            owner = state.last_name
+                            if owner is None or owner is _BAD_OWNER or origin_changed:
+                                raise _NotFast
+                            if not isinstance(owner, str):
+                                # set by the tokenizer, which also keeps names outside the zone
+                                if not owner.is_subdomain(self.zone_origin):
+                                    raise _NotFast
+                                owner = owner.to_text()
+                            column = len(text) - len(text.lstrip(_BLANK)) + 1
+                        elif owner_text.isalnum() and len(owner_text) <= label_limit:
+                            owner = owner_text + suffix  # "host42" needs no closer look
+                        elif not _plain_owner(owner_text):
+                            raise _NotFast
+                        elif owner_text[-1] == ".":
+                            # in the zone (rdtext.is_subdomain, for names without escapes)
+                            owner = owner_text
+                            lower = owner.lower()
+                            if len(owner) > 254 or not (
+                                lower.endswith(below_zone) or lower == zone_lower
+                            ):
+                                raise _NotFast
+                        elif owner_text == "@":
+                            owner = origin
+                            if not origin_in_zone:
+                                raise _NotFast
+                        elif len(owner_text) <= relative_limit:
+                            owner = owner_text + suffix
+                        else:
+                            raise _NotFast
+
+                        # -- TTL
+                        if ttl_text is not None:
+                            # int() refuses more than 4300 digits; the tokenizer reports those
+                            if len(ttl_text) > 10:
+                                raise _NotFast
+                            ttl = int(ttl_text)
+                            if ttl > MAX_TTL:
+                                raise _NotFast
+                        elif default_ttl is not None:
+                            ttl = default_ttl
+                        else:
+                            ttl = self._implicit_ttl()
+
+                        # -- RDATA, canonical. The most common types are checked
+                        # here without a call, with the verdicts of their checkers
+                        # in zonesmith.rdata (see _OCTETS); the others by those.
+                        if rdtype is _A:
+                            a, b, c, d = rdata_text.split(".")  # ValueError: not 4 parts
+                            if not (
+                                a in _OCTETS and b in _OCTETS and c in _OCTETS and d in _OCTETS
+                            ):
+                                raise _NotFast
+                            canonical = rdata_text
+                        elif rdtype is _AAAA:
+                            # other characters (an embedded IPv4 address): dnspython
+                            if rdata_text.strip(_HEX_COLON):
+                                raise _NotFast
+                            canonical = inet_ntop(AF_INET6, inet_pton(AF_INET6, rdata_text))
+                            if "." in canonical:
+                                raise _NotFast
+                        elif (
+                            rdtype is _TXT
+                            and len(rdata_text) <= _MAX_FAST_TXT
+                            and _CANONICAL_TXT.fullmatch(rdata_text)
+                        ):
+                            canonical = rdata_text
+                        else:
+                            canonical = checker(rdata_text, origin)
+                            if canonical is None:
+                                raise _NotFast
+                    except (_NotFast, IndexError, KeyError, ValueError, OSError):
+                        pass  # the tokenizer reads it
+                    else:
+                        if owner_text is not None:
+                            state.last_name = owner
+                            if origin_changed:
+                                self.origin_changed = origin_changed = False
+                        if ttl_text is not None:
+                            state.last_ttl = ttl
+                        append(
+                            Record(
+                                (
+                                    owner,
+                                    ttl,
+                                    rdtype,
+                                    canonical,
+                                    None,
+                                    display,
+                                    index + 1,
+                                    column,
+                                    "zone",
+                                    None,
+                                )
+                            )
+                        )
+                        continue
                 lineno = index + 1
                 first = text[:1]
                 if depth == 0:
@@ -441,6 +714,11 @@ class _Reader:
                         break
                 if depth == 0 and (tokens or entry.problems):
                     yield entry
+                    state, origin, suffix, label_limit, relative_limit, origin_in_zone = (
+                        self._fast_context()
+                    )
+                    default_ttl = state.default_ttl
+                    origin_changed = self.origin_changed
             if depth == 0:
                 return
             assert entry is not None
@@ -765,100 +1043,29 @@ class _Reader:
             Record.new(name.to_text(), ttl, rdtype, canonical, None, position, "zone", rdata)
         )
 
-    def _fast_record(self, text: str, lineno: int, display: str) -> bool:
-        """Take a plain one-line record without the tokenizer; False leaves it to the slow path.
-
-        Anything unusual (escapes, units, other classes or types, names or
-        RDATA the fast checks do not accept, warnings to give) returns False
-        before any state changes, so the slow path sees the line as if the
-        fast path did not exist and reports whatever is wrong.
-        """
-        if '"' in text or ";" in text or "(" in text or ")" in text or "\\" in text:
-            match = _FAST_LINE.fullmatch(text)
-            if match is None:
-                return False
-            owner_text, ttl_text, ttl2_text, type_text, rdata_text = match.groups()
-        else:
-            # No quotes, comments or escapes: whitespace splits it into its fields.
-            parts = text.split()
-            count = len(parts)
-            if count < 2:
-                return False
-            i = 0
-            owner_text = None
-            if text[0] != " " and text[0] != "\t":
-                owner_text = parts[0]
-                i = 1
-                # one plain label ("host42") needs no closer look
-                plain_label = owner_text.isalnum() and owner_text.isascii() and len(owner_text) < 64
-                if not plain_label and not _plain_owner(owner_text):
-                    return False
-            ttl_text = ttl2_text = None
-            if i < count and parts[i].isdigit():
-                ttl_text = parts[i]
-                i += 1
-            if i < count and (parts[i] == "IN" or parts[i] == "in"):
-                i += 1
-                if ttl_text is None and i < count and parts[i].isdigit():
-                    ttl_text = parts[i]
-                    i += 1
-            if count - i < 2:
-                return False
-            type_text = parts[i]
-            rdata_text = parts[i + 1] if count == i + 2 else " ".join(parts[i + 1 :])
-        fast_type = _FAST_TYPE_CODES.get(type_text)
-        if fast_type is None or (ttl_text and ttl2_text):
-            return False
-        rdtype, checker = fast_type
-        state = self.state
-        cache = self._origin_cache
-        if cache is None or cache[0] is not state.origin:
-            self._origin_text()
-            cache = self._origin_cache
-        assert cache is not None
-        _, origin, origin_in_zone = cache
-        if owner_text is None:
-            owner = state.last_name
-            if owner is None or owner is _BAD_OWNER or self.origin_changed:
-                return False
-            if not isinstance(owner, str):
-                owner = owner.to_text()
-        elif owner_text[-1] == ".":
-            owner = owner_text  # the line's regex checked its labels
-            if len(owner) > 254 or not rdtext.is_subdomain(owner, self._zone_text):
-                return False
-        else:
-            owner = origin if owner_text == "@" else f"{owner_text}.{origin}"
-            if len(owner) > 254 or not origin_in_zone:
-                return False
-        ttl_text = ttl_text or ttl2_text
-        ttl = int(ttl_text) if ttl_text is not None else None
-        if ttl is not None and ttl > MAX_TTL:
-            return False
-        canonical = checker(rdata_text, origin)
-        if canonical is None:
-            return False
-        if owner_text is not None:
-            state.last_name = owner
-            self.origin_changed = False
-        if ttl is not None:
-            state.last_ttl = ttl
-        elif state.default_ttl is not None:
-            ttl = state.default_ttl
-        else:
-            ttl = self._implicit_ttl()
-        column = 1 if owner_text is not None else len(text) - len(text.lstrip(" \t")) + 1
-        self.records.append(
-            Record((owner, ttl, rdtype, canonical, None, display, lineno, column, "zone", None))
-        )
-        return True
-
     def _origin_text(self) -> str:
         """The current $ORIGIN as absolute text (cached: it rarely changes)."""
-        origin = self.state.origin
-        if self._origin_cache is None or self._origin_cache[0] is not origin:
-            self._origin_cache = (origin, origin.to_text(), origin.is_subdomain(self.zone_origin))
-        return self._origin_cache[1]
+        return self._fast_context()[1]
+
+    def _fast_context(self) -> tuple[_State, str, str, int, int, bool]:
+        """What the fast path needs to know of the state, derived from $ORIGIN once per change.
+
+        The state; $ORIGIN as absolute text; the suffix that makes a relative
+        name absolute; the longest single label and the longest relative name
+        whose absolute forms fit in 255 octets (-1 when $ORIGIN lies outside
+        the zone: no relative owner may then take the fast path); and whether
+        $ORIGIN lies in the zone.
+        """
+        state = self.state
+        origin = state.origin
+        cache = self._origin_cache
+        if cache is None or cache[0] is not origin:
+            text = origin.to_text()
+            suffix = "." if text == "." else "." + text
+            in_zone = origin.is_subdomain(self.zone_origin)
+            limit = 254 - len(suffix) if in_zone else -1
+            cache = self._origin_cache = (origin, text, suffix, min(limit, 63), limit, in_zone)
+        return (state, *cache[1:])
 
     def _last_name(self) -> dns.name.Name | None:
         """The previous owner; the fast path keeps it as text until a slow line needs it."""
