@@ -61,10 +61,10 @@ ZONES_FOLDER = "zones"
 _FORMAT = 1
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
-#: A zone bigger than this is written to the cache only once it was seen
-#: unchanged in two runs in a row: writing a million records out costs a
-#: good part of a second, which the first build of a big zone (measured
-#: against named-compilezone) should not pay for a rebuild that may never come.
+#: A zone bigger than this is not cached. Packing a million records costs
+#: seconds and twice the memory of the build itself, for a zone that is
+#: usually generated and different at every build; it is read again instead
+#: (a few seconds, as fast as named-compilezone reads it).
 BIG_ZONE_RECORDS = 50_000
 
 Signature = tuple[int, int, int, int]
@@ -362,10 +362,14 @@ class ZoneCache:
     def keep_records(
         self, fingerprint: str | None, records: Iterable[Record], diagnostics: Sequence[Diagnostic]
     ) -> None:
-        if fingerprint is not None and self.folder is not None:
-            self.entries[fingerprint] = _Entry(
-                tuple(records), tuple(map(_diagnostic_tuple, diagnostics)), {}, True
-            )
+        if fingerprint is None or self.folder is None:
+            return
+        records = tuple(records)
+        if len(records) > BIG_ZONE_RECORDS:
+            return
+        self.entries[fingerprint] = _Entry(
+            records, tuple(map(_diagnostic_tuple, diagnostics)), {}, True
+        )
 
     # -- per view --------------------------------------------------------------
 
@@ -408,8 +412,10 @@ class ZoneCache:
         found = self._result("body", zone, view, False)
         return found if isinstance(found, bytes) else None
 
-    def keep_body(self, zone: Zone, view: str, body: bytes) -> None:
-        self._keep("body", zone, view, False, body)
+    def keep_body(self, zone: Zone, view: str, chunks: Sequence[bytes]) -> None:
+        """Keep the rendered body of a zone (given in chunks) if the zone is kept at all."""
+        if self._entry(zone.fingerprint) is not None:
+            self._keep("body", zone, view, False, b"".join(chunks))
 
     # -- writing ---------------------------------------------------------------
 
@@ -431,8 +437,6 @@ class ZoneCache:
             for fingerprint in sorted(used):
                 entry = self.entries.get(fingerprint)
                 if entry is None or not entry.changed:
-                    continue
-                if len(entry.records) > BIG_ZONE_RECORDS and fingerprint not in self.previous:
                     continue
                 self._shard(fingerprint[:2])[fingerprint] = entry.stored()
                 changed.add(fingerprint[:2])

@@ -366,7 +366,7 @@ class Site:
 
 
 #: records by name key; records by type (A, AAAA, TXT left out)
-ZoneIndex = tuple[dict[str, list[Record]], dict[int, list[Record]]]
+ZoneIndex = tuple[dict[str, Sequence[Record]], dict[int, list[Record]]]
 _INDEXES: weakref.WeakKeyDictionary[Zone, dict[str | None, ZoneIndex]] = weakref.WeakKeyDictionary()
 #: Types no rule looks for across a zone, and most of a big one: not indexed by type.
 _BULK_TYPES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.SPF})
@@ -377,10 +377,11 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
 
     Name keys are those of :func:`zonesmith.rdata.name_key`: made with string
     operations, so a zone of a million records is indexed in about a second.
-    A name maps to a plain list (most names have one record: a dict per name
-    would double the memory of a big zone).
+    A name maps to its records: a 1-tuple for the one record most names of a
+    big zone have (a list would cost 32 more bytes, a dict per name would
+    double the memory of the zone), a list when there are more.
     """
-    by_name: dict[str, list[Record]] = {}
+    by_name: dict[str, Sequence[Record]] = {}
     by_type: dict[int, list[Record]] = {}
     cut = len(origin) + 1
     bulk = _BULK_TYPES
@@ -394,7 +395,9 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
             key = relative
         at_name = by_name.get(key)
         if at_name is None:
-            by_name[key] = [record]
+            by_name[key] = (record,)
+        elif type(at_name) is tuple:
+            by_name[key] = [*at_name, record]
         else:
             at_name.append(record)
         rdtype = record[2]

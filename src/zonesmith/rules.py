@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -94,7 +94,7 @@ class ZoneView:
     site: Site
     zone: Zone
     view: str
-    by_name: dict[str, list[Record]]
+    by_name: dict[str, Sequence[Record]]
     by_type: dict[int, list[Record]]
     origin: str
 
