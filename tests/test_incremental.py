@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import textwrap
 import time
 from pathlib import Path
 
@@ -221,3 +222,37 @@ def test_library_builds_without_a_cache_write_nothing_into_the_site(tmp_path: Pa
     site = make_site(tmp_path)
     build_site(site, tmp_path / "out", server_checks=False)
     assert not (site / ".zonesmith").exists()
+
+
+def test_a_rebuild_never_writes_through_to_the_previous_tree(tmp_path: Path) -> None:
+    # Output files are hard-linked from one tree to the next; a changed file
+    # must be a new file, or the tree a server is running from would change
+    # under it before the swap.
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    zone_file = out / "ns1/zones/internal/example.org.zone"
+    kept = tmp_path / "kept.zone"
+    os.link(zone_file, kept)
+    original = kept.read_bytes()
+    zone = site / "zones/example.org.yaml"
+    zone.write_text(zone.read_text() + "more: A 192.0.2.77\n")
+    build(site, out)
+    assert kept.read_bytes() == original
+    assert b"192.0.2.77" in zone_file.read_bytes()
+
+
+def test_a_server_dropped_from_the_site_leaves_nothing_behind(tmp_path: Path) -> None:
+    config = CONFIG.replace(
+        "servers:\n",
+        "servers:\n  ns9: {software: bind, role: primary, address: 127.0.0.9, path: /srv/d9}\n",
+    )
+    site = write_site(tmp_path / "site", config, ZONES)
+    out = tmp_path / "out"
+    build(site, out)
+    assert (out / "ns9/zones/internal/example.org.zone").is_file()
+    (site / "zonesmith.yaml").write_text(textwrap.dedent(CONFIG))
+    build(site, out)
+    assert not (out / "ns9").exists()
+    build(site, tmp_path / "clean", "--no-cache")
+    assert tree(out) == tree(tmp_path / "clean")
