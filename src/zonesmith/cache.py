@@ -312,12 +312,12 @@ class ZoneCache:
         if key is not None:
             self.new_declarations = (key, declarations)
 
-    def fingerprint(self, *parts: object) -> str | None:
+    def fingerprint(self, *parts: str) -> str | None:
         """The fingerprint of a zone made from ``parts`` (None: caching is off)."""
         if self.folder is None:
             return None
         hasher = hashlib.blake2b(self.code.encode(), digest_size=20)
-        hasher.update(repr(parts).encode())
+        hasher.update("\x00".join(parts).encode())
         return hasher.hexdigest()
 
     def _shard(self, name: str) -> dict[str, tuple]:

@@ -355,10 +355,8 @@ class Loader:
             self.cache.keep_declarations(key, declarations)
         else:
             self.diagnostics.extend(declarations.diagnostics)
-        set_digests: dict[str, str] = {}
         zones = tuple(
-            self.read_zone(zone, source, declarations.sets, set_digests)
-            for zone, source in declarations.zones
+            self.read_zone(zone, source, declarations.sets) for zone, source in declarations.zones
         )
         return dataclasses.replace(declarations.site, zones=zones)
 
@@ -383,7 +381,7 @@ class Loader:
             views = (View(DEFAULT_VIEW, ("any",), Position(source.display)),)
         servers = self.load_servers(source, section("servers"))
         set_specs = self.load_sets(source, section("sets"))
-        zones = self.declare_zones(source, section("zones"), defaults, views)
+        zones = self.declare_zones(source, section("zones"), defaults, views, set_specs)
         blocklists = self.load_blocklists(source, section("blocklists"))
         site = Site(
             root=str(self.root),
@@ -861,6 +859,7 @@ class Loader:
         node: yaml.Node | None,
         defaults: Defaults,
         views: tuple[View, ...],
+        sets: dict[str, list[RecordSpec]],
     ) -> list[tuple[Zone, ZoneSource]]:
         """The zones zonesmith.yaml declares, without records, and where those come from."""
         zones = []
@@ -882,6 +881,7 @@ class Loader:
                 return (zones_dir / name).is_file()
 
         declared: set[str] = set()
+        set_digests: dict[str, str] = {}
         for name, (key_node, value_node) in self.mapping(source, node, None, "zones").items():
             where = f"zone '{name}'"
             try:
@@ -968,7 +968,8 @@ class Loader:
                 servers=zone_servers,
                 origin=origin_text,
             )
-            zones.append((zone, ZoneSource(str(path) if path else None, master_file, ttl)))
+            context = _records_context(zone, ttl, sets, set_digests)
+            zones.append((zone, ZoneSource(str(path) if path else None, master_file, ttl, context)))
         if names is not None:
             # As Path.suffix and Path.stem read them, without a Path for each file.
             paths = (
@@ -990,18 +991,10 @@ class Loader:
                 )
         return zones
 
-    def read_zone(
-        self,
-        zone: Zone,
-        source: ZoneSource,
-        sets: dict[str, list[RecordSpec]],
-        set_digests: dict[str, str],
-    ) -> Zone:
+    def read_zone(self, zone: Zone, source: ZoneSource, sets: dict[str, list[RecordSpec]]) -> Zone:
         """A declared zone with its records: from its file and the sets it includes."""
         origin_text = zone.origin
-        fingerprint = self.zone_fingerprint(
-            source.path, zone.source_path, origin_text, source.ttl, zone.includes, sets, set_digests
-        )
+        fingerprint = self.zone_fingerprint(source)
         cached = self.cache.records(fingerprint)
         if cached is not None:
             records, diagnostics = cached
@@ -1025,50 +1018,21 @@ class Loader:
                     )
             records = tuple(found)
             self.cache.keep_records(fingerprint, records, self.diagnostics[reported:])
-        return Zone(
-            name=zone.name,
-            views=zone.views,
-            records=records,
-            position=zone.position,
-            source_path=zone.source_path,
-            includes=zone.includes,
-            reverse_of=zone.reverse_of,
-            view_refs=zone.view_refs,
-            ttl=zone.ttl,
-            soa=zone.soa,
-            servers=zone.servers,
-            fingerprint=fingerprint,
-            origin=origin_text,
-        )
+        return zone.with_records(records, fingerprint)
 
-    def zone_fingerprint(
-        self,
-        path: str | None,
-        display: str | None,
-        origin_text: str,
-        ttl: int,
-        includes: tuple[Reference, ...],
-        sets: dict[str, list[RecordSpec]],
-        set_digests: dict[str, str],
-    ) -> str | None:
+    def zone_fingerprint(self, source: ZoneSource) -> str | None:
         """The zone's key in the cache: what its records are made from (None: not cached).
 
         A master file with $INCLUDE depends on files its digest does not
         cover, so it is always read.
         """
-        content = None
-        if path is not None:
-            found = self.cache.content_digest(path)
+        content = ""
+        if source.path is not None:
+            found = self.cache.content_digest(source.path)
             if found is None or found[1]:
                 return None
             content = found[0]
-        used_sets = []
-        for include in includes:
-            specs = sets.get(include.name)
-            if specs is not None and include.name not in set_digests:
-                set_digests[include.name] = hashlib.blake2b(repr(specs).encode()).hexdigest()
-            used_sets.append((include.name, set_digests.get(include.name)))
-        return self.cache.fingerprint(display, content, origin_text, ttl, used_sets)
+        return self.cache.fingerprint(source.context, content)
 
     def load_master(self, path: Path, origin: dns.name.Name, ttl: int) -> list[Record]:
         from zonesmith.masterfile import read_masterfile
@@ -1230,9 +1194,11 @@ class ZoneSource:
     master: bool
     #: the TTL of records that give none
     ttl: int
+    #: what else the records are made from, as text (see _records_context)
+    context: str
 
-    def __reduce__(self) -> tuple[type[ZoneSource], tuple[str | None, bool, int]]:
-        return ZoneSource, (self.path, self.master, self.ttl)  # see Position.__reduce__
+    def __reduce__(self) -> tuple[type[ZoneSource], tuple[str | None, bool, int, str]]:
+        return ZoneSource, (self.path, self.master, self.ttl, self.context)  # see Position
 
 
 @dataclass(frozen=True)
@@ -1248,6 +1214,24 @@ class Declarations:
     zones: list[tuple[Zone, ZoneSource]]
     sets: dict[str, list[RecordSpec]]
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+
+
+def _records_context(
+    zone: Zone, ttl: int, sets: dict[str, list[RecordSpec]], set_digests: dict[str, str]
+) -> str:
+    """Besides its file's content, what a zone's records are made from, as one string.
+
+    Its file's path (positions name it), its name, its default TTL and the
+    records of the sets it includes, in order; worked out once, when
+    zonesmith.yaml is read, so a rebuild only adds the file's digest.
+    """
+    used_sets = []
+    for include in zone.includes:
+        specs = sets.get(include.name)
+        if specs is not None and include.name not in set_digests:
+            set_digests[include.name] = hashlib.blake2b(repr(specs).encode()).hexdigest()
+        used_sets.append((include.name, set_digests.get(include.name)))
+    return repr((zone.source_path, zone.origin, ttl, used_sets))
 
 
 #: A zone name dnspython would write back exactly as given (no escapes).

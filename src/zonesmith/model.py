@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from operator import itemgetter
 
@@ -235,6 +235,10 @@ class Zone:
         for record in self.records:
             if record.view is None or record.view == view:
                 yield record
+
+    def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
+        """This zone with ``records`` (what it is made from: ``fingerprint``)."""
+        return replace(self, records=records, fingerprint=fingerprint)
 
     def __reduce__(self) -> tuple[type[Zone], tuple]:
         # Pickled by its constructor (see Position.__reduce__).
