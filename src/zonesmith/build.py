@@ -16,8 +16,6 @@ import hashlib
 import os
 import shutil
 import stat
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,15 +72,6 @@ def build_site(
     Raises SiteError (with every diagnostic) when anything is wrong; the
     output tree and the serial state are then left as they were.
     """
-    # The tree the previous build replaced is removed while this one works.
-    collector = _remove_in_background(_previous_trees(out))
-    try:
-        return _build(root, out, server_checks, cache)
-    finally:
-        collector.join()
-
-
-def _build(root: Path, out: Path, server_checks: bool, cache: ZoneCache | None) -> BuildResult:
     site, diagnostics = check_site(root, cache)
     if any(d.is_error for d in diagnostics):
         if cache is not None:
@@ -166,28 +155,11 @@ def _staging_dir(out: Path) -> Path:
             ]
         )
     out.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in out.parent.glob(f".{out.name}.zonesmith-*"):
+        shutil.rmtree(leftover, ignore_errors=True)  # from a build that crashed
     staging = out.parent / f".{out.name}.zonesmith-new"
-    shutil.rmtree(staging, ignore_errors=True)  # from a build that crashed
     staging.mkdir()
     return staging
-
-
-def _previous_trees(out: Path) -> list[Path]:
-    """Output trees earlier builds replaced, left beside ``out`` (see _swap_in)."""
-    out = out.absolute()
-    return sorted(out.parent.glob(f".{out.name}.zonesmith-old-*"))
-
-
-def _remove_in_background(trees: list[Path]) -> threading.Thread:
-    """Delete ``trees`` in a thread: unlinking spends its time in the kernel, not in Python."""
-
-    def remove() -> None:
-        for tree in trees:
-            shutil.rmtree(tree, ignore_errors=True)
-
-    thread = threading.Thread(target=remove, name="zonesmith-remove-old-trees")
-    thread.start()
-    return thread
 
 
 #: path -> content digest of every file listed; folders are not listed
@@ -373,23 +345,19 @@ def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
 
 
 def _swap_in(staging: Path, out: Path, written: set[str]) -> None:
-    """Make ``staging`` the output tree.
+    """Make ``staging`` the output tree; the old tree ends up in ``staging``.
 
-    ``written`` is what the old tree's manifest lists. The old tree is left
-    beside ``out`` as ``.OUT.zonesmith-old-*``, for the next build to delete
-    while it works: unlinking ten thousand files is a tenth of a second a
-    rebuild need not wait for. Its files are mostly hard links into the new
-    tree, so it costs little space meanwhile.
+    ``written`` is what the old tree's manifest lists.
     """
     out = out.absolute()
     if not out.exists():
         staging.rename(out)
         return
     _keep_server_files(out, staging, written)
-    old = out.parent / f".{out.name}.zonesmith-old-{os.getpid()}-{time.time_ns()}"
     if _exchange(staging, out):
-        staging.rename(old)
         return
     # Without an atomic exchange, keep the window between the two renames short.
+    old = out.parent / f".{out.name}.zonesmith-old"
     out.rename(old)
     staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
