@@ -256,3 +256,23 @@ def test_a_server_dropped_from_the_site_leaves_nothing_behind(tmp_path: Path) ->
     assert not (out / "ns9").exists()
     build(site, tmp_path / "clean", "--no-cache")
     assert tree(out) == tree(tmp_path / "clean")
+
+
+def test_a_hidden_primary_named_in_ns_is_reported_from_cached_zones_too(tmp_path: Path) -> None:
+    config = CONFIG.replace("path: /srv/dns}", "path: /srv/dns, hidden: true}").replace(
+        "address: 127.0.0.1", "address: 192.0.2.1"
+    )
+    site = write_site(tmp_path / "site", config, ZONES)
+    past = time.time() - 60
+    for path in (site / "zones").iterdir():
+        os.utime(path, (past, past))
+    runs = [
+        zonesmith("check", site),
+        zonesmith("check", site),
+        zonesmith("check", site, "--no-cache"),
+    ]
+    for run in runs:
+        # ns1.example.com. (an NS of every zone, from the set: one place) has 192.0.2.1.
+        assert run.stdout.count("[hidden-primary-in-ns]") == 1, run.stdout
+        assert "zonesmith.yaml:10:14: warning: [hidden-primary-in-ns]" in run.stdout
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout

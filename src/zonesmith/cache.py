@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity
-from zonesmith.model import Record, Zone
+from zonesmith.model import Record, Zone, apex_ns_of
 
 if TYPE_CHECKING:
     from zonesmith.load import Declarations
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 CACHE_ROOT = ".zonesmith/cache"
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 1
+_FORMAT = 2
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -158,16 +158,21 @@ class CachedRecords(Sequence[Record]):
 
     A rebuild mostly needs what was worked out from a zone's records (its
     diagnostics and rendered body), not the records themselves: ten
-    thousand unchanged zones then cost no record at all. ``differs_by_view``
-    is kept beside them so the zone need not look (see Zone).
+    thousand unchanged zones then cost no record at all. What the site rules
+    ask of every zone is kept beside them, so the zone need not be unpacked
+    for it (see Zone): whether some records are for one view only, and the
+    NS records at the apex.
     """
 
-    __slots__ = ("blob", "count", "differs_by_view", "_records")
+    __slots__ = ("blob", "count", "differs_by_view", "apex_ns", "_records")
 
-    def __init__(self, blob: bytes, count: int, differs_by_view: bool) -> None:
+    def __init__(
+        self, blob: bytes, count: int, differs_by_view: bool, apex_ns: tuple[Record, ...]
+    ) -> None:
         self.blob = blob
         self.count = count
         self.differs_by_view = differs_by_view
+        self.apex_ns = apex_ns
         self._records: tuple[Record, ...] | None = None
 
     def _unpacked(self) -> tuple[Record, ...]:
@@ -192,21 +197,23 @@ class _Entry:
     "body <view key>" to the rendered body of the zone in a view.
     """
 
-    __slots__ = ("records", "diagnostics", "results", "changed")
+    __slots__ = ("records", "apex_ns", "diagnostics", "results", "changed")
 
     def __init__(
         self,
         records: Sequence[Record],
+        apex_ns: tuple[Record, ...],
         diagnostics: tuple[DiagnosticTuple, ...],
         results: dict[str, object],
         changed: bool,
     ) -> None:
         self.records = records
+        self.apex_ns = apex_ns
         self.diagnostics = diagnostics
         self.results = results
         self.changed = changed
 
-    def stored(self) -> tuple[bytes, int, bool, tuple[DiagnosticTuple, ...], dict[str, object]]:
+    def stored(self) -> tuple[object, ...]:
         """The entry as a shard keeps it: its records packed apart, to unpack lazily."""
         records = self.records
         if isinstance(records, CachedRecords):
@@ -214,7 +221,8 @@ class _Entry:
         else:
             blob = marshal.dumps(tuple(map(_plain_record, records)))
             differs = any(r[4] is not None for r in records)
-        return blob, len(records), differs, self.diagnostics, self.results
+        apex_ns = tuple(map(_plain_record, self.apex_ns))
+        return blob, len(records), differs, apex_ns, self.diagnostics, self.results
 
 
 class ZoneCache:
@@ -344,9 +352,10 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            blob, count, differs_by_view, diagnostics, results = stored
-            records = CachedRecords(blob, count, differs_by_view)
-            entry = _Entry(records, diagnostics, results, False)
+            blob, count, differs_by_view, apex_plain, diagnostics, results = stored
+            apex_ns = tuple(map(Record, apex_plain))
+            records = CachedRecords(blob, count, differs_by_view, apex_ns)
+            entry = _Entry(records, apex_ns, diagnostics, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
@@ -360,15 +369,23 @@ class ZoneCache:
         return entry.records, [_diagnostic(t) for t in entry.diagnostics]
 
     def keep_records(
-        self, fingerprint: str | None, records: Iterable[Record], diagnostics: Sequence[Diagnostic]
+        self,
+        fingerprint: str | None,
+        records: Sequence[Record],
+        diagnostics: Sequence[Diagnostic],
+        origin: str,
     ) -> None:
+        """Keep the records of the zone ``origin`` and what loading them reported."""
         if fingerprint is None or self.folder is None:
             return
-        records = tuple(records)
         if len(records) > BIG_ZONE_RECORDS:
             return
         self.entries[fingerprint] = _Entry(
-            records, tuple(map(_diagnostic_tuple, diagnostics)), {}, True
+            tuple(records),
+            apex_ns_of(records, origin),
+            tuple(map(_diagnostic_tuple, diagnostics)),
+            {},
+            True,
         )
 
     # -- per view --------------------------------------------------------------

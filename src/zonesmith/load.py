@@ -1017,7 +1017,7 @@ class Loader:
                         self.materialize(sets[include.name], origin_text, source.ttl, label)
                     )
             records = tuple(found)
-            self.cache.keep_records(fingerprint, records, self.diagnostics[reported:])
+            self.cache.keep_records(fingerprint, records, self.diagnostics[reported:], origin_text)
         return zone.with_records(records, fingerprint)
 
     def zone_fingerprint(self, source: ZoneSource) -> str | None:

@@ -236,6 +236,17 @@ class Zone:
             if record.view is None or record.view == view:
                 yield record
 
+    def apex_ns(self) -> tuple[Record, ...]:
+        """The NS records at the apex (of every view).
+
+        Records from the cache (zonesmith.cache.CachedRecords) keep them
+        beside the others, so a zone need not be unpacked for them.
+        """
+        known = getattr(self.records, "apex_ns", None)
+        if known is not None:
+            return known
+        return apex_ns_of(self.records, self.origin)
+
     def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
         """This zone with ``records`` (what it is made from: ``fingerprint``)."""
         return replace(self, records=records, fingerprint=fingerprint)
@@ -412,6 +423,13 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
             else:
                 of_type.append(record)
     return by_name, by_type
+
+
+def apex_ns_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
+    """The NS records of ``records`` whose owner is ``origin`` (any case)."""
+    apex = origin.lower()
+    ns = dns.rdatatype.NS
+    return tuple(r for r in records if r[2] == ns and r[0].lower() == apex)
 
 
 def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:

@@ -673,25 +673,34 @@ def hidden_primary_in_ns(site: Site) -> Iterator[Diagnostic]:
     hidden = {s.address: s for s in site.servers if s.role == "primary" and s.hidden}
     if not hidden:
         return
-    addresses: dict[str, set[str]] = defaultdict(set)  # lower-case name -> its addresses
+    apex_ns = [record for zone in site.zones for record in zone.apex_ns()]
+    targets = {record.data.lower() for record in apex_ns}
+    # A name's address records can only be in a zone at or above it: only
+    # those zones are read (a rebuild then unpacks few zones' records).
+    zones_by_origin: dict[str, list[Zone]] = defaultdict(list)
     for zone in site.zones:
+        zones_by_origin[zone.origin.lower()].append(zone)
+    holding: dict[int, Zone] = {}
+    for target in targets:
+        labels = target.split(".")
+        for start in range(len(labels)):
+            for zone in zones_by_origin.get(".".join(labels[start:]) or ".", ()):
+                holding[id(zone)] = zone
+    addresses: dict[str, set[str]] = defaultdict(set)  # lower-case name -> its addresses
+    for zone in holding.values():
         for record in zone.records:
             if record.rdtype in ADDRESS_TYPES and record.data in hidden:
                 addresses[record.owner.lower()].add(record.data)
-    for zone in site.zones:
-        apex = zone.origin.lower()
-        for record in zone.records:
-            if record.rdtype != T.NS or record.owner.lower() != apex:
-                continue
-            for address in addresses.get(record.data.lower(), ()):
-                primary = hidden[address]
-                yield _report(
-                    "hidden-primary-in-ns",
-                    record.position,
-                    f"NS '{record.data}' has the address of hidden primary "
-                    f"'{primary.name}' ({address}); a hidden primary must not "
-                    "be named in NS records",
-                )
+    for record in apex_ns:
+        for address in addresses.get(record.data.lower(), ()):
+            primary = hidden[address]
+            yield _report(
+                "hidden-primary-in-ns",
+                record.position,
+                f"NS '{record.data}' has the address of hidden primary "
+                f"'{primary.name}' ({address}); a hidden primary must not "
+                "be named in NS records",
+            )
 
 
 @rule("missing-soa", Severity.ERROR, "zones exist but no SOA values are given", "site")
