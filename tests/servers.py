@@ -145,6 +145,12 @@ def query(
     )
 
 
+def answers(response: dns.message.Message, rdtype: str = "A") -> list[str]:
+    """The RDATA of the answer section's records of ``rdtype``, as sorted text."""
+    wanted = dns.rdatatype.from_text(rdtype)
+    return sorted(r.to_text() for rrset in response.answer if rrset.rdtype == wanted for r in rrset)
+
+
 def soa_answer(zone: str | dns.name.Name) -> Probe:
     """Probe that accepts an authoritative NOERROR answer holding the SOA of ``zone``."""
     origin = dns.name.from_text(str(zone))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BASE_CONFIG = """\
 defaults:
@@ -34,6 +37,19 @@ def write_site(
     return root
 
 
+def checkout_env() -> dict[str, str]:
+    """The environment with this checkout's sources first on PYTHONPATH.
+
+    Commands the tests start (zonesmith, a site's update job) then run the
+    code under test even where an older zonesmith is installed.
+    """
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT / "src"), environment.get("PYTHONPATH", "")) if p
+    )
+    return environment
+
+
 def zonesmith(
     *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -42,8 +58,15 @@ def zonesmith(
         [sys.executable, "-m", "zonesmith", *map(str, args)],
         capture_output=True,
         text=True,
+        stdin=subprocess.DEVNULL,
         timeout=300,
-        env=env,
+        env=env if env is not None else checkout_env(),
         cwd=cwd,
         check=False,
     )
+
+
+def ok(run: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """The run, after checking that it succeeded (else its output in the failure)."""
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
+    return run

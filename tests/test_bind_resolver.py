@@ -13,7 +13,6 @@ records, and internal names resolve through the forward zones.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +20,13 @@ from pathlib import Path
 import dns.rcode
 import dns.rdatatype
 import pytest
-from servers import any_answer, free_port, query, requires, start_named
-from sites import BASE_CONFIG, write_site, zonesmith
+from servers import answers, any_answer, free_port, query, requires, start_named
+from sites import BASE_CONFIG, ok, write_site, zonesmith
 
 from zonesmith.build import build_site, check_site
 from zonesmith.diagnostics import SiteError
 from zonesmith.drivers import find_tool
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="
 
 LISTS = {
@@ -285,19 +283,6 @@ E2E_LISTS = {
 }
 
 
-def env() -> dict[str, str]:
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), environment.get("PYTHONPATH", "")) if p
-    )
-    return environment
-
-
-def ok(run):
-    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
-    return run
-
-
 @dataclass
 class Fleet:
     out: Path
@@ -306,11 +291,6 @@ class Fleet:
 
     def ask(self, name: str, rdtype: str = "A", source: str = CLIENT):
         return query(name, rdtype, SERVER, self.res_port, source=source, timeout=3.0)
-
-
-def answers(response, rdtype: str = "A") -> list[str]:
-    wanted = dns.rdatatype.from_text(rdtype)
-    return sorted(r.to_text() for rrset in response.answer if rrset.rdtype == wanted for r in rrset)
 
 
 @pytest.fixture(scope="module")
@@ -333,9 +313,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         res_path=json.dumps(str(out / "res1")),
     )
     write_site(site, config, {"example.com.yaml": EXAMPLE_COM}, files=E2E_LISTS)
-    update = json.loads(ok(zonesmith("blocklist", "update", site, "--json", env=env())).stdout)
+    update = json.loads(ok(zonesmith("blocklist", "update", site, "--json")).stdout)
     assert update["ok"] is True, update
-    ok(zonesmith("build", site, "-o", out, env=env()))
+    ok(zonesmith("build", site, "-o", out))
     with (
         start_named(out / "ns1" / "named.conf", SERVER, ns_port, "example.com", base / "ns1.log"),
         start_named(

@@ -17,7 +17,6 @@ new name.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -28,16 +27,16 @@ from pathlib import Path
 import dns.rcode
 import dns.rdatatype
 import pytest
-from servers import free_port, query, requires, start_named, start_unbound
+from servers import answers, free_port, query, requires, start_named, start_unbound
+from sites import checkout_env, ok, zonesmith
 from test_blocklists import ListServer, Served
 
 pytestmark = [pytest.mark.servers, requires("named", "unbound", "unbound-checkconf")]
 
-ROOT = Path(__file__).resolve().parents[1]
 SERVER = "127.0.0.1"
 CLIENT = "127.0.0.1"  # in the internal view
 OUTSIDER = "127.0.0.2"  # in no view the resolver serves
-TIMEOUT = 300  # seconds for one zonesmith command
+TIMEOUT = 300  # seconds for one run of the update job
 
 HOSTS_V1 = (
     "# a hosts file\n"
@@ -104,31 +103,6 @@ deeper.ok.tracker: A 203.0.113.32
 """
 
 
-def env() -> dict[str, str]:
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), environment.get("PYTHONPATH", "")) if p
-    )
-    return environment
-
-
-def zonesmith(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zonesmith", *map(str, args)],
-        env=env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
-def ok(run: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
-    return run
-
-
 @dataclass
 class Resolver:
     base: Path
@@ -141,11 +115,6 @@ class Resolver:
 
     def ask(self, name: str, rdtype: str = "A", source: str = CLIENT):
         return query(name, rdtype, SERVER, self.port, source=source, timeout=3.0)
-
-
-def answers(response, rdtype: str = "A") -> list[str]:
-    wanted = dns.rdatatype.from_text(rdtype)
-    return sorted(r.to_text() for rrset in response.answer if rrset.rdtype == wanted for r in rrset)
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +257,7 @@ def test_clients_outside_the_view_are_refused(resolver: Resolver) -> None:
 def test_update_job_reloads_unbound_only_on_change(resolver: Resolver) -> None:
     """Runs last in this module: it changes the list served upstream."""
     script = resolver.out / "res1" / "update-blocklists.sh"
-    environment = env()
+    environment = checkout_env()
     environment["ZONESMITH"] = f"{sys.executable} -m zonesmith"
     assert "new.example.net" not in (resolver.out / "res1" / "blocklists" / "ads.conf").read_text()
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pytest
+from sites import checkout_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -212,10 +213,7 @@ def build_site(case: Case, site: Path) -> Path:
 
 
 def zonesmith_check(site: Path) -> tuple[int, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if part
-    )
+    env = checkout_env()
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "zonesmith", "check", str(site)],

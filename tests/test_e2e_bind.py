@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,11 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 from servers import RunningServer, free_port, query, requires, start_named
+from sites import zonesmith
 
 pytestmark = [pytest.mark.servers, requires("named")]
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD_TIMEOUT = 180  # seconds for one `zonesmith build`, server checkers included
 
 INTERNAL = "127.0.0.1"  # query sources: views match on the client address
 EXTERNAL = "127.0.0.2"
@@ -118,19 +117,7 @@ def write_site(root: Path, out: Path, port: int, example_com: str = EXAMPLE_COM_
 
 
 def run_build(site: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "zonesmith", "build", str(site), "-o", str(out)],
-        cwd=site,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-    )
+    return zonesmith("build", site, "-o", out, cwd=site)
 
 
 def build_ok(site: Path, out: Path) -> subprocess.CompletedProcess[str]:

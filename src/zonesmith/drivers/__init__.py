@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from zonesmith.compile import ServerBuild
+from zonesmith.compile import Secret, ServedZone, ServerBuild
 from zonesmith.diagnostics import Diagnostic
 
 
@@ -123,6 +123,30 @@ def check_copy(
     output = run.output.replace(str(conf), f"{display}/{config_name}")
     output = redact(output.replace(str(staged), display), build)
     return CheckerRun(run.command, run.returncode, output)
+
+
+def flat_zone_file(zone: ServedZone) -> str:
+    """Where a zone's file lives on a server without views, relative to its folder.
+
+    A primary's zones under zones/, transferred ones under secondary/.
+    """
+    top = "zones" if zone.data is not None else "secondary"
+    return f"{top}/{zone.file_stem}.zone"
+
+
+def flat_zone_files(
+    build: ServerBuild, render_keys: Callable[[tuple[Secret, ...]], str]
+) -> dict[str, OutputFile]:
+    """The key file (``render_keys`` writes it) and zone files of a server without views."""
+    files = {}
+    if build.keys:
+        files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
+    for zone in build.zones:
+        if zone.data is not None:
+            files[flat_zone_file(zone)] = OutputFile(zone.data.master_file())
+        else:
+            files["secondary/"] = OutputFile(b"", 0o755)  # the server writes them there
+    return files
 
 
 def driver_for(software: str) -> Driver | None:

@@ -49,6 +49,8 @@ from zonesmith.drivers import (
     OutputFile,
     check_copy,
     find_tool,
+    flat_zone_file,
+    flat_zone_files,
     redact,
     run_tool,
 )
@@ -79,12 +81,6 @@ _SEVERITY = re.compile(r"^(?:error|warning|critical): ")
 def quote(text: str) -> str:
     """A knot.conf string value."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def zone_file(zone: ServedZone) -> str:
-    """Where a zone's file lives, relative to the server's folder."""
-    top = "zones" if zone.data is not None else "secondary"
-    return f"{top}/{zone.file_stem}.zone"
 
 
 def _domain(zone: ServedZone) -> str:
@@ -212,7 +208,7 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
     for zone in explicit:
         zone_lines += [
             f"  - domain: {_domain(zone)}",
-            f"    file: {quote(f'{path}/{zone_file(zone)}')}",
+            f"    file: {quote(f'{path}/{flat_zone_file(zone)}')}",
             *peers.items(zone.primaries, list(zone.secondaries)),
         ]
         if zone.data is not None:
@@ -221,7 +217,7 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
     for catalog in build.catalogs:
         zone_lines += [
             f"  - domain: {_domain(catalog)}",
-            f"    file: {quote(f'{path}/{zone_file(catalog)}')}",
+            f"    file: {quote(f'{path}/{flat_zone_file(catalog)}')}",
             *peers.items(catalog.primaries, []),
             "    catalog-role: interpret",
             f"    catalog-template: {_catalog_template(catalog)}",
@@ -311,13 +307,7 @@ class KnotDriver(Driver):
         files = {self.config_name: OutputFile(render_knot_conf(build, path).encode())}
         for folder in DATABASES.values():
             files[folder + "/"] = OutputFile(b"", 0o755)
-        if build.keys:
-            files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
-        for zone in build.zones:
-            if zone.data is not None:
-                files[zone_file(zone)] = OutputFile(zone.data.master_file())
-            else:
-                files["secondary/"] = OutputFile(b"", 0o755)
+        files.update(flat_zone_files(build, render_keys))
         if build.catalogs:
             files["secondary/"] = OutputFile(b"", 0o755)
             files[CATALOG_DB + "/"] = OutputFile(b"", 0o755)
@@ -358,7 +348,7 @@ class KnotDriver(Driver):
         for zone in build.zones:
             if zone.data is None:
                 continue
-            relative = zone_file(zone)
+            relative = flat_zone_file(zone)
             run = run_tool([kzonecheck, "-o", _domain(zone), str(staged / relative)])
             if run.returncode == 0:
                 continue

@@ -35,6 +35,8 @@ from zonesmith.drivers import (
     OutputFile,
     check_copy,
     find_tool,
+    flat_zone_file,
+    flat_zone_files,
     run_tool,
     runs_from_temporary_folder,
 )
@@ -58,12 +60,6 @@ _ZONE_SUMMARY = re.compile(r"^zone \S+ (?:file \S+ has \d+ errors?|is ok)$")
 def quote(text: str) -> str:
     """An nsd.conf string value (NSD's parser has no escapes: quotes keep spaces)."""
     return '"' + text + '"'
-
-
-def zone_file(zone: ServedZone) -> str:
-    """Where a zone's file lives, relative to the server's folder."""
-    top = "zones" if zone.data is not None else "secondary"
-    return f"{top}/{zone.file_stem}.zone"
 
 
 def _key(transfer: Transfer) -> str:
@@ -105,7 +101,7 @@ def _zone_clause(build: ServerBuild, zone: ServedZone, path: str) -> list[str]:
     lines = [
         "zone:",
         f"    name: {quote(zone.text_name)}",
-        f"    zonefile: {quote(f'{path}/{zone_file(zone)}')}",
+        f"    zonefile: {quote(f'{path}/{flat_zone_file(zone)}')}",
     ]
     if zone.data is None:
         for t in zone.primaries:
@@ -196,13 +192,7 @@ class NsdDriver(Driver):
             ),
             "state/": OutputFile(b"", 0o755),
         }
-        if build.keys:
-            files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
-        for zone in build.zones:
-            if zone.data is not None:
-                files[zone_file(zone)] = OutputFile(zone.data.master_file())
-            else:
-                files["secondary/"] = OutputFile(b"", 0o755)
+        files.update(flat_zone_files(build, render_keys))
         return files
 
     def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
@@ -239,7 +229,7 @@ class NsdDriver(Driver):
         for zone in build.zones:
             if zone.data is None:
                 continue
-            relative = zone_file(zone)
+            relative = flat_zone_file(zone)
             run = run_tool([checkzone, zone.text_name, str(staged / relative)])
             if run.returncode == 0:
                 continue
