@@ -151,24 +151,22 @@ def zonesmith_python(bench_dir: Path) -> str:
     """
     venv = bench_dir / ".zonesmith-venv"
     python = venv / "bin" / "python"
+    # Made with zonesmith's dependencies once; then only this checkout's code is reinstalled.
+    first = ["install", "-q", "."]
+    again = ["install", "-q", "--force-reinstall", "--no-deps", "."]
     try:
-        if not python.exists():
+        made = python.exists()
+        if not made:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", "."],
-            cwd=bench_dir.parent,
-            check=True,
-            timeout=600,
-        )
-        # Its dependencies, once (a no-op when they are there).
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "."],
+            [str(python), "-m", "pip", *(again if made else first)],
             cwd=bench_dir.parent,
             check=True,
             timeout=600,
         )
     except (subprocess.SubprocessError, OSError) as exc:
         print(f"no venv for zonesmith ({exc}); measuring it on {sys.executable}", file=sys.stderr)
+        shutil.rmtree(venv, ignore_errors=True)  # made again, dependencies and all, next time
         return sys.executable
     return str(python)
 

@@ -240,8 +240,6 @@ class ZoneCache:
         self.index: dict[str, tuple[Signature, str, bool]] = {}
         self.index_changed = False
         self.looked_up: set[str] = set()
-        #: the fingerprints of the zones of the previous run
-        self.previous: set[str] = set()
         self.entries: dict[str, _Entry] = {}
         self.shards: dict[str, dict[str, tuple]] = {}
         self.new_declarations: tuple[str, Declarations] | None = None
@@ -255,12 +253,14 @@ class ZoneCache:
         try:
             data = marshal.loads((self.folder / "index").read_bytes())
             if data[0] == self.code:
-                self.index, self.previous = data[1], set(data[2])
+                self.index = data[1]
         except (OSError, ValueError, EOFError, TypeError, IndexError):
             pass  # no index, or one of other code: everything is read again
 
-    def content_digest(self, path: str) -> tuple[str, bool] | None:
-        """The digest of a file's content, and whether it has an ``$INCLUDE``.
+    def content_digest(self, path: str) -> tuple[str, bool, bytes | None] | None:
+        """The digest of a file's content, whether it has an ``$INCLUDE``, and
+        the content when it had to be read (for the loader, which then needs
+        it: a file is read once).
 
         None when caching is off or the file cannot be read (the loader
         reports that).
@@ -276,7 +276,7 @@ class ZoneCache:
         signature = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
         known = self.index.get(key)
         if known is not None and known[0] == signature:
-            return known[1], known[2]
+            return known[1], known[2], None
         try:
             with open(path, "rb") as stream:
                 data = stream.read()
@@ -287,7 +287,7 @@ class ZoneCache:
         if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
             self.index[key] = (signature, digest, includes)
             self.index_changed = True
-        return digest, includes
+        return digest, includes, data
 
     def declarations_key(self, site_file: Path, zones_dir: Path) -> str | None:
         """What the declarations of zonesmith.yaml depend on, as a digest."""
@@ -477,8 +477,8 @@ class ZoneCache:
             if self.new_declarations is not None:
                 content = pickle.dumps(self.new_declarations, protocol=pickle.HIGHEST_PROTOCOL)
                 write_atomically(self.folder / "declarations", content)
-            if self.index_changed or used != self.previous:
-                content = marshal.dumps((self.code, self.index, sorted(used)))
+            if self.index_changed:
+                content = marshal.dumps((self.code, self.index))
                 write_atomically(self.folder / "index", content)
         except OSError:
             pass

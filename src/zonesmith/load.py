@@ -994,7 +994,7 @@ class Loader:
     def read_zone(self, zone: Zone, source: ZoneSource, sets: dict[str, list[RecordSpec]]) -> Zone:
         """A declared zone with its records: from its file and the sets it includes."""
         origin_text = zone.origin
-        fingerprint = self.zone_fingerprint(source)
+        fingerprint, data = self.zone_fingerprint(source)
         cached = self.cache.records(fingerprint)
         if cached is not None:
             records, diagnostics = cached
@@ -1005,10 +1005,10 @@ class Loader:
             if source.path is not None:
                 path = Path(source.path)
                 if source.master:
-                    found.extend(self.load_master(path, zone.name, source.ttl))
+                    found.extend(self.load_master(path, zone.name, source.ttl, data))
                 else:
                     where = f"zone {path.name[:-5]}"
-                    specs = self.zone_specs(path, zone.source_path or "", where)
+                    specs = self.zone_specs(path, zone.source_path or "", where, data)
                     found.extend(self.materialize(specs, origin_text, source.ttl, "zone"))
             for include in zone.includes:
                 if include.name in sets:
@@ -1020,8 +1020,9 @@ class Loader:
             self.cache.keep_records(fingerprint, records, self.diagnostics[reported:], origin_text)
         return zone.with_records(records, fingerprint)
 
-    def zone_fingerprint(self, source: ZoneSource) -> str | None:
-        """The zone's key in the cache: what its records are made from (None: not cached).
+    def zone_fingerprint(self, source: ZoneSource) -> tuple[str | None, bytes | None]:
+        """The zone's key in the cache: what its records are made from (None: not
+        cached), and its file's content if that was read to find it out.
 
         A master file with $INCLUDE depends on files its digest does not
         cover, so it is always read.
@@ -1029,15 +1030,25 @@ class Loader:
         content = ""
         if source.path is not None:
             found = self.cache.content_digest(source.path)
-            if found is None or found[1]:
-                return None
-            content = found[0]
-        return self.cache.fingerprint(source.context, content)
+            if found is None:
+                return None, None
+            digest, includes, data = found
+            if includes:
+                return None, data
+            content = digest
+        else:
+            data = None
+        return self.cache.fingerprint(source.context, content), data
 
-    def load_master(self, path: Path, origin: dns.name.Name, ttl: int) -> list[Record]:
+    def load_master(
+        self, path: Path, origin: dns.name.Name, ttl: int, data: bytes | None = None
+    ) -> list[Record]:
+        """A master file's records (``data``: its content, if already read)."""
         from zonesmith.masterfile import read_masterfile
 
-        records, diagnostics = read_masterfile(path, origin, ttl, display_path=display_path(path))
+        records, diagnostics = read_masterfile(
+            path, origin, ttl, display_path=display_path(path), data=data
+        )
         self.diagnostics.extend(diagnostics)
         apex = origin.to_text().lower()
         soa = dns.rdatatype.SOA
@@ -1053,17 +1064,21 @@ class Loader:
             records = [r for r in records if r not in replaced]
         return records
 
-    def zone_specs(self, path: Path, display: str, where: str) -> Iterator[RecordSpec]:
+    def zone_specs(
+        self, path: Path, display: str, where: str, data: bytes | None = None
+    ) -> Iterator[RecordSpec]:
         """The records of a zone's YAML file, still as text.
 
         A flat file (owner: record, owner: [records], owner: then a list of
         records) is read line by line; any other file, and any line the fast
         reader is not sure of, goes to PyYAML, which reports what is wrong.
+        ``data`` is the file's content, if already read.
         """
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = None
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = None
         if data is not None:
             flat = read_flat_zone(data, display)
             if flat is not None:

@@ -468,10 +468,16 @@ class _Reader:
 
     # ----------------------------------------------------------------- files
 
-    def read_file(self, path: Path, display: str, where: Position | None) -> None:
-        """Read one file; ``where`` is the $INCLUDE directive's position (None for the top)."""
+    def read_file(
+        self, path: Path, display: str, where: Position | None, data: bytes | None = None
+    ) -> None:
+        """Read one file; ``where`` is the $INCLUDE directive's position (None for the top).
+
+        ``data`` is the file's content when the caller has read it already.
+        """
         try:
-            data = path.read_bytes()
+            if data is None:
+                data = path.read_bytes()
         except OSError as exc:
             what = "included file" if where else "master file"
             reason = exc.strerror or _reason(exc)
@@ -1261,14 +1267,17 @@ def read_masterfile(
     default_ttl: int,
     *,
     display_path: str | None = None,
+    data: bytes | None = None,
 ) -> tuple[list[Record], list[Diagnostic]]:
     """Read a master file for zone ``origin``: its valid records and every problem found.
 
     ``default_ttl`` is used for records without a TTL when neither ``$TTL``
     nor an earlier record gave one (BIND would use the SOA minimum).
     ``display_path`` is what diagnostics show as the file name (default
-    ``str(path)``); files it includes are shown relative to it.
+    ``str(path)``); files it includes are shown relative to it. ``data`` is
+    the file's content if the caller has read it already.
     """
     reader = _Reader(origin, default_ttl)
-    reader.read_file(Path(path), display_path if display_path is not None else str(path), None)
+    display = display_path if display_path is not None else str(path)
+    reader.read_file(Path(path), display, None, data)
     return reader.records, reader.diagnostics

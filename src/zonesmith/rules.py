@@ -680,14 +680,13 @@ def hidden_primary_in_ns(site: Site) -> Iterator[Diagnostic]:
     zones_by_origin: dict[str, list[Zone]] = defaultdict(list)
     for zone in site.zones:
         zones_by_origin[zone.origin.lower()].append(zone)
-    holding: dict[int, Zone] = {}
+    holding: set[Zone] = set()
     for target in targets:
         labels = target.split(".")
         for start in range(len(labels)):
-            for zone in zones_by_origin.get(".".join(labels[start:]) or ".", ()):
-                holding[id(zone)] = zone
+            holding.update(zones_by_origin.get(".".join(labels[start:]) or ".", ()))
     addresses: dict[str, set[str]] = defaultdict(set)  # lower-case name -> its addresses
-    for zone in holding.values():
+    for zone in holding:
         for record in zone.records:
             if record.rdtype in ADDRESS_TYPES and record.data in hidden:
                 addresses[record.owner.lower()].add(record.data)
