@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import textwrap
 import time
 from pathlib import Path
@@ -276,3 +277,95 @@ def test_a_hidden_primary_named_in_ns_is_reported_from_cached_zones_too(tmp_path
         assert run.stdout.count("[hidden-primary-in-ns]") == 1, run.stdout
         assert "zonesmith.yaml:10:14: warning: [hidden-primary-in-ns]" in run.stdout
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+
+
+def spare_trees(site: Path) -> list[Path]:
+    return sorted((site / ".zonesmith/cache/trees").iterdir())
+
+
+def test_rebuilds_through_the_spare_tree_equal_clean_builds(tmp_path: Path) -> None:
+    # From the third build on, the tree the second-last build wrote (kept in
+    # the cache) is brought up to date and swapped in: it must end up as a
+    # clean build would write it, whatever changed in between.
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    com, org = site / "zones/example.com.yaml", site / "zones/example.org.yaml"
+    original = com.read_text()
+    edits = [
+        (com, original + "new: A 192.0.2.99\n"),
+        (org, org.read_text() + "more: A 192.0.2.77\n"),
+        (com, original),  # back as it was two builds ago
+        (site / "zones/example.net.zone", "host IN A 192.0.2.31\n"),
+    ]
+    for n, (path, text) in enumerate(edits):
+        path.write_text(text)
+        build(site, out)
+        assert len(spare_trees(site)) == 1
+        clean = tmp_path / f"clean{n}"
+        build(site, clean, "--no-cache")
+        assert tree(out) == tree(clean), f"after edit {n}"
+
+
+def test_a_spare_tree_changed_behind_zonesmiths_back_is_put_right(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    zone = site / "zones/example.org.yaml"
+    zone.write_text(zone.read_text() + "more: A 192.0.2.77\n")
+    build(site, out)
+    [spare] = spare_trees(site)
+    # A file edited (same size), one deleted, one added, a folder added, and
+    # a file where a folder should be.
+    edited = spare / "ns1/zones/external/example.com.zone"
+    content = edited.read_bytes()
+    edited.unlink()  # the spare shares its files with the live tree by links
+    time.sleep(0.01)
+    edited.write_bytes(content.replace(b"192.0.2.10", b"192.0.2.66"))
+    (spare / "ns1/zones/internal/example.net.zone").unlink()
+    (spare / "ns1/stray.conf").write_text("stray\n")
+    (spare / "ns1/stray-folder/deeper").mkdir(parents=True)
+    (spare / "ns1/stray-folder/deeper/file").write_text("x\n")
+    shutil.rmtree(spare / "ns1/zones/internal")
+    (spare / "ns1/zones/internal").write_text("not a folder\n")
+    build(site, out)
+    build(site, tmp_path / "clean", "--no-cache")
+    assert tree(out) == tree(tmp_path / "clean")
+    assert sorted(p.name for p in (out / "ns1").iterdir()) == sorted(
+        p.name for p in (tmp_path / "clean/ns1").iterdir()
+    )
+
+
+def test_a_spare_tree_without_its_manifest_is_trusted_in_nothing(tmp_path: Path) -> None:
+    # As a build that crashed while updating the spare leaves it.
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    build(site, out)
+    [spare] = spare_trees(site)
+    (spare / ".zonesmith-output").unlink()
+    wrong = spare / "ns1/zones/external/example.org.zone"
+    size = len(wrong.read_bytes())
+    wrong.unlink()  # the spare shares its files with the live tree by links
+    wrong.write_bytes(b"x" * size)
+    os.utime(wrong, (0, 0))  # older than anything: only the manifest can vouch for it
+    build(site, out)
+    build(site, tmp_path / "clean", "--no-cache")
+    assert tree(out) == tree(tmp_path / "clean")
+
+
+def test_files_a_server_writes_into_the_output_survive_rebuilds(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    journal = out / "ns1/zones/external/example.org.zone.jnl"
+    journal.write_bytes(b"journal 1")
+    zone = site / "zones/example.org.yaml"
+    for n in range(3):  # through the spare tree and back
+        zone.write_text(zone.read_text() + f"host{n}: A 192.0.2.{n + 100}\n")
+        build(site, out)
+        assert journal.read_bytes() == b"journal 1"
+    journal.unlink()  # the server dropped it: it does not come back from the spare
+    for _ in range(2):
+        build(site, out)
+        assert not journal.exists()

@@ -8,8 +8,7 @@ or the new one, never a mix.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zonesmith import blocklists
-from zonesmith.cache import ZoneCache, write_atomically
+from zonesmith.cache import ZoneCache, ensure_cache_folder, write_atomically
 from zonesmith.compile import compile_fleet, compile_site
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
@@ -32,6 +31,8 @@ from zonesmith.rules import validate
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
 MARKER = ".zonesmith-output"
+#: Where a site's spare output trees are kept, in its cache (see _staging_dir).
+TREES_FOLDER = "trees"
 MARKER_HEADER = (
     "# This folder is written by 'zonesmith build' and replaced on every build.\n"
     "# Files below are the ones zonesmith wrote, with a digest of their content;\n"
@@ -105,7 +106,7 @@ def build_site(
         checks.append((driver, build))
         result.servers.append(server.name)
 
-    staging = _staging_dir(out)
+    staging, is_spare = _staging_dir(out, cache)
     written, before, before_at = _read_manifest(out)
     try:
         _write_tree(staging, files, out, before, before_at)
@@ -117,7 +118,10 @@ def build_site(
             raise SiteError(sort_diagnostics(diagnostics))
         _swap_in(staging, out, written)
     finally:
-        if staging.exists():
+        # A spare tree stays, whether it now holds the replaced tree or this
+        # build's: the next build brings it up to date instead of writing a
+        # whole tree.
+        if not is_spare and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     state = compiled.state
     if state.changed or not state.path.exists():
@@ -130,8 +134,15 @@ def build_site(
 # The output tree
 
 
-def _staging_dir(out: Path) -> Path:
-    """A fresh folder beside ``out`` (same file system, so rename is atomic)."""
+def _staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
+    """Where the new tree is made (on the same file system as ``out``, so the
+    swap is one rename), and whether it is the site's spare tree.
+
+    With a cache, the tree a build replaces is kept as a spare in the site's
+    cache (see _spare_tree); the next build brings it up to date, which for
+    a rebuild after one edited zone is a few files, not a whole tree. Without
+    one, a fresh folder beside ``out``, deleted after the swap.
+    """
     out = out.absolute()
     if out.exists() and not out.is_dir():
         raise SiteError(
@@ -157,9 +168,33 @@ def _staging_dir(out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     for leftover in out.parent.glob(f".{out.name}.zonesmith-*"):
         shutil.rmtree(leftover, ignore_errors=True)  # from a build that crashed
+    spare = _spare_tree(cache, out)
+    if spare is not None:
+        if spare.is_symlink() or (spare.exists() and not spare.is_dir()):
+            spare.unlink()
+        spare.mkdir(exist_ok=True)
+        return spare, True
     staging = out.parent / f".{out.name}.zonesmith-new"
     staging.mkdir()
-    return staging
+    return staging, False
+
+
+def _spare_tree(cache: ZoneCache | None, out: Path) -> Path | None:
+    """The spare tree of output folder ``out`` in the site's cache, if it can have one.
+
+    It must be on the file system of ``out``: trees are swapped by renaming.
+    It is in the cache (git-ignored, safe to delete) rather than beside
+    ``out``, where it would show in the site's repository.
+    """
+    if cache is None or cache.site_root is None or cache.folder is None:
+        return None
+    try:
+        folder = ensure_cache_folder(cache.site_root, TREES_FOLDER)
+        if os.stat(folder).st_dev != os.stat(out.parent).st_dev:
+            return None
+    except OSError:
+        return None
+    return folder / hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
 
 
 #: path -> content digest of every file listed; folders are not listed
@@ -193,15 +228,23 @@ def _read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
 def _write_tree(
     root: Path, files: dict[str, OutputFile], previous: Path, before: Manifest, before_at: int
 ) -> None:
-    """Write ``files`` under ``root``, then the manifest that lists them.
+    """Make the tree under ``root`` hold ``files`` and nothing else, then write its manifest.
 
-    A file whose content is the same as in the ``previous`` tree (whose
-    manifest is ``before``, written at ``before_at``) is hard-linked from it
-    instead of written: a rebuild after one zone changed writes that zone's
-    file, not ten thousand. It is linked only when it is still as that build
-    left it (its size, and not changed after the manifest was written), so a
-    file edited by hand in the output is written again.
+    ``root`` may hold an earlier build's tree (the spare): a file it holds
+    as that build left it, with the same content, is kept. Otherwise a file
+    whose content is the same in the ``previous`` tree (whose manifest is
+    ``before``, written at ``before_at``) is hard-linked from it, and only
+    what is left is written. A file edited by hand after its build (newer
+    than its tree's manifest) is not trusted in either.
+
+    A file is never written in place: the spare and the previous tree share
+    files by links, and the previous tree is the one servers run from. The
+    manifest goes first and comes back last, so a tree left half-updated by
+    a crash has none, and the next build trusts nothing in it.
     """
+    _, kept, kept_at = _read_manifest(root)
+    (root / MARKER).unlink(missing_ok=True)
+    _prune(root, files)
     lines = []
     with _Folders(root, previous) as folders:
         for relative, output in sorted(files.items()):
@@ -215,10 +258,15 @@ def _write_tree(
             new_fd, old_fd = folders.open(folder)
             digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
             lines.append(f"{relative}\t{digest}\n")
+            size, mode = len(output.content), output.mode
+            if kept.get(relative) == digest and _unchanged(name, new_fd, size, mode, kept_at):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=new_fd)
             if (
                 old_fd is not None
                 and before.get(relative) == digest
-                and _unchanged(name, old_fd, len(output.content), output.mode, before_at)
+                and _unchanged(name, old_fd, size, mode, before_at)
             ):
                 try:
                     os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
@@ -226,12 +274,51 @@ def _write_tree(
                 except OSError:
                     pass  # another file system, or links not allowed: written below
             # Create with the final mode so a secret is never readable, even briefly.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            fd = os.open(name, flags, output.mode, dir_fd=new_fd)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            fd = os.open(name, flags, mode, dir_fd=new_fd)
             with os.fdopen(fd, "wb") as stream:
                 stream.write(output.content)
-                os.fchmod(fd, output.mode)
+                os.fchmod(fd, mode)
     (root / MARKER).write_text(MARKER_HEADER + "".join(lines))
+
+
+def _prune(root: Path, files: dict[str, OutputFile]) -> None:
+    """Delete whatever ``root`` holds besides ``files`` and the folders they are in."""
+    folders = {""}
+    for relative in files:
+        if relative.endswith("/"):
+            folders.add(relative)
+        folder = relative.rstrip("/").rpartition("/")[0]
+        while folder and folder + "/" not in folders:
+            folders.add(folder + "/")
+            folder = folder.rpartition("/")[0]
+    unneeded = []
+    for relative, is_folder in _walk(root):
+        if is_folder:
+            if relative + "/" not in folders:
+                unneeded.append(relative)
+        elif relative not in files:
+            os.unlink(root / relative)
+    for relative in reversed(unneeded):  # a folder after the folders in it
+        shutil.rmtree(root / relative, ignore_errors=True)
+
+
+def _walk(root: Path) -> Iterator[tuple[str, bool]]:
+    """Every path under ``root`` (relative, with whether it is a folder), folders first.
+
+    Symbolic links are not followed: they are listed as files.
+    """
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(root / folder if folder else root) as listing:
+            entries = list(listing)
+        for entry in entries:
+            relative = folder + entry.name
+            is_folder = entry.is_dir(follow_symlinks=False)
+            yield relative, is_folder
+            if is_folder:
+                folders.append(relative + "/")
 
 
 class _Folders:
@@ -290,10 +377,11 @@ _RENAME_EXCHANGE = 2
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux renameat2); False where unsupported."""
-    libc_name = ctypes.util.find_library("c")
+    import ctypes  # only here: most of a rebuild's time is starting up
+
     try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        renameat2 = libc.renameat2
+        # The process's own symbols include the C library's (no search for it).
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
     at_fdcwd = -100
@@ -303,24 +391,6 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(code, os.strerror(code), str(b))
-
-
-def _server_files(old: Path, written: set[str]) -> Iterator[str]:
-    """The files of the old tree that its manifest does not list, relative to it."""
-    folders = [""]
-    while folders:
-        folder = folders.pop()
-        with os.scandir(old / folder if folder else old) as entries:
-            for entry in entries:
-                relative = folder + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append(relative + "/")
-                elif (
-                    entry.is_file(follow_symlinks=False)
-                    and relative != MARKER
-                    and relative not in written
-                ):
-                    yield relative
 
 
 def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
@@ -333,7 +403,12 @@ def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
     """
     if not written:
         return
-    for relative in sorted(_server_files(old, written)):
+    server_files = [
+        relative
+        for relative, is_folder in _walk(old)
+        if not is_folder and relative != MARKER and relative not in written
+    ]
+    for relative in sorted(server_files):
         target = new / relative
         if target.exists():
             continue
@@ -360,4 +435,7 @@ def _swap_in(staging: Path, out: Path, written: set[str]) -> None:
     old = out.parent / f".{out.name}.zonesmith-old"
     out.rename(old)
     staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        old.rename(staging)
+    except OSError:
+        shutil.rmtree(old, ignore_errors=True)
