@@ -48,6 +48,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import dns.name
+
 from zonesmith.diagnostics import Diagnostic, Position, Severity
 from zonesmith.model import Record, Zone, apex_ns_of
 
@@ -119,12 +121,37 @@ def _plain_record(record: Record) -> tuple:
     return (*record[:2], int(record[2]), *record[3:9], None)
 
 
+def _name(labels: tuple[bytes, ...]) -> dns.name.Name:
+    """A name from the labels of a name that was valid when pickled.
+
+    dnspython unpickles a name through its immutability guard and checks
+    its labels again: ten times slower, for ten thousand zone names at every
+    run. Only the labels' type is checked (the cache is not trusted to run
+    code, and is trusted for nothing else either: an entry is found by its
+    digest).
+    """
+    if type(labels) is not tuple or not all(type(label) is bytes for label in labels):
+        raise pickle.UnpicklingError("a name's labels are bytes")
+    name = object.__new__(dns.name.Name)
+    object.__setattr__(name, "labels", labels)
+    return name
+
+
+class _ModelPickler(pickle.Pickler):
+    """Pickles names by their labels (see _name)."""
+
+    def reducer_override(self, obj: object) -> object:
+        if type(obj) is dns.name.Name:
+            return _name, (obj.labels,)
+        return NotImplemented
+
+
 class _ModelUnpickler(pickle.Unpickler):
     """Unpickles zonesmith's model values and nothing else."""
 
     ALLOWED = frozenset(
         {
-            ("dns.name", "Name"),
+            ("zonesmith.cache", "_name"),
             ("zonesmith.diagnostics", "Diagnostic"),
             ("zonesmith.diagnostics", "Position"),
             ("zonesmith.diagnostics", "Severity"),
@@ -391,48 +418,51 @@ class ZoneCache:
     # -- per view --------------------------------------------------------------
 
     @staticmethod
-    def _result_key(what: str, zone: Zone, view: str, implicit_view: bool) -> str:
-        # What the zone rules and the renderer see of a zone besides its
-        # records: which of its records the view has, where the zone is
-        # declared, and whether diagnostics name views at all.
+    def _rules_key(zone: Zone, view: str, implicit_view: bool) -> str:
+        # What the zone rules see of a zone besides its records: which of its
+        # records the view has, where the zone is declared, and whether
+        # diagnostics name views at all.
         effective = view if zone.differs_by_view else ""
         p = zone.position
-        return f"{what} {effective}\x00{int(implicit_view)}\x00{p.path}:{p.line}:{p.column}"
+        return f"rules {effective}\x00{int(implicit_view)}\x00{p.path}:{p.line}:{p.column}"
 
-    def _result(self, what: str, zone: Zone, view: str, implicit_view: bool) -> object:
+    @staticmethod
+    def _body_key(zone: Zone, view: str) -> str:
+        # The body is the records the view has, and nothing else of the zone.
+        return f"body {view}" if zone.differs_by_view else "body"
+
+    def _result(self, zone: Zone, key: str) -> object:
         entry = self._entry(zone.fingerprint)
-        if entry is None:
-            return None
-        return entry.results.get(self._result_key(what, zone, view, implicit_view))
+        return None if entry is None else entry.results.get(key)
 
-    def _keep(self, what: str, zone: Zone, view: str, implicit_view: bool, value: object) -> None:
+    def _keep(self, zone: Zone, key: str, value: object) -> None:
         entry = self._entry(zone.fingerprint)
         if entry is not None:
-            entry.results[self._result_key(what, zone, view, implicit_view)] = value
+            entry.results[key] = value
             entry.changed = True
 
     def rule_diagnostics(
         self, zone: Zone, view: str, implicit_view: bool
     ) -> list[Diagnostic] | None:
         """What the zone rules reported on a zone in a view, if known."""
-        found = self._result("rules", zone, view, implicit_view)
+        found = self._result(zone, self._rules_key(zone, view, implicit_view))
         return None if found is None else [_diagnostic(t) for t in found]  # type: ignore[attr-defined]
 
     def keep_rule_diagnostics(
         self, zone: Zone, view: str, implicit_view: bool, diagnostics: Sequence[Diagnostic]
     ) -> None:
         found = tuple(map(_diagnostic_tuple, diagnostics))
-        self._keep("rules", zone, view, implicit_view, found)
+        self._keep(zone, self._rules_key(zone, view, implicit_view), found)
 
     def body(self, zone: Zone, view: str) -> bytes | None:
         """The rendered records of a zone in a view (see compile), if known."""
-        found = self._result("body", zone, view, False)
+        found = self._result(zone, self._body_key(zone, view))
         return found if isinstance(found, bytes) else None
 
     def keep_body(self, zone: Zone, view: str, chunks: Sequence[bytes]) -> None:
         """Keep the rendered body of a zone (given in chunks) if the zone is kept at all."""
         if self._entry(zone.fingerprint) is not None:
-            self._keep("body", zone, view, False, b"".join(chunks))
+            self._keep(zone, self._body_key(zone, view), b"".join(chunks))
 
     # -- writing ---------------------------------------------------------------
 
@@ -475,8 +505,9 @@ class ZoneCache:
                 else:
                     (self.folder / name).unlink(missing_ok=True)
             if self.new_declarations is not None:
-                content = pickle.dumps(self.new_declarations, protocol=pickle.HIGHEST_PROTOCOL)
-                write_atomically(self.folder / "declarations", content)
+                stream = io.BytesIO()
+                _ModelPickler(stream, protocol=pickle.HIGHEST_PROTOCOL).dump(self.new_declarations)
+                write_atomically(self.folder / "declarations", stream.getvalue())
             if self.index_changed:
                 content = marshal.dumps((self.code, self.index))
                 write_atomically(self.folder / "index", content)

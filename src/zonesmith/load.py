@@ -356,7 +356,8 @@ class Loader:
         else:
             self.diagnostics.extend(declarations.diagnostics)
         zones = tuple(
-            self.read_zone(zone, source, declarations.sets) for zone, source in declarations.zones
+            self.read_zone(arguments, source, declarations.sets)
+            for arguments, source in declarations.zones
         )
         return dataclasses.replace(declarations.site, zones=zones)
 
@@ -860,8 +861,9 @@ class Loader:
         defaults: Defaults,
         views: tuple[View, ...],
         sets: dict[str, list[RecordSpec]],
-    ) -> list[tuple[Zone, ZoneSource]]:
-        """The zones zonesmith.yaml declares, without records, and where those come from."""
+    ) -> list[tuple[tuple, ZoneSource]]:
+        """The zones zonesmith.yaml declares, without records (as Zone.arguments), and
+        where their records come from."""
         zones = []
         all_views = tuple(view.name for view in views)
         zones_dir = self.root / ZONES_DIR
@@ -969,7 +971,8 @@ class Loader:
                 origin=origin_text,
             )
             context = _records_context(zone, ttl, sets, set_digests)
-            zones.append((zone, ZoneSource(str(path) if path else None, master_file, ttl, context)))
+            source_of_records = ZoneSource(str(path) if path else None, master_file, ttl, context)
+            zones.append((zone.arguments(), source_of_records))
         if names is not None:
             # As Path.suffix and Path.stem read them, without a Path for each file.
             paths = (
@@ -991,33 +994,35 @@ class Loader:
                 )
         return zones
 
-    def read_zone(self, zone: Zone, source: ZoneSource, sets: dict[str, list[RecordSpec]]) -> Zone:
-        """A declared zone with its records: from its file and the sets it includes."""
-        origin_text = zone.origin
+    def read_zone(
+        self, arguments: tuple, source: ZoneSource, sets: dict[str, list[RecordSpec]]
+    ) -> Zone:
+        """A declared zone (its Zone.arguments) with its records: from its file and the
+        sets it includes."""
         fingerprint, data = self.zone_fingerprint(source)
         cached = self.cache.records(fingerprint)
         if cached is not None:
             records, diagnostics = cached
             self.diagnostics.extend(diagnostics)
-        else:
-            reported = len(self.diagnostics)
-            found: list[Record] = []
-            if source.path is not None:
-                path = Path(source.path)
-                if source.master:
-                    found.extend(self.load_master(path, zone.name, source.ttl, data))
-                else:
-                    where = f"zone {path.name[:-5]}"
-                    specs = self.zone_specs(path, zone.source_path or "", where, data)
-                    found.extend(self.materialize(specs, origin_text, source.ttl, "zone"))
-            for include in zone.includes:
-                if include.name in sets:
-                    label = f"set {include.name}"
-                    found.extend(
-                        self.materialize(sets[include.name], origin_text, source.ttl, label)
-                    )
-            records = tuple(found)
-            self.cache.keep_records(fingerprint, records, self.diagnostics[reported:], origin_text)
+            return Zone.from_arguments(arguments, records, fingerprint)
+        zone = Zone.from_arguments(arguments, (), None)
+        origin_text = zone.origin
+        reported = len(self.diagnostics)
+        found: list[Record] = []
+        if source.path is not None:
+            path = Path(source.path)
+            if source.master:
+                found.extend(self.load_master(path, zone.name, source.ttl, data))
+            else:
+                where = f"zone {path.name[:-5]}"
+                specs = self.zone_specs(path, zone.source_path or "", where, data)
+                found.extend(self.materialize(specs, origin_text, source.ttl, "zone"))
+        for include in zone.includes:
+            if include.name in sets:
+                label = f"set {include.name}"
+                found.extend(self.materialize(sets[include.name], origin_text, source.ttl, label))
+        records = tuple(found)
+        self.cache.keep_records(fingerprint, records, self.diagnostics[reported:], origin_text)
         return zone.with_records(records, fingerprint)
 
     def zone_fingerprint(self, source: ZoneSource) -> tuple[str | None, bytes | None]:
@@ -1209,7 +1214,7 @@ class ZoneSource:
     master: bool
     #: the TTL of records that give none
     ttl: int
-    #: what else the records are made from, as text (see _records_context)
+    #: what else the records are made from, as a digest (see _records_context)
     context: str
 
     def __reduce__(self) -> tuple[type[ZoneSource], tuple[str | None, bool, int, str]]:
@@ -1226,7 +1231,9 @@ class Declarations:
     """
 
     site: Site
-    zones: list[tuple[Zone, ZoneSource]]
+    #: each zone as its constructor arguments (Zone.arguments, no records yet):
+    #: a rebuild makes each zone once, with its records
+    zones: list[tuple[tuple, ZoneSource]]
     sets: dict[str, list[RecordSpec]]
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
 
@@ -1234,7 +1241,7 @@ class Declarations:
 def _records_context(
     zone: Zone, ttl: int, sets: dict[str, list[RecordSpec]], set_digests: dict[str, str]
 ) -> str:
-    """Besides its file's content, what a zone's records are made from, as one string.
+    """Besides its file's content, what a zone's records are made from, as a digest.
 
     Its file's path (positions name it), its name, its default TTL and the
     records of the sets it includes, in order; worked out once, when
@@ -1246,7 +1253,9 @@ def _records_context(
         if specs is not None and include.name not in set_digests:
             set_digests[include.name] = hashlib.blake2b(repr(specs).encode()).hexdigest()
         used_sets.append((include.name, set_digests.get(include.name)))
-    return repr((zone.source_path, zone.origin, ttl, used_sets))
+    # A digest: the declarations keep one per zone, and are read at every run.
+    context = repr((zone.source_path, zone.origin, ttl, used_sets))
+    return hashlib.blake2b(context.encode(), digest_size=16).hexdigest()
 
 
 #: A zone name dnspython would write back exactly as given (no escapes).

@@ -248,12 +248,23 @@ class Zone:
         return apex_ns_of(self.records, self.origin)
 
     def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
-        """This zone with ``records`` (what it is made from: ``fingerprint``).
+        """This zone with ``records`` (what it is made from: ``fingerprint``)."""
+        return Zone.from_arguments(_zone_arguments(self), records, fingerprint)
 
-        As dataclasses.replace, in a third of its time: ten thousand zones get
-        their records this way on every load.
+    def arguments(self) -> tuple:
+        """The zone's constructor arguments, in order (see from_arguments)."""
+        return _zone_arguments(self)
+
+    @staticmethod
+    def from_arguments(
+        arguments: tuple, records: Sequence[Record], fingerprint: str | None
+    ) -> Zone:
+        """The zone made of ``arguments`` (see arguments), with ``records``.
+
+        As dataclasses.replace, in a third of its time: ten thousand zones
+        are made this way on every load.
         """
-        values = list(_zone_arguments(self))
+        values = list(arguments)
         values[_RECORDS_ARGUMENT] = records
         values[_FINGERPRINT_ARGUMENT] = fingerprint
         return Zone(*values)
