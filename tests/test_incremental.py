@@ -7,6 +7,7 @@ output and diagnostics of a build without either.
 
 from __future__ import annotations
 
+import marshal
 import os
 import pickle
 import shutil
@@ -369,3 +370,28 @@ def test_files_a_server_writes_into_the_output_survive_rebuilds(tmp_path: Path) 
     for _ in range(2):
         build(site, out)
         assert not journal.exists()
+
+
+def test_a_cache_file_damaged_in_its_packed_records_is_reported_and_dropped(
+    tmp_path: Path,
+) -> None:
+    # A shard file's records are read after its entries, only when a zone
+    # must be unpacked (here example.com, for the PTRs of its reverse zone).
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    before = tree(out)
+    model, _ = check_site(site, ZoneCache(site))
+    [forward] = [zone for zone in model.zones if zone.origin == "example.com."]
+    assert forward.fingerprint is not None
+    shard = site / ".zonesmith/cache/zones" / forward.fingerprint[:2]
+    content = shard.read_bytes()
+    entries = int.from_bytes(content[:8], "little")
+    shard.write_bytes(content[: 8 + entries] + marshal.dumps({}))
+    failed = zonesmith("build", site, "-o", out, "--no-server-checks")
+    assert failed.returncode == 1
+    assert "error: [cache]" in failed.stdout and "run again" in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert tree(out) == before
+    build(site, out)
+    assert tree(out) == before

@@ -28,7 +28,6 @@ and the parent check walks labels with plain string operations and sets.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime
 import hashlib
@@ -1056,6 +1055,8 @@ def update_site(
         own_client = client is None
         http = client or _client()
         try:
+            import concurrent.futures  # only here: builds import this module too
+
             with concurrent.futures.ThreadPoolExecutor(min(WORKERS, len(urls))) as pool:
                 futures = {pool.submit(fetch_source, http, cache, url): url for url in urls}
                 for done, future in enumerate(concurrent.futures.as_completed(futures), 1):

@@ -16,7 +16,9 @@ only ever found by that fingerprint, so a stale one is never used; at worst
 it is not found and the work is done again. Entries are kept in 256 shard
 files by the fingerprint's first two hex digits: ten thousand small files
 would cost more to create and open than the work they save, and one big
-file would be rewritten whole for every edited zone.
+file would be rewritten whole for every edited zone. A shard file keeps its
+entries' packed records last, read only when a zone of it is unpacked: a
+rebuild reads a third of the bytes.
 
 An ``index`` file keeps each zone file's ``stat`` signature and content
 digest, so an unchanged file is not even read (as git's index does; a file
@@ -46,11 +48,11 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import dns.name
 
-from zonesmith.diagnostics import Diagnostic, Position, Severity
+from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
 from zonesmith.model import Record, Zone, apex_ns_of
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
 CACHE_ROOT = ".zonesmith/cache"
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 2
+_FORMAT = 3
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -180,31 +182,54 @@ class _ModelUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def _entries_size(stream: BinaryIO) -> int:
+    """The length of a shard file's entries (see ZoneCache._shard); ValueError if damaged."""
+    size = int.from_bytes(stream.read(8), "little")
+    if not 0 < size <= os.fstat(stream.fileno()).st_size - 8:
+        raise ValueError("not a shard file")
+    return size
+
+
 class CachedRecords(Sequence[Record]):
     """A zone's records from the cache, unpacked when first asked for.
 
     A rebuild mostly needs what was worked out from a zone's records (its
     diagnostics and rendered body), not the records themselves: ten
-    thousand unchanged zones then cost no record at all. What the site rules
-    ask of every zone is kept beside them, so the zone need not be unpacked
-    for it (see Zone): whether some records are for one view only, and the
-    NS records at the apex.
+    thousand unchanged zones then cost no record at all, and their packed
+    records are not even read from disk. What the site rules ask of every
+    zone is kept beside them, so the zone need not be unpacked for it (see
+    Zone): whether some records are for one view only, and the NS records
+    at the apex.
     """
 
-    __slots__ = ("blob", "count", "differs_by_view", "apex_ns", "_records")
+    __slots__ = ("cache", "fingerprint", "count", "differs_by_view", "_apex_ns", "_records")
 
     def __init__(
-        self, blob: bytes, count: int, differs_by_view: bool, apex_ns: tuple[Record, ...]
+        self,
+        cache: ZoneCache,
+        fingerprint: str,
+        count: int,
+        differs_by_view: bool,
+        apex_ns: bytes,
     ) -> None:
-        self.blob = blob
+        self.cache = cache
+        self.fingerprint = fingerprint
         self.count = count
         self.differs_by_view = differs_by_view
-        self.apex_ns = apex_ns
+        self._apex_ns: bytes | tuple[Record, ...] = apex_ns
         self._records: tuple[Record, ...] | None = None
+
+    @property
+    def apex_ns(self) -> tuple[Record, ...]:
+        apex_ns = self._apex_ns
+        if isinstance(apex_ns, bytes):
+            apex_ns = self._apex_ns = tuple(map(Record, marshal.loads(apex_ns)))
+        return apex_ns
 
     def _unpacked(self) -> tuple[Record, ...]:
         if self._records is None:
-            self._records = tuple(map(Record, marshal.loads(self.blob)))
+            blob = self.cache.packed_records(self.fingerprint)
+            self._records = tuple(map(Record, marshal.loads(blob)))
         return self._records
 
     def __len__(self) -> int:
@@ -215,6 +240,10 @@ class CachedRecords(Sequence[Record]):
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
         return self._unpacked()[index]
+
+
+def _pack(records: Iterable[Record]) -> bytes:
+    return marshal.dumps(tuple(map(_plain_record, records)))
 
 
 class _Entry:
@@ -229,7 +258,7 @@ class _Entry:
     def __init__(
         self,
         records: Sequence[Record],
-        apex_ns: tuple[Record, ...],
+        apex_ns: bytes,
         diagnostics: tuple[DiagnosticTuple, ...],
         results: dict[str, object],
         changed: bool,
@@ -240,16 +269,15 @@ class _Entry:
         self.results = results
         self.changed = changed
 
-    def stored(self) -> tuple[object, ...]:
-        """The entry as a shard keeps it: its records packed apart, to unpack lazily."""
+    def stored(self) -> tuple[tuple[object, ...], bytes | None]:
+        """The entry as a shard keeps it, and its packed records if the shard lacks them."""
         records = self.records
         if isinstance(records, CachedRecords):
-            blob, differs = records.blob, records.differs_by_view
+            blob, differs = None, records.differs_by_view
         else:
-            blob = marshal.dumps(tuple(map(_plain_record, records)))
+            blob = _pack(records)
             differs = any(r[4] is not None for r in records)
-        apex_ns = tuple(map(_plain_record, self.apex_ns))
-        return blob, len(records), differs, apex_ns, self.diagnostics, self.results
+        return (len(records), differs, self.apex_ns, self.diagnostics, self.results), blob
 
 
 class ZoneCache:
@@ -269,6 +297,7 @@ class ZoneCache:
         self.looked_up: set[str] = set()
         self.entries: dict[str, _Entry] = {}
         self.shards: dict[str, dict[str, tuple]] = {}
+        self.packed: dict[str, dict[str, bytes]] = {}
         self.new_declarations: tuple[str, Declarations] | None = None
         if self.folder is not None:
             self._read_index()
@@ -356,18 +385,66 @@ class ZoneCache:
         return hasher.hexdigest()
 
     def _shard(self, name: str) -> dict[str, tuple]:
-        """The entries of one shard file, as stored (read once)."""
+        """The entries of one shard file, as stored (read once), without their records.
+
+        A shard file is the length of its entries' part, the entries, then
+        their packed records: those are read only when some zone of the
+        shard is unpacked (see CachedRecords) or the shard is written again.
+        """
         assert self.folder is not None
         shard = self.shards.get(name)
         if shard is None:
+            shard = {}
             try:
-                shard = marshal.loads((self.folder / name).read_bytes())
-                if not isinstance(shard, dict):
-                    shard = {}
+                with open(self.folder / name, "rb") as stream:
+                    size = _entries_size(stream)
+                    found = marshal.loads(stream.read(size))
+                if isinstance(found, dict):
+                    shard = found
             except (OSError, ValueError, EOFError, TypeError):
-                shard = {}
+                pass
             self.shards[name] = shard
         return shard
+
+    def _packed_shard(self, name: str) -> dict[str, bytes]:
+        """The packed records of one shard file's zones (read once)."""
+        assert self.folder is not None
+        packed = self.packed.get(name)
+        if packed is None:
+            packed = {}
+            try:
+                with open(self.folder / name, "rb") as stream:
+                    stream.seek(8 + _entries_size(stream))
+                    found = marshal.loads(stream.read())
+                if isinstance(found, dict):
+                    packed = found
+            except (OSError, ValueError, EOFError, TypeError):
+                pass
+            self.packed[name] = packed
+        return packed
+
+    def packed_records(self, fingerprint: str) -> bytes:
+        """The packed records of a cached zone.
+
+        A shard file is written whole, with every entry's records, so they
+        are missing only if the file was damaged after its entries were read.
+        """
+        found = self._packed_shard(fingerprint[:2]).get(fingerprint)
+        if found is None:
+            assert self.folder is not None
+            path = self.folder / fingerprint[:2]
+            path.unlink(missing_ok=True)  # the next run reads the zones again
+            raise SiteError(
+                [
+                    error(
+                        Position(str(path)),
+                        "cache",
+                        "zonesmith's cache file changed while it was being read; "
+                        "it is deleted now: run again",
+                    )
+                ]
+            )
+        return found
 
     def _entry(self, fingerprint: str | None) -> _Entry | None:
         if fingerprint is None or self.folder is None:
@@ -379,9 +456,8 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            blob, count, differs_by_view, apex_plain, diagnostics, results = stored
-            apex_ns = tuple(map(Record, apex_plain))
-            records = CachedRecords(blob, count, differs_by_view, apex_ns)
+            count, differs_by_view, apex_ns, diagnostics, results = stored
+            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns)
             entry = _Entry(records, apex_ns, diagnostics, results, False)
         except (TypeError, ValueError):
             return None
@@ -409,7 +485,7 @@ class ZoneCache:
             return
         self.entries[fingerprint] = _Entry(
             tuple(records),
-            apex_ns_of(records, origin),
+            _pack(apex_ns_of(records, origin)),
             tuple(map(_diagnostic_tuple, diagnostics)),
             {},
             True,
@@ -485,8 +561,12 @@ class ZoneCache:
                 entry = self.entries.get(fingerprint)
                 if entry is None or not entry.changed:
                     continue
-                self._shard(fingerprint[:2])[fingerprint] = entry.stored()
-                changed.add(fingerprint[:2])
+                name = fingerprint[:2]
+                stored, blob = entry.stored()
+                self._shard(name)[fingerprint] = stored
+                if blob is not None:
+                    self._packed_shard(name)[fingerprint] = blob
+                changed.add(name)
             if collect:
                 for name in os.listdir(self.folder):
                     if len(name) != 2:
@@ -499,9 +579,14 @@ class ZoneCache:
                     self.index = {k: v for k, v in self.index.items() if k in self.looked_up}
                     self.index_changed = True
             for name in sorted(changed):
-                shard = self.shards[name]
+                # Each file whole: its entries, and the records of each.
+                packed = self._packed_shard(name)
+                shard = {f: v for f, v in self.shards[name].items() if f in packed}
                 if shard:
-                    write_atomically(self.folder / name, marshal.dumps(shard))
+                    entries = marshal.dumps(shard)
+                    records = marshal.dumps({f: packed[f] for f in shard})
+                    content = len(entries).to_bytes(8, "little") + entries + records
+                    write_atomically(self.folder / name, content)
                 else:
                     (self.folder / name).unlink(missing_ok=True)
             if self.new_declarations is not None:

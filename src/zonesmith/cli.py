@@ -6,7 +6,6 @@ import gc
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -312,6 +311,8 @@ def main() -> None:
         code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("ZONESMITH_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         click.echo(
             f"zonesmith: internal error: {type(exc).__name__}: {exc}\n"
