@@ -70,6 +70,9 @@ _RACY_NS = 2_000_000_000
 #: usually generated and different at every build; it is read again instead
 #: (a few seconds, as fast as named-compilezone reads it).
 BIG_ZONE_RECORDS = 50_000
+#: A zone file bigger than this has more records than that, or near enough:
+#: it is not even hashed to look it up (a tenth of a second per million records).
+BIG_ZONE_FILE_BYTES = 4 * 1024 * 1024
 
 Signature = tuple[int, int, int, int]
 #: path, line, column, severity, rule, message
@@ -318,8 +321,8 @@ class ZoneCache:
         the content when it had to be read (for the loader, which then needs
         it: a file is read once).
 
-        None when caching is off or the file cannot be read (the loader
-        reports that).
+        None when caching is off, the file is too big to be worth caching,
+        or it cannot be read (the loader reports that).
         """
         if self.folder is None:
             return None
@@ -328,6 +331,8 @@ class ZoneCache:
         try:
             info = os.stat(path)
         except OSError:
+            return None
+        if info.st_size > BIG_ZONE_FILE_BYTES:
             return None
         signature = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
         known = self.index.get(key)
