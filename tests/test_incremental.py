@@ -20,6 +20,7 @@ from sites import BASE_CONFIG, write_site, zonesmith
 
 from zonesmith.build import build_site, check_site
 from zonesmith.cache import ZoneCache
+from zonesmith.model import Site
 
 CONFIG = (
     BASE_CONFIG
@@ -281,7 +282,7 @@ def test_a_hidden_primary_named_in_ns_is_reported_from_cached_zones_too(tmp_path
 
 
 def spare_trees(site: Path) -> list[Path]:
-    return sorted((site / ".zonesmith/cache/trees").iterdir())
+    return sorted(p for p in (site / ".zonesmith/cache/trees").iterdir() if p.is_dir())
 
 
 def test_rebuilds_through_the_spare_tree_equal_clean_builds(tmp_path: Path) -> None:
@@ -395,3 +396,44 @@ def test_a_cache_file_damaged_in_its_packed_records_is_reported_and_dropped(
     assert tree(out) == before
     build(site, out)
     assert tree(out) == before
+
+
+def test_the_spare_tree_of_an_output_folder_that_is_gone_is_dropped(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    build(site, first)
+    build(site, first)
+    [spare] = spare_trees(site)
+    build(site, second)
+    build(site, second)
+    assert len(spare_trees(site)) == 2  # one per output folder in use
+    shutil.rmtree(first)
+    build(site, second)
+    assert spare_trees(site) != [spare] and len(spare_trees(site)) == 1
+    assert not spare.exists()
+
+
+def test_a_file_the_declarations_look_for_in_the_site_folder_is_looked_for_again(
+    tmp_path: Path,
+) -> None:
+    # An allowlist entry is a file when the site has one by that name, else a
+    # name: the kept declarations must see the file appear. Other files of
+    # the site folder (the output, zonesmith's own) do not invalidate them.
+    config = CONFIG + "blocklists:\n  ads: {sources: [lists/ads.txt], allow: [keep.txt]}\n"
+    site = write_site(tmp_path / "site", config, ZONES)
+
+    def checked() -> Site:
+        cache = ZoneCache(site)
+        model, _ = check_site(site, cache)
+        cache.save(model.zones, collect=True)
+        return model
+
+    assert checked().blocklists[0].allow_names == ("keep.txt",)
+    (site / "keep.txt").write_text("fine.example\n")
+    model = checked()
+    assert model.blocklists[0].allow == ("keep.txt",) and not model.blocklists[0].allow_names
+    kept = (site / ".zonesmith/cache/zones/declarations").read_bytes()
+    (site / "out").mkdir()
+    (site / "zonesmith.state").write_text("{}")
+    checked()
+    assert (site / ".zonesmith/cache/zones/declarations").read_bytes() == kept

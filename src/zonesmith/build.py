@@ -193,9 +193,25 @@ def _spare_tree(cache: ZoneCache | None, out: Path) -> Path | None:
         folder = ensure_cache_folder(cache.site_root, TREES_FOLDER)
         if os.stat(folder).st_dev != os.stat(out.parent).st_dev:
             return None
+        spare = folder / hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
+        _drop_spares_of_gone_outputs(folder, spare)
+        named = spare.with_suffix(".out")
+        if not named.exists():
+            named.write_bytes(os.fsencode(out))
     except OSError:
         return None
-    return folder / hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
+    return spare
+
+
+def _drop_spares_of_gone_outputs(folder: Path, kept: Path) -> None:
+    """Delete the spare trees of output folders that are gone (each names its own)."""
+    for named in folder.glob("*.out"):
+        if named.with_suffix("") == kept:
+            continue
+        out = Path(os.fsdecode(named.read_bytes()))
+        if not (out / MARKER).is_file():
+            shutil.rmtree(named.with_suffix(""), ignore_errors=True)
+            named.unlink(missing_ok=True)
 
 
 #: path -> content digest of every file listed; folders are not listed

@@ -26,10 +26,11 @@ changed within the last seconds is always read again, since a second change
 within the file system's time resolution would leave its signature as it was).
 
 The declarations of zonesmith.yaml (the site without its zones' records)
-are kept too, keyed by the file's content, the listings of the site and
-zones folders and the working directory (diagnostics name files relative
-to it); re-reading ten thousand zone declarations costs more than a third
-of a second. They are pickled, and unpickled with only zonesmith's model
+are kept too, keyed by the file's content, the listing of the zones folder
+and the working directory (diagnostics name files relative to it), with the
+other site files whose existence they depend on checked one by one;
+re-reading ten thousand zone declarations costs more than a third of a
+second. They are pickled, and unpickled with only zonesmith's model
 classes allowed, so a planted cache file cannot run code.
 
 A zone's site context (its views, SOA, servers) is not in its fingerprint:
@@ -351,16 +352,19 @@ class ZoneCache:
         return digest, includes, data
 
     def declarations_key(self, site_file: Path, zones_dir: Path) -> str | None:
-        """What the declarations of zonesmith.yaml depend on, as a digest."""
+        """What the declarations of zonesmith.yaml depend on, as a digest: the file,
+        the zones folder's listing, and the working directory (diagnostics name
+        files relative to it). The other files of the site folder they depend on
+        are checked one by one (see Declarations.probes).
+        """
         if self.folder is None:
             return None
         hasher = hashlib.blake2b(self.code.encode(), digest_size=20)
         try:
             hasher.update(site_file.read_bytes())
-            for folder in (site_file.parent, zones_dir):
-                names = sorted(os.listdir(folder)) if folder.is_dir() else []
-                hasher.update(f"\x00{folder}\x00{os.getcwd()}\x00".encode())
-                hasher.update("\x00".join(names).encode())
+            names = sorted(os.listdir(zones_dir)) if zones_dir.is_dir() else []
+            hasher.update(f"\x00{zones_dir}\x00{os.getcwd()}\x00".encode())
+            hasher.update("\x00".join(names).encode())
         except OSError:
             return None
         return hasher.hexdigest()

@@ -199,6 +199,9 @@ class Loader:
         self.root = root
         self.diagnostics: list[Diagnostic] = []
         self.cache = cache if cache is not None else ZoneCache(None)
+        #: files of the site folder whose existence zonesmith.yaml's meaning
+        #: depends on, and whether they existed (see Declarations.probes)
+        self.probes: dict[str, bool] = {}
 
     # -- reporting -------------------------------------------------------
 
@@ -335,6 +338,11 @@ class Loader:
             self.error(source.at(node), "bad-name", f"{what}: {describe_name_error(text, exc)}")
             return None
 
+    def site_file_exists(self, name: str) -> bool:
+        """Whether the site folder has a file ``name`` (kept with the declarations)."""
+        exists = self.probes[name] = (self.root / name).is_file()
+        return exists
+
     # -- the site file ---------------------------------------------------------
 
     def load(self) -> Site:
@@ -348,6 +356,10 @@ class Loader:
             return Site(root=str(self.root), defaults=Defaults(3600, None, Position("")))
         key = self.cache.declarations_key(site_path, self.root / ZONES_DIR)
         declarations = self.cache.declarations(key)
+        if declarations is not None and any(
+            (self.root / name).is_file() != existed for name, existed in declarations.probes.items()
+        ):
+            declarations = None
         if declarations is None:
             reported = len(self.diagnostics)
             declarations = self.load_declarations(site_path)
@@ -394,7 +406,7 @@ class Loader:
             implicit_view=implicit_view,
             sets=tuple(set_specs),
         )
-        return Declarations(site, zones, set_specs)
+        return Declarations(site, zones, set_specs, probes=self.probes)
 
     def load_defaults(
         self, source: SourceFile, node: yaml.Node | None, document: yaml.Node | None
@@ -681,7 +693,7 @@ class Loader:
                 for text, position in self.scalars(source, entries["allow"][1], f"{where} allow"):
                     # A file is written with its folder (lists/allow.txt) or exists in the
                     # site; anything else is a name to allow.
-                    if "/" in text or (self.root / text).is_file():
+                    if "/" in text or self.site_file_exists(text):
                         allow_files.append((text, position))
                     elif (normalized := normalize_name(text.lower())) is not None:
                         allow_names.append(normalized)
@@ -1236,6 +1248,11 @@ class Declarations:
     zones: list[tuple[tuple, ZoneSource]]
     sets: dict[str, list[RecordSpec]]
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+    #: The files of the site folder whose existence the declarations depend on
+    #: (an allowlist entry is a file if the site has it), and whether they
+    #: existed: the folder's other files (the output, zonesmith's own) do not
+    #: matter to them.
+    probes: dict[str, bool] = dataclasses.field(default_factory=dict)
 
 
 def _records_context(
