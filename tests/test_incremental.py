@@ -292,6 +292,11 @@ def test_rebuilds_through_the_spare_tree_equal_clean_builds(tmp_path: Path) -> N
     site = make_site(tmp_path)
     out = tmp_path / "out"
     build(site, out)
+    # A first build leaves a spare too: the tree it wrote, linked.
+    [spare] = spare_trees(site)
+    assert tree(spare) == tree(out)
+    named_conf = "ns1/named.conf"
+    assert (spare / named_conf).stat().st_ino == (out / named_conf).stat().st_ino
     com, org = site / "zones/example.com.yaml", site / "zones/example.org.yaml"
     original = com.read_text()
     edits = [

@@ -127,6 +127,8 @@ def build_site(
     state = compiled.state
     if state.changed or not state.path.exists():
         write_atomically(state.path, state.text().encode())
+    if is_spare and not staging.exists():
+        _make_spare(staging, files, out)
     result.diagnostics = sort_diagnostics(diagnostics)
     return result
 
@@ -212,6 +214,21 @@ def _drop_spares_of_gone_outputs(folder: Path, kept: Path) -> None:
         if not (out / MARKER).is_file():
             shutil.rmtree(named.with_suffix(""), ignore_errors=True)
             named.unlink(missing_ok=True)
+
+
+def _make_spare(spare: Path, files: dict[str, OutputFile], out: Path) -> None:
+    """The spare of a first build (which had no tree to replace): ``out``'s files, linked.
+
+    Linking ten thousand files takes a fifth of a second: the first build,
+    not the first rebuild after it, pays for it. Without a spare, the next
+    build only makes one.
+    """
+    try:
+        spare.mkdir()
+        _, written, written_at = _read_manifest(out)
+        _write_tree(spare, files, out, written, written_at)
+    except OSError:
+        shutil.rmtree(spare, ignore_errors=True)
 
 
 #: path -> content digest of every file listed; folders are not listed
