@@ -119,18 +119,24 @@ class SerialState:
         return cls(path, serials)
 
     def serial_for(self, zone: str, view: str, digest: str, today: datetime.date) -> int:
-        entry = self.serials.get(zone, {}).get(view)
-        if entry is not None and entry["digest"] == digest:
-            return int(entry["serial"])  # type: ignore[arg-type]
-        previous = int(entry["serial"]) if entry is not None else None  # type: ignore[arg-type]
-        return next_serial(previous, today)
+        """The serial of ``zone`` in ``view`` whose content has ``digest``, kept in the state.
 
-    def record(self, zone: str, view: str, serial: int, digest: str) -> None:
-        entry = {"serial": serial, "digest": digest}
-        views = self.serials.setdefault(zone, {})
-        if views.get(view) != entry:
-            views[view] = entry
-            self.changed = True
+        The same serial as last time while the content is the same, the next
+        one (see next_serial) when it changed.
+        """
+        views = self.serials.get(zone)
+        entry = views.get(view) if views is not None else None
+        if entry is not None and entry["digest"] == digest and type(entry["serial"]) is int:
+            return entry["serial"]  # type: ignore[return-value]
+        if entry is None:
+            serial = next_serial(None, today)
+        elif entry["digest"] != digest:
+            serial = next_serial(int(entry["serial"]), today)  # type: ignore[call-overload]
+        else:  # the same content, its serial written as another type
+            serial = int(entry["serial"])  # type: ignore[call-overload]
+        self.serials.setdefault(zone, {})[view] = {"serial": serial, "digest": digest}
+        self.changed = True
+        return serial
 
     def text(self) -> str:
         """The state as JSON, one line per zone: an edited zone is a one-line diff.
@@ -413,7 +419,6 @@ def compile_zone(
         hasher.update(chunk)
     digest = "sha256:" + hasher.hexdigest()
     serial = state.serial_for(zone.text, view, digest, today)
-    state.record(zone.text, view, serial, digest)
     text = b"".join([_zone_file_header(origin, view, ttl, soa, serial), *chunks])
     return CompiledZone(zone.name, origin, view, serial, soa, ttl, text, digest, zone, derived)
 
@@ -606,19 +611,23 @@ def compile_fleet(
                 ]
                 if members:
                     members_by_primary[server.name] = members
+        # By identity (zones compare so): a catalog can have ten thousand members.
+        member_sets = {name: set(members) for name, members in members_by_primary.items()}
         for zone in zones:
+            zone_transfers = transfers[zone.origin]
             for server in site.servers:
                 if not site.serves(server, zone, view):
                     continue
-                primaries = tuple(
-                    t for t in transfers[zone.origin] if t.secondary.name == server.name
+                primaries: tuple[Transfer, ...] = ()
+                secondaries: tuple[Transfer, ...] = ()
+                if zone_transfers:
+                    primaries = tuple(t for t in zone_transfers if t.secondary.name == server.name)
+                    secondaries = tuple(t for t in zone_transfers if t.primary.name == server.name)
+                via_catalog = (
+                    bool(primaries)
+                    and any(zone in member_sets.get(t.primary.name, ()) for t in primaries)
+                    and bool(can_consume_catalog.get(server.software))
                 )
-                secondaries = tuple(
-                    t for t in transfers[zone.origin] if t.primary.name == server.name
-                )
-                via_catalog = any(
-                    zone in members_by_primary.get(t.primary.name, ()) for t in primaries
-                ) and bool(can_consume_catalog.get(server.software))
                 data = compiled.zones[(view, zone.origin)] if server.role == "primary" else None
                 served[server.name][view].append(
                     ServedZone(zone, view, data, primaries, secondaries, via_catalog)
