@@ -442,3 +442,26 @@ def test_a_file_the_declarations_look_for_in_the_site_folder_is_looked_for_again
     (site / "zonesmith.state").write_text("{}")
     checked()
     assert (site / ".zonesmith/cache/zones/declarations").read_bytes() == kept
+
+
+def test_a_change_to_the_soa_moves_every_serial_of_cached_zones(tmp_path: Path) -> None:
+    # A zone's digest (which decides its serial) covers the SOA the site
+    # supplies; the cache keeps it per SOA, not per zone alone.
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    zone_file = out / "ns1/zones/external/example.org.zone"
+
+    def soa_of(path: Path) -> list[str]:
+        return next(line for line in path.read_text().splitlines() if "\tSOA\t" in line).split()
+
+    before = soa_of(zone_file)
+    config = site / "zonesmith.yaml"
+    config.write_text(
+        config.read_text().replace("contact: hostmaster@example.com}", "contact: dns@example.com}")
+    )
+    build(site, out)
+    after = soa_of(zone_file)
+    assert after[5] == "dns.example.com." and int(after[6]) > int(before[6])
+    build(site, tmp_path / "clean", "--no-cache")
+    assert tree(out) == tree(tmp_path / "clean")

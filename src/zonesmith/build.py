@@ -13,7 +13,6 @@ import dataclasses
 import errno
 import hashlib
 import os
-import re
 import shutil
 import stat
 from collections.abc import Iterator
@@ -249,16 +248,14 @@ def _read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
             text = stream.read().decode()
     except (OSError, UnicodeDecodeError):
         return written, files, 0
-    # By regular expression: ten thousand lines at every build.
-    files = dict(_MANIFEST_FILE.findall(text))
-    written.update(files)
-    written.update(_MANIFEST_FOLDER.findall(text))
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        path, _, digest = line.partition("\t")
+        written.add(path)
+        if digest:
+            files[path] = digest
     return written, files, written_at
-
-
-#: A file of a manifest ("path<TAB>digest"), and a folder ("path/").
-_MANIFEST_FILE = re.compile(r"^([^#\t\n][^\t\n]*)\t([^\t\n]+)$", re.MULTILINE)
-_MANIFEST_FOLDER = re.compile(r"^([^#\t\n][^\t\n]*/)$", re.MULTILINE)
 
 
 def _write_tree(

@@ -549,6 +549,21 @@ class ZoneCache:
         if self._entry(zone.fingerprint) is not None:
             self._keep(zone, self._body_key(zone, view), b"".join(chunks))
 
+    def zone_digest(self, zone: Zone, view: str, soa_fields: str) -> str | None:
+        """The digest of a zone's content in a view (see compile), if known."""
+        found = self._result(zone, self._digest_key(zone, view, soa_fields))
+        return found if isinstance(found, str) else None
+
+    def keep_zone_digest(self, zone: Zone, view: str, soa_fields: str, digest: str) -> None:
+        if self._entry(zone.fingerprint) is not None:
+            self._keep(zone, self._digest_key(zone, view, soa_fields), digest)
+
+    @staticmethod
+    def _digest_key(zone: Zone, view: str, soa_fields: str) -> str:
+        # The digest covers the body and the SOA's fields (which the zone's
+        # fingerprint does not: they come from the site).
+        return f"digest {view if zone.differs_by_view else ''}\x00{soa_fields}"
+
     # -- writing ---------------------------------------------------------------
 
     def save(self, zones: Iterable[Zone], *, collect: bool) -> None:
