@@ -28,6 +28,7 @@ test: nothing asserts; the numbers are for people.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -59,19 +60,42 @@ class Run:
     note: str = ""
 
 
+#: Runs a command and writes its wall time, peak memory and exit code to a file.
+#: The benchmark itself holds the generated inputs (hundreds of MB); a child
+#: forked from it would report that as its own peak (Linux keeps the high-water
+#: mark across exec), so commands are started from this small process instead.
+_MEASURER = """
+import json, os, subprocess, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+process = subprocess.Popen(argv)
+_, status, usage = os.wait4(process.pid, 0)
+seconds = time.perf_counter() - start
+with open(report, "w") as stream:
+    json.dump([seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status)], stream)
+"""
+
+
 def measure(
     argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> tuple[float, float, bool, str]:
     """Wall seconds, peak RSS in MB, success, and the tail of the output of one process."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as output, tempfile.NamedTemporaryFile("r") as report:
+        subprocess.run(
+            [sys.executable, "-c", _MEASURER, report.name, *argv],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        try:
+            seconds, peak_kb, returncode = json.loads(report.read())
+        except ValueError:
+            seconds, peak_kb, returncode = 0.0, 0, -1
         output.seek(0)
         tail = output.read().decode(errors="replace").strip().splitlines()[-1:]
-    return seconds, usage.ru_maxrss / 1024, process.returncode == 0, " ".join(tail)[:100]
+    return seconds, peak_kb / 1024, returncode == 0, " ".join(tail)[:100]
 
 
 # --------------------------------------------------------------------------- inputs
