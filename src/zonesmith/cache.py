@@ -394,43 +394,38 @@ class ZoneCache:
         return hasher.hexdigest()
 
     def _shard(self, name: str) -> dict[str, tuple]:
-        """The entries of one shard file, as stored (read once), without their records.
+        """The entries of one shard file, as stored (read once), without their records."""
+        shard = self.shards.get(name)
+        if shard is None:
+            shard = self.shards[name] = self._read_shard_file(name, records=False)
+        return shard
+
+    def _packed_shard(self, name: str) -> dict[str, bytes]:
+        """The packed records of one shard file's zones (read once)."""
+        packed = self.packed.get(name)
+        if packed is None:
+            packed = self.packed[name] = self._read_shard_file(name, records=True)
+        return packed
+
+    def _read_shard_file(self, name: str, *, records: bool) -> dict:
+        """The entries or (``records``) their packed records, of a shard file; {} if unreadable.
 
         A shard file is the length of its entries' part, the entries, then
         their packed records: those are read only when some zone of the
         shard is unpacked (see CachedRecords) or the shard is written again.
         """
         assert self.folder is not None
-        shard = self.shards.get(name)
-        if shard is None:
-            shard = {}
-            try:
-                with open(self.folder / name, "rb") as stream:
-                    size = _entries_size(stream)
-                    found = marshal.loads(stream.read(size))
-                if isinstance(found, dict):
-                    shard = found
-            except (OSError, ValueError, EOFError, TypeError):
-                pass
-            self.shards[name] = shard
-        return shard
-
-    def _packed_shard(self, name: str) -> dict[str, bytes]:
-        """The packed records of one shard file's zones (read once)."""
-        assert self.folder is not None
-        packed = self.packed.get(name)
-        if packed is None:
-            packed = {}
-            try:
-                with open(self.folder / name, "rb") as stream:
-                    stream.seek(8 + _entries_size(stream))
+        try:
+            with open(self.folder / name, "rb") as stream:
+                size = _entries_size(stream)
+                if records:
+                    stream.seek(8 + size)
                     found = marshal.loads(stream.read())
-                if isinstance(found, dict):
-                    packed = found
-            except (OSError, ValueError, EOFError, TypeError):
-                pass
-            self.packed[name] = packed
-        return packed
+                else:
+                    found = marshal.loads(stream.read(size))
+        except (OSError, ValueError, EOFError, TypeError):
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def packed_records(self, fingerprint: str) -> bytes:
         """The packed records of a cached zone.
