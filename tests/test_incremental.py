@@ -7,16 +7,19 @@ output and diagnostics of a build without either.
 
 from __future__ import annotations
 
+import fcntl
 import marshal
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from sites import BASE_CONFIG, write_site, zonesmith
+from sites import BASE_CONFIG, checkout_env, write_site, zonesmith
 
 from zonesmith.build import build_site, check_site
 from zonesmith.cache import ZoneCache
@@ -463,5 +466,36 @@ def test_a_change_to_the_soa_moves_every_serial_of_cached_zones(tmp_path: Path) 
     build(site, out)
     after = soa_of(zone_file)
     assert after[5] == "dns.example.com." and int(after[6]) > int(before[6])
+    build(site, tmp_path / "clean", "--no-cache")
+    assert tree(out) == tree(tmp_path / "clean")
+
+
+def test_builds_of_one_output_at_the_same_time_take_turns(tmp_path: Path) -> None:
+    # They share the output's spare tree: a build waits while another holds it.
+    site = make_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    [named] = (site / ".zonesmith/cache/trees").glob("*.out")
+    zone = site / "zones/example.org.yaml"
+    zone.write_text(zone.read_text() + "waited: A 192.0.2.50\n")
+    command = [sys.executable, "-m", "zonesmith", "build", str(site), "-o", str(out)]
+    with open(named, "ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in progress holds it
+        waiting = subprocess.Popen(
+            [*command, "--no-server-checks"],
+            env=checkout_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                waiting.wait(timeout=3)
+            assert b"waited" not in (out / "ns1/zones/external/example.org.zone").read_bytes()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    output, _ = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, output
+    assert b"waited" in (out / "ns1/zones/external/example.org.zone").read_bytes()
     build(site, tmp_path / "clean", "--no-cache")
     assert tree(out) == tree(tmp_path / "clean")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import fcntl
 import hashlib
 import os
 import shutil
@@ -107,27 +108,33 @@ def build_site(
         result.servers.append(server.name)
 
     staging, is_spare = _staging_dir(out, cache)
-    written, before, before_at = _read_manifest(out)
-    try:
-        _write_tree(staging, files, out, before, before_at)
-        if server_checks:
-            for driver, build in checks:
-                display = display_path(out / build.server.name)
-                diagnostics += driver.check(build, staging / build.server.name, display)
-        if any(d.is_error for d in diagnostics):
-            raise SiteError(sort_diagnostics(diagnostics))
-        _swap_in(staging, out, written)
-    finally:
-        # A spare tree stays, whether it now holds the replaced tree or this
-        # build's: the next build brings it up to date instead of writing a
-        # whole tree.
-        if not is_spare and staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    state = compiled.state
-    if state.changed or not state.path.exists():
-        write_atomically(state.path, state.text().encode())
-    if is_spare and not staging.exists():
-        _make_spare(staging, files, out)
+    # Builds of one output take turns: they share its spare tree.
+    with _locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
+        if is_spare:
+            if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+                staging.unlink()
+            staging.mkdir(exist_ok=True)
+        written, before, before_at = _read_manifest(out)
+        try:
+            _write_tree(staging, files, out, before, before_at)
+            if server_checks:
+                for driver, build in checks:
+                    display = display_path(out / build.server.name)
+                    diagnostics += driver.check(build, staging / build.server.name, display)
+            if any(d.is_error for d in diagnostics):
+                raise SiteError(sort_diagnostics(diagnostics))
+            _swap_in(staging, out, written)
+        finally:
+            # A spare tree stays, whether it now holds the replaced tree or
+            # this build's: the next build brings it up to date instead of
+            # writing a whole tree.
+            if not is_spare and staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        state = compiled.state
+        if state.changed or not state.path.exists():
+            write_atomically(state.path, state.text().encode())
+        if is_spare and not staging.exists():
+            _make_spare(staging, files, out)
     result.diagnostics = sort_diagnostics(diagnostics)
     return result
 
@@ -172,9 +179,6 @@ def _staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
         shutil.rmtree(leftover, ignore_errors=True)  # from a build that crashed
     spare = _spare_tree(cache, out)
     if spare is not None:
-        if spare.is_symlink() or (spare.exists() and not spare.is_dir()):
-            spare.unlink()
-        spare.mkdir(exist_ok=True)
         return spare, True
     staging = out.parent / f".{out.name}.zonesmith-new"
     staging.mkdir()
@@ -209,10 +213,26 @@ def _drop_spares_of_gone_outputs(folder: Path, kept: Path) -> None:
     for named in folder.glob("*.out"):
         if named.with_suffix("") == kept:
             continue
-        out = Path(os.fsdecode(named.read_bytes()))
-        if not (out / MARKER).is_file():
-            shutil.rmtree(named.with_suffix(""), ignore_errors=True)
-            named.unlink(missing_ok=True)
+        with _locked(named, wait=False) as ours:  # not while a build uses it
+            out = Path(os.fsdecode(named.read_bytes()))
+            if ours and not (out / MARKER).is_file():
+                shutil.rmtree(named.with_suffix(""), ignore_errors=True)
+                named.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` (made if need be); yields whether it was got.
+
+    Without ``wait``, a lock another process holds is not waited for.
+    """
+    with open(path, "ab") as stream:
+        try:
+            fcntl.flock(stream, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
 
 
 def _make_spare(spare: Path, files: dict[str, OutputFile], out: Path) -> None:
