@@ -81,6 +81,12 @@ def build(site: Path, out: Path, *extra: str) -> str:
     return result.stdout
 
 
+def assert_as_a_clean_build(site: Path, out: Path, clean: Path) -> None:
+    """``out`` is what a build without a cache writes into a new folder ``clean``."""
+    build(site, clean, "--no-cache")
+    assert tree(out) == tree(clean)
+
+
 def test_rebuild_after_an_edit_equals_a_clean_build(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     out = tmp_path / "out"
@@ -260,8 +266,7 @@ def test_a_server_dropped_from_the_site_leaves_nothing_behind(tmp_path: Path) ->
     (site / "zonesmith.yaml").write_text(textwrap.dedent(CONFIG))
     build(site, out)
     assert not (out / "ns9").exists()
-    build(site, tmp_path / "clean", "--no-cache")
-    assert tree(out) == tree(tmp_path / "clean")
+    assert_as_a_clean_build(site, out, tmp_path / "clean")
 
 
 def test_a_hidden_primary_named_in_ns_is_reported_from_cached_zones_too(tmp_path: Path) -> None:
@@ -312,9 +317,7 @@ def test_rebuilds_through_the_spare_tree_equal_clean_builds(tmp_path: Path) -> N
         path.write_text(text)
         build(site, out)
         assert len(spare_trees(site)) == 1
-        clean = tmp_path / f"clean{n}"
-        build(site, clean, "--no-cache")
-        assert tree(out) == tree(clean), f"after edit {n}"
+        assert_as_a_clean_build(site, out, tmp_path / f"clean{n}")
 
 
 def test_a_spare_tree_changed_behind_zonesmiths_back_is_put_right(tmp_path: Path) -> None:
@@ -339,8 +342,7 @@ def test_a_spare_tree_changed_behind_zonesmiths_back_is_put_right(tmp_path: Path
     shutil.rmtree(spare / "ns1/zones/internal")
     (spare / "ns1/zones/internal").write_text("not a folder\n")
     build(site, out)
-    build(site, tmp_path / "clean", "--no-cache")
-    assert tree(out) == tree(tmp_path / "clean")
+    assert_as_a_clean_build(site, out, tmp_path / "clean")
     assert sorted(p.name for p in (out / "ns1").iterdir()) == sorted(
         p.name for p in (tmp_path / "clean/ns1").iterdir()
     )
@@ -360,8 +362,7 @@ def test_a_spare_tree_without_its_manifest_is_trusted_in_nothing(tmp_path: Path)
     wrong.write_bytes(b"x" * size)
     os.utime(wrong, (0, 0))  # older than anything: only the manifest can vouch for it
     build(site, out)
-    build(site, tmp_path / "clean", "--no-cache")
-    assert tree(out) == tree(tmp_path / "clean")
+    assert_as_a_clean_build(site, out, tmp_path / "clean")
 
 
 def test_files_a_server_writes_into_the_output_survive_rebuilds(tmp_path: Path) -> None:
@@ -466,8 +467,7 @@ def test_a_change_to_the_soa_moves_every_serial_of_cached_zones(tmp_path: Path) 
     build(site, out)
     after = soa_of(zone_file)
     assert after[5] == "dns.example.com." and int(after[6]) > int(before[6])
-    build(site, tmp_path / "clean", "--no-cache")
-    assert tree(out) == tree(tmp_path / "clean")
+    assert_as_a_clean_build(site, out, tmp_path / "clean")
 
 
 def test_builds_of_one_output_at_the_same_time_take_turns(tmp_path: Path) -> None:
@@ -497,5 +497,4 @@ def test_builds_of_one_output_at_the_same_time_take_turns(tmp_path: Path) -> Non
     output, _ = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, output
     assert b"waited" in (out / "ns1/zones/external/example.org.zone").read_bytes()
-    build(site, tmp_path / "clean", "--no-cache")
-    assert tree(out) == tree(tmp_path / "clean")
+    assert_as_a_clean_build(site, out, tmp_path / "clean")
