@@ -110,10 +110,9 @@ def build_site(
     staging, is_spare = _staging_dir(out, cache)
     # Builds of one output take turns: they share its spare tree.
     with _locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
-        if is_spare:
-            if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
-                staging.unlink()
-            staging.mkdir(exist_ok=True)
+        if is_spare and (staging.is_symlink() or not staging.is_dir()):
+            staging.unlink(missing_ok=True)  # a file or link where the spare belongs
+            staging.mkdir()
         written, before, before_at = _read_manifest(out)
         try:
             _write_tree(staging, files, out, before, before_at)
@@ -249,9 +248,7 @@ def _make_spare(spare: Path, files: dict[str, OutputFile], out: Path) -> None:
         with _Folders(spare, out) as folders:
             for relative, output in files.items():
                 if relative.endswith("/"):
-                    path = spare / relative
-                    path.mkdir(parents=True, exist_ok=True)
-                    os.chmod(path, output.mode)
+                    _make_folder(spare / relative, output.mode)
                     continue
                 folder, _, name = relative.rpartition("/")
                 new_fd, old_fd = folders.open(folder)
@@ -315,9 +312,7 @@ def _write_tree(
     with _Folders(root, previous) as folders:
         for relative, output in sorted(files.items()):
             if relative.endswith("/"):  # a folder the server writes into
-                path = root / relative
-                path.mkdir(parents=True, exist_ok=True)
-                os.chmod(path, output.mode)
+                _make_folder(root / relative, output.mode)
                 lines.append(f"{relative}\n")
                 continue
             folder, _, name = relative.rpartition("/")
@@ -346,6 +341,12 @@ def _write_tree(
                 stream.write(output.content)
                 os.fchmod(fd, mode)
     (root / MARKER).write_text(MARKER_HEADER + "".join(lines))
+
+
+def _make_folder(path: Path, mode: int) -> None:
+    """A folder of the output that a server writes into, with its mode."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, mode)
 
 
 def _prune(root: Path, files: dict[str, OutputFile]) -> None:

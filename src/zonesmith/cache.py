@@ -541,7 +541,7 @@ class ZoneCache:
 
     def keep_body(self, zone: Zone, view: str, chunks: Sequence[bytes]) -> None:
         """Keep the rendered body of a zone (given in chunks) if the zone is kept at all."""
-        if self._entry(zone.fingerprint) is not None:
+        if self._entry(zone.fingerprint) is not None:  # else not worth joining the chunks
             self._keep(zone, self._body_key(zone, view), b"".join(chunks))
 
     def zone_digest(self, zone: Zone, view: str, soa_fields: str) -> str | None:
@@ -550,8 +550,7 @@ class ZoneCache:
         return found if isinstance(found, str) else None
 
     def keep_zone_digest(self, zone: Zone, view: str, soa_fields: str, digest: str) -> None:
-        if self._entry(zone.fingerprint) is not None:
-            self._keep(zone, self._digest_key(zone, view, soa_fields), digest)
+        self._keep(zone, self._digest_key(zone, view, soa_fields), digest)
 
     @staticmethod
     def _digest_key(zone: Zone, view: str, soa_fields: str) -> str:

@@ -124,16 +124,14 @@ class SerialState:
         The same serial as last time while the content is the same, the next
         one (see next_serial) when it changed.
         """
-        views = self.serials.get(zone)
-        entry = views.get(view) if views is not None else None
-        if entry is not None and entry["digest"] == digest and type(entry["serial"]) is int:
-            return entry["serial"]  # type: ignore[return-value]
-        if entry is None:
-            serial = next_serial(None, today)
-        elif entry["digest"] != digest:
-            serial = next_serial(int(entry["serial"]), today)  # type: ignore[call-overload]
-        else:  # the same content, its serial written as another type
+        entry = self.serials.get(zone, {}).get(view)
+        if entry is not None and entry["digest"] == digest:
             serial = int(entry["serial"])  # type: ignore[call-overload]
+            if serial == entry["serial"]:
+                return serial  # as recorded: nothing changes
+        else:
+            previous = int(entry["serial"]) if entry is not None else None  # type: ignore[call-overload]
+            serial = next_serial(previous, today)
         self.serials.setdefault(zone, {})[view] = {"serial": serial, "digest": digest}
         self.changed = True
         return serial
