@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 from sites import BASE_CONFIG, checkout_env, write_site, zonesmith
 
+import zonesmith.build as pipeline
 from zonesmith.build import build_site, check_site
 from zonesmith.cache import ZoneCache
-from zonesmith.model import Site
+from zonesmith.model import Site, Zone
 
 CONFIG = (
     BASE_CONFIG
@@ -495,4 +496,133 @@ def test_builds_of_one_output_at_the_same_time_take_turns(tmp_path: Path) -> Non
     output, _ = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, output
     assert b"waited" in (out / "ns1/zones/external/example.org.zone").read_bytes()
+    assert_as_a_clean_build(site, out, tmp_path / "clean")
+
+
+FLEET_CONFIG = (
+    BASE_CONFIG
+    + """\
+keys:
+  xfr: {secret-file: secrets/xfr.key}
+servers:
+  ns1: {software: bind, role: primary, address: 127.0.0.1, path: /srv/dns,
+        catalog: catalog.example.com.}
+  ns2: {software: nsd, role: secondary, address: 127.0.0.11, path: /srv/dns,
+        primaries: [ns1], key: xfr}
+  ns3: {software: knot, role: secondary, address: 127.0.0.12, path: /srv/dns,
+        primaries: [ns1], key: xfr}
+  ns4: {software: knot, role: primary, address: 127.0.0.13, path: /srv/dns}
+sets:
+  ns: {'@': [NS ns1.example.com., NS ns2.example.]}
+zones:
+  example.com: {include: [ns]}
+  example.org: {include: [ns], servers: [ns1, ns2]}
+  example.net: {include: [ns], servers: [ns4]}
+  2.0.192.in-addr.arpa: {include: [ns], reverse-of: [example.com]}
+"""
+)
+
+
+def make_fleet_site(tmp_path: Path) -> Path:
+    zones = {name: text for name, text in ZONES.items() if not name.startswith("example.com")}
+    zones["example.com.yaml"] = "ns1: A 192.0.2.1\nwww: A 192.0.2.10\n"
+    site = write_site(
+        tmp_path / "site", FLEET_CONFIG, zones, {"secrets/xfr.key": "c2VjcmV0LWtleQ==\n"}
+    )
+    past = time.time() - 60
+    for path in (site / "zones").iterdir():
+        os.utime(path, (past, past))
+    return site
+
+
+def test_a_rebuild_compiles_only_the_changed_zones_and_renders_no_server_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Declarations, keys and blocklists unchanged: the configurations are as
+    # the last build wrote them, and only the edited zone (and the reverse
+    # zone, which derives from every zone) is compiled again.
+    site = make_fleet_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    compiled: list[str] = []
+    real_compile_zone = pipeline.compile_zone
+
+    def compile_zone(site_model: Site, zone: Zone, *args: object, **kwargs: object) -> object:
+        compiled.append(zone.text)
+        return real_compile_zone(site_model, zone, *args, **kwargs)  # type: ignore[arg-type]
+
+    def no_render(*_: object) -> None:
+        raise AssertionError("the whole site was compiled and rendered again")
+
+    monkeypatch.setattr(pipeline, "compile_zone", compile_zone)
+    monkeypatch.setattr(pipeline, "compile_fleet", no_render)
+    edits = [
+        ("example.com.yaml", "new: A 192.0.2.99\n"),
+        ("example.net.zone", "h IN A 192.0.2.3\n"),
+    ]
+    for n, (name, line) in enumerate(edits):
+        zone = site / "zones" / name
+        zone.write_text(zone.read_text() + line)
+        compiled.clear()
+        build_site(site, out, server_checks=False, cache=ZoneCache(site))
+        assert sorted(compiled) == sorted([name[:-5], "2.0.192.in-addr.arpa"])
+        assert_as_a_clean_build(site, out, tmp_path / f"clean{n}")
+    reverse = (out / "ns1/zones/2.0.192.in-addr.arpa.zone").read_text()
+    assert "99\t3600\tIN\tPTR\tnew.example.com." in reverse
+
+
+def test_a_rebuild_after_the_declarations_or_a_key_changed_renders_everything(
+    tmp_path: Path,
+) -> None:
+    site = make_fleet_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    assert "example.org" in (out / "ns2/nsd.conf").read_text()
+    (site / "secrets/xfr.key").write_text("bmV3LXNlY3JldC1rZXk=\n")
+    build(site, out)
+    assert "bmV3LXNlY3JldC1rZXk=" in (out / "ns2/keys.conf").read_text()
+    assert_as_a_clean_build(site, out, tmp_path / "clean0")
+    config = site / "zonesmith.yaml"
+    config.write_text(config.read_text().replace("servers: [ns1, ns2]", "servers: [ns1, ns3]"))
+    build(site, out)
+    assert "example.org" not in (out / "ns2/nsd.conf").read_text()
+    assert_as_a_clean_build(site, out, tmp_path / "clean1")
+
+
+def serial_of(zone_file: Path) -> int:
+    soa = next(line for line in zone_file.read_text().splitlines() if "\tSOA\t" in line)
+    return int(soa.split()[6])
+
+
+def test_a_rebuild_after_the_serial_state_changed_is_not_replayed(tmp_path: Path) -> None:
+    # Unchanged zone files carry the serials of the state the last build
+    # left; with another state (deleted here: serials start again at
+    # today's date) every zone file is made again.
+    site = make_fleet_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    org = site / "zones/example.org.yaml"
+    org.write_text(org.read_text() + "more: A 192.0.2.77\n")
+    build(site, out)
+    assert serial_of(out / "ns1/zones/example.org.zone") % 100 == 1
+    (site / "zonesmith.state").unlink()
+    net = site / "zones/example.net.zone"
+    net.write_text(net.read_text() + "more IN A 192.0.2.31\n")
+    build(site, out)
+    assert serial_of(out / "ns1/zones/example.org.zone") % 100 == 0
+    assert_as_a_clean_build(site, out, tmp_path / "clean")
+
+
+def test_a_replayed_file_missing_from_both_trees_is_made_again(tmp_path: Path) -> None:
+    site = make_fleet_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    build(site, out)
+    [spare] = spare_trees(site)
+    for root in (out, spare):
+        (root / "ns3/knot.conf").unlink()
+        (root / "ns1/zones/example.org.zone").unlink()
+    com = site / "zones/example.com.yaml"
+    com.write_text(com.read_text() + "new: A 192.0.2.99\n")
+    build(site, out)
     assert_as_a_clean_build(site, out, tmp_path / "clean")

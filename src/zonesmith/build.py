@@ -13,18 +13,27 @@ import dataclasses
 import errno
 import fcntl
 import hashlib
+import marshal
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from zonesmith import blocklists
 from zonesmith.cache import ZoneCache, ensure_cache_folder, write_atomically
-from zonesmith.compile import compile_fleet, compile_site
+from zonesmith.compile import (
+    STATE_FILE,
+    SerialState,
+    ServerBuild,
+    build_date,
+    compile_fleet,
+    compile_site,
+    compile_zone,
+)
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics
-from zonesmith.drivers import OutputFile, driver_for
+from zonesmith.drivers import Driver, OutputFile, driver_for
 from zonesmith.firewall import render_nftables
 from zonesmith.load import display_path, load_site, read_secret
 from zonesmith.model import SOFTWARES, Site
@@ -80,44 +89,36 @@ def build_site(
             cache.save(site.zones, collect=False)
         raise SiteError(diagnostics)
     secrets = read_secrets(site)
-    compiled = compile_site(site, cache=cache)
-    if cache is not None:
-        cache.save(site.zones, collect=True)
-    catalog_consumers = {
-        software: bool(driver and driver.capabilities.catalog_consumer)
-        for software in SOFTWARES
-        for driver in [driver_for(software)]
+    lists = {
+        server.name: blocklists.compiled_for(site, server)
+        for server in site.servers
+        if server.role == "resolver"
     }
-    builds = compile_fleet(compiled, secrets, catalog_consumers)
-    result = BuildResult(out)
-    files: dict[str, OutputFile] = {}
-    checks = []
-    for server in site.servers:
-        driver = driver_for(server.software)
-        # The unsupported-role rule has stopped the build otherwise.
-        assert driver is not None and server.role in driver.capabilities.roles
-        build = builds[server.name]
-        if server.role == "resolver":
-            build = dataclasses.replace(build, blocklists=blocklists.compiled_for(site, server))
-        rendered = driver.render(build, server.path)
-        if server.role != "resolver":
-            rendered["nftables.conf"] = OutputFile(render_nftables(build).encode())
-        for relative, output in rendered.items():
-            files[f"{server.name}/{relative}"] = output
-        checks.append((driver, build))
-        result.servers.append(server.name)
-
+    result = BuildResult(out, [server.name for server in site.servers])
     staging, is_spare = _staging_dir(out, cache)
     # Builds of one output take turns: they share its spare tree.
     with _locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
         if is_spare and (staging.is_symlink() or not staging.is_dir()):
             staging.unlink(missing_ok=True)  # a file or link where the spare belongs
             staging.mkdir()
+        # Server checks need every server's build: they take a full render.
+        replayable = is_spare and not server_checks
+        memo_path = staging.with_suffix(".memo")
+        memo = _take_memo(memo_path, _replay_key(cache, secrets, lists) if replayable else None)
+        rendered = _replay(site, cache, memo) if memo is not None else None
+        if rendered is None:
+            rendered = _render(site, secrets, lists, cache)
+        if cache is not None:
+            cache.save(site.zones, collect=True)
         written, before, before_at = _read_manifest(out)
         try:
-            _write_tree(staging, files, out, before, before_at)
+            try:
+                recorded = _write_tree(staging, rendered.files, out, before, before_at)
+            except _NotAtHand:  # a file replayed from the last build is in neither tree
+                rendered = _render(site, secrets, lists, cache)
+                recorded = _write_tree(staging, rendered.files, out, before, before_at)
             if server_checks:
-                for driver, build in checks:
+                for driver, build in rendered.checks:
                     display = display_path(out / build.server.name)
                     diagnostics += driver.check(build, staging / build.server.name, display)
             if any(d.is_error for d in diagnostics):
@@ -129,13 +130,207 @@ def build_site(
             # writing a whole tree.
             if not is_spare and staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        state = compiled.state
+        state = rendered.state
         if state.changed or not state.path.exists():
             write_atomically(state.path, state.text().encode())
         if is_spare and not staging.exists():
-            _make_spare(staging, files, out)
+            _make_spare(staging, recorded, out)
+        # Known once the cache is saved: the declarations of a first build.
+        key = _replay_key(cache, secrets, lists) if replayable else None
+        if key is not None:
+            _keep_memo(memo_path, key, rendered, recorded)
     result.diagnostics = sort_diagnostics(diagnostics)
     return result
+
+
+# --------------------------------------------------------------------------
+# Rendering, and replaying the last build
+
+
+#: A file as the last build into the same output wrote it: digest, mode and size.
+Recorded = tuple[str, int, int]
+
+
+@dataclass
+class Rendered:
+    """Every file of the output tree, and the serial state they were made with."""
+
+    #: path in the tree -> the file, or how the last build wrote it (see _replay);
+    #: a path ending in "/" is a folder a server writes into.
+    files: dict[str, OutputFile | Recorded]
+    state: SerialState
+    #: (view, zone origin, the fingerprint its records had) of every compiled zone;
+    #: no fingerprint for a zone that must be compiled again at every build.
+    zones: list[tuple[str, str, str | None]]
+    #: path -> (view, zone origin) of every zone file
+    zone_files: dict[str, tuple[str, str]]
+    #: (driver, build) of every server, for its checker (a full render only)
+    checks: list[tuple[Driver, ServerBuild]] = field(default_factory=list)
+
+
+def _render(
+    site: Site,
+    secrets: dict[str, str],
+    lists: dict[str, tuple[blocklists.CompiledBlocklist, ...]],
+    cache: ZoneCache | None,
+) -> Rendered:
+    """Compile every zone and render every server's files."""
+    compiled = compile_site(site, cache=cache)
+    catalog_consumers = {
+        software: bool(driver and driver.capabilities.catalog_consumer)
+        for software in SOFTWARES
+        for driver in [driver_for(software)]
+    }
+    builds = compile_fleet(compiled, secrets, catalog_consumers)
+    files: dict[str, OutputFile | Recorded] = {}
+    zone_files = {}
+    checks = []
+    for server in site.servers:
+        driver = driver_for(server.software)
+        # The unsupported-role rule has stopped the build otherwise.
+        assert driver is not None and server.role in driver.capabilities.roles
+        build = builds[server.name]
+        if server.role == "resolver":
+            build = dataclasses.replace(build, blocklists=lists[server.name])
+        rendered = driver.render(build, server.path)
+        if server.role != "resolver":
+            rendered["nftables.conf"] = OutputFile(render_nftables(build).encode())
+        for relative, output in rendered.items():
+            path = f"{server.name}/{relative}"
+            files[path] = output
+            zone = output.zone
+            if zone is not None and (zone.view, zone.origin) in compiled.zones:
+                zone_files[path] = (zone.view, zone.origin)
+        checks.append((driver, build))
+    zones = [
+        (view, origin, None if zone.zone.reverse_of else zone.zone.fingerprint)
+        for (view, origin), zone in compiled.zones.items()
+    ]
+    return Rendered(files, compiled.state, zones, zone_files, checks)
+
+
+def _replay_key(
+    cache: ZoneCache | None,
+    secrets: dict[str, str],
+    lists: dict[str, tuple[blocklists.CompiledBlocklist, ...]],
+) -> str | None:
+    """What every file of the output but the zone files is made from, as a digest:
+    the declarations, the keys' secrets, the resolvers' blocklists and the code.
+
+    None when the declarations are not known to be as kept in the cache.
+    """
+    if cache is None or cache.declarations_digest is None:
+        return None
+    hasher = hashlib.blake2b(f"{cache.code}\0{cache.declarations_digest}".encode())
+    for name in sorted(secrets):
+        hasher.update(f"\0{name}\0{secrets[name]}".encode())
+    for server in sorted(lists):
+        hasher.update(f"\0{server}".encode())
+        for compiled in lists[server]:
+            hasher.update(f"\0{compiled.name}\0{compiled.digest}".encode())
+    return hasher.hexdigest()
+
+
+_MEMO_FORMAT = 1
+
+
+@dataclass
+class _Memo:
+    """How the last build into an output made it (see _replay)."""
+
+    #: the state file's signature after that build
+    state: tuple[int, int, int, int]
+    zones: list[tuple[str, str, str | None]]
+    #: path, digest, mode, size, and the zone file's (view, origin) if it is one
+    files: list[tuple[str, str, int, int, tuple[str, str] | None]]
+
+
+def _state_signature(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+
+
+def _take_memo(path: Path, key: str | None) -> _Memo | None:
+    """The memo of the last build into an output, if made from what ``key`` says.
+
+    It is deleted as it is read: only the build that completes writes one
+    again, so a memo never outlives the tree it describes.
+    """
+    try:
+        content = path.read_bytes()
+        path.unlink()
+    except OSError:
+        return None
+    if key is None:
+        return None
+    try:
+        form, stored_key, state, zones, files = marshal.loads(content)
+        if form != _MEMO_FORMAT or stored_key != key:
+            return None
+        return _Memo(tuple(state), zones, files)
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
+def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Recorded]) -> None:
+    state = _state_signature(rendered.state.path)
+    if state is None:
+        return
+    files = [
+        (relative, *recorded[relative], rendered.zone_files.get(relative))
+        for relative in sorted(recorded)
+    ]
+    with contextlib.suppress(OSError):  # without a memo, the next build renders all
+        write_atomically(path, marshal.dumps((_MEMO_FORMAT, key, state, rendered.zones, files)))
+
+
+def _replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None:
+    """The output of the last build with only the changed zones compiled again.
+
+    Every file but the zone files is made from what the memo's key covers,
+    which is unchanged; so is a zone file whose zone's records have the
+    fingerprint they had then, served with the serial the state still has
+    (the state file is as that build left it). None when the site's zones
+    are not the memo's.
+    """
+    if _state_signature(Path(site.root) / STATE_FILE) != memo.state:
+        return None
+    state = SerialState.load(Path(site.root))
+    zones = {
+        (view, zone.origin): zone for view in site.view_names for zone in site.zones_in_view(view)
+    }
+    if len(zones) != len(memo.zones):
+        return None
+    today = build_date()
+    compiled = {}
+    for view, origin, fingerprint in memo.zones:
+        zone = zones.get((view, origin))
+        if zone is None:
+            return None
+        if fingerprint is None or zone.fingerprint != fingerprint:
+            compiled[view, origin] = compile_zone(site, zone, view, state, today, cache)
+    files: dict[str, OutputFile | Recorded] = {}
+    zone_files = {}
+    for relative, digest, mode, size, zone_key in memo.files:
+        if zone_key is not None:
+            zone_files[relative] = zone_key = tuple(zone_key)
+            if zone_key in compiled:
+                zone = compiled[zone_key]
+                files[relative] = OutputFile(zone.master_file(), mode, zone)
+                continue
+        files[relative] = (digest, mode, size)
+    renewed = [
+        (view, origin, None if fingerprint is None else zones[view, origin].fingerprint)
+        for view, origin, fingerprint in memo.zones
+    ]
+    return Rendered(files, state, renewed, zone_files)
+
+
+class _NotAtHand(Exception):
+    """A file replayed from the last build is in neither the spare tree nor the live one."""
 
 
 # --------------------------------------------------------------------------
@@ -216,6 +411,7 @@ def _drop_spares_of_gone_outputs(folder: Path, kept: Path) -> None:
             out = Path(os.fsdecode(named.read_bytes()))
             if ours and not (out / MARKER).is_file():
                 shutil.rmtree(named.with_suffix(""), ignore_errors=True)
+                named.with_suffix(".memo").unlink(missing_ok=True)
                 named.unlink(missing_ok=True)
 
 
@@ -234,7 +430,7 @@ def _locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
         yield True
 
 
-def _make_spare(spare: Path, files: dict[str, OutputFile], out: Path) -> None:
+def _make_spare(spare: Path, files: dict[str, Recorded], out: Path) -> None:
     """The spare of a first build (which had no tree to replace): ``out``, linked.
 
     Every file, the manifest too, is a link to the tree just written (which
@@ -246,9 +442,9 @@ def _make_spare(spare: Path, files: dict[str, OutputFile], out: Path) -> None:
     try:
         spare.mkdir()
         with _Folders(spare, out) as folders:
-            for relative, output in files.items():
+            for relative, (_, mode, _) in files.items():
                 if relative.endswith("/"):
-                    _make_folder(spare / relative, output.mode)
+                    _make_folder(spare / relative, mode)
                     continue
                 folder, _, name = relative.rpartition("/")
                 new_fd, old_fd = folders.open(folder)
@@ -289,8 +485,12 @@ def _read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
 
 
 def _write_tree(
-    root: Path, files: dict[str, OutputFile], previous: Path, before: Manifest, before_at: int
-) -> None:
+    root: Path,
+    files: dict[str, OutputFile | Recorded],
+    previous: Path,
+    before: Manifest,
+    before_at: int,
+) -> dict[str, Recorded]:
     """Make the tree under ``root`` hold ``files`` and nothing else, then write its manifest.
 
     ``root`` may hold an earlier build's tree (the spare): a file it holds
@@ -298,32 +498,44 @@ def _write_tree(
     whose content is the same in the ``previous`` tree (whose manifest is
     ``before``, written at ``before_at``) is hard-linked from it, and only
     what is left is written. A file edited by hand after its build (newer
-    than its tree's manifest) is not trusted in either.
+    than its tree's manifest) is not trusted in either. A file given only
+    as Recorded must be found in one of them (else _NotAtHand).
 
     A file is never written in place: the spare and the previous tree share
     files by links, and the previous tree is the one servers run from. The
     manifest goes first and comes back last, so a tree left half-updated by
     a crash has none, and the next build trusts nothing in it.
+
+    Returns every file as Recorded, folders with no digest.
     """
     _, kept, kept_at = _read_manifest(root)
     (root / MARKER).unlink(missing_ok=True)
     _prune(root, files)
-    lines = []
+    recorded: dict[str, Recorded] = {}
     with _Folders(root, previous) as folders:
         for relative, output in sorted(files.items()):
+            if isinstance(output, OutputFile):
+                content: bytes | None = output.content
+                digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
+                mode, size = output.mode, len(output.content)
+            else:
+                content = None
+                digest, mode, size = output
             if relative.endswith("/"):  # a folder the server writes into
-                _make_folder(root / relative, output.mode)
-                lines.append(f"{relative}\n")
+                _make_folder(root / relative, mode)
+                recorded[relative] = ("", mode, 0)
                 continue
+            recorded[relative] = (digest, mode, size)
             folder, _, name = relative.rpartition("/")
             new_fd, old_fd = folders.open(folder)
-            digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
-            lines.append(f"{relative}\t{digest}\n")
-            size, mode = len(output.content), output.mode
             if kept.get(relative) == digest and _unchanged(name, new_fd, size, mode, kept_at):
                 continue
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(name, dir_fd=new_fd)
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError:  # a folder where the file belongs
+                shutil.rmtree(name, dir_fd=new_fd)
             if (
                 old_fd is not None
                 and before.get(relative) == digest
@@ -334,13 +546,20 @@ def _write_tree(
                     continue
                 except OSError:
                     pass  # another file system, or links not allowed: written below
+            if content is None:
+                raise _NotAtHand(relative)
             # Create with the final mode so a secret is never readable, even briefly.
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
             fd = os.open(name, flags, mode, dir_fd=new_fd)
             with os.fdopen(fd, "wb") as stream:
-                stream.write(output.content)
+                stream.write(content)
                 os.fchmod(fd, mode)
+    lines = [
+        f"{relative}\t{digest}\n" if digest else f"{relative}\n"
+        for relative, (digest, _, _) in recorded.items()
+    ]
     (root / MARKER).write_text(MARKER_HEADER + "".join(lines))
+    return recorded
 
 
 def _make_folder(path: Path, mode: int) -> None:
@@ -350,7 +569,11 @@ def _make_folder(path: Path, mode: int) -> None:
 
 
 def _prune(root: Path, files: dict[str, OutputFile]) -> None:
-    """Delete whatever ``root`` holds besides ``files`` and the folders they are in."""
+    """Delete whatever ``root`` holds besides ``files`` and the folders they are in.
+
+    A path of ``files`` that is a folder in ``root`` is left to _write_tree,
+    which replaces it.
+    """
     folders = {""}
     for relative in files:
         if relative.endswith("/"):
@@ -359,30 +582,30 @@ def _prune(root: Path, files: dict[str, OutputFile]) -> None:
         while folder and folder + "/" not in folders:
             folders.add(folder + "/")
             folder = folder.rpartition("/")[0]
-    unneeded = []
-    for relative, is_folder in _walk(root):
-        if is_folder:
-            if relative + "/" not in folders:
-                unneeded.append(relative)
-        elif relative not in files:
+    for relative, is_folder in _walk(root, files):
+        if not is_folder:
             os.unlink(root / relative)
-    for relative in reversed(unneeded):  # a folder after the folders in it
-        shutil.rmtree(root / relative, ignore_errors=True)
+        elif relative + "/" not in folders:
+            shutil.rmtree(root / relative, ignore_errors=True)
 
 
-def _walk(root: Path) -> Iterator[tuple[str, bool]]:
-    """Every path under ``root`` (relative, with whether it is a folder), folders first.
+def _walk(root: Path, listed: Container[str] = ()) -> Iterator[tuple[str, bool]]:
+    """Every path under ``root`` but those ``listed`` (relative), with whether it is a folder.
 
-    Symbolic links are not followed: they are listed as files.
+    A folder is given before what it holds, and the caller may delete it
+    then. ``listed`` paths are neither looked at nor looked into: they are
+    most of a tree of ten thousand files, which this goes through by name
+    only. Symbolic links are not followed: they are given as files.
     """
     folders = [""]
     while folders:
         folder = folders.pop()
-        with os.scandir(root / folder if folder else root) as listing:
-            entries = list(listing)
-        for entry in entries:
-            relative = folder + entry.name
-            is_folder = entry.is_dir(follow_symlinks=False)
+        try:
+            names = os.listdir(root / folder if folder else root)
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # deleted by the caller, or the folder itself was listed
+        for relative in [folder + name for name in names if folder + name not in listed]:
+            is_folder = stat.S_ISDIR(os.lstat(root / relative).st_mode)
             yield relative, is_folder
             if is_folder:
                 folders.append(relative + "/")
@@ -472,8 +695,8 @@ def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
         return
     server_files = [
         relative
-        for relative, is_folder in _walk(old)
-        if not is_folder and relative != MARKER and relative not in written
+        for relative, is_folder in _walk(old, written)
+        if not is_folder and relative != MARKER
     ]
     for relative in sorted(server_files):
         target = new / relative

@@ -112,6 +112,10 @@ def _code_digest() -> str:
     return hasher.hexdigest()
 
 
+def _digest(content: bytes) -> str:
+    return hashlib.blake2b(content, digest_size=16).hexdigest()
+
+
 def _diagnostic_tuple(d: Diagnostic) -> DiagnosticTuple:
     p = d.position
     return (p.path, p.line, p.column, d.severity.value, d.rule, d.message)
@@ -303,6 +307,9 @@ class ZoneCache:
         self.shards: dict[str, dict[str, tuple]] = {}
         self.packed: dict[str, dict[str, bytes]] = {}
         self.new_declarations: tuple[str, Declarations] | None = None
+        #: Identifies the declarations this run used, as kept in the cache
+        #: (None until they are): a later run with the same ones declares the same.
+        self.declarations_digest: str | None = None
         if self.folder is not None:
             self._read_index()
 
@@ -344,7 +351,7 @@ class ZoneCache:
                 data = stream.read()
         except OSError:
             return None
-        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        digest = _digest(data)
         includes = b"$include" in data.lower() if b"$" in data else False
         if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
             self.index[key] = (signature, digest, includes)
@@ -374,12 +381,14 @@ class ZoneCache:
         if key is None or self.folder is None:
             return None
         try:
-            stored_key, declarations = _ModelUnpickler(
-                io.BytesIO((self.folder / "declarations").read_bytes())
-            ).load()
+            content = (self.folder / "declarations").read_bytes()
+            stored_key, declarations = _ModelUnpickler(io.BytesIO(content)).load()
         except Exception:  # noqa: BLE001 - any unreadable cache is only a miss
             return None
-        return declarations if stored_key == key else None
+        if stored_key != key:
+            return None
+        self.declarations_digest = _digest(content)
+        return declarations
 
     def keep_declarations(self, key: str | None, declarations: Declarations) -> None:
         if key is not None:
@@ -611,6 +620,8 @@ class ZoneCache:
                 stream = io.BytesIO()
                 _ModelPickler(stream, protocol=pickle.HIGHEST_PROTOCOL).dump(self.new_declarations)
                 write_atomically(self.folder / "declarations", stream.getvalue())
+                self.declarations_digest = _digest(stream.getvalue())
+                self.new_declarations = None
             if self.index_changed:
                 content = marshal.dumps((self.code, self.index))
                 write_atomically(self.folder / "index", content)

@@ -14,11 +14,11 @@ import subprocess
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from zonesmith.compile import Secret, ServedZone, ServerBuild
+from zonesmith.compile import CompiledZone, Secret, ServedZone, ServerBuild
 from zonesmith.diagnostics import Diagnostic
 
 
@@ -36,8 +36,24 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class OutputFile:
+    """A file of a server's output, relative to its folder.
+
+    A file holding a zone's content is made by :meth:`of_zone`, and nothing
+    else may depend on a zone's records: a rebuild whose declarations, keys
+    and blocklists are unchanged writes such files again for the zones that
+    changed, and takes every other file as the last build wrote it (see
+    zonesmith.build._replay).
+    """
+
     content: bytes
     mode: int = 0o644
+    #: The zone this file is the master file of.
+    zone: CompiledZone | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of_zone(cls, zone: CompiledZone) -> OutputFile:
+        """The master file of ``zone``."""
+        return cls(zone.master_file(), zone=zone)
 
 
 @dataclass(frozen=True)
@@ -143,7 +159,7 @@ def flat_zone_files(
         files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
     for zone in build.zones:
         if zone.data is not None:
-            files[flat_zone_file(zone)] = OutputFile(zone.data.master_file())
+            files[flat_zone_file(zone)] = OutputFile.of_zone(zone.data)
         else:
             files["secondary/"] = OutputFile(b"", 0o755)  # the server writes them there
     return files

@@ -425,7 +425,7 @@ class BindDriver(Driver):
             files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
         for zone in build.zones:
             if zone.data is not None:
-                files[zone_file(build, zone)] = OutputFile(zone.data.master_file())
+                files[zone_file(build, zone)] = OutputFile.of_zone(zone.data)
             elif not zone.via_catalog:
                 files[zone_file(build, zone).rsplit("/", 1)[0] + "/"] = OutputFile(b"", 0o755)
         for catalog in build.catalogs:
