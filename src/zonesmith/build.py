@@ -105,13 +105,13 @@ def build_site(
         replayable = is_spare and not server_checks
         memo_path = staging.with_suffix(".memo")
         memo = _take_memo(memo_path, _replay_key(cache, secrets, lists) if replayable else None)
-        rendered = _replay(site, cache, memo) if memo is not None else None
-        if rendered is None:
-            rendered = _render(site, secrets, lists, cache)
-        if cache is not None:
-            cache.save(site.zones, collect=True)
-        written, before, before_at = _read_manifest(out)
         try:
+            rendered = _replay(site, cache, memo) if memo is not None else None
+            if rendered is None:
+                rendered = _render(site, secrets, lists, cache)
+            if cache is not None:
+                cache.save(site.zones, collect=True)
+            written, before, before_at = _read_manifest(out)
             try:
                 recorded = _write_tree(staging, rendered.files, out, before, before_at)
             except _NotAtHand:  # a file replayed from the last build is in neither tree
@@ -512,6 +512,7 @@ def _write_tree(
     (root / MARKER).unlink(missing_ok=True)
     _prune(root, files)
     recorded: dict[str, Recorded] = {}
+    folder_open = None
     with _Folders(root, previous) as folders:
         for relative, output in sorted(files.items()):
             if isinstance(output, OutputFile):
@@ -527,7 +528,9 @@ def _write_tree(
                 continue
             recorded[relative] = (digest, mode, size)
             folder, _, name = relative.rpartition("/")
-            new_fd, old_fd = folders.open(folder)
+            if folder != folder_open:  # files come folder by folder
+                new_fd, old_fd = folders.open(folder)
+                folder_open = folder
             if kept.get(relative) == digest and _unchanged(name, new_fd, size, mode, kept_at):
                 continue
             try:
