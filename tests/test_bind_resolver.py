@@ -205,15 +205,15 @@ def test_other_servers_may_not(tmp_path: Path, server: str, problem: str) -> Non
 @pytest.mark.skipif(find_tool("named-checkconf") is None, reason="named-checkconf missing")
 def test_named_checkconf_loads_the_policy_zones(tmp_path: Path, monkeypatch) -> None:
     """A broken RPZ file is reported at its line, and nothing is written."""
-    from zonesmith.drivers import bind
+    from zonesmith import blocklists
 
-    original = bind.render_rpz
+    original = blocklists.render_rpz
 
     def broken(compiled, names):
         text = original(compiled, names)
         return text + "bad.example\tA\tnot-an-address\n" if compiled.name == "zero" else text
 
-    monkeypatch.setattr(bind, "render_rpz", broken)
+    monkeypatch.setattr(blocklists, "render_rpz", broken)
     site = unit_site(tmp_path)
     with pytest.raises(SiteError) as raised:
         build_site(site, tmp_path / "out")

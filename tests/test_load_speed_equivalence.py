@@ -249,7 +249,7 @@ def zone_specs(
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
     loader = Loader(_folder)
     with monkeypatch.context() as patch:
-        patch.setattr(load, "_YamlLoader", yaml_loader)
+        patch.setattr(load, "_yaml_loader", lambda: yaml_loader)
         if not fast:
             patch.setattr(load, "read_flat_zone", lambda data, display: None)
         specs = list(loader.zone_specs(path, "zone.example.yaml", "zone zone.example"))

@@ -20,8 +20,8 @@ import stat
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zonesmith import blocklists
 from zonesmith.cache import ZoneCache, ensure_cache_folder, write_atomically
 from zonesmith.compile import (
     STATE_FILE,
@@ -36,8 +36,11 @@ from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_d
 from zonesmith.drivers import Driver, OutputFile, driver_for
 from zonesmith.firewall import render_nftables
 from zonesmith.load import display_path, load_site, read_secret
-from zonesmith.model import SOFTWARES, Site
+from zonesmith.model import SOFTWARES, Site, Zone
 from zonesmith.rules import validate
+
+if TYPE_CHECKING:
+    from zonesmith.blocklists import CompiledBlocklist
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
 MARKER = ".zonesmith-output"
@@ -89,11 +92,7 @@ def build_site(
             cache.save(site.zones, collect=False)
         raise SiteError(diagnostics)
     secrets = read_secrets(site)
-    lists = {
-        server.name: blocklists.compiled_for(site, server)
-        for server in site.servers
-        if server.role == "resolver"
-    }
+    lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
     staging, is_spare = _staging_dir(out, cache)
     # Builds of one output take turns: they share its spare tree.
@@ -143,6 +142,16 @@ def build_site(
     return result
 
 
+def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]:
+    """Every resolver's compiled blocklists, by server name."""
+    resolvers = [server for server in site.servers if server.role == "resolver"]
+    if not resolvers:
+        return {}  # and no blocklists module to import: a rebuild is mostly start-up
+    from zonesmith.blocklists import compiled_for
+
+    return {server.name: compiled_for(site, server) for server in resolvers}
+
+
 # --------------------------------------------------------------------------
 # Rendering, and replaying the last build
 
@@ -159,11 +168,11 @@ class Rendered:
     #: a path ending in "/" is a folder a server writes into.
     files: dict[str, OutputFile | Recorded]
     state: SerialState
-    #: (view, zone origin, the fingerprint its records had) of every compiled zone;
-    #: no fingerprint for a zone that must be compiled again at every build.
-    zones: list[tuple[str, str, str | None]]
-    #: path -> (view, zone origin) of every zone file
-    zone_files: dict[str, tuple[str, str]]
+    #: (view, zone origin) of every compiled zone -> the fingerprint its records
+    #: had (see _kept_fingerprint)
+    zones: dict[tuple[str, str], str | None]
+    #: (view, zone origin) -> the paths of its zone files
+    zone_files: dict[tuple[str, str], list[str]]
     #: (driver, build) of every server, for its checker (a full render only)
     checks: list[tuple[Driver, ServerBuild]] = field(default_factory=list)
 
@@ -171,7 +180,7 @@ class Rendered:
 def _render(
     site: Site,
     secrets: dict[str, str],
-    lists: dict[str, tuple[blocklists.CompiledBlocklist, ...]],
+    lists: dict[str, tuple[CompiledBlocklist, ...]],
     cache: ZoneCache | None,
 ) -> Rendered:
     """Compile every zone and render every server's files."""
@@ -183,7 +192,7 @@ def _render(
     }
     builds = compile_fleet(compiled, secrets, catalog_consumers)
     files: dict[str, OutputFile | Recorded] = {}
-    zone_files = {}
+    zone_files: dict[tuple[str, str], list[str]] = {}
     checks = []
     for server in site.servers:
         driver = driver_for(server.software)
@@ -200,19 +209,16 @@ def _render(
             files[path] = output
             zone = output.zone
             if zone is not None and (zone.view, zone.origin) in compiled.zones:
-                zone_files[path] = (zone.view, zone.origin)
+                zone_files.setdefault((zone.view, zone.origin), []).append(path)
         checks.append((driver, build))
-    zones = [
-        (view, origin, None if zone.zone.reverse_of else zone.zone.fingerprint)
-        for (view, origin), zone in compiled.zones.items()
-    ]
+    zones = {key: _kept_fingerprint(zone.zone) for key, zone in compiled.zones.items()}
     return Rendered(files, compiled.state, zones, zone_files, checks)
 
 
 def _replay_key(
     cache: ZoneCache | None,
     secrets: dict[str, str],
-    lists: dict[str, tuple[blocklists.CompiledBlocklist, ...]],
+    lists: dict[str, tuple[CompiledBlocklist, ...]],
 ) -> str | None:
     """What every file of the output but the zone files is made from, as a digest:
     the declarations, the keys' secrets, the resolvers' blocklists and the code.
@@ -240,9 +246,9 @@ class _Memo:
 
     #: the state file's signature after that build
     state: tuple[int, int, int, int]
-    zones: list[tuple[str, str, str | None]]
-    #: path, digest, mode, size, and the zone file's (view, origin) if it is one
-    files: list[tuple[str, str, int, int, tuple[str, str] | None]]
+    zones: dict[tuple[str, str], str | None]
+    files: dict[str, Recorded]
+    zone_files: dict[tuple[str, str], list[str]]
 
 
 def _state_signature(path: Path) -> tuple[int, int, int, int] | None:
@@ -267,10 +273,10 @@ def _take_memo(path: Path, key: str | None) -> _Memo | None:
     if key is None:
         return None
     try:
-        form, stored_key, state, zones, files = marshal.loads(content)
+        form, stored_key, state, zones, files, zone_files = marshal.loads(content)
         if form != _MEMO_FORMAT or stored_key != key:
             return None
-        return _Memo(tuple(state), zones, files)
+        return _Memo(state, zones, files, zone_files)
     except (ValueError, EOFError, TypeError):
         return None
 
@@ -279,10 +285,11 @@ def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Rec
     state = _state_signature(rendered.state.path)
     if state is None:
         return
-    zone_files = rendered.zone_files
-    files = [(relative, *file, zone_files.get(relative)) for relative, file in recorded.items()]
-    with contextlib.suppress(OSError):  # without a memo, the next build renders all
-        write_atomically(path, marshal.dumps((_MEMO_FORMAT, key, state, rendered.zones, files)))
+    # Plain dicts of tuples and strings: marshal reads ten thousand entries
+    # in a few milliseconds.
+    memo = (_MEMO_FORMAT, key, state, rendered.zones, recorded, rendered.zone_files)
+    with contextlib.suppress(OSError, ValueError):  # without a memo, the next build renders all
+        write_atomically(path, marshal.dumps(memo))
 
 
 def _replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None:
@@ -300,31 +307,31 @@ def _replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None
     zones = {
         (view, zone.origin): zone for view in site.view_names for zone in site.zones_in_view(view)
     }
-    if len(zones) != len(memo.zones):
+    if zones.keys() != memo.zones.keys():
         return None
     today = build_date()
-    compiled = {}
-    for view, origin, fingerprint in memo.zones:
-        zone = zones.get((view, origin))
-        if zone is None:
-            return None
-        if fingerprint is None or zone.fingerprint != fingerprint:
-            compiled[view, origin] = compile_zone(site, zone, view, state, today, cache)
-    files: dict[str, OutputFile | Recorded] = {}
-    zone_files = {}
-    for relative, digest, mode, size, zone_key in memo.files:
-        if zone_key is not None:
-            zone_files[relative] = zone_key = tuple(zone_key)
-            if zone_key in compiled:
-                zone = compiled[zone_key]
-                files[relative] = OutputFile(zone.master_file(), mode, zone)
-                continue
-        files[relative] = (digest, mode, size)
-    renewed = [
-        (view, origin, None if fingerprint is None else zones[view, origin].fingerprint)
-        for view, origin, fingerprint in memo.zones
-    ]
-    return Rendered(files, state, renewed, zone_files)
+    compiled = {
+        view_and_origin: compile_zone(site, zone, view_and_origin[0], state, today, cache)
+        for view_and_origin, zone in zones.items()
+        if zone.fingerprint is None or zone.fingerprint != memo.zones[view_and_origin]
+    }
+    files: dict[str, OutputFile | Recorded] = dict(memo.files)
+    kept = dict(memo.zones)
+    for view_and_origin, zone in compiled.items():
+        kept[view_and_origin] = _kept_fingerprint(zone.zone)
+        for relative in memo.zone_files.get(view_and_origin, ()):
+            _, mode, _ = memo.files[relative]
+            files[relative] = OutputFile(zone.master_file(), mode, zone)
+    return Rendered(files, state, kept, memo.zone_files)
+
+
+def _kept_fingerprint(zone: Zone) -> str | None:
+    """What a zone's file is made from, for the memo; None: it is made at every build.
+
+    A reverse-of zone's PTRs come from other zones, which its fingerprint
+    does not cover.
+    """
+    return None if zone.reverse_of else zone.fingerprint
 
 
 class _NotAtHand(Exception):

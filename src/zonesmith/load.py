@@ -21,9 +21,12 @@ import binascii
 import dataclasses
 import difflib
 import hashlib
+import importlib.util
 import ipaddress
 import os
 import re
+import sys
+import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,7 +39,6 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.txtbase
 import dns.tokenizer
-import yaml
 
 from zonesmith import rdata as rdtext
 from zonesmith.cache import ZoneCache
@@ -57,10 +59,31 @@ from zonesmith.model import (
     Zone,
 )
 
-try:
-    _YamlLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _YamlLoader = yaml.SafeLoader
+
+def _imported_when_used(name: str) -> types.ModuleType:
+    """Module ``name``, executed when first used (the importlib documentation's recipe)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, f"{name} is a dependency"
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+# A rebuild whose zonesmith.yaml is cached and whose changed zone files are
+# flat (see read_flat_zone) parses no YAML; importing PyYAML would be a
+# fortieth of its time.
+yaml = _imported_when_used("yaml")
+
+
+def _yaml_loader() -> type:
+    """PyYAML's loader written in C when it has one."""
+    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
 
 SITE_FILE = "zonesmith.yaml"
 ZONES_DIR = "zones"
@@ -219,7 +242,7 @@ class Loader:
         source = SourceFile(path, display_path(path) if display is None else display)
         try:
             with path.open("rb") as stream:
-                return source, yaml.compose(stream, Loader=_YamlLoader)
+                return source, yaml.compose(stream, Loader=_yaml_loader())
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             position = (

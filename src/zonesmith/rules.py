@@ -378,9 +378,11 @@ def empty_blocklist(site: Site) -> Iterator[Diagnostic]:
     "site",
 )
 def blocklist_not_fetched(site: Site) -> Iterator[Diagnostic]:
+    used = {ref.name for server in site.servers for ref in server.blocklists}
+    if not used:
+        return  # (without importing the blocklists module)
     from zonesmith.blocklists import SourceCache, cache_root, is_url
 
-    used = {ref.name for server in site.servers for ref in server.blocklists}
     cache = SourceCache(cache_root(site))
     for name, kind, position, entry in _blocklist_entries(site):
         if name in used and kind == "source" and is_url(entry) and cache.meta(entry) is None:

@@ -9,6 +9,7 @@ line to :func:`driver_for`.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import tempfile
@@ -165,14 +166,20 @@ def flat_zone_files(
     return files
 
 
-def driver_for(software: str) -> Driver | None:
-    from zonesmith.drivers.bind import BindDriver
-    from zonesmith.drivers.knot import KnotDriver
-    from zonesmith.drivers.nsd import NsdDriver
-    from zonesmith.drivers.unbound import UnboundDriver
+#: software -> (module, class) of its driver, imported when asked for: a
+#: rebuild of a site of one software is mostly start-up.
+_DRIVERS = {
+    "bind": ("zonesmith.drivers.bind", "BindDriver"),
+    "nsd": ("zonesmith.drivers.nsd", "NsdDriver"),
+    "knot": ("zonesmith.drivers.knot", "KnotDriver"),
+    "unbound": ("zonesmith.drivers.unbound", "UnboundDriver"),
+}
 
-    drivers: dict[str, type[Driver]] = {
-        cls.software: cls for cls in (BindDriver, NsdDriver, KnotDriver, UnboundDriver)
-    }
-    cls = drivers.get(software)
-    return cls() if cls else None
+
+def driver_for(software: str) -> Driver | None:
+    found = _DRIVERS.get(software)
+    if found is None:
+        return None
+    module, name = found
+    cls: type[Driver] = getattr(importlib.import_module(module), name)
+    return cls()

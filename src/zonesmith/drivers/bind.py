@@ -33,8 +33,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zonesmith.blocklists import CompiledBlocklist, deduplicated, render_rpz, rpz_zone_name
 from zonesmith.compile import (
     Secret,
     ServedZone,
@@ -47,6 +47,12 @@ from zonesmith.compile import (
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find_tool
 from zonesmith.model import View
+
+if TYPE_CHECKING:
+    from zonesmith.blocklists import CompiledBlocklist
+
+# The blocklists module is imported where a resolver's lists are rendered or
+# checked: an authoritative server's build never needs it.
 
 # "/path/named.conf:12: message" from the configuration parser.
 _FILE_LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): (?P<message>.*)$")
@@ -265,6 +271,10 @@ def rpz_file(compiled: CompiledBlocklist) -> str:
 
 
 def _blocklists(build: ServerBuild) -> tuple[CompiledBlocklist, ...]:
+    if not build.blocklists:
+        return ()
+    from zonesmith.blocklists import CompiledBlocklist
+
     return tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
 
 
@@ -289,6 +299,8 @@ def _forwarders(addresses: list[str]) -> str:
 
 
 def render_resolver_conf(build: ServerBuild, path: str) -> str:
+    from zonesmith.blocklists import rpz_zone_name
+
     server = build.server
     lists = _blocklists(build)
     stubs = stub_zones(build.site, server)
@@ -418,6 +430,8 @@ class BindDriver(Driver):
         files = {self.config_name: OutputFile(render_config(build, path).encode())}
         if build.server.role == "resolver":
             # A resolver has no keys and serves no zone of its own: only its lists.
+            from zonesmith.blocklists import deduplicated, render_rpz
+
             for compiled, names in deduplicated(_blocklists(build)):
                 files[rpz_file(compiled)] = OutputFile(render_rpz(compiled, names).encode())
             return files
@@ -434,6 +448,8 @@ class BindDriver(Driver):
         return files
 
     def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
+        from zonesmith.blocklists import rpz_zone_name
+
         checkconf = find_tool("named-checkconf")
         if checkconf is None:
             return []
