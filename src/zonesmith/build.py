@@ -208,7 +208,8 @@ def _render(
             path = f"{server.name}/{relative}"
             files[path] = output
             zone = output.zone
-            if zone is not None and (zone.view, zone.origin) in compiled.zones:
+            # A site zone's file (a catalog zone's is made from the declarations).
+            if zone is not None and compiled.zones.get((zone.view, zone.origin)) is zone:
                 zone_files.setdefault((zone.view, zone.origin), []).append(path)
         checks.append((driver, build))
     zones = {key: _kept_fingerprint(zone.zone) for key, zone in compiled.zones.items()}

@@ -145,15 +145,18 @@ class SerialState:
         escaping, so the file is what json.dumps would write.
         """
         quote = encode_basestring_ascii
+
+        def entry_text(view: str, entry: dict[str, object]) -> str:
+            digest, serial = quote(str(entry["digest"])), int(entry["serial"])  # type: ignore[call-overload]
+            return f'{quote(view)}: {{"digest": {digest}, "serial": {serial}}}'
+
         lines = []
-        for zone in sorted(self.serials):
-            views = self.serials[zone]
-            entries = ", ".join(
-                f'{quote(view)}: {{"digest": {quote(str(entry["digest"]))}, '
-                f'"serial": {int(entry["serial"])}}}'  # type: ignore[call-overload]
-                for view in sorted(views)
-                for entry in [views[view]]
-            )
+        for zone, views in sorted(self.serials.items()):
+            if len(views) == 1:  # most zones: one view, or none declared
+                [(view, entry)] = views.items()
+                entries = entry_text(view, entry)
+            else:
+                entries = ", ".join(entry_text(view, views[view]) for view in sorted(views))
             lines.append(f"  {quote(zone)}: {{{entries}}}")
         serials = "{\n" + ",\n".join(lines) + "\n }" if lines else "{}"
         return f'{{\n "serials": {serials},\n "version": 1\n}}\n'
