@@ -595,6 +595,19 @@ def test_build_reads_the_compiled_lists_and_follows_local_edits(tmp_path: Path) 
     assert compiled.names == ("ads.example.com", "tracker.example.net")
 
 
+def test_a_rebuild_follows_an_edited_local_list(tmp_path: Path) -> None:
+    # A rebuild that takes the configuration as the last build wrote it (see
+    # zonesmith.build._replay) still sees a list whose file changed.
+    site = blocklist_site(tmp_path, ["lists/block.txt"], files={"lists/block.txt": "a.example\n"})
+    out = tmp_path / "out"
+    for names in ("a.example\n", "a.example\ntracker.example.net\n"):
+        (site / "lists/block.txt").write_text(names)
+        built = zonesmith("build", site, "-o", out, "--no-server-checks")
+        assert built.returncode == 0, built.stdout + built.stderr
+    blocked = "".join(p.read_text() for p in (out / "res1").rglob("*.conf"))
+    assert "tracker.example.net" in blocked
+
+
 def test_build_fails_when_a_url_was_never_fetched(tmp_path: Path) -> None:
     site = blocklist_site(tmp_path, ["https://lists.example/hosts.txt"])
     _, diagnostics = check_site(site)
