@@ -67,6 +67,10 @@ def inode(path: Path) -> int:
     return path.stat().st_ino
 
 
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
 def make_site(tmp_path: Path) -> Path:
     site = write_site(tmp_path / "site", CONFIG, ZONES)
     # Older than the cache's "changed just now" window, as files of a real site are.
@@ -93,8 +97,7 @@ def test_rebuild_after_an_edit_equals_a_clean_build(tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(site, out)
     assert (site / ".zonesmith/cache/zones/index").is_file()
-    edited = site / "zones/example.com.yaml"
-    edited.write_text(edited.read_text() + "new: A 192.0.2.99\n")
+    append(site / "zones/example.com.yaml", "new: A 192.0.2.99\n")
     build(site, out)
     # A clean build (no cache, new output folder) of the same site and state.
     assert_as_a_clean_build(site, out, tmp_path / "clean")
@@ -114,8 +117,7 @@ def test_unchanged_output_files_are_linked_not_rewritten(tmp_path: Path) -> None
     untouched = out / "ns1/zones/internal/example.org.zone"
     edited_file = out / "ns1/zones/internal/example.net.zone"
     before = inode(untouched), inode(edited_file)
-    master = site / "zones/example.net.zone"
-    master.write_text(master.read_text() + "other IN A 192.0.2.31\n")
+    append(site / "zones/example.net.zone", "other IN A 192.0.2.31\n")
     build(site, out)
     assert inode(untouched) == before[0]
     assert inode(edited_file) != before[1]
@@ -148,8 +150,7 @@ def test_a_zone_edited_just_after_a_build_is_read_again(tmp_path: Path) -> None:
 
 def test_diagnostics_of_cached_zones_are_reported_every_time(tmp_path: Path) -> None:
     site = make_site(tmp_path)
-    zone = site / "zones/example.org.yaml"
-    zone.write_text(zone.read_text() + "dup: [A 192.0.2.5, A 192.0.2.5]\n")
+    append(site / "zones/example.org.yaml", "dup: [A 192.0.2.5, A 192.0.2.5]\n")
     first = zonesmith("check", site)
     second = zonesmith("check", site)
     uncached = zonesmith("check", site, "--no-cache")
@@ -161,7 +162,7 @@ def test_diagnostics_of_cached_zones_are_reported_every_time(tmp_path: Path) -> 
 def test_errors_of_a_cached_zone_still_stop_the_build(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     zone = site / "zones/example.org.yaml"
-    zone.write_text(zone.read_text() + "bad: A 192.0.2.300\n")
+    append(zone, "bad: A 192.0.2.300\n")
     past = time.time() - 60
     os.utime(zone, (past, past))
     for _ in range(2):  # the second run takes the zone from the cache
@@ -246,8 +247,7 @@ def test_a_rebuild_never_writes_through_to_the_previous_tree(tmp_path: Path) -> 
     kept = tmp_path / "kept.zone"
     os.link(zone_file, kept)
     original = kept.read_bytes()
-    zone = site / "zones/example.org.yaml"
-    zone.write_text(zone.read_text() + "more: A 192.0.2.77\n")
+    append(site / "zones/example.org.yaml", "more: A 192.0.2.77\n")
     build(site, out)
     assert kept.read_bytes() == original
     assert b"192.0.2.77" in zone_file.read_bytes()
@@ -324,7 +324,7 @@ def test_a_spare_tree_changed_behind_zonesmiths_back_is_put_right(tmp_path: Path
     out = tmp_path / "out"
     build(site, out)
     zone = site / "zones/example.org.yaml"
-    zone.write_text(zone.read_text() + "more: A 192.0.2.77\n")
+    append(zone, "more: A 192.0.2.77\n")
     build(site, out)
     [spare] = spare_trees(site)
     # A file edited (same size), one deleted, one added, a folder added, and
@@ -372,7 +372,7 @@ def test_files_a_server_writes_into_the_output_survive_rebuilds(tmp_path: Path) 
     journal.write_bytes(b"journal 1")
     zone = site / "zones/example.org.yaml"
     for n in range(3):  # through the spare tree and back
-        zone.write_text(zone.read_text() + f"host{n}: A 192.0.2.{n + 100}\n")
+        append(zone, f"host{n}: A 192.0.2.{n + 100}\n")
         build(site, out)
         assert journal.read_bytes() == b"journal 1"
     journal.unlink()  # the server dropped it: it does not come back from the spare
@@ -476,7 +476,7 @@ def test_builds_of_one_output_at_the_same_time_take_turns(tmp_path: Path) -> Non
     build(site, out)
     [named] = (site / ".zonesmith/cache/trees").glob("*.out")
     zone = site / "zones/example.org.yaml"
-    zone.write_text(zone.read_text() + "waited: A 192.0.2.50\n")
+    append(zone, "waited: A 192.0.2.50\n")
     command = [sys.executable, "-m", "zonesmith", "build", str(site), "-o", str(out)]
     with open(named, "ab") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in progress holds it
@@ -562,7 +562,7 @@ def test_a_rebuild_compiles_only_the_changed_zones_and_renders_no_server_again(
     ]
     for n, (name, line) in enumerate(edits):
         zone = site / "zones" / name
-        zone.write_text(zone.read_text() + line)
+        append(zone, line)
         compiled.clear()
         build_site(site, out, server_checks=False, cache=ZoneCache(site))
         assert sorted(compiled) == sorted([name[:-5], "2.0.192.in-addr.arpa"])
@@ -601,13 +601,11 @@ def test_a_rebuild_after_the_serial_state_changed_is_not_replayed(tmp_path: Path
     site = make_fleet_site(tmp_path)
     out = tmp_path / "out"
     build(site, out)
-    org = site / "zones/example.org.yaml"
-    org.write_text(org.read_text() + "more: A 192.0.2.77\n")
+    append(site / "zones/example.org.yaml", "more: A 192.0.2.77\n")
     build(site, out)
     assert serial_of(out / "ns1/zones/example.org.zone") % 100 == 1
     (site / "zonesmith.state").unlink()
-    net = site / "zones/example.net.zone"
-    net.write_text(net.read_text() + "more IN A 192.0.2.31\n")
+    append(site / "zones/example.net.zone", "more IN A 192.0.2.31\n")
     build(site, out)
     assert serial_of(out / "ns1/zones/example.org.zone") % 100 == 0
     assert_as_a_clean_build(site, out, tmp_path / "clean")
@@ -622,7 +620,6 @@ def test_a_replayed_file_missing_from_both_trees_is_made_again(tmp_path: Path) -
     for root in (out, spare):
         (root / "ns3/knot.conf").unlink()
         (root / "ns1/zones/example.org.zone").unlink()
-    com = site / "zones/example.com.yaml"
-    com.write_text(com.read_text() + "new: A 192.0.2.99\n")
+    append(site / "zones/example.com.yaml", "new: A 192.0.2.99\n")
     build(site, out)
     assert_as_a_clean_build(site, out, tmp_path / "clean")
