@@ -623,3 +623,21 @@ def test_a_replayed_file_missing_from_both_trees_is_made_again(tmp_path: Path) -
     append(site / "zones/example.com.yaml", "new: A 192.0.2.99\n")
     build(site, out)
     assert_as_a_clean_build(site, out, tmp_path / "clean")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "shape"])
+def test_a_damaged_replay_memo_is_only_a_miss(tmp_path: Path, damage: str) -> None:
+    site = make_fleet_site(tmp_path)
+    out = tmp_path / "out"
+    build(site, out)
+    [memo] = (site / ".zonesmith/cache/trees").glob("*.memo")
+    if damage == "garbage":
+        memo.write_bytes(b"\x00\x01 not marshal")
+    else:  # the right key, with a file's digest, mode and size in the wrong form
+        form, key, state, zones, files, zone_files = marshal.loads(memo.read_bytes())
+        files = {path: ("digest", "0644") for path in files}
+        memo.write_bytes(marshal.dumps((form, key, state, zones, files, zone_files)))
+    append(site / "zones/example.com.yaml", "new: A 192.0.2.99\n")
+    result = zonesmith("build", site, "-o", out, "--no-server-checks")
+    assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr
+    assert_as_a_clean_build(site, out, tmp_path / "clean")

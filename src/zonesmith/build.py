@@ -277,9 +277,30 @@ def _take_memo(path: Path, key: str | None) -> _Memo | None:
         form, stored_key, state, zones, files, zone_files = marshal.loads(content)
         if form != _MEMO_FORMAT or stored_key != key:
             return None
-        return _Memo(state, zones, files, zone_files)
-    except (ValueError, EOFError, TypeError):
+        memo = _Memo(state, zones, files, zone_files)
+        return memo if _well_formed(memo) else None
+    except (ValueError, EOFError, TypeError, AttributeError):
         return None
+
+
+def _well_formed(memo: _Memo) -> bool:
+    """Whether a memo has the shape _keep_memo gives it: a damaged one is only a miss."""
+    return (
+        type(memo.state) is tuple
+        and all(
+            type(file) is tuple
+            and len(file) == 3
+            and type(file[0]) is str
+            and type(file[1]) is int
+            and type(file[2]) is int
+            for file in memo.files.values()
+        )
+        and all(type(f) is str or f is None for f in memo.zones.values())
+        and all(
+            zone in memo.zones and set(paths) <= memo.files.keys()
+            for zone, paths in memo.zone_files.items()
+        )
+    )
 
 
 def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Recorded]) -> None:
