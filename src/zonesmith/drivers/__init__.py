@@ -4,7 +4,7 @@ A driver turns what one server serves (a :class:`ServerBuild`) into that
 software's files, runs that software's own checker on them, and declares
 what the software can do. Everything one must know about BIND lives in
 :mod:`zonesmith.drivers.bind`; adding a software is adding a module and a
-line to :func:`driver_for`.
+line to ``_DRIVERS``.
 """
 
 from __future__ import annotations
