@@ -758,8 +758,8 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
     seen: set[str] = set()
     for record in zv.by_type.get(T.CNAME, ()):
         key = zv.key(record.owner)
-        if not key or key in seen:
-            continue
+        if not key or len(zv.by_name.get(key, ())) < 2 or key in seen:
+            continue  # the apex (see cname_at_apex), a CNAME alone (most), or seen
         seen.add(key)
         types = zv.types_at(key)
         cnames = types[T.CNAME]
