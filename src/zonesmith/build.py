@@ -17,8 +17,10 @@ import marshal
 import os
 import shutil
 import stat
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -284,23 +286,26 @@ def _take_memo(path: Path, key: str | None) -> _Memo | None:
 
 
 def _well_formed(memo: _Memo) -> bool:
-    """Whether a memo has the shape _keep_memo gives it: a damaged one is only a miss."""
+    """Whether a memo has the shape _keep_memo gives it: a damaged one is only a miss.
+
+    Checked a column at a time (ten thousand files each time a rebuild starts).
+    """
+    files = memo.files.values()
     return (
         type(memo.state) is tuple
-        and all(
-            type(file) is tuple
-            and len(file) == 3
-            and type(file[0]) is str
-            and type(file[1]) is int
-            and type(file[2]) is int
-            for file in memo.files.values()
-        )
-        and all(type(f) is str or f is None for f in memo.zones.values())
-        and all(
-            zone in memo.zones and set(paths) <= memo.files.keys()
-            for zone, paths in memo.zone_files.items()
-        )
+        and _types(files) <= {tuple}
+        and set(map(len, files)) <= {3}
+        and _types(map(itemgetter(0), files)) <= {str}
+        and _types(map(itemgetter(1), files)) <= {int}
+        and _types(map(itemgetter(2), files)) <= {int}
+        and _types(memo.zones.values()) <= {str, type(None)}
+        and memo.zone_files.keys() <= memo.zones.keys()
+        and set(chain.from_iterable(memo.zone_files.values())) <= memo.files.keys()
     )
+
+
+def _types(values: Iterable[object]) -> set[type]:
+    return set(map(type, values))
 
 
 def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Recorded]) -> None:
