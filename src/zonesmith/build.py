@@ -24,7 +24,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.cache import ZoneCache, ensure_cache_folder, write_atomically
+from zonesmith.cache import (
+    Signature,
+    ZoneCache,
+    ensure_cache_folder,
+    signature,
+    write_atomically,
+)
 from zonesmith.compile import (
     STATE_FILE,
     SerialState,
@@ -248,18 +254,17 @@ class _Memo:
     """How the last build into an output made it (see _replay)."""
 
     #: the state file's signature after that build
-    state: tuple[int, int, int, int]
+    state: Signature
     zones: dict[tuple[str, str], str | None]
     files: dict[str, Recorded]
     zone_files: dict[tuple[str, str], list[str]]
 
 
-def _state_signature(path: Path) -> tuple[int, int, int, int] | None:
+def _state_signature(path: Path) -> Signature | None:
     try:
-        info = os.stat(path)
+        return signature(os.stat(path))
     except OSError:
         return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
 def _take_memo(path: Path, key: str | None) -> _Memo | None:
@@ -600,7 +605,7 @@ def _make_folder(path: Path, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def _prune(root: Path, files: dict[str, OutputFile]) -> None:
+def _prune(root: Path, files: dict[str, OutputFile | Recorded]) -> None:
     """Delete whatever ``root`` holds besides ``files`` and the folders they are in.
 
     A path of ``files`` that is a folder in ``root`` is left to _write_tree,
