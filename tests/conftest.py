@@ -1,8 +1,1 @@
-"""Shared test set-up: make the helpers in this folder (``servers``) importable."""
-
-import sys
-from pathlib import Path
-
-TESTS = str(Path(__file__).resolve().parent)
-if TESTS not in sys.path:
-    sys.path.insert(0, TESTS)
+"""Shared test set-up; pytest puts ``src`` and this folder on ``sys.path`` (pyproject.toml)."""
