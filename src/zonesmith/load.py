@@ -959,7 +959,10 @@ class Loader:
                 else ()
             )
             zone_views = (
-                tuple(r.name for r in view_refs if r.name in all_views) if view_refs else all_views
+                # `views: []` is a zone in no view (reported), never one in every view
+                tuple(r.name for r in view_refs if r.name in all_views)
+                if "views" in entries
+                else all_views
             )
             ttl = defaults.ttl
             zone_ttl = None

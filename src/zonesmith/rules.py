@@ -719,11 +719,7 @@ def missing_soa(site: Site) -> Iterator[Diagnostic]:
 @rule("empty-view-list", Severity.ERROR, "a zone is in no view at all", "site")
 def empty_view_list(site: Site) -> Iterator[Diagnostic]:
     for zone in site.zones:
-        if (
-            zone.view_refs
-            and not zone.views
-            and all(r.name in site.view_names for r in zone.view_refs)
-        ):
+        if not zone.views and all(r.name in site.view_names for r in zone.view_refs):
             yield _report("empty-view-list", zone.position, f"zone '{zone.text}' is in no view")
 
 

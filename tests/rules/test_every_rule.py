@@ -1,0 +1,308 @@
+"""Every rule of the registry fires on a site made to break it, and keeps quiet on its near miss.
+
+One table, one case per rule id: a rule added without a case here fails
+``test_every_rule_has_a_case``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sites import write_site
+
+from zonesmith.build import check_site
+from zonesmith.rules import RULES
+
+SOA = """\
+defaults:
+  ttl: 1h
+  soa: {primary: ns1.example.com., contact: hostmaster@example.com}
+"""
+PRIMARY = "  ns1: {software: bind, role: primary, address: 192.0.2.1}\n"
+ZONE = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\n"
+SECRET = {"secrets/xfr.key": "c2VjcmV0LW9uZQ==\n"}
+KEYS = "keys:\n  xfr: {secret-file: secrets/xfr.key}\n"
+VIEWS = """\
+views:
+  internal: {clients: [10.0.0.0/8]}
+  external: {clients: [any]}
+"""
+BLOCK = {"lists/block.txt": "ads.example.org\n"}
+DS = "12345 13 2 " + "ab" * 32
+HASH = "2T7B4G4VSA5SMI47K61MV5BV1A22BOJR"  # a SHA-1 hash, base32hex
+
+
+@dataclass
+class Site:
+    """One site: the parts of zonesmith.yaml, the records of example.com, other files."""
+
+    servers: str = PRIMARY
+    zones: str = "  example.com: {}\n"
+    records: str = ZONE
+    head: str = SOA
+    extra: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+
+    def write(self, root: Path) -> Path:
+        config = self.head + self.extra + "servers:\n" + self.servers + "zones:\n" + self.zones
+        return write_site(root, config, {"example.com.yaml": self.records}, self.files)
+
+
+def resolver(blocklists: str, action: str = "nxdomain", sources: str = "[lists/block.txt]") -> Site:
+    servers = PRIMARY + (
+        f"  res1: {{software: unbound, role: resolver, address: 192.0.2.53, "
+        f"blocklists: [{blocklists}]}}\n"
+    )
+    extra = f"blocklists:\n  ads: {{sources: {sources}, action: {action}}}\n"
+    return Site(servers=servers, extra=extra, files=BLOCK)
+
+
+def secondary(options: str, extra: str = KEYS, primary: str = PRIMARY, **site: str) -> Site:
+    servers = primary + f"  ns2: {{software: nsd, role: secondary, address: 192.0.2.2{options}}}\n"
+    return Site(servers=servers, extra=extra, files=SECRET, **site)
+
+
+def key(secret: str, path: str = "secrets/xfr.key") -> Site:
+    return Site(extra=f"keys:\n  xfr: {{secret-file: {path}}}\n", files={"secrets/xfr.key": secret})
+
+
+def records(text: str) -> Site:
+    return Site(records=ZONE + text)
+
+
+def apex(records_at_apex: str, others: str = "") -> Site:
+    """A zone whose apex has ``records_at_apex`` beside its NS record."""
+    at_apex = f"'@': [NS ns1.example.com., {records_at_apex}]\nns1: A 192.0.2.1\n"
+    return Site(records=at_apex + others)
+
+
+def hidden(address: str) -> Site:
+    servers = f"  ns1: {{software: bind, role: primary, address: {address}, hidden: true}}\n"
+    return Site(servers=servers)
+
+
+#: rule id -> (a site the rule must report, its near miss the rule must not report)
+CASES: dict[str, tuple[Site, Site]] = {
+    # references between the parts of a site
+    "unknown-view": (
+        Site(extra=VIEWS, zones="  example.com: {views: [internl]}\n"),
+        Site(extra=VIEWS, zones="  example.com: {views: [internal]}\n"),
+    ),
+    "view-not-in-zone": (
+        Site(
+            extra=VIEWS,
+            zones="  example.com: {views: [external]}\n",
+            records=ZONE + "intranet: {view: internal, records: [A 10.0.0.20]}\n",
+        ),
+        Site(
+            extra=VIEWS,
+            zones="  example.com: {views: [external]}\n",
+            records=ZONE + "intranet: {view: external, records: [A 10.0.0.20]}\n",
+        ),
+    ),
+    "unknown-set": (
+        Site(zones="  example.com: {include: [mail]}\n"),
+        Site(
+            extra="sets:\n  mail: {'@': MX 10 ns1.example.com.}\n",
+            zones="  example.com: {include: [mail]}\n",
+        ),
+    ),
+    "unknown-tsig-key": (
+        secondary(", primaries: [ns1], key: xrf"),
+        secondary(", primaries: [ns1], key: xfr"),
+    ),
+    "unknown-server": (secondary(", primaries: [ns9]"), secondary(", primaries: [ns1]")),
+    "unknown-blocklist": (resolver("adds"), resolver("ads")),
+    "blocklist-needs-unbound": (
+        Site(
+            servers="  ns1: {software: bind, role: primary, address: 192.0.2.1, "
+            "blocklists: [ads]}\n",
+            extra="blocklists:\n  ads: {sources: [lists/block.txt]}\n",
+            files=BLOCK,
+        ),
+        resolver("ads"),
+    ),
+    "bad-sinkhole": (
+        resolver("ads", action="{sinkhole: sink.example.com}"),
+        resolver("ads", action="{sinkhole: 192.0.2.80}"),
+    ),
+    "bad-blocklist-source": (
+        resolver("ads", sources="[ftp://example.org/hosts.txt]"),
+        resolver("ads"),
+    ),
+    "missing-blocklist-file": (resolver("ads", sources="[lists/blocks.txt]"), resolver("ads")),
+    "empty-blocklist": (resolver("ads", sources="[]"), resolver("ads")),
+    "blocklist-not-fetched": (
+        resolver("ads", sources="[https://example.org/hosts.txt]"),
+        resolver("ads"),
+    ),
+    "open-resolver": (
+        Site(
+            servers=PRIMARY + "  res1: {software: unbound, role: resolver, address: 192.0.2.53, "
+            "views: [external]}\n",
+            extra=VIEWS,
+            zones="  example.com: {views: [external]}\n",
+        ),
+        Site(
+            servers=PRIMARY + "  res1: {software: unbound, role: resolver, address: 192.0.2.53, "
+            "views: [internal]}\n",
+            extra=VIEWS,
+            zones="  example.com: {views: [external]}\n",
+        ),
+    ),
+    "unknown-zone": (
+        Site(zones="  example.com: {}\n  2.0.192.in-addr.arpa: {reverse-of: [example.org]}\n"),
+        Site(zones="  example.com: {}\n  2.0.192.in-addr.arpa: {reverse-of: [example.com]}\n"),
+    ),
+    "missing-secret": (key("c2VjcmV0LW9uZQ==\n", "secrets/xfr.secret"), key("c2VjcmV0LW9uZQ==\n")),
+    "bad-secret": (key("not base64 at all!\n"), key("c2VjcmV0LW9uZQ==\n")),
+    # the fleet
+    "unsupported-role": (
+        Site(servers=PRIMARY + "  res1: {software: nsd, role: resolver, address: 192.0.2.9}\n"),
+        Site(servers=PRIMARY + "  res1: {software: unbound, role: resolver, address: 192.0.2.9}\n"),
+    ),
+    "views-unsupported": (
+        secondary(", primaries: [ns1]", extra=VIEWS),
+        secondary(", primaries: [ns1], views: [external]", extra=VIEWS),
+    ),
+    "secondary-without-primaries": (secondary(""), secondary(", primaries: [ns1]")),
+    "primary-cycle": (
+        Site(
+            servers=PRIMARY
+            + "  ns2: {software: bind, role: secondary, address: 192.0.2.2, primaries: [ns3]}\n"
+            + "  ns3: {software: bind, role: secondary, address: 192.0.2.3, primaries: [ns2]}\n"
+        ),
+        Site(
+            servers=PRIMARY
+            + "  ns2: {software: bind, role: secondary, address: 192.0.2.2, primaries: [ns1]}\n"
+            + "  ns3: {software: bind, role: secondary, address: 192.0.2.3, primaries: [ns2]}\n"
+        ),
+    ),
+    "no-primary-for-zone": (
+        secondary(", primaries: [ns1]", zones="  example.com: {servers: [ns2]}\n"),
+        secondary(", primaries: [ns1]", zones="  example.com: {servers: [ns1, ns2]}\n"),
+    ),
+    "view-key-missing": (
+        secondary(
+            ", primaries: [ns1]",
+            primary="  ns1: {software: bind, role: primary, address: 192.0.2.1, "
+            "catalog: catalog.example.net.}\n",
+        ),
+        secondary(
+            ", primaries: [ns1], key: xfr",
+            primary="  ns1: {software: bind, role: primary, address: 192.0.2.1, "
+            "catalog: catalog.example.net.}\n",
+        ),
+    ),
+    "catalog-not-primary": (
+        secondary(", primaries: [ns1], key: xfr, catalog: catalog.example.net."),
+        secondary(
+            ", primaries: [ns1], key: xfr",
+            primary="  ns1: {software: bind, role: primary, address: 192.0.2.1, "
+            "catalog: catalog.example.net.}\n",
+        ),
+    ),
+    "duplicate-listen": (
+        Site(servers=PRIMARY + "  ns4: {software: knot, role: primary, address: 192.0.2.1}\n"),
+        Site(
+            servers=PRIMARY
+            + "  ns4: {software: knot, role: primary, address: 192.0.2.1, port: 5353}\n"
+        ),
+    ),
+    "hidden-primary-in-ns": (hidden("192.0.2.1"), hidden("192.0.2.99")),
+    "missing-soa": (Site(head="defaults: {ttl: 1h}\n"), Site()),
+    "empty-view-list": (
+        Site(extra=VIEWS, zones="  example.com: {views: []}\n"),
+        Site(extra=VIEWS, zones="  example.com: {views: [internal]}\n"),
+    ),
+    # what one zone serves
+    "no-ns": (Site(records="www: A 192.0.2.10\n"), Site()),
+    "cname-at-apex": (
+        Site(records="'@': [NS ns1.example.com., CNAME www.example.net.]\nns1: A 192.0.2.1\n"),
+        records("www: CNAME www.example.net.\n"),
+    ),
+    "cname-and-other-data": (
+        records("www: [CNAME web.example.net., TXT hello]\n"),
+        records("www: CNAME web.example.net.\nwww2: TXT hello\n"),
+    ),
+    "below-delegation": (
+        records("sub: NS ns.example.net.\nhost.sub: TXT hello\n"),
+        records("sub: NS ns.example.net.\nhost.sub2: TXT hello\n"),
+    ),
+    "ns-no-address": (
+        apex("NS ns9.example.com."),
+        apex("NS ns9.example.com.", "ns9: A 192.0.2.9\n"),
+    ),
+    "missing-glue": (
+        records("sub: NS ns.sub.example.com.\n"),
+        records("sub: NS ns.sub.example.com.\nns.sub: A 192.0.2.20\n"),
+    ),
+    "mx-target-cname": (
+        apex("MX 10 mail", "mail: CNAME ns1\n"),
+        apex("MX 10 mail", "mail: A 192.0.2.25\n"),
+    ),
+    "ns-target-cname": (
+        apex("NS alias.example.com.", "alias: CNAME ns1\n"),
+        apex("NS alias.example.com.", "alias: A 192.0.2.1\n"),
+    ),
+    "srv-target-cname": (
+        records("_sip._tcp: SRV 0 5 5060 sip\nsip: CNAME ns1\n"),
+        records("_sip._tcp: SRV 0 5 5060 sip\nsip: A 192.0.2.5\n"),
+    ),
+    "mx-no-address": (apex("MX 10 mail"), apex("MX 10 mail", "mail: A 192.0.2.25\n")),
+    "srv-no-address": (
+        records("_sip._tcp: SRV 0 5 5060 sip\n"),
+        records("_sip._tcp: SRV 0 5 5060 sip\nsip: A 192.0.2.5\n"),
+    ),
+    "ttl-mismatch": (
+        records("www: [300 A 192.0.2.10, 600 A 192.0.2.11]\n"),
+        records("www: [300 A 192.0.2.10, 300 A 192.0.2.11]\n"),
+    ),
+    "duplicate-record": (
+        records("www: [A 192.0.2.10, A 192.0.2.10]\n"),
+        records("www: [A 192.0.2.10, A 192.0.2.11]\n"),
+    ),
+    "caa-unknown-tag": (
+        apex("'CAA 0 issuer \"ca.example.net\"'"),
+        apex("'CAA 0 issue \"ca.example.net\"'"),
+    ),
+    "ns-below-dname": (
+        apex("NS ns.moved.example.com.", "moved: DNAME example.net.\n"),
+        apex("NS ns.kept.example.com.", "ns.kept: A 192.0.2.2\nmoved: DNAME example.net.\n"),
+    ),
+    "ds-at-apex": (apex(f"DS {DS}"), records(f"sub: [NS ns1.example.com., DS {DS}]\n")),
+    "cds-mismatch": (apex(f"CDS {DS}"), apex("CDS 0 0 0 00")),
+    "bad-nsec3": (
+        records(f"not-a-hash: NSEC3 1 0 0 - {HASH} A\n"),
+        records(f"{HASH}: NSEC3 1 0 0 - {HASH} A\n"),
+    ),
+    "empty-nsap": (records("host: NSAP \\# 0\n"), records("host: NSAP 0x47000580005a\n")),
+}
+
+
+def rules_reported(site: Site, root: Path) -> set[str]:
+    _, diagnostics = check_site(site.write(root))
+    return {d.rule for d in diagnostics}
+
+
+@pytest.mark.parametrize("rule_id", sorted(r.id for r in RULES))
+def test_every_rule_has_a_case(rule_id: str) -> None:
+    assert rule_id in CASES, f"rule '{rule_id}' has no case in {__name__}.CASES"
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_the_rule_fires_on_its_case(rule_id: str, tmp_path: Path) -> None:
+    broken, _ = CASES[rule_id]
+    assert rule_id in rules_reported(broken, tmp_path)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_the_rule_keeps_quiet_on_its_near_miss(rule_id: str, tmp_path: Path) -> None:
+    _, sound = CASES[rule_id]
+    assert rule_id not in rules_reported(sound, tmp_path)
+
+
+def test_every_case_is_a_rule() -> None:
+    assert set(CASES) <= {r.id for r in RULES}
