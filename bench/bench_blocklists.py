@@ -100,10 +100,10 @@ import json, resource, sys, time
 sys.path.insert(0, {src!r})
 started = time.perf_counter()
 from zonesmith.load import load_site
-from zonesmith import blocklists
+from zonesmith.blocklists.update import update_site
 site, _ = load_site({site!r})
 loaded = time.perf_counter()
-result = blocklists.update_site(site)
+result = update_site(site)
 done = time.perf_counter()
 print(json.dumps({{
     "compile": done - loaded,

@@ -57,7 +57,7 @@ from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, err
 from zonesmith.model import Record, Zone, apex_ns_of
 
 if TYPE_CHECKING:
-    from zonesmith.load import Declarations
+    from zonesmith.declared import Declarations
 
 #: Where zonesmith keeps its caches, relative to the site's root.
 CACHE_ROOT = ".zonesmith/cache"
@@ -176,8 +176,8 @@ class _ModelUnpickler(pickle.Unpickler):
             ("zonesmith.diagnostics", "Diagnostic"),
             ("zonesmith.diagnostics", "Position"),
             ("zonesmith.diagnostics", "Severity"),
-            ("zonesmith.load", "Declarations"),
-            ("zonesmith.load", "ZoneSource"),
+            ("zonesmith.declared", "Declarations"),
+            ("zonesmith.declared", "ZoneSource"),
             *(
                 ("zonesmith.model", name)
                 for name in (

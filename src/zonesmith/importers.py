@@ -55,17 +55,11 @@ import dns.zone
 import yaml
 
 from zonesmith.diagnostics import Diagnostic, Position, error, sort_diagnostics, warning
-from zonesmith.load import (
-    SITE_FILE,
-    TSIG_ALGORITHMS,
-    ZONES_DIR,
-    check_address_match_element,
-    display_path,
-    rname_from_contact,
-)
-from zonesmith.masterfile import read_masterfile
 from zonesmith.model import DEFAULT_VIEW
 from zonesmith.model import Record as MasterRecord
+from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path
+from zonesmith.site.masterfile.reader import read_masterfile
+from zonesmith.site.values import TSIG_ALGORITHMS, check_address_match_element, rname_from_contact
 
 T = dns.rdatatype
 IN = dns.rdataclass.IN
@@ -769,7 +763,7 @@ def _rrsets_of(records: Iterable) -> dict[RRKey, tuple[int, frozenset]]:
 
 def verify_site(root: Path, imported: ImportedSite) -> list[Diagnostic]:
     """Load the written site as ``zonesmith check`` would and compare it with what was read."""
-    from zonesmith.build import check_site
+    from zonesmith.pipeline import check_site
 
     site, diagnostics = check_site(root)
     problems = list(diagnostics)
@@ -2420,8 +2414,8 @@ def export_octodns(
     site_root: Path, out: Path, view: str | None = None, force: bool = False
 ) -> ImportResult:
     """``zonesmith export octodns``: the site's records as an octoDNS config and zone files."""
-    from zonesmith.build import check_site
-    from zonesmith.compile import compile_site
+    from zonesmith.compile.zones import compile_site
+    from zonesmith.pipeline import check_site
 
     result = ImportResult(out)
     site, diagnostics = check_site(site_root)

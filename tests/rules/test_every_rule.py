@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sites import write_site
 
-from zonesmith.build import check_site
-from zonesmith.rules import RULES
+from zonesmith.pipeline import check_site
+from zonesmith.rules.registry import RULES
 
 SOA = """\
 defaults:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from zonesmith.compile import CompiledZone, Secret, ServedZone, ServerBuild
+from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild
+from zonesmith.compile.zones import CompiledZone
 from zonesmith.diagnostics import Diagnostic
 
 
@@ -43,7 +44,7 @@ class OutputFile:
     else may depend on a zone's records: a rebuild whose declarations, keys
     and blocklists are unchanged writes such files again for the zones that
     changed, and takes every other file as the last build wrote it (see
-    zonesmith.build._replay).
+    zonesmith.output.memo._replay).
     """
 
     content: bytes

@@ -35,7 +35,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.compile import (
+from zonesmith.compile.fleet import (
     Secret,
     ServedZone,
     ServerBuild,
@@ -49,7 +49,7 @@ from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find
 from zonesmith.model import View
 
 if TYPE_CHECKING:
-    from zonesmith.blocklists import CompiledBlocklist
+    from zonesmith.blocklists.compiled import CompiledBlocklist
 
 # The blocklists module is imported where a resolver's lists are rendered or
 # checked: an authoritative server's build never needs it.
@@ -273,7 +273,7 @@ def rpz_file(compiled: CompiledBlocklist) -> str:
 def _blocklists(build: ServerBuild) -> tuple[CompiledBlocklist, ...]:
     if not build.blocklists:
         return ()
-    from zonesmith.blocklists import CompiledBlocklist
+    from zonesmith.blocklists.compiled import CompiledBlocklist
 
     return tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
 
@@ -299,7 +299,7 @@ def _forwarders(addresses: list[str]) -> str:
 
 
 def render_resolver_conf(build: ServerBuild, path: str) -> str:
-    from zonesmith.blocklists import rpz_zone_name
+    from zonesmith.drivers.rpz import rpz_zone_name
 
     server = build.server
     lists = _blocklists(build)
@@ -430,7 +430,7 @@ class BindDriver(Driver):
         files = {self.config_name: OutputFile(render_config(build, path).encode())}
         if build.server.role == "resolver":
             # A resolver has no keys and serves no zone of its own: only its lists.
-            from zonesmith.blocklists import deduplicated, render_rpz
+            from zonesmith.drivers.rpz import deduplicated, render_rpz
 
             for compiled, names in deduplicated(_blocklists(build)):
                 files[rpz_file(compiled)] = OutputFile(render_rpz(compiled, names).encode())
@@ -448,7 +448,7 @@ class BindDriver(Driver):
         return files
 
     def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
-        from zonesmith.blocklists import rpz_zone_name
+        from zonesmith.drivers.rpz import rpz_zone_name
 
         checkconf = find_tool("named-checkconf")
         if checkconf is None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from zonesmith.compile import Secret, ServedZone, ServerBuild, Transfer
+from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild, Transfer
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.drivers import (
     Capabilities,

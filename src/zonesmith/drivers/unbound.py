@@ -38,15 +38,8 @@ from pathlib import Path, PurePosixPath
 
 import dns.name
 
-from zonesmith.blocklists import (
-    CompiledBlocklist,
-    deduplicated,
-    joined,
-    render_rpz,
-    rpz_zone_name,
-    sinkhole_type,
-)
-from zonesmith.compile import ServerBuild, resolver_views, stub_view, stub_zones
+from zonesmith.blocklists.compiled import CompiledBlocklist
+from zonesmith.compile.fleet import ServerBuild, resolver_views, stub_view, stub_zones
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.drivers import (
     Capabilities,
@@ -56,6 +49,7 @@ from zonesmith.drivers import (
     find_tool,
     runs_from_temporary_folder,
 )
+from zonesmith.drivers.rpz import deduplicated, joined, render_rpz, rpz_zone_name, sinkhole_type
 from zonesmith.model import Server, Site
 
 #: The zones Unbound answers itself unless told otherwise (unbound.conf(5),

@@ -1,0 +1,89 @@
+"""The ``check`` and ``build`` commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from zonesmith.cache import ZoneCache
+from zonesmith.diagnostics import SiteError, summary
+from zonesmith.pipeline import build_site, check_site
+
+if TYPE_CHECKING:
+    pass
+from zonesmith.cli.common import (
+    EXIT_ERRORS,
+    Report,
+    _json,
+    json_option,
+    no_cache_option,
+    site_argument,
+)
+
+
+@click.command()
+@site_argument
+@json_option
+@no_cache_option
+def check(site: Path, as_json: bool, no_cache: bool) -> None:
+    """Load and validate SITE; exit 1 on any error."""
+    cache = ZoneCache(None if no_cache else site)
+    loaded, diagnostics = check_site(site, cache)
+    failed = any(d.is_error for d in diagnostics)
+    cache.save(loaded.zones, collect=not failed)
+    if as_json:
+        _json({"ok": not failed, "diagnostics": [d.as_json() for d in diagnostics]})
+    else:
+        report = Report()
+        report.diagnostics(diagnostics)
+        report.line(f"{site}: {summary(diagnostics)}")
+    sys.exit(EXIT_ERRORS if failed else 0)
+
+
+@click.command()
+@site_argument
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: SITE/out). Replaced whole, atomically.",
+)
+@click.option("--no-server-checks", is_flag=True, help="Do not run named-checkconf and the like.")
+@json_option
+@no_cache_option
+def build(
+    site: Path, out: Path | None, no_server_checks: bool, as_json: bool, no_cache: bool
+) -> None:
+    """Check SITE, compile it and write OUT/<server>/ for every server."""
+    out = out if out is not None else site / "out"
+    report = Report()
+    try:
+        cache = ZoneCache(None if no_cache else site)
+        result = build_site(site, out, server_checks=not no_server_checks, cache=cache)
+    except SiteError as exc:
+        if as_json:
+            _json({"ok": False, "diagnostics": [d.as_json() for d in exc.diagnostics]})
+        else:
+            report.diagnostics(exc.diagnostics)
+            report.line(f"{site}: {summary(exc.diagnostics)}; nothing was written")
+        sys.exit(EXIT_ERRORS)
+    if as_json:
+        _json(
+            {
+                "ok": True,
+                "out": str(result.out),
+                "servers": result.servers,
+                "diagnostics": [d.as_json() for d in result.diagnostics],
+            }
+        )
+        return
+    report.diagnostics(result.diagnostics)
+    for server in result.servers:
+        report.line(f"wrote {out / server}/")
+    if not result.servers:
+        report.line("no server to build: declare servers in zonesmith.yaml")
+    report.line(f"{site}: {summary(result.diagnostics)}")

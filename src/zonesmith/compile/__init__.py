@@ -1,0 +1,1 @@
+"""What each server serves in each view: serials, compiled zones, the fleet."""

@@ -1,0 +1,183 @@
+"""The pipeline behind ``check`` and ``build``: load, validate, compile, render, check, write."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zonesmith.cache import (
+    ZoneCache,
+    write_atomically,
+)
+from zonesmith.compile.fleet import compile_fleet
+from zonesmith.compile.zones import compile_site
+from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
+from zonesmith.drivers import OutputFile, driver_for
+from zonesmith.drivers.nftables import render_nftables
+from zonesmith.model import SOFTWARES, Site
+from zonesmith.rules.registry import validate
+from zonesmith.site.files import display_path
+from zonesmith.site.loader import load_site
+from zonesmith.site.secrets import read_secret
+
+if TYPE_CHECKING:
+    from zonesmith.blocklists.compiled import CompiledBlocklist
+from zonesmith.output.memo import (
+    Recorded,
+    Rendered,
+    _keep_memo,
+    _kept_fingerprint,
+    _NotAtHand,
+    _replay,
+    _replay_key,
+    _take_memo,
+)
+from zonesmith.output.tree import (
+    _locked,
+    _make_spare,
+    _read_manifest,
+    _staging_dir,
+    _swap_in,
+    _write_tree,
+)
+
+
+def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
+    """Load and validate: every problem of the site, sorted.
+
+    With a ``cache`` (see zonesmith.cache), unchanged zones are not read or
+    checked again, and what this run learnt is kept for the next.
+    """
+    site, diagnostics = load_site(root, cache)
+    if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
+        diagnostics += validate(site, cache)
+    return site, sort_diagnostics(diagnostics)
+
+
+def read_secrets(site: Site) -> dict[str, str]:
+    """The secret of every TSIG key (the rules made sure each can be read)."""
+    return {key.name: read_secret(site.root, key) for key in site.keys}
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    servers: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def build_site(
+    root: Path, out: Path, *, server_checks: bool = True, cache: ZoneCache | None = None
+) -> BuildResult:
+    """Check, compile, render and write the site's output tree.
+
+    Raises SiteError (with every diagnostic) when anything is wrong; the
+    output tree and the serial state are then left as they were.
+    """
+    site, diagnostics = check_site(root, cache)
+    if any(d.is_error for d in diagnostics):
+        if cache is not None:
+            cache.save(site.zones, collect=False)
+        raise SiteError(diagnostics)
+    secrets = read_secrets(site)
+    lists = _resolver_blocklists(site)
+    result = BuildResult(out, [server.name for server in site.servers])
+    staging, is_spare = _staging_dir(out, cache)
+    # Builds of one output take turns: they share its spare tree.
+    with _locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
+        if is_spare and (staging.is_symlink() or not staging.is_dir()):
+            staging.unlink(missing_ok=True)  # a file or link where the spare belongs
+            staging.mkdir()
+        # Server checks need every server's build: they take a full render.
+        replayable = is_spare and not server_checks
+        memo_path = staging.with_suffix(".memo")
+        memo = _take_memo(memo_path, _replay_key(cache, secrets, lists) if replayable else None)
+        try:
+            rendered = _replay(site, cache, memo) if memo is not None else None
+            if rendered is None:
+                rendered = _render(site, secrets, lists, cache)
+            if cache is not None:
+                cache.save(site.zones, collect=True)
+            written, before, before_at = _read_manifest(out)
+            try:
+                recorded = _write_tree(staging, rendered.files, out, before, before_at)
+            except _NotAtHand:  # a file replayed from the last build is in neither tree
+                rendered = _render(site, secrets, lists, cache)
+                recorded = _write_tree(staging, rendered.files, out, before, before_at)
+            if server_checks:
+                for driver, build in rendered.checks:
+                    display = display_path(out / build.server.name)
+                    diagnostics += driver.check(build, staging / build.server.name, display)
+            if any(d.is_error for d in diagnostics):
+                raise SiteError(sort_diagnostics(diagnostics))
+            _swap_in(staging, out, written)
+        finally:
+            # A spare tree stays, whether it now holds the replaced tree or
+            # this build's: the next build brings it up to date instead of
+            # writing a whole tree.
+            if not is_spare and staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        state = rendered.state
+        if state.changed or not state.path.exists():
+            write_atomically(state.path, state.text().encode())
+        if is_spare and not staging.exists():
+            _make_spare(staging, recorded, out)
+        # Known once the cache is saved: the declarations of a first build.
+        key = _replay_key(cache, secrets, lists) if replayable else None
+        if key is not None:
+            _keep_memo(memo_path, key, rendered, recorded)
+    result.diagnostics = sort_diagnostics(diagnostics)
+    return result
+
+
+def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]:
+    """Every resolver's compiled blocklists, by server name."""
+    resolvers = [server for server in site.servers if server.role == "resolver"]
+    if not resolvers:
+        return {}  # and no blocklists module to import: a rebuild is mostly start-up
+    from zonesmith.blocklists.store import compiled_for
+
+    return {server.name: compiled_for(site, server) for server in resolvers}
+
+
+def _render(
+    site: Site,
+    secrets: dict[str, str],
+    lists: dict[str, tuple[CompiledBlocklist, ...]],
+    cache: ZoneCache | None,
+) -> Rendered:
+    """Compile every zone and render every server's files."""
+    compiled = compile_site(site, cache=cache)
+    catalog_consumers = {
+        software: bool(driver and driver.capabilities.catalog_consumer)
+        for software in SOFTWARES
+        for driver in [driver_for(software)]
+    }
+    builds = compile_fleet(compiled, secrets, catalog_consumers)
+    files: dict[str, OutputFile | Recorded] = {}
+    zone_files: dict[tuple[str, str], list[str]] = {}
+    checks = []
+    for server in site.servers:
+        driver = driver_for(server.software)
+        # The unsupported-role rule has stopped the build otherwise.
+        assert driver is not None and server.role in driver.capabilities.roles
+        build = builds[server.name]
+        if server.role == "resolver":
+            build = dataclasses.replace(build, blocklists=lists[server.name])
+        rendered = driver.render(build, server.path)
+        if server.role != "resolver":
+            rendered["nftables.conf"] = OutputFile(render_nftables(build).encode())
+        for relative, output in rendered.items():
+            path = f"{server.name}/{relative}"
+            files[path] = output
+            zone = output.zone
+            # A site zone's file (a catalog zone's is made from the declarations).
+            if zone is not None and compiled.zones.get((zone.view, zone.origin)) is zone:
+                zone_files.setdefault((zone.view, zone.origin), []).append(path)
+        checks.append((driver, build))
+    zones = {key: _kept_fingerprint(zone.zone) for key, zone in compiled.zones.items()}
+    return Rendered(files, compiled.state, zones, zone_files, checks)

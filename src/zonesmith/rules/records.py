@@ -1,0 +1,277 @@
+"""Rules on the records of one zone in one view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dns.exception
+import dns.name
+import dns.rdatatype
+
+from zonesmith import rdata as rdtext
+from zonesmith.diagnostics import Diagnostic, Severity
+from zonesmith.model import Record, Site, rdata_key
+from zonesmith.rules.registry import _report, rule
+from zonesmith.rules.zone_view import ZoneView
+from zonesmith.site.values import KNOWN_CAA_TAGS
+
+T = dns.rdatatype
+
+
+#: Types that may share a name with a CNAME (RFC 2181 10.1, RFC 4035 2.5).
+CNAME_COMPANIONS = frozenset({T.CNAME, T.RRSIG, T.NSEC, T.KEY})
+ADDRESS_TYPES = frozenset({T.A, T.AAAA})
+
+
+@rule("missing-soa", Severity.ERROR, "zones exist but no SOA values are given", "site")
+def missing_soa(site: Site) -> Iterator[Diagnostic]:
+    for zone in site.zones:
+        if site.soa_for(zone) is None:
+            yield _report(
+                "missing-soa",
+                zone.position,
+                f"zone '{zone.text}' has no SOA: "
+                "add defaults soa (primary, contact) in zonesmith.yaml",
+            )
+
+
+@rule("empty-view-list", Severity.ERROR, "a zone is in no view at all", "site")
+def empty_view_list(site: Site) -> Iterator[Diagnostic]:
+    for zone in site.zones:
+        if not zone.views and all(r.name in site.view_names for r in zone.view_refs):
+            yield _report("empty-view-list", zone.position, f"zone '{zone.text}' is in no view")
+
+
+@rule("no-ns", Severity.ERROR, "a zone has no NS records at its apex")
+def no_ns(zv: ZoneView) -> Iterator[Diagnostic]:
+    if T.NS not in zv.types_at(""):
+        yield _report(
+            "no-ns",
+            zv.zone.position,
+            f"zone '{zv.zone.text}' has no NS records at its apex{zv.view_note}; named refuses "
+            "to load it: add '@': [NS ns1.example.com.] to the zone or to a set it includes",
+        )
+
+
+@rule("cname-at-apex", Severity.ERROR, "a CNAME at the zone apex")
+def cname_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.types_at("").get(T.CNAME, ()):
+        yield _report(
+            "cname-at-apex",
+            record.position,
+            "CNAME at the zone apex is not allowed (the apex has SOA and NS); "
+            "use A/AAAA records here instead",
+        )
+
+
+@rule("cname-and-other-data", Severity.ERROR, "a CNAME shares its name with other records")
+def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
+    seen: set[str] = set()
+    for record in zv.by_type.get(T.CNAME, ()):
+        key = zv.key(record.owner)
+        if not key or len(zv.by_name.get(key, ())) < 2 or key in seen:
+            continue  # the apex (see cname_at_apex), a CNAME alone (most), or seen
+        seen.add(key)
+        types = zv.types_at(key)
+        cnames = types[T.CNAME]
+        others = [t for t in types if t not in CNAME_COMPANIONS]
+        if others:
+            listing = ", ".join(dns.rdatatype.to_text(t) for t in others)
+            yield _report(
+                "cname-and-other-data",
+                cnames[0].position,
+                f"'{zv.label(key)}' has a CNAME and other data ({listing}){zv.view_note}; "
+                "a CNAME must be alone at its name: give the other records to the target",
+            )
+        if len(cnames) > 1:
+            yield _report(
+                "cname-and-other-data",
+                cnames[1].position,
+                f"'{zv.label(key)}' has more than one CNAME{zv.view_note}; keep one",
+            )
+
+
+@rule("below-delegation", Severity.ERROR, "records below a delegation that are not glue")
+def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
+    if not zv.delegations:
+        return
+    for key in zv.by_name:
+        cut = zv.cut_above(key)
+        if cut is None:
+            continue
+        for rdtype, records in zv.types_at(key).items():
+            if rdtype not in ADDRESS_TYPES:
+                yield _report(
+                    "below-delegation",
+                    records[0].position,
+                    f"'{zv.label(key)}' {dns.rdatatype.to_text(rdtype)} is below the delegation "
+                    f"'{zv.label(cut)}' and would never be served; "
+                    "only glue (A/AAAA) belongs there",
+                )
+
+
+def _in_bailiwick(target: str, owner: str) -> bool:
+    """Whether a delegation's NS target lies at or below the delegated name (keys)."""
+    return target == owner or target.startswith(owner + "\x00")
+
+
+@rule("ns-no-address", Severity.ERROR, "an in-zone NS target has no address records")
+def ns_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(T.NS):
+        if target is None or zv.has_address(target):
+            continue
+        owner = zv.key(record.owner)
+        if zv.below_dname(owner) is not None:
+            continue  # the NS record itself is hidden by a DNAME and never served
+        if owner and _in_bailiwick(target, owner):
+            continue  # in-bailiwick delegation: reported as missing glue
+        if zv.cut_above(target) is not None or target in zv.delegations:
+            continue  # lives in a child zone; its addresses are the child's business
+        yield _report(
+            "ns-no-address",
+            record.position,
+            f"NS target '{zv.label(target)}' is in this zone but has no A or AAAA record"
+            f"{zv.view_note}; named refuses to load the zone: add an address for it",
+        )
+
+
+@rule("missing-glue", Severity.ERROR, "an in-bailiwick delegation has no glue")
+def missing_glue(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(T.NS):
+        owner = zv.key(record.owner)
+        if not owner or target is None or not _in_bailiwick(target, owner):
+            continue
+        if not zv.has_address(target):
+            yield _report(
+                "missing-glue",
+                record.position,
+                f"delegation '{zv.label(owner)}' to '{zv.label(target)}' needs glue"
+                f"{zv.view_note}: add an A or AAAA record for '{zv.label(target)}'",
+            )
+
+
+def _target_is_cname(zv: ZoneView, rdtype: int, rule_id: str, what: str) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(rdtype):
+        if target is not None and T.CNAME in zv.types_at(target):
+            yield _report(
+                rule_id,
+                record.position,
+                f"{what} target '{zv.label(target)}' is a CNAME{zv.view_note}; RFC 2181 asks "
+                "for a name with address records: point it at the CNAME's target",
+            )
+
+
+@rule("mx-target-cname", Severity.WARNING, "an MX target is a CNAME")
+def mx_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(zv, T.MX, "mx-target-cname", "MX")
+
+
+@rule("ns-target-cname", Severity.WARNING, "an NS target is a CNAME")
+def ns_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(zv, T.NS, "ns-target-cname", "NS")
+
+
+@rule("srv-target-cname", Severity.WARNING, "an SRV target is a CNAME")
+def srv_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(zv, T.SRV, "srv-target-cname", "SRV")
+
+
+def _target_without_address(
+    zv: ZoneView, rdtype: int, rule_id: str, what: str
+) -> Iterator[Diagnostic]:
+    for record, target in zv.targets(rdtype):
+        if target is None or record.data.endswith(" ."):
+            continue  # someone else's name, or null MX / "no service" SRV
+        types = zv.types_at(target)
+        if T.A in types or T.AAAA in types or T.CNAME in types:
+            continue  # a CNAME target has its own warning
+        if zv.cut_above(target) is not None or target in zv.delegations:
+            continue
+        yield _report(
+            rule_id,
+            record.position,
+            f"{what} target '{zv.label(target)}' has no A or AAAA record "
+            f"in this zone{zv.view_note}",
+        )
+
+
+@rule("mx-no-address", Severity.WARNING, "an in-zone MX target has no address records")
+def mx_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_without_address(zv, T.MX, "mx-no-address", "MX")
+
+
+@rule("srv-no-address", Severity.WARNING, "an in-zone SRV target has no address records")
+def srv_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
+    return _target_without_address(zv, T.SRV, "srv-no-address", "SRV")
+
+
+@rule("ttl-mismatch", Severity.WARNING, "records of one RRset have different TTLs")
+def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
+    for records in zv.multi:
+        ttls = {r.ttl for r in records}
+        if len(ttls) > 1:
+            yield _report(
+                "ttl-mismatch",
+                records[-1].position,
+                f"'{zv.label(zv.key(records[0].owner))}' "
+                f"{dns.rdatatype.to_text(records[0].rdtype)} records have different "
+                f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
+                f"{min(ttls)} is used",
+            )
+
+
+@rule("duplicate-record", Severity.WARNING, "the same record is given twice")
+def duplicate_record(zv: ZoneView) -> Iterator[Diagnostic]:
+    for records in zv.multi:
+        seen: dict[str, Record] = {}
+        for record in records:
+            key = rdata_key(record)
+            if key in seen:
+                first = seen[key]
+                yield _report(
+                    "duplicate-record",
+                    record.position,
+                    f"'{zv.label(zv.key(record.owner))}' "
+                    f"{dns.rdatatype.to_text(record.rdtype)} {record.data} is given twice "
+                    f"(first at {first.position}); it is served once",
+                )
+            else:
+                seen[key] = record
+
+
+@rule("caa-unknown-tag", Severity.WARNING, "a CAA record has a tag no CA understands")
+def caa_unknown_tag(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.by_type.get(T.CAA, ()):
+        tag = record.rdata.tag.decode(errors="replace").lower()
+        if tag not in KNOWN_CAA_TAGS:
+            yield _report(
+                "caa-unknown-tag",
+                record.position,
+                f"CAA tag '{tag}' is not known; expected one of {', '.join(KNOWN_CAA_TAGS)}",
+            )
+
+
+@rule("ns-below-dname", Severity.ERROR, "an apex NS target lies below a DNAME of the zone")
+def ns_below_dname(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.types_at("").get(T.NS, ()):
+        if not rdtext.is_subdomain(record.data, zv.origin):
+            continue
+        target = zv.key(record.data)
+        dname = zv.below_dname(target)
+        if dname is not None:
+            yield _report(
+                "ns-below-dname",
+                record.position,
+                f"NS target '{zv.label(target)}' is below the DNAME at "
+                f"'{zv.label(dname)}', so its address can never be served; named refuses "
+                "the zone: use a name outside the DNAME's subtree",
+            )
+
+
+@rule("empty-nsap", Severity.ERROR, "an NSAP record without an address")
+def empty_nsap(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.by_type.get(T.NSAP, ()):
+        if not record.rdata.address:
+            yield _report(
+                "empty-nsap", record.position, "NSAP needs an address, e.g. 0x47000580005a"
+            )

@@ -1,0 +1,96 @@
+"""The rule registry: every rule's id, severity and scope, and running them all."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import dns.exception
+import dns.name
+import dns.rdatatype
+
+from zonesmith.cache import ZoneCache
+from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
+from zonesmith.model import Site, Zone
+from zonesmith.rules.zone_view import ZoneView
+
+T = dns.rdatatype
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+    scope: str  # "site" or "zone"
+    check: Callable[..., Iterable[Diagnostic]]
+
+
+RULES: list[Rule] = []
+
+
+def rule(rule_id: str, severity: Severity, summary: str, scope: str = "zone") -> Callable:
+    """Register a rule. Zone rules take a ZoneView, site rules take the Site."""
+
+    def register(check: Callable[..., Iterable[Diagnostic]]) -> Callable[..., Iterable[Diagnostic]]:
+        RULES.append(Rule(rule_id, severity, summary, scope, check))
+        return check
+
+    return register
+
+
+def _choices(name: str, known: Iterable[str], what: str) -> str:
+    """'did you mean X?' for a likely typo, else the list of what exists."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"{what}: {', '.join(known)}" if known else f"no {what} are declared"
+
+
+def _report(rule_id: str, position: Position, message: str) -> Diagnostic:
+    severity = next(r.severity for r in RULES if r.id == rule_id)
+    return (
+        error(position, rule_id, message)
+        if severity is Severity.ERROR
+        else warning(position, rule_id, message)
+    )
+
+
+def zone_views(site: Site) -> Iterator[tuple[Zone, str]]:
+    """Every (zone, view) pair the site serves, for the zone rules.
+
+    A zone with no view-specific records looks the same in every view, so it
+    is checked once.
+    """
+    for zone in site.zones:
+        if not zone.views:
+            continue
+        if zone.differs_by_view:
+            for view in zone.views:
+                yield zone, view
+        else:
+            yield zone, zone.views[0]
+
+
+def validate(site: Site, cache: ZoneCache | None = None) -> list[Diagnostic]:
+    """Run every rule on the site.
+
+    The zone rules look at one zone only: with a ``cache``, what they found
+    on an unchanged zone is taken from it.
+    """
+    diagnostics: list[Diagnostic] = []
+    for site_rule in (r for r in RULES if r.scope == "site"):
+        diagnostics.extend(site_rule.check(site))
+    zone_rules = [r for r in RULES if r.scope == "zone"]
+    implicit = site.implicit_view
+    for zone, view in zone_views(site):
+        found = cache.rule_diagnostics(zone, view, implicit) if cache is not None else None
+        if found is None:
+            zv = ZoneView.build(site, zone, view)
+            found = [d for zone_rule in zone_rules for d in zone_rule.check(zv)]
+            if cache is not None:
+                cache.keep_rule_diagnostics(zone, view, implicit, found)
+        diagnostics.extend(found)
+    return diagnostics

@@ -1,0 +1,100 @@
+"""One zone as one view sees it, indexed for the zone rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import dns.exception
+import dns.name
+import dns.rdatatype
+
+from zonesmith import rdata as rdtext
+from zonesmith.model import Record, Site, Zone, group_by_type
+
+T = dns.rdatatype
+
+
+@dataclass
+class ZoneView:
+    """What clients of one view see of one zone, indexed by name and type.
+
+    Names are keys made by :func:`zonesmith.rdata.name_key` (lower case,
+    labels reversed, '' for the apex), so a million-record zone is indexed
+    with string operations only.
+    """
+
+    site: Site
+    zone: Zone
+    view: str
+    by_name: dict[str, Sequence[Record]]
+    by_type: dict[int, list[Record]]
+    origin: str
+
+    @classmethod
+    def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
+        by_name, by_type = zone.index(view)
+        return cls(site, zone, view, by_name, by_type, zone.origin)
+
+    def types_at(self, key: str) -> dict[int, list[Record]]:
+        """The records at a name, by type."""
+        return group_by_type(self.by_name.get(key, ()))
+
+    @property
+    def multi(self) -> Iterator[list[Record]]:
+        """RRsets of more than one record: the only ones TTL and duplicate checks need."""
+        for records in self.by_name.values():
+            if len(records) > 1:
+                for rrset in group_by_type(records).values():
+                    if len(rrset) > 1:
+                        yield rrset
+
+    def key(self, name: str) -> str:
+        return rdtext.name_key(name, self.origin)
+
+    def label(self, key: str) -> str:
+        """A name as the user writes it: relative to the zone, '@' for the apex."""
+        return ".".join(reversed(key.split("\x00"))) if key else "@"
+
+    @property
+    def view_note(self) -> str:
+        """Names the view when the zone differs between views."""
+        if self.site.implicit_view or not self.zone.differs_by_view:
+            return ""
+        return f" in view '{self.view}'"
+
+    @cached_property
+    def delegations(self) -> set[str]:
+        """Names below the apex that have NS records: zone cuts."""
+        return {self.key(r.owner) for r in self.by_type.get(T.NS, ()) if self.key(r.owner)}
+
+    @cached_property
+    def dnames(self) -> set[str]:
+        return {self.key(r.owner) for r in self.by_type.get(T.DNAME, ())}
+
+    @staticmethod
+    def _above(key: str, marks: set[str]) -> str | None:
+        while key:
+            key = key.rpartition("\x00")[0]
+            if key in marks:
+                return key
+        return None
+
+    def cut_above(self, key: str) -> str | None:
+        """The closest delegation strictly above ``key``, if any."""
+        return self._above(key, self.delegations) if self.delegations else None
+
+    def below_dname(self, key: str) -> str | None:
+        """The DNAME owner strictly above ``key``, whose redirection hides it."""
+        return self._above(key, self.dnames) if self.dnames else None
+
+    def has_address(self, key: str) -> bool:
+        return any(r[2] == T.A or r[2] == T.AAAA for r in self.by_name.get(key, ()))
+
+    def targets(self, rdtype: int) -> Iterator[tuple[Record, str | None]]:
+        """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone)."""
+        for record in self.by_type.get(rdtype, ()):
+            target = rdtext.target(rdtype, record.data)
+            in_zone = target is not None and rdtext.is_subdomain(target, self.origin)
+            yield record, self.key(target) if in_zone else None

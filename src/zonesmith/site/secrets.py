@@ -1,0 +1,67 @@
+"""TSIG secrets, read from a file or an environment variable, never from zonesmith.yaml."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from pathlib import Path
+
+from zonesmith.model import (
+    TsigKey,
+)
+
+_BIND_KEY_SECRET = re.compile(r'secret\s+"([^"]+)"')
+
+
+class SecretError(ValueError):
+    """Why a key's secret cannot be had; ``rule`` is the rule id to report it under."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(message)
+        self.rule = rule
+
+
+def read_secret(root: str, key: TsigKey) -> str:
+    """The base64 secret of a TSIG key, from its file or environment variable.
+
+    A secret file holds the secret alone, or the key statement that
+    ``tsig-keygen`` prints. Raises SecretError, whose message never holds
+    the secret.
+    """
+    if key.secret_file is not None:
+        path = Path(root) / key.secret_file
+        if not path.is_file():
+            raise SecretError(
+                "missing-secret",
+                f"key '{key.name}': secret file {key.secret_file} does not exist; create it "
+                f"(e.g. tsig-keygen -a {key.algorithm} {key.name}, keeping only the secret) "
+                "and keep it out of git",
+            )
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise SecretError(
+                "missing-secret", f"key '{key.name}': cannot read {key.secret_file}: {reason}"
+            ) from None
+    else:
+        text = os.environ.get(key.secret_env or "", "")
+        if not text:
+            raise SecretError(
+                "missing-secret",
+                f"key '{key.name}': environment variable {key.secret_env} is not set",
+            )
+    match = _BIND_KEY_SECRET.search(text)
+    secret = (match.group(1) if match else text).strip()
+    try:
+        if not secret or not base64.b64decode(secret, validate=True):
+            raise ValueError
+    except (binascii.Error, ValueError):
+        where = key.secret_file or f"${key.secret_env}"
+        raise SecretError(
+            "bad-secret",
+            f"key '{key.name}': {where} does not hold a base64 secret (make one with tsig-keygen)",
+        ) from None
+    return secret
