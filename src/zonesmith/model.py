@@ -497,3 +497,15 @@ _NAME_RDATA = frozenset(
 def rdata_key(record: Record) -> str:
     """What makes two records of one RRset the same record (RFC 2181 5: no duplicates)."""
     return record.data.lower() if record.rdtype in _NAME_RDATA else record.data
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a server software can do, so the rules and compile can ask."""
+
+    roles: frozenset[str]
+    views: bool = False
+    catalog_producer: bool = False
+    catalog_consumer: bool = False
+    dnssec: bool = False
+    rrl: bool = False

@@ -19,10 +19,12 @@ from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
 from zonesmith.drivers.nftables import render_nftables
 from zonesmith.model import SOFTWARES, Site
+from zonesmith.rules.blocklists import _blocklist_entries
+from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import validate
 from zonesmith.site.files import display_path
 from zonesmith.site.loader import load_site
-from zonesmith.site.secrets import read_secret
+from zonesmith.site.secrets import read_secret, secret_problem
 
 if TYPE_CHECKING:
     from zonesmith.blocklists.compiled import CompiledBlocklist
@@ -54,8 +56,38 @@ def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[D
     """
     site, diagnostics = load_site(root, cache)
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
-        diagnostics += validate(site, cache)
+        diagnostics += validate(site, gather_facts(site), cache)
     return site, sort_diagnostics(diagnostics)
+
+
+def gather_facts(site: Site) -> SiteFacts:
+    """What the rules judge besides the model: secrets read, files found, sources
+    fetched, and what each server software can do."""
+    entries = list(_blocklist_entries(site))
+    missing = frozenset(
+        entry
+        for _, _, _, entry in entries
+        if "://" not in entry and not (Path(site.root) / entry).is_file()
+    )
+    unfetched: frozenset[str] = frozenset()
+    used = {ref.name for server in site.servers for ref in server.blocklists}
+    if used:  # (without importing the blocklists store otherwise)
+        from zonesmith.blocklists.store import SourceCache, cache_root, is_url
+
+        cache = SourceCache(cache_root(site))
+        unfetched = frozenset(
+            entry
+            for name, kind, _, entry in entries
+            if name in used and kind == "source" and is_url(entry) and cache.meta(entry) is None
+        )
+    capabilities = {
+        software: driver.capabilities
+        for software in {server.software for server in site.servers}
+        for driver in [driver_for(software)]
+        if driver is not None
+    }
+    problems = {key: problem for key in site.keys if (problem := secret_problem(site.root, key))}
+    return SiteFacts(problems, missing, unfetched, capabilities)
 
 
 def read_secrets(site: Site) -> dict[str, str]:

@@ -22,18 +22,7 @@ from typing import ClassVar
 from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild
 from zonesmith.compile.zones import CompiledZone
 from zonesmith.diagnostics import Diagnostic
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a server software can do, so the rules and compile can ask."""
-
-    roles: frozenset[str]
-    views: bool = False
-    catalog_producer: bool = False
-    catalog_consumer: bool = False
-    dnssec: bool = False
-    rrl: bool = False
+from zonesmith.model import Capabilities
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from pathlib import Path
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity
 from zonesmith.model import Site
+from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import _report, rule
 
 #: The resolver software that can serve blocklists: Unbound (local zones or RPZ), BIND (RPZ).
@@ -83,12 +83,12 @@ def bad_blocklist_source(site: Site) -> Iterator[Diagnostic]:
             )
 
 
-@rule("missing-blocklist-file", Severity.ERROR, "a blocklist file does not exist", "site")
-def missing_blocklist_file(site: Site) -> Iterator[Diagnostic]:
+@rule("missing-blocklist-file", Severity.ERROR, "a blocklist file does not exist", "facts")
+def missing_blocklist_file(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
     for name, kind, position, entry in _blocklist_entries(site):
         if "://" in entry:
             continue
-        if not (Path(site.root) / entry).is_file():
+        if entry in facts.missing_files:
             yield _report(
                 "missing-blocklist-file",
                 position,
@@ -112,17 +112,12 @@ def empty_blocklist(site: Site) -> Iterator[Diagnostic]:
     "blocklist-not-fetched",
     Severity.WARNING,
     "a blocklist URL has not been fetched yet",
-    "site",
+    "facts",
 )
-def blocklist_not_fetched(site: Site) -> Iterator[Diagnostic]:
+def blocklist_not_fetched(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
     used = {ref.name for server in site.servers for ref in server.blocklists}
-    if not used:
-        return  # (without importing the blocklists module)
-    from zonesmith.blocklists.store import SourceCache, cache_root, is_url
-
-    cache = SourceCache(cache_root(site))
     for name, kind, position, entry in _blocklist_entries(site):
-        if name in used and kind == "source" and is_url(entry) and cache.meta(entry) is None:
+        if name in used and kind == "source" and entry in facts.unfetched:
             yield _report(
                 "blocklist-not-fetched",
                 position,

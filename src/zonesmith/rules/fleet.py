@@ -11,6 +11,7 @@ import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Server, Site, Zone
+from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.records import ADDRESS_TYPES
 from zonesmith.rules.registry import _report, rule
 
@@ -50,14 +51,12 @@ def _served_views(site: Site, server: Server) -> list[str]:
     ]
 
 
-@rule("unsupported-role", Severity.ERROR, "a server's software cannot take its role", "site")
-def unsupported_role(site: Site) -> Iterator[Diagnostic]:
-    from zonesmith.drivers import driver_for
-
+@rule("unsupported-role", Severity.ERROR, "a server's software cannot take its role", "facts")
+def unsupported_role(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
     for server in site.servers:
-        driver = driver_for(server.software)
-        if driver is None or server.role not in driver.capabilities.roles:
-            roles = ", ".join(sorted(driver.capabilities.roles)) if driver else "nothing yet"
+        capabilities = facts.capabilities.get(server.software)
+        if capabilities is None or server.role not in capabilities.roles:
+            roles = ", ".join(sorted(capabilities.roles)) if capabilities else "nothing yet"
             yield _report(
                 "unsupported-role",
                 server.position,
@@ -67,14 +66,15 @@ def unsupported_role(site: Site) -> Iterator[Diagnostic]:
 
 
 @rule(
-    "views-unsupported", Severity.ERROR, "a server without views would serve several views", "site"
+    "views-unsupported",
+    Severity.ERROR,
+    "a server without views would serve several views",
+    "facts",
 )
-def views_unsupported(site: Site) -> Iterator[Diagnostic]:
-    from zonesmith.drivers import driver_for
-
+def views_unsupported(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
     for server in site.servers:
-        driver = driver_for(server.software)
-        if driver is None or driver.capabilities.views:
+        capabilities = facts.capabilities.get(server.software)
+        if capabilities is None or capabilities.views:
             continue
         views = _served_views(site, server)
         if len(views) > 1:

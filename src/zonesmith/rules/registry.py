@@ -13,6 +13,7 @@ import dns.rdatatype
 from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.model import Site, Zone
+from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -23,7 +24,8 @@ class Rule:
     id: str
     severity: Severity
     summary: str
-    scope: str  # "site" or "zone"
+    #: "site" (takes the Site), "facts" (the Site and its SiteFacts) or "zone" (a ZoneView)
+    scope: str
     check: Callable[..., Iterable[Diagnostic]]
 
 
@@ -31,7 +33,8 @@ RULES: list[Rule] = []
 
 
 def rule(rule_id: str, severity: Severity, summary: str, scope: str = "zone") -> Callable:
-    """Register a rule. Zone rules take a ZoneView, site rules take the Site."""
+    """Register a rule. Zone rules take a ZoneView, site rules the Site, facts rules
+    the Site and the SiteFacts found before the rules run."""
 
     def register(check: Callable[..., Iterable[Diagnostic]]) -> Callable[..., Iterable[Diagnostic]]:
         RULES.append(Rule(rule_id, severity, summary, scope, check))
@@ -74,7 +77,9 @@ def zone_views(site: Site) -> Iterator[tuple[Zone, str]]:
             yield zone, zone.views[0]
 
 
-def validate(site: Site, cache: ZoneCache | None = None) -> list[Diagnostic]:
+def validate(
+    site: Site, facts: SiteFacts, cache: ZoneCache | None = None
+) -> list[Diagnostic]:
     """Run every rule on the site.
 
     The zone rules look at one zone only: with a ``cache``, what they found
@@ -83,6 +88,8 @@ def validate(site: Site, cache: ZoneCache | None = None) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     for site_rule in (r for r in RULES if r.scope == "site"):
         diagnostics.extend(site_rule.check(site))
+    for facts_rule in (r for r in RULES if r.scope == "facts"):
+        diagnostics.extend(facts_rule.check(site, facts))
     zone_rules = [r for r in RULES if r.scope == "zone"]
     implicit = site.implicit_view
     for zone, view in zone_views(site):

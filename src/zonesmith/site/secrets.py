@@ -23,6 +23,15 @@ class SecretError(ValueError):
         self.rule = rule
 
 
+def secret_problem(root: str, key: TsigKey) -> SecretError | None:
+    """Why ``key``'s secret cannot be used, or None when it can."""
+    try:
+        read_secret(root, key)
+    except SecretError as problem:
+        return problem
+    return None
+
+
 def read_secret(root: str, key: TsigKey) -> str:
     """The base64 secret of a TSIG key, from its file or environment variable.
 
