@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,7 +188,7 @@ def _render(
         for software in SOFTWARES
         for driver in [driver_for(software)]
     }
-    builds = compile_fleet(compiled, secrets, catalog_consumers)
+    builds = compile_fleet(compiled, secrets, catalog_consumers, lists)
     files: dict[str, OutputFile | Recorded] = {}
     zone_files: dict[tuple[str, str], list[str]] = {}
     checks = []
@@ -198,8 +197,6 @@ def _render(
         # The unsupported-role rule has stopped the build otherwise.
         assert driver is not None and server.role in driver.capabilities.roles
         build = builds[server.name]
-        if server.role == "resolver":
-            build = dataclasses.replace(build, blocklists=lists[server.name])
         rendered = driver.render(build, server.path)
         if server.role != "resolver":
             rendered["nftables.conf"] = OutputFile(render_nftables(build).encode())

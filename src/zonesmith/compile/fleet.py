@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import dns.name
@@ -13,6 +14,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.SOA
 
+from zonesmith.blocklists.compiled import CompiledBlocklist
 from zonesmith.compile.zones import CompiledSite, CompiledZone, compile_zone, file_stem
 from zonesmith.model import (
     Record,
@@ -94,8 +96,8 @@ class ServerBuild:
     catalogs: tuple[ServedZone, ...] = ()
     #: Who may reach port 53 of this server (for the firewall); ("any",) for everybody.
     firewall_clients: tuple[str, ...] = ("any",)
-    #: For a resolver: its compiled blocklists (see zonesmith.blocklists).
-    blocklists: tuple[object, ...] = ()
+    #: For a resolver: its compiled blocklists, in the order the server names them.
+    blocklists: tuple[CompiledBlocklist, ...] = ()
 
     @property
     def uses_views(self) -> bool:
@@ -148,12 +150,14 @@ def compile_fleet(
     compiled: CompiledSite,
     secrets: dict[str, str],
     can_consume_catalog: dict[str, bool],
+    blocklists: Mapping[str, tuple[CompiledBlocklist, ...]] | None = None,
 ) -> dict[str, ServerBuild]:
     """What every authoritative server serves, and how zones flow between them.
 
     ``secrets`` maps key names to their secrets; ``can_consume_catalog``
     says, per software, whether it can follow a catalog zone (a driver
-    capability).
+    capability); ``blocklists`` gives each resolver, by name, its compiled
+    blocklists.
     """
     site = compiled.site
     served: dict[str, dict[str, list[ServedZone]]] = defaultdict(lambda: defaultdict(list))
@@ -256,6 +260,7 @@ def compile_fleet(
             keys,
             tuple(catalogs[server.name]),
             firewall_clients(site, server, views),
+            (blocklists or {}).get(server.name, ()),
         )
     return builds
 

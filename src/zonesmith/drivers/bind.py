@@ -271,11 +271,7 @@ def rpz_file(compiled: CompiledBlocklist) -> str:
 
 
 def _blocklists(build: ServerBuild) -> tuple[CompiledBlocklist, ...]:
-    if not build.blocklists:
-        return ()
-    from zonesmith.blocklists.compiled import CompiledBlocklist
-
-    return tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
+    return build.blocklists
 
 
 def resolver_clients(build: ServerBuild) -> str:
