@@ -25,7 +25,8 @@ from zonesmith.diagnostics import Diagnostic
 from zonesmith.model import Record as MasterRecord
 from zonesmith.site.masterfile import reader
 from zonesmith.site.masterfile.generate import MAX_GENERATE
-from zonesmith.site.masterfile.reader import parse_ttl, read_masterfile
+from zonesmith.site.masterfile.reader import read_masterfile
+from zonesmith.site.values import parse_ttl
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 BIND_TESTS = CORPORA / "bind9" / "tests" / "dns"

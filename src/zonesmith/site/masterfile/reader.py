@@ -39,9 +39,7 @@ from zonesmith.site.masterfile.tokenizer import (
     _unescape,
     _unquote,
 )
-
-MAX_TTL = 2**31 - 1
-"""RFC 2181 section 8: TTLs are unsigned 31-bit values."""
+from zonesmith.site.values import MAX_TTL, parse_ttl
 
 MAX_INCLUDE_DEPTH = 20
 """BIND refuses deeper nesting too; deeper is almost always a file including itself."""
@@ -77,9 +75,6 @@ _CANONICAL_TXT = re.compile(r'"[ !#-\[\]-~]{0,255}"(?: "[ !#-\[\]-~]{0,255}")*')
 _MAX_FAST_TXT = 8000  # longer TXT may not fit a message: dnspython measures it
 
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
-_TTL_RE = re.compile(r"(?:\d+[wdhms])+|\d+", re.IGNORECASE)
-_TTL_UNIT_RE = re.compile(r"(\d+)([wdhms])", re.IGNORECASE)
-_TTL_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 _CLASS_RE = re.compile(r"(?:IN|CH|CHAOS|HS|HESIOD|NONE|ANY|CLASS\d+)", re.IGNORECASE)
@@ -102,23 +97,6 @@ class _Entry:
     problems: list[Diagnostic] = field(default_factory=list)
 
 
-def parse_ttl(text: str) -> int:
-    """A TTL in seconds or BIND units (``1h30m``, ``1W``, case-insensitive).
-
-    Raises ValueError with a readable reason. As in BIND, units may repeat and
-    are added up, but a bare number may not follow a unit (``1h30``).
-    """
-    if not _TTL_RE.fullmatch(text):
-        raise ValueError(
-            f"invalid TTL '{text}': use seconds or BIND units such as 300, 1h30m, 1d, 2w"
-        )
-    if text.isdigit():
-        value = int(text)
-    else:
-        value = sum(int(n) * _TTL_UNITS[u.lower()] for n, u in _TTL_UNIT_RE.findall(text))
-    if value > MAX_TTL:
-        raise ValueError(f"TTL '{text}' ({value}s) is out of range 0..{MAX_TTL}")
-    return value
 
 
 def _short(text: str, limit: int = 80) -> str:
