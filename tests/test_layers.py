@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: A name stands for that module and every module under it.
 LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.__init__", "zonesmith.diagnostics"),
-    ("zonesmith.rdata", "zonesmith.model", "zonesmith.declared"),
+    ("zonesmith.presentation", "zonesmith.model", "zonesmith.declared"),
     # The per-zone cache that site, rules and compile consult (see docs/architecture.md).
     ("zonesmith.cache",),
     ("zonesmith.site",),

@@ -20,7 +20,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from zonesmith.diagnostics import Position
-from zonesmith.rdata import name_key
+from zonesmith.presentation import name_key
 
 #: Name of the single view of a site that declares no views.
 DEFAULT_VIEW = "default"
@@ -427,7 +427,7 @@ _BULK_TYPES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT,
 def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
     """Records of a zone by name key, and by type.
 
-    Name keys are those of :func:`zonesmith.rdata.name_key`: made with string
+    Name keys are those of :func:`zonesmith.presentation.name_key`: made with string
     operations, so a zone of a million records is indexed in about a second.
     A name maps to its records: a 1-tuple for the one record most names of a
     big zone have (a list would cost 32 more bytes, a dict per name would

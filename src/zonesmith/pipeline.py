@@ -28,13 +28,13 @@ from zonesmith.site.secrets import read_secret, secret_problem
 if TYPE_CHECKING:
     from zonesmith.blocklists.compiled import CompiledBlocklist
 from zonesmith.output.memo import (
-    Recorded,
     Rendered,
+    WrittenFile,
     _keep_memo,
     _kept_fingerprint,
-    _NotAtHand,
     _replay,
     _replay_key,
+    _ReplayedFileMissing,
     _take_memo,
 )
 from zonesmith.output.tree import (
@@ -136,7 +136,7 @@ def build_site(
             written, before, before_at = _read_manifest(out)
             try:
                 recorded = _write_tree(staging, rendered.files, out, before, before_at)
-            except _NotAtHand:  # a file replayed from the last build is in neither tree
+            except _ReplayedFileMissing:  # a file replayed from the last build is in neither tree
                 rendered = _render(site, secrets, lists, cache)
                 recorded = _write_tree(staging, rendered.files, out, before, before_at)
             if server_checks:
@@ -189,7 +189,7 @@ def _render(
         for driver in [driver_for(software)]
     }
     builds = compile_fleet(compiled, secrets, catalog_consumers, lists)
-    files: dict[str, OutputFile | Recorded] = {}
+    files: dict[str, OutputFile | WrittenFile] = {}
     zone_files: dict[tuple[str, str], list[str]] = {}
     checks = []
     for server in site.servers:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zonesmith import rdata
+from zonesmith import presentation as rdata
 
 ORIGIN = "zone.example."
 T = dns.rdatatype

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 #: A file as the last build into the same output wrote it: digest, mode and size.
-Recorded = tuple[str, int, int]
+WrittenFile = tuple[str, int, int]
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Rendered:
 
     #: path in the tree -> the file, or how the last build wrote it (see _replay);
     #: a path ending in "/" is a folder a server writes into.
-    files: dict[str, OutputFile | Recorded]
+    files: dict[str, OutputFile | WrittenFile]
     state: SerialState
     #: (view, zone origin) of every compiled zone -> the fingerprint its records
     #: had (see _kept_fingerprint)
@@ -82,7 +82,7 @@ class _Memo:
     #: the state file's signature after that build
     state: Signature
     zones: dict[tuple[str, str], str | None]
-    files: dict[str, Recorded]
+    files: dict[str, WrittenFile]
     zone_files: dict[tuple[str, str], list[str]]
 
 
@@ -139,7 +139,7 @@ def _types(values: Iterable[object]) -> set[type]:
     return set(map(type, values))
 
 
-def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Recorded]) -> None:
+def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, WrittenFile]) -> None:
     state = _state_signature(rendered.state.path)
     if state is None:
         return
@@ -173,7 +173,7 @@ def _replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None
         for view_and_origin, zone in zones.items()
         if zone.fingerprint is None or zone.fingerprint != memo.zones[view_and_origin]
     }
-    files: dict[str, OutputFile | Recorded] = dict(memo.files)
+    files: dict[str, OutputFile | WrittenFile] = dict(memo.files)
     kept = dict(memo.zones)
     for view_and_origin, zone in compiled.items():
         kept[view_and_origin] = _kept_fingerprint(zone.zone)
@@ -192,5 +192,5 @@ def _kept_fingerprint(zone: Zone) -> str | None:
     return None if zone.reverse_of else zone.fingerprint
 
 
-class _NotAtHand(Exception):
+class _ReplayedFileMissing(Exception):
     """A file replayed from the last build is in neither the spare tree nor the live one."""

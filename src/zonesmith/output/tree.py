@@ -23,7 +23,7 @@ from zonesmith.site.files import display_path
 
 if TYPE_CHECKING:
     pass
-from zonesmith.output.memo import Recorded, _NotAtHand
+from zonesmith.output.memo import WrittenFile, _ReplayedFileMissing
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
 MARKER = ".zonesmith-output"
@@ -130,7 +130,7 @@ def _locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
         yield True
 
 
-def _make_spare(spare: Path, files: dict[str, Recorded], out: Path) -> None:
+def _make_spare(spare: Path, files: dict[str, WrittenFile], out: Path) -> None:
     """The spare of a first build (which had no tree to replace): ``out``, linked.
 
     Every file, the manifest too, is a link to the tree just written (which
@@ -183,11 +183,11 @@ def _read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
 
 def _write_tree(
     root: Path,
-    files: dict[str, OutputFile | Recorded],
+    files: dict[str, OutputFile | WrittenFile],
     previous: Path,
     before: Manifest,
     before_at: int,
-) -> dict[str, Recorded]:
+) -> dict[str, WrittenFile]:
     """Make the tree under ``root`` hold ``files`` and nothing else, then write its manifest.
 
     ``root`` may hold an earlier build's tree (the spare): a file it holds
@@ -196,19 +196,19 @@ def _write_tree(
     ``before``, written at ``before_at``) is hard-linked from it, and only
     what is left is written. A file edited by hand after its build (newer
     than its tree's manifest) is not trusted in either. A file given only
-    as Recorded must be found in one of them (else _NotAtHand).
+    as WrittenFile must be found in one of them (else _ReplayedFileMissing).
 
     A file is never written in place: the spare and the previous tree share
     files by links, and the previous tree is the one servers run from. The
     manifest goes first and comes back last, so a tree left half-updated by
     a crash has none, and the next build trusts nothing in it.
 
-    Returns every file as Recorded, folders with no digest.
+    Returns every file as WrittenFile, folders with no digest.
     """
     _, kept, kept_at = _read_manifest(root)
     (root / MARKER).unlink(missing_ok=True)
     _prune(root, files)
-    recorded: dict[str, Recorded] = {}
+    recorded: dict[str, WrittenFile] = {}
     folder_open = None
     with _Folders(root, previous) as folders:
         for relative, output in sorted(files.items()):
@@ -247,7 +247,7 @@ def _write_tree(
                 except OSError:
                     pass  # another file system, or links not allowed: written below
             if content is None:
-                raise _NotAtHand(relative)
+                raise _ReplayedFileMissing(relative)
             # Create with the final mode so a secret is never readable, even briefly.
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
             fd = os.open(name, flags, mode, dir_fd=new_fd)
@@ -268,7 +268,7 @@ def _make_folder(path: Path, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def _prune(root: Path, files: dict[str, OutputFile | Recorded]) -> None:
+def _prune(root: Path, files: dict[str, OutputFile | WrittenFile]) -> None:
     """Delete whatever ``root`` holds besides ``files`` and the folders they are in.
 
     A path of ``files`` that is a folder in ``root`` is left to _write_tree,

@@ -16,8 +16,8 @@ T = dns.rdatatype
 
 
 @rule("ds-at-apex", Severity.ERROR, "a DS record at the zone apex")
-def ds_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.types_at("").get(T.DS, ()):
+def ds_at_apex(view: ZoneView) -> Iterator[Diagnostic]:
+    for record in view.types_at("").get(T.DS, ()):
         yield _report(
             "ds-at-apex",
             record.position,
@@ -27,10 +27,10 @@ def ds_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("cds-mismatch", Severity.ERROR, "CDS/CDNSKEY records that match no DNSKEY of the zone")
-def cds_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
+def cds_mismatch(view: ZoneView) -> Iterator[Diagnostic]:
     import dns.dnssec
 
-    apex = zv.types_at("")
+    apex = view.types_at("")
     dnskeys = [r.rdata for r in apex.get(T.DNSKEY, ())]
     for record in apex.get(T.CDS, ()):
         cds = record.rdata
@@ -42,7 +42,7 @@ def cds_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
                 continue
             try:
                 # validating=True: judge what exists, even digests too weak to create now
-                ds = dns.dnssec.make_ds(zv.zone.name, key, cds.digest_type, validating=True)
+                ds = dns.dnssec.make_ds(view.zone.name, key, cds.digest_type, validating=True)
                 matches = ds.digest == cds.digest
             except (dns.dnssec.UnsupportedAlgorithm, dns.exception.DNSException, ValueError):
                 matches = True  # a digest type we cannot compute: do not guess
@@ -71,15 +71,15 @@ _BASE32HEX = frozenset("0123456789abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUV")
 
 
 @rule("bad-nsec3", Severity.ERROR, "an NSEC3 record whose owner or hash is malformed")
-def bad_nsec3(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_type.get(T.NSEC3, ()):
-        key = zv.key(record.owner)
+def bad_nsec3(view: ZoneView) -> Iterator[Diagnostic]:
+    for record in view.by_type.get(T.NSEC3, ()):
+        key = view.key(record.owner)
         label = key.rpartition("\x00")[2]
         if not label or not set(label) <= _BASE32HEX:
             yield _report(
                 "bad-nsec3",
                 record.position,
-                f"NSEC3 owner '{zv.label(key)}' is not an unpadded base32hex hash label",
+                f"NSEC3 owner '{view.label(key)}' is not an unpadded base32hex hash label",
             )
         elif record.rdata.algorithm == 1 and len(record.rdata.next) != 20:
             yield _report(

@@ -8,7 +8,7 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
-from zonesmith import rdata as rdtext
+from zonesmith import presentation
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, rdata_key
 from zonesmith.rules.registry import _report, rule
@@ -43,19 +43,19 @@ def empty_view_list(site: Site) -> Iterator[Diagnostic]:
 
 
 @rule("no-ns", Severity.ERROR, "a zone has no NS records at its apex")
-def no_ns(zv: ZoneView) -> Iterator[Diagnostic]:
-    if T.NS not in zv.types_at(""):
+def no_ns(view: ZoneView) -> Iterator[Diagnostic]:
+    if T.NS not in view.types_at(""):
         yield _report(
             "no-ns",
-            zv.zone.position,
-            f"zone '{zv.zone.text}' has no NS records at its apex{zv.view_note}; named refuses "
+            view.zone.position,
+            f"zone '{view.zone.text}' has no NS records at its apex{view.view_note}; named refuses "
             "to load it: add '@': [NS ns1.example.com.] to the zone or to a set it includes",
         )
 
 
 @rule("cname-at-apex", Severity.ERROR, "a CNAME at the zone apex")
-def cname_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.types_at("").get(T.CNAME, ()):
+def cname_at_apex(view: ZoneView) -> Iterator[Diagnostic]:
+    for record in view.types_at("").get(T.CNAME, ()):
         yield _report(
             "cname-at-apex",
             record.position,
@@ -65,14 +65,14 @@ def cname_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("cname-and-other-data", Severity.ERROR, "a CNAME shares its name with other records")
-def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
+def cname_and_other_data(view: ZoneView) -> Iterator[Diagnostic]:
     seen: set[str] = set()
-    for record in zv.by_type.get(T.CNAME, ()):
-        key = zv.key(record.owner)
-        if not key or len(zv.by_name.get(key, ())) < 2 or key in seen:
+    for record in view.by_type.get(T.CNAME, ()):
+        key = view.key(record.owner)
+        if not key or len(view.by_name.get(key, ())) < 2 or key in seen:
             continue  # the apex (see cname_at_apex), a CNAME alone (most), or seen
         seen.add(key)
-        types = zv.types_at(key)
+        types = view.types_at(key)
         cnames = types[T.CNAME]
         others = [t for t in types if t not in CNAME_COMPANIONS]
         if others:
@@ -80,32 +80,32 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
             yield _report(
                 "cname-and-other-data",
                 cnames[0].position,
-                f"'{zv.label(key)}' has a CNAME and other data ({listing}){zv.view_note}; "
+                f"'{view.label(key)}' has a CNAME and other data ({listing}){view.view_note}; "
                 "a CNAME must be alone at its name: give the other records to the target",
             )
         if len(cnames) > 1:
             yield _report(
                 "cname-and-other-data",
                 cnames[1].position,
-                f"'{zv.label(key)}' has more than one CNAME{zv.view_note}; keep one",
+                f"'{view.label(key)}' has more than one CNAME{view.view_note}; keep one",
             )
 
 
 @rule("below-delegation", Severity.ERROR, "records below a delegation that are not glue")
-def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
-    if not zv.delegations:
+def below_delegation(view: ZoneView) -> Iterator[Diagnostic]:
+    if not view.delegations:
         return
-    for key in zv.by_name:
-        cut = zv.cut_above(key)
+    for key in view.by_name:
+        cut = view.cut_above(key)
         if cut is None:
             continue
-        for rdtype, records in zv.types_at(key).items():
+        for rdtype, records in view.types_at(key).items():
             if rdtype not in ADDRESS_TYPES:
                 yield _report(
                     "below-delegation",
                     records[0].position,
-                    f"'{zv.label(key)}' {dns.rdatatype.to_text(rdtype)} is below the delegation "
-                    f"'{zv.label(cut)}' and would never be served; "
+                    f"'{view.label(key)}' {dns.rdatatype.to_text(rdtype)} is below the delegation "
+                    f"'{view.label(cut)}' and would never be served; "
                     "only glue (A/AAAA) belongs there",
                 )
 
@@ -116,104 +116,104 @@ def _in_bailiwick(target: str, owner: str) -> bool:
 
 
 @rule("ns-no-address", Severity.ERROR, "an in-zone NS target has no address records")
-def ns_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(T.NS):
-        if target is None or zv.has_address(target):
+def ns_no_address(view: ZoneView) -> Iterator[Diagnostic]:
+    for record, target in view.targets(T.NS):
+        if target is None or view.has_address(target):
             continue
-        owner = zv.key(record.owner)
-        if zv.below_dname(owner) is not None:
+        owner = view.key(record.owner)
+        if view.below_dname(owner) is not None:
             continue  # the NS record itself is hidden by a DNAME and never served
         if owner and _in_bailiwick(target, owner):
             continue  # in-bailiwick delegation: reported as missing glue
-        if zv.cut_above(target) is not None or target in zv.delegations:
+        if view.cut_above(target) is not None or target in view.delegations:
             continue  # lives in a child zone; its addresses are the child's business
         yield _report(
             "ns-no-address",
             record.position,
-            f"NS target '{zv.label(target)}' is in this zone but has no A or AAAA record"
-            f"{zv.view_note}; named refuses to load the zone: add an address for it",
+            f"NS target '{view.label(target)}' is in this zone but has no A or AAAA record"
+            f"{view.view_note}; named refuses to load the zone: add an address for it",
         )
 
 
 @rule("missing-glue", Severity.ERROR, "an in-bailiwick delegation has no glue")
-def missing_glue(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(T.NS):
-        owner = zv.key(record.owner)
+def missing_glue(view: ZoneView) -> Iterator[Diagnostic]:
+    for record, target in view.targets(T.NS):
+        owner = view.key(record.owner)
         if not owner or target is None or not _in_bailiwick(target, owner):
             continue
-        if not zv.has_address(target):
+        if not view.has_address(target):
             yield _report(
                 "missing-glue",
                 record.position,
-                f"delegation '{zv.label(owner)}' to '{zv.label(target)}' needs glue"
-                f"{zv.view_note}: add an A or AAAA record for '{zv.label(target)}'",
+                f"delegation '{view.label(owner)}' to '{view.label(target)}' needs glue"
+                f"{view.view_note}: add an A or AAAA record for '{view.label(target)}'",
             )
 
 
-def _target_is_cname(zv: ZoneView, rdtype: int, rule_id: str, what: str) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(rdtype):
-        if target is not None and T.CNAME in zv.types_at(target):
+def _target_is_cname(view: ZoneView, rdtype: int, rule_id: str, what: str) -> Iterator[Diagnostic]:
+    for record, target in view.targets(rdtype):
+        if target is not None and T.CNAME in view.types_at(target):
             yield _report(
                 rule_id,
                 record.position,
-                f"{what} target '{zv.label(target)}' is a CNAME{zv.view_note}; RFC 2181 asks "
+                f"{what} target '{view.label(target)}' is a CNAME{view.view_note}; RFC 2181 asks "
                 "for a name with address records: point it at the CNAME's target",
             )
 
 
 @rule("mx-target-cname", Severity.WARNING, "an MX target is a CNAME")
-def mx_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_is_cname(zv, T.MX, "mx-target-cname", "MX")
+def mx_target_cname(view: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(view, T.MX, "mx-target-cname", "MX")
 
 
 @rule("ns-target-cname", Severity.WARNING, "an NS target is a CNAME")
-def ns_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_is_cname(zv, T.NS, "ns-target-cname", "NS")
+def ns_target_cname(view: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(view, T.NS, "ns-target-cname", "NS")
 
 
 @rule("srv-target-cname", Severity.WARNING, "an SRV target is a CNAME")
-def srv_target_cname(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_is_cname(zv, T.SRV, "srv-target-cname", "SRV")
+def srv_target_cname(view: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_cname(view, T.SRV, "srv-target-cname", "SRV")
 
 
 def _target_without_address(
-    zv: ZoneView, rdtype: int, rule_id: str, what: str
+    view: ZoneView, rdtype: int, rule_id: str, what: str
 ) -> Iterator[Diagnostic]:
-    for record, target in zv.targets(rdtype):
+    for record, target in view.targets(rdtype):
         if target is None or record.data.endswith(" ."):
             continue  # someone else's name, or null MX / "no service" SRV
-        types = zv.types_at(target)
+        types = view.types_at(target)
         if T.A in types or T.AAAA in types or T.CNAME in types:
             continue  # a CNAME target has its own warning
-        if zv.cut_above(target) is not None or target in zv.delegations:
+        if view.cut_above(target) is not None or target in view.delegations:
             continue
         yield _report(
             rule_id,
             record.position,
-            f"{what} target '{zv.label(target)}' has no A or AAAA record "
-            f"in this zone{zv.view_note}",
+            f"{what} target '{view.label(target)}' has no A or AAAA record "
+            f"in this zone{view.view_note}",
         )
 
 
 @rule("mx-no-address", Severity.WARNING, "an in-zone MX target has no address records")
-def mx_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_without_address(zv, T.MX, "mx-no-address", "MX")
+def mx_no_address(view: ZoneView) -> Iterator[Diagnostic]:
+    return _target_without_address(view, T.MX, "mx-no-address", "MX")
 
 
 @rule("srv-no-address", Severity.WARNING, "an in-zone SRV target has no address records")
-def srv_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
-    return _target_without_address(zv, T.SRV, "srv-no-address", "SRV")
+def srv_no_address(view: ZoneView) -> Iterator[Diagnostic]:
+    return _target_without_address(view, T.SRV, "srv-no-address", "SRV")
 
 
 @rule("ttl-mismatch", Severity.WARNING, "records of one RRset have different TTLs")
-def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
-    for records in zv.multi:
+def ttl_mismatch(view: ZoneView) -> Iterator[Diagnostic]:
+    for records in view.multi:
         ttls = {r.ttl for r in records}
         if len(ttls) > 1:
             yield _report(
                 "ttl-mismatch",
                 records[-1].position,
-                f"'{zv.label(zv.key(records[0].owner))}' "
+                f"'{view.label(view.key(records[0].owner))}' "
                 f"{dns.rdatatype.to_text(records[0].rdtype)} records have different "
                 f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
                 f"{min(ttls)} is used",
@@ -221,8 +221,8 @@ def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("duplicate-record", Severity.WARNING, "the same record is given twice")
-def duplicate_record(zv: ZoneView) -> Iterator[Diagnostic]:
-    for records in zv.multi:
+def duplicate_record(view: ZoneView) -> Iterator[Diagnostic]:
+    for records in view.multi:
         seen: dict[str, Record] = {}
         for record in records:
             key = rdata_key(record)
@@ -231,7 +231,7 @@ def duplicate_record(zv: ZoneView) -> Iterator[Diagnostic]:
                 yield _report(
                     "duplicate-record",
                     record.position,
-                    f"'{zv.label(zv.key(record.owner))}' "
+                    f"'{view.label(view.key(record.owner))}' "
                     f"{dns.rdatatype.to_text(record.rdtype)} {record.data} is given twice "
                     f"(first at {first.position}); it is served once",
                 )
@@ -240,8 +240,8 @@ def duplicate_record(zv: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("caa-unknown-tag", Severity.WARNING, "a CAA record has a tag no CA understands")
-def caa_unknown_tag(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_type.get(T.CAA, ()):
+def caa_unknown_tag(view: ZoneView) -> Iterator[Diagnostic]:
+    for record in view.by_type.get(T.CAA, ()):
         tag = record.rdata.tag.decode(errors="replace").lower()
         if tag not in KNOWN_CAA_TAGS:
             yield _report(
@@ -252,25 +252,25 @@ def caa_unknown_tag(zv: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("ns-below-dname", Severity.ERROR, "an apex NS target lies below a DNAME of the zone")
-def ns_below_dname(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.types_at("").get(T.NS, ()):
-        if not rdtext.is_subdomain(record.data, zv.origin):
+def ns_below_dname(view: ZoneView) -> Iterator[Diagnostic]:
+    for record in view.types_at("").get(T.NS, ()):
+        if not presentation.is_subdomain(record.data, view.origin):
             continue
-        target = zv.key(record.data)
-        dname = zv.below_dname(target)
+        target = view.key(record.data)
+        dname = view.below_dname(target)
         if dname is not None:
             yield _report(
                 "ns-below-dname",
                 record.position,
-                f"NS target '{zv.label(target)}' is below the DNAME at "
-                f"'{zv.label(dname)}', so its address can never be served; named refuses "
+                f"NS target '{view.label(target)}' is below the DNAME at "
+                f"'{view.label(dname)}', so its address can never be served; named refuses "
                 "the zone: use a name outside the DNAME's subtree",
             )
 
 
 @rule("empty-nsap", Severity.ERROR, "an NSAP record without an address")
-def empty_nsap(zv: ZoneView) -> Iterator[Diagnostic]:
-    for record in zv.by_type.get(T.NSAP, ()):
+def empty_nsap(view: ZoneView) -> Iterator[Diagnostic]:
+    for record in view.by_type.get(T.NSAP, ()):
         if not record.rdata.address:
             yield _report(
                 "empty-nsap", record.position, "NSAP needs an address, e.g. 0x47000580005a"

@@ -77,9 +77,7 @@ def zone_views(site: Site) -> Iterator[tuple[Zone, str]]:
             yield zone, zone.views[0]
 
 
-def validate(
-    site: Site, facts: SiteFacts, cache: ZoneCache | None = None
-) -> list[Diagnostic]:
+def validate(site: Site, facts: SiteFacts, cache: ZoneCache | None = None) -> list[Diagnostic]:
     """Run every rule on the site.
 
     The zone rules look at one zone only: with a ``cache``, what they found
@@ -95,8 +93,8 @@ def validate(
     for zone, view in zone_views(site):
         found = cache.rule_diagnostics(zone, view, implicit) if cache is not None else None
         if found is None:
-            zv = ZoneView.build(site, zone, view)
-            found = [d for zone_rule in zone_rules for d in zone_rule.check(zv)]
+            zone_view = ZoneView.build(site, zone, view)
+            found = [d for zone_rule in zone_rules for d in zone_rule.check(zone_view)]
             if cache is not None:
                 cache.keep_rule_diagnostics(zone, view, implicit, found)
         diagnostics.extend(found)

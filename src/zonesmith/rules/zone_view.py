@@ -10,7 +10,7 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
-from zonesmith import rdata as rdtext
+from zonesmith import presentation
 from zonesmith.model import Record, Site, Zone, group_by_type
 
 T = dns.rdatatype
@@ -20,7 +20,7 @@ T = dns.rdatatype
 class ZoneView:
     """What clients of one view see of one zone, indexed by name and type.
 
-    Names are keys made by :func:`zonesmith.rdata.name_key` (lower case,
+    Names are keys made by :func:`zonesmith.presentation.name_key` (lower case,
     labels reversed, '' for the apex), so a million-record zone is indexed
     with string operations only.
     """
@@ -51,7 +51,7 @@ class ZoneView:
                         yield rrset
 
     def key(self, name: str) -> str:
-        return rdtext.name_key(name, self.origin)
+        return presentation.name_key(name, self.origin)
 
     def label(self, key: str) -> str:
         """A name as the user writes it: relative to the zone, '@' for the apex."""
@@ -95,6 +95,6 @@ class ZoneView:
     def targets(self, rdtype: int) -> Iterator[tuple[Record, str | None]]:
         """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone)."""
         for record in self.by_type.get(rdtype, ()):
-            target = rdtext.target(rdtype, record.data)
-            in_zone = target is not None and rdtext.is_subdomain(target, self.origin)
+            target = presentation.target(rdtype, record.data)
+            in_zone = target is not None and presentation.is_subdomain(target, self.origin)
             yield record, self.key(target) if in_zone else None

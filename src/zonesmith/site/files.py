@@ -10,8 +10,6 @@ SITE_FILE = "zonesmith.yaml"
 ZONES_DIR = "zones"
 
 
-
-
 def display_path(path: Path) -> str:
     """The path as the user will recognise it: relative to the working directory if inside it."""
     folder = _display_folder(str(path.parent), os.getcwd())
@@ -26,8 +24,6 @@ def _display_folder(folder: str, cwd: str) -> str:
     except ValueError:  # pragma: no cover - another drive on Windows
         return folder
     return folder if relative.startswith("..") else relative
-
-
 
 
 def _list_folder(folder: Path) -> tuple[list[str], set[str], set[str]] | None:

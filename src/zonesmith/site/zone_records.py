@@ -14,12 +14,12 @@ import dns.rdatatype
 import dns.rdtypes.txtbase
 import dns.tokenizer
 
-from zonesmith import rdata as rdtext
+from zonesmith import presentation
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.site.values import parse_ttl
 
-_FAST_TYPE_CODES = {dns.rdatatype.to_text(t): t for t in rdtext.FAST_TYPES} | {
-    dns.rdatatype.to_text(t).lower(): t for t in rdtext.FAST_TYPES
+_FAST_TYPE_CODES = {dns.rdatatype.to_text(t): t for t in presentation.FAST_TYPES} | {
+    dns.rdatatype.to_text(t).lower(): t for t in presentation.FAST_TYPES
 }
 
 
@@ -122,12 +122,12 @@ def parse_record_text(
     rdata_offset = lead + match.end()
     try:
         if rdtype in (dns.rdatatype.TXT, dns.rdatatype.SPF):
-            canonical = rdtext.fast(rdtype, data_text.strip(), origin)
+            canonical = presentation.fast(rdtype, data_text.strip(), origin)
             if canonical is not None:
                 return ttl, rdtype, canonical, None
             rdata = _split_txt(rdtype, data_text)
             return ttl, rdtype, rdata.to_text(), rdata
-        canonical, rdata = rdtext.parse(rdtype, data_text, origin)
+        canonical, rdata = presentation.parse(rdtype, data_text, origin)
     except Exception as exc:  # dnspython raises many kinds for bad rdata
         type_name = dns.rdatatype.to_text(rdtype)
         reason = str(exc) or type(exc).__name__

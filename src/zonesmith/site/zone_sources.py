@@ -15,7 +15,7 @@ import dns.rdatatype
 import dns.rdtypes.txtbase
 import dns.tokenizer
 
-from zonesmith import rdata as rdtext
+from zonesmith import presentation
 from zonesmith.declared import RecordSpec, ZoneSource
 from zonesmith.diagnostics import Position
 from zonesmith.model import (
@@ -333,13 +333,13 @@ class ZonesSection:
         """Records from their text form, each parsed relative to ``origin_text``.
 
         Plain records (a simple owner, ``[TTL] TYPE RDATA`` of a type the fast
-        checks in :mod:`zonesmith.rdata` accept) are made here directly; any
+        checks in :mod:`zonesmith.presentation` accept) are made here directly; any
         other goes through :meth:`record`, which reports what is wrong.
         """
         fast_types = _FAST_TYPE_CODES
-        fast = rdtext.fast
-        absolute_name = rdtext.absolute_name
-        is_subdomain = rdtext.is_subdomain
+        fast = presentation.fast
+        absolute_name = presentation.absolute_name
+        is_subdomain = presentation.is_subdomain
         last_owner = None
         owner = None
         for spec in specs:
@@ -404,11 +404,11 @@ class ZonesSection:
     def owner_name(self, text: str, position: Position, origin: str) -> str | None:
         """The absolute owner name of a record, or None after reporting why not."""
         try:
-            owner = rdtext.name_text(text, origin)
+            owner = presentation.name_text(text, origin)
         except dns.exception.DNSException as exc:
             self.error(position, "bad-name", describe_name_error(text, exc))
             return None
-        if not rdtext.is_subdomain(owner, origin):
+        if not presentation.is_subdomain(owner, origin):
             self.error(
                 position,
                 "out-of-zone",

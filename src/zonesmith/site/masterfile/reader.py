@@ -15,7 +15,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from zonesmith import rdata as rdtext
+from zonesmith import presentation
 from zonesmith.diagnostics import Diagnostic, Position, error, warning
 from zonesmith.model import Record
 from zonesmith.site.masterfile.generate import (
@@ -54,13 +54,13 @@ _MAX_RDATA = 65511
 
 # type mnemonic (upper or lower case) -> (type, its fast RDATA check)
 _FAST_TYPE_CODES = {
-    text: (t, rdtext.CHECKERS[t])
-    for t in rdtext.CHECKERS
+    text: (t, presentation.CHECKERS[t])
+    for t in presentation.CHECKERS
     for text in (dns.rdatatype.to_text(t), dns.rdatatype.to_text(t).lower())
 }
 
 # Shortcuts of the fast path for the RDATA most common in big zones, with the
-# verdicts of zonesmith.rdata's checkers: an IPv4 address as zonesmith.rdata
+# verdicts of zonesmith.presentation's checkers: an IPv4 address as zonesmith.presentation
 # and dnspython write it (its own canonical form); an IPv6 address of hex
 # digits and colons, written back by the C library; and TXT of quoted strings
 # of printable ASCII without escapes, one space apart (its own canonical form).
@@ -95,8 +95,6 @@ class _Entry:
     tokens: list[_Token]
     has_owner: bool  # the line starts in column 1, so its first token is an owner or directive
     problems: list[Diagnostic] = field(default_factory=list)
-
-
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -278,7 +276,7 @@ class _Reader:
                         elif not _plain_owner(owner_text):
                             raise _NotFast
                         elif owner_text[-1] == ".":
-                            # in the zone (rdtext.is_subdomain, for names without escapes)
+                            # in the zone (presentation.is_subdomain, for names without escapes)
                             owner = owner_text
                             lower = owner.lower()
                             if len(owner) > 254 or not (
@@ -309,7 +307,7 @@ class _Reader:
 
                         # -- RDATA, canonical. The most common types are checked
                         # here without a call, with the verdicts of their checkers
-                        # in zonesmith.rdata (see _OCTETS); the others by those.
+                        # in zonesmith.presentation (see _OCTETS); the others by those.
                         if rdtype is _A:
                             a, b, c, d = rdata_text.split(".")  # ValueError: not 4 parts
                             if not (
@@ -797,7 +795,7 @@ class _Reader:
                         "that fit in a DNS message"
                     )
                 return rdata.to_text(), rdata
-            return rdtext.parse(rdtype, text, self._origin_text())
+            return presentation.parse(rdtype, text, self._origin_text())
         except Exception as exc:  # dnspython raises many kinds; each means "bad rdata"
             if report:
                 self.diagnostics.append(self._bad_rdata(rdtype, text, at, exc))
@@ -930,7 +928,7 @@ class _Reader:
                 fail("bad-rdata", error(rhs_at, "masterfile-syntax", f"$GENERATE: {exc}"))
                 continue
             try:
-                canonical, rdata = rdtext.parse(rdtype, rdata_text, origin_text)
+                canonical, rdata = presentation.parse(rdtype, rdata_text, origin_text)
             except Exception as exc:
                 fail("bad-rdata", self._bad_rdata(rdtype, rdata_text, rhs_at, exc))
                 continue

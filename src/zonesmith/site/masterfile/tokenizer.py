@@ -35,7 +35,7 @@ _TOKEN_RE = re.compile(
 # A record on one line in the plainest form: owner (or blank), TTL in seconds,
 # class IN, a mnemonic type, and RDATA of plain words and quoted strings without
 # escapes, then perhaps a comment. Most lines of big zones look like this; they
-# skip the tokenizer and, for the common types, dnspython (see zonesmith.rdata
+# skip the tokenizer and, for the common types, dnspython (see zonesmith.presentation
 # and _Reader._entries). Lines without comments, parentheses or escapes (see
 # _plain_lines) are split on whitespace instead, several times cheaper.
 _FAST_WORD = r'(?:[^\s;()"\\]+|"[^"\\]*")'
