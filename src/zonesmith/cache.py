@@ -17,8 +17,8 @@ it is not found and the work is done again. Entries are kept in 256 shard
 files by the fingerprint's first two hex digits: ten thousand small files
 would cost more to create and open than the work they save, and one big
 file would be rewritten whole for every edited zone. A shard file keeps its
-entries' packed records last, read only when a zone of it is unpacked: a
-rebuild reads a third of the bytes.
+entries' packed records last, read only when a zone of it is unpacked, so
+a rebuild reads only the bytes it needs.
 
 An ``index`` file keeps each zone file's ``stat`` signature and content
 digest, so an unchanged file is not even read (as git's index does; a file
@@ -28,9 +28,9 @@ within the file system's time resolution would leave its signature as it was).
 The declarations of zonesmith.yaml (the site without its zones' records)
 are kept too, keyed by the file's content, the listing of the zones folder
 and the working directory (diagnostics name files relative to it), with the
-other site files whose existence they depend on checked one by one;
-re-reading ten thousand zone declarations costs more than a third of a
-second. They are pickled, and unpickled with only zonesmith's model
+other site files whose existence they depend on checked one by one:
+re-reading ten thousand zone declarations is a large part of a rebuild.
+They are pickled, and unpickled with only zonesmith's model
 classes allowed, so a planted cache file cannot run code.
 
 A zone's site context (its views, SOA, servers) is not in its fingerprint:
@@ -67,12 +67,11 @@ _FORMAT = 3
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
-#: seconds and twice the memory of the build itself, for a zone that is
-#: usually generated and different at every build; it is read again instead
-#: (a few seconds, as fast as named-compilezone reads it).
+#: more time and memory than the build itself, for a zone that is usually
+#: generated and different at every build; it is read again instead.
 BIG_ZONE_RECORDS = 50_000
 #: A zone file bigger than this has more records than that, or near enough:
-#: it is not even hashed to look it up (a tenth of a second per million records).
+#: it is not even hashed to look it up.
 BIG_ZONE_FILE_BYTES = 4 * 1024 * 1024
 
 #: What tells a file changed without reading it: size, mtime, inode, ctime (as git's index).
@@ -150,7 +149,7 @@ def _name(labels: tuple[bytes, ...]) -> dns.name.Name:
     """
     if type(labels) is not tuple:
         raise pickle.UnpicklingError("a name's labels are bytes")
-    for label in labels:  # a plain loop: a third of the time of all() over a generator
+    for label in labels:  # a plain loop, not all() over a generator: no frame per label
         if type(label) is not bytes:
             raise pickle.UnpicklingError("a name's labels are bytes")
     name = object.__new__(dns.name.Name)

@@ -261,8 +261,8 @@ class Zone:
     ) -> Zone:
         """The zone made of ``arguments`` (see arguments), with ``records``.
 
-        As dataclasses.replace, in a third of its time: ten thousand zones
-        are made this way on every load.
+        As dataclasses.replace, without its checks: every zone of a site is
+        made this way on every load.
         """
         values = list(arguments)
         values[_RECORDS_ARGUMENT] = records
@@ -390,8 +390,7 @@ class Site:
 
     @cached_property
     def _views_of_servers(self) -> dict[str, tuple[Server, tuple[str, ...]]]:
-        # Asked for every zone of every server (ten thousand zones: a tenth
-        # of a second when worked out each time).
+        # Asked for every zone of every server: worked out once.
         return {s.name: (s, self._work_out_views_of(s)) for s in self.servers}
 
     def serves(self, server: Server, zone: Zone, view: str) -> bool:
@@ -428,7 +427,7 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
     """Records of a zone by name key, and by type.
 
     Name keys are those of :func:`zonesmith.presentation.name_key`: made with string
-    operations, so a zone of a million records is indexed in about a second.
+    operations, so that a big zone is indexed without making Name objects.
     A name maps to its records: a 1-tuple for the one record most names of a
     big zone have (a list would cost 32 more bytes, a dict per name would
     double the memory of the zone), a list when there are more.

@@ -1,9 +1,8 @@
 """Names and RDATA in presentation format: a fast path for common types, dnspython for all.
 
 A zone of a million records is mostly A, AAAA, CNAME and TXT. Parsing each
-with dnspython costs tens of microseconds (it builds Name and Rdata objects),
-which alone is several times what named-compilezone needs for the whole zone.
-So the common, simple forms are checked and canonicalised here with string
+with dnspython builds Name and Rdata objects, which is most of the work of
+loading such a zone. So the common, simple forms are checked and canonicalised here with string
 operations and C-implemented helpers, giving exactly the text dnspython's
 ``to_text()`` would give; anything else (escapes, other types, odd spellings)
 goes to dnspython, which stays the reference the fast path is tested against.

@@ -33,7 +33,7 @@ def main() -> None:
     """Entry point: never shows a traceback for a problem of zonesmith's own."""
     # A build makes millions of small objects and no garbage cycles worth the
     # trouble in a short-lived process; the cycle collector would only rescan
-    # them again and again (a third of the time of a million-record build).
+    # them again and again.
     gc.disable()
     code: int | str | None = 0
     try:
@@ -57,9 +57,8 @@ def main() -> None:
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
-    # Every file is closed by now. Leaving without freeing the model object by
-    # object saves a tenth of a second on ten thousand zones, and more on a
-    # million records, which is what a rebuild is measured in.
+    # Every file is closed by now: leaving without freeing the model object by
+    # object spares a big site's rebuild work nobody needs.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code or 0)

@@ -31,8 +31,8 @@ class Report:
     """Where a command tells the user what happened.
 
     Styled by Rich on a terminal. Piped (CI logs, editors) it writes the
-    same lines as plain text, without importing Rich at all: a rebuild is
-    measured in tenths of a second.
+    same lines as plain text, without importing Rich at all: a rebuild
+    should cost little more than starting Python.
     """
 
     def __init__(self) -> None:

@@ -98,8 +98,7 @@ class SerialState:
         """The state as JSON, one line per zone: an edited zone is a one-line diff.
 
         Formatted here rather than by json.dumps per zone, whose Python-level
-        wrapper cost a tenth of a second of every rebuild of ten thousand
-        zones (and with ``indent``, more); strings go through json's own
+        wrapper would run once per zone at every rebuild; strings go through json's own
         escaping, so the file is what json.dumps would write.
         """
         quote = encode_basestring_ascii

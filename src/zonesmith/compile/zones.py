@@ -285,8 +285,8 @@ def compile_zone(
         f"{soa.primary_text} {soa.contact_text} {soa.refresh} {soa.retry} {soa.expire} "
         f"{soa.negative_ttl} {ttl}\n"
     )
-    # Worked out from the body, so kept with it: hashing ten thousand bodies
-    # again cost a twentieth of a rebuild.
+    # Worked out from the body, so kept with it: an unchanged body is not
+    # hashed again.
     cacheable = cache is not None and not zone.reverse_of
     digest = cache.zone_digest(zone, view, soa_fields) if cacheable else None  # type: ignore[union-attr]
     if digest is None:

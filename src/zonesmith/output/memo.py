@@ -143,8 +143,7 @@ def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Wri
     state = _state_signature(rendered.state.path)
     if state is None:
         return
-    # Plain dicts of tuples and strings: marshal reads ten thousand entries
-    # in a few milliseconds.
+    # Plain dicts of tuples and strings, which marshal reads without running code.
     memo = (_MEMO_FORMAT, key, state, rendered.zones, recorded, rendered.zone_files)
     with contextlib.suppress(OSError, ValueError):  # without a memo, the next build renders all
         write_atomically(path, marshal.dumps(memo))

@@ -135,9 +135,8 @@ def _make_spare(spare: Path, files: dict[str, WrittenFile], out: Path) -> None:
 
     Every file, the manifest too, is a link to the tree just written (which
     needs no checking); the next build writes none of them through (see
-    _write_tree). Linking ten thousand files takes a fifth of a second: the
-    first build, not the first rebuild after it, pays for it. Without a
-    spare, the next build only makes one.
+    _write_tree). The first build, not the first rebuild after it, pays for
+    the links. Without a spare, the next build only makes one.
     """
     try:
         spare.mkdir()

@@ -44,8 +44,7 @@ def _imported_when_used(name: str) -> types.ModuleType:
 
 
 # A rebuild whose zonesmith.yaml is cached and whose changed zone files are
-# flat (see read_flat_zone) parses no YAML; importing PyYAML would be a
-# fortieth of its time.
+# flat (see read_flat_zone) parses no YAML, so it does not import PyYAML.
 yaml = _imported_when_used("yaml")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from socket import AF_INET6, inet_ntop, inet_pton
@@ -127,6 +127,101 @@ def _name_reason(exc: BaseException) -> str:
 _BAD_OWNER = dns.name.Name([])  # marks "the previous owner was invalid": its records are dropped
 
 
+def _fast_fields(text: str, plain: int) -> tuple[str | None, str | None, str, str]:
+    """Owner (None: blank), TTL, type and RDATA of a one-line record; ``plain`` is
+    the line's verdict of _plain_lines. Raises ValueError or IndexError on other shapes."""
+    if not plain:
+        return _regex_fields(text)
+    # The usual shapes first, "owner IN type rdata" and "owner ttl IN type
+    # rdata": splitting off the fields before the type leaves the RDATA as
+    # written, quoted strings whole.
+    parts = text.split(None, 3)
+    if len(parts) < 4 or text[0] in _BLANK:
+        return _split_fields(text)
+    if parts[1] == "IN":
+        owner_text, _, type_text, rdata_text = parts
+        return owner_text, None, type_text, rdata_text.rstrip()  # CRLF files
+    if parts[2] == "IN" and parts[1].isdigit():
+        owner_text, ttl_text, _, rest = parts
+        type_text, rdata_text = rest.split(None, 1)  # ValueError: 1 word
+        return owner_text, ttl_text, type_text, rdata_text.rstrip()
+    return _split_fields(text)
+
+
+def _fast_rdata(
+    rdtype: int, checker: Callable[[str, str], str | None], rdata_text: str, origin: str
+) -> str:
+    """The canonical RDATA of a fast-path record; raises _NotFast (or ValueError,
+    OSError) for the tokenizer and dnspython to read it.
+
+    The most common types are checked here, with the verdicts of their
+    checkers in zonesmith.presentation (see _OCTETS); the others by those.
+    """
+    if rdtype is _A:
+        a, b, c, d = rdata_text.split(".")  # ValueError: not 4 parts
+        if not (a in _OCTETS and b in _OCTETS and c in _OCTETS and d in _OCTETS):
+            raise _NotFast
+        return rdata_text
+    if rdtype is _AAAA:
+        # other characters (an embedded IPv4 address): dnspython
+        if rdata_text.strip(_HEX_COLON):
+            raise _NotFast
+        canonical = inet_ntop(AF_INET6, inet_pton(AF_INET6, rdata_text))
+        if "." in canonical:
+            raise _NotFast
+        return canonical
+    if rdtype is _TXT and len(rdata_text) <= _MAX_FAST_TXT and _CANONICAL_TXT.fullmatch(rdata_text):
+        return rdata_text
+    canonical = checker(rdata_text, origin)
+    if canonical is None:
+        raise _NotFast
+    return canonical
+
+
+def _tokenize(
+    entry: _Entry, text: str, lineno: int, depth: int, opened: Position, display: str
+) -> tuple[int, Position]:
+    """Add the tokens of one physical line to ``entry``; returns the parenthesis
+    depth after it and where the open '(' was opened."""
+    tokens = entry.tokens
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup
+        if kind is None:
+            continue
+        if kind == "word":
+            tokens.append(_Token(match.group(), lineno, match.start() + 1, False))
+        elif kind == "quoted":
+            tokens.append(_Token(match.group(), lineno, match.start() + 1, True))
+        elif kind == "comment":
+            break
+        elif kind == "open":
+            if depth == 0:
+                opened = Position(display, lineno, match.start() + 1)
+            depth += 1
+        elif kind == "close":
+            if depth == 0:
+                entry.problems.append(
+                    error(
+                        Position(display, lineno, match.start() + 1),
+                        "masterfile-syntax",
+                        "unbalanced ')': no '(' is open",
+                    )
+                )
+            else:
+                depth -= 1
+        else:  # unterminated
+            entry.problems.append(
+                error(
+                    Position(display, lineno, match.start() + 1),
+                    "masterfile-syntax",
+                    "unterminated quoted string: a closing '\"' is missing "
+                    "on this line (quoted strings cannot span lines)",
+                )
+            )
+            break
+    return depth, opened
+
+
 @dataclass(slots=True)
 class _State:
     """What a ``$INCLUDE`` saves and restores (as dnspython's reader does)."""
@@ -199,11 +294,11 @@ class _Reader:
 
         A plain one-line record (most lines of a big zone) never becomes an
         entry: the fast path below turns it into a record right away, without
-        the tokenizer and, for the common types, without dnspython. It is
-        written out in the loop, not as a method, because a call per line
-        would add a tenth to the microsecond or two a line takes (a million
-        records should load no slower than named-compilezone does it). The
-        most common shape and RDATA are tried first. Anything unusual (escapes,
+        the tokenizer and, for the common types, without dnspython. Its owner
+        and TTL are worked out in the loop, over 80 lines, because they read
+        and change the state that the loop keeps in local variables; the
+        fields and the RDATA are functions. The most common shape and RDATA
+        are tried first. Anything unusual (escapes,
         units, other classes or types, names or RDATA the fast checks do not
         accept, warnings to give) raises _NotFast before any state changes,
         so the tokenizer sees the line as if the fast path did not exist and
@@ -237,26 +332,9 @@ class _Reader:
                 text = lines[index]
                 if depth == 0 and text:
                     try:
-                        # -- fields: owner (None: blank), TTL, type and RDATA
-                        if not plain[index]:
-                            owner_text, ttl_text, type_text, rdata_text = _regex_fields(text)
-                        else:
-                            # The usual shapes first, "owner IN type rdata" and "owner
-                            # ttl IN type rdata": splitting off the fields before the
-                            # type leaves the RDATA as written, quoted strings whole.
-                            parts = text.split(None, 3)
-                            if len(parts) < 4 or text[0] in _BLANK:
-                                owner_text, ttl_text, type_text, rdata_text = _split_fields(text)
-                            elif parts[1] == "IN":
-                                owner_text, _, type_text, rdata_text = parts
-                                rdata_text = rdata_text.rstrip()  # CRLF files
-                                ttl_text = None
-                            elif parts[2] == "IN" and parts[1].isdigit():
-                                owner_text, ttl_text, _, rest = parts
-                                type_text, rdata_text = rest.split(None, 1)  # ValueError: 1 word
-                                rdata_text = rdata_text.rstrip()
-                            else:
-                                owner_text, ttl_text, type_text, rdata_text = _split_fields(text)
+                        owner_text, ttl_text, type_text, rdata_text = _fast_fields(
+                            text, plain[index]
+                        )
                         rdtype, checker = fast_types[type_text]  # KeyError: not a fast type
 
                         # -- owner, as absolute text
@@ -305,33 +383,7 @@ class _Reader:
                         else:
                             ttl = self._implicit_ttl()
 
-                        # -- RDATA, canonical. The most common types are checked
-                        # here without a call, with the verdicts of their checkers
-                        # in zonesmith.presentation (see _OCTETS); the others by those.
-                        if rdtype is _A:
-                            a, b, c, d = rdata_text.split(".")  # ValueError: not 4 parts
-                            if not (
-                                a in _OCTETS and b in _OCTETS and c in _OCTETS and d in _OCTETS
-                            ):
-                                raise _NotFast
-                            canonical = rdata_text
-                        elif rdtype is _AAAA:
-                            # other characters (an embedded IPv4 address): dnspython
-                            if rdata_text.strip(_HEX_COLON):
-                                raise _NotFast
-                            canonical = inet_ntop(AF_INET6, inet_pton(AF_INET6, rdata_text))
-                            if "." in canonical:
-                                raise _NotFast
-                        elif (
-                            rdtype is _TXT
-                            and len(rdata_text) <= _MAX_FAST_TXT
-                            and _CANONICAL_TXT.fullmatch(rdata_text)
-                        ):
-                            canonical = rdata_text
-                        else:
-                            canonical = checker(rdata_text, origin)
-                            if canonical is None:
-                                raise _NotFast
+                        canonical = _fast_rdata(rdtype, checker, rdata_text, origin)
                     except (_NotFast, IndexError, KeyError, ValueError, OSError):
                         pass  # the tokenizer reads it
                     else:
@@ -358,7 +410,6 @@ class _Reader:
                             )
                         )
                         continue
-                lineno = index + 1
                 first = text[:1]
                 if depth == 0:
                     entry = _Entry([], bool(first) and not first.isspace() and first not in ";(")
@@ -366,43 +417,8 @@ class _Reader:
                 elif resync is None and first and not first.isspace() and first not in ";)":
                     resync = index
                 assert entry is not None
-                tokens = entry.tokens
-                for match in _TOKEN_RE.finditer(text):
-                    kind = match.lastgroup
-                    if kind is None:
-                        continue
-                    if kind == "word":
-                        tokens.append(_Token(match.group(), lineno, match.start() + 1, False))
-                    elif kind == "quoted":
-                        tokens.append(_Token(match.group(), lineno, match.start() + 1, True))
-                    elif kind == "comment":
-                        break
-                    elif kind == "open":
-                        if depth == 0:
-                            opened = Position(display, lineno, match.start() + 1)
-                        depth += 1
-                    elif kind == "close":
-                        if depth == 0:
-                            entry.problems.append(
-                                error(
-                                    Position(display, lineno, match.start() + 1),
-                                    "masterfile-syntax",
-                                    "unbalanced ')': no '(' is open",
-                                )
-                            )
-                        else:
-                            depth -= 1
-                    else:  # unterminated
-                        entry.problems.append(
-                            error(
-                                Position(display, lineno, match.start() + 1),
-                                "masterfile-syntax",
-                                "unterminated quoted string: a closing '\"' is missing "
-                                "on this line (quoted strings cannot span lines)",
-                            )
-                        )
-                        break
-                if depth == 0 and (tokens or entry.problems):
+                depth, opened = _tokenize(entry, text, index + 1, depth, opened, display)
+                if depth == 0 and (entry.tokens or entry.problems):
                     yield entry
                     state, origin, suffix, label_limit, relative_limit, origin_in_zone = (
                         self._fast_context()
@@ -782,8 +798,8 @@ class _Reader:
     ) -> tuple[str, dns.rdata.Rdata | None] | None:
         """Canonical text and, when dnspython was needed, the object; None if invalid."""
         try:
-            # Only long text or lists of names can exceed RDLENGTH; measuring
-            # every record would cost a third of the parse time.
+            # Only long text or lists of names can exceed RDLENGTH, so only
+            # they are measured.
             if len(text) > 8000 or rdtype == dns.rdatatype.HIP:
                 rdata = dns.rdata.from_text(
                     _IN, rdtype, text, origin=self.state.origin, relativize=False

@@ -56,7 +56,7 @@ _BLANK = " \t\r\f\v"
 # (str.isdigit() and str.isalnum() accept more than the tokenizer reads as
 # digits and labels). Quotes are handled by the split itself (_split_fields).
 _UNSPLITTABLE = ";()\\\x1c\x1d\x1e\x1f"
-# the same and any character not ASCII, as one class (searched faster than two)
+# the same and any character not ASCII, as one class (one search, not two)
 _UNSPLITTABLE_RE = re.compile(r"[^\x00-\x1b !-'*-:<-\[\]-\x7f]")
 
 
