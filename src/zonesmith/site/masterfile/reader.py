@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,41 +15,23 @@ import dns.rdataclass
 import dns.rdatatype
 
 from zonesmith import presentation
-from zonesmith.diagnostics import Diagnostic, Position, error, warning
+from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.model import Record
-from zonesmith.site.masterfile.generate import (
-    _RANGE_RE,
-    MAX_GENERATE,
-    _compile_template,
-    _expand,
-    _Template,
-)
+from zonesmith.site.masterfile.directives import DirectivesReader
+from zonesmith.site.masterfile.records import RecordReader
+from zonesmith.site.masterfile.state import _BAD_OWNER, _reason, _State
 from zonesmith.site.masterfile.tokenizer import (
     _BLANK,
     _MAX_UNBALANCED_RESCANS,
     _TOKEN_RE,
-    _join,
     _NotFast,
     _plain_lines,
     _plain_owner,
     _regex_fields,
     _split_fields,
     _Token,
-    _unescape,
-    _unquote,
 )
-from zonesmith.site.values import MAX_TTL, parse_ttl
-
-MAX_INCLUDE_DEPTH = 20
-"""BIND refuses deeper nesting too; deeper is almost always a file including itself."""
-
-
-# A record must fit a 65535-octet message with a 12-octet header, a root owner
-# and the 10 octets of type, class, TTL and length: 65512 octets of data at
-# most. BIND 9.18, which loads what zonesmith writes, already refuses 65512
-# ("ran out of space"), so the limit follows it.
-_MAX_RDATA = 65511
-
+from zonesmith.site.values import MAX_TTL
 
 # type mnemonic (upper or lower case) -> (type, its fast RDATA check)
 _FAST_TYPE_CODES = {
@@ -77,17 +58,6 @@ _MAX_FAST_TXT = 8000  # longer TXT may not fit a message: dnspython measures it
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 
 
-_CLASS_RE = re.compile(r"(?:IN|CH|CHAOS|HS|HESIOD|NONE|ANY|CLASS\d+)", re.IGNORECASE)
-
-_KNOWN_TYPES = sorted(
-    t.name
-    for t in dns.rdatatype.RdataType
-    if not dns.rdatatype.is_metatype(t) and t != dns.rdatatype.NONE
-)
-_DIRECTIVES = ("$ORIGIN", "$TTL", "$INCLUDE", "$GENERATE")
-_IN = dns.rdataclass.IN
-
-
 @dataclass(slots=True)
 class _Entry:
     """One logical line: the tokens of a physical line, plus its parenthesised continuation."""
@@ -95,36 +65,6 @@ class _Entry:
     tokens: list[_Token]
     has_owner: bool  # the line starts in column 1, so its first token is an owner or directive
     problems: list[Diagnostic] = field(default_factory=list)
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _reason(exc: BaseException) -> str:
-    """dnspython's explanation, or the exception's name when it gives none."""
-    text = str(exc).strip()
-    if not text:
-        text = (type(exc).__doc__ or type(exc).__name__).strip().splitlines()[0]
-    return text.rstrip(".")
-
-
-_NAME_REASONS: dict[type[BaseException], str] = {
-    dns.name.EmptyLabel: "it has an empty label (two dots in a row, or a leading dot)",
-    dns.name.LabelTooLong: "a label is longer than 63 octets",
-    dns.name.NameTooLong: "the full name is longer than 255 octets",
-    dns.name.BadEscape: "it has a bad escape (\\DDD must be 000 to 255)",
-}
-
-
-def _name_reason(exc: BaseException) -> str:
-    for kind, reason in _NAME_REASONS.items():
-        if isinstance(exc, kind):
-            return reason
-    return _reason(exc)
-
-
-_BAD_OWNER = dns.name.Name([])  # marks "the previous owner was invalid": its records are dropped
 
 
 def _fast_fields(text: str, plain: int) -> tuple[str | None, str | None, str, str]:
@@ -222,17 +162,7 @@ def _tokenize(
     return depth, opened
 
 
-@dataclass(slots=True)
-class _State:
-    """What a ``$INCLUDE`` saves and restores (as dnspython's reader does)."""
-
-    origin: dns.name.Name
-    last_name: dns.name.Name | str | None  # str: absolute text set by the fast path
-    last_ttl: int | None  # last TTL written on a record
-    default_ttl: int | None  # from $TTL
-
-
-class _Reader:
+class _Reader(DirectivesReader, RecordReader):
     def __init__(self, zone_origin: dns.name.Name, default_ttl: int) -> None:
         self.zone_origin = zone_origin
         self.fallback_ttl = default_ttl
@@ -441,8 +371,6 @@ class _Reader:
             start = resync
             rescans += 1
 
-    # ----------------------------------------------------------------- entries
-
     def _entry(self, entry: _Entry, path: Path, display: str) -> None:
         tokens = entry.tokens
         if entry.problems:
@@ -467,292 +395,6 @@ class _Reader:
     def _after(self, token: _Token, display: str) -> Position:
         return Position(display, token.line, token.column + len(token.text))
 
-    def _name(
-        self, token: _Token, display: str, *, report: bool = True, what: str = "name"
-    ) -> dns.name.Name | None:
-        text = token.text
-        if token.quoted:
-            if report:
-                self.diagnostics.append(
-                    error(
-                        self._pos(token, display),
-                        "bad-name",
-                        f"invalid {what} {text}: a name cannot be a quoted string",
-                    )
-                )
-            return None
-        try:
-            return dns.name.from_text(text, self.state.origin)
-        except Exception as exc:  # dnspython raises several kinds; all mean "bad name"
-            if report:
-                self.diagnostics.append(
-                    error(
-                        self._pos(token, display),
-                        "bad-name",
-                        f"invalid {what} '{text}': {_name_reason(exc)}",
-                    )
-                )
-            return None
-
-    def _extra(self, tokens: list[_Token], after: str, display: str) -> None:
-        if tokens:
-            self.diagnostics.append(
-                error(
-                    self._pos(tokens[0], display),
-                    "masterfile-syntax",
-                    f"unexpected '{_short(tokens[0].text, 40)}' after {after}",
-                )
-            )
-
-    # ----------------------------------------------------------------- directives
-
-    def _directive(self, tokens: list[_Token], path: Path, display: str) -> None:
-        head = tokens[0]
-        word = head.text.upper()
-        args = tokens[1:]
-        where = self._pos(head, display)
-        if word == "$ORIGIN":
-            if not args:
-                self._missing(head, display, "$ORIGIN needs a domain name")
-                return
-            name = self._name(args[0], display, what="$ORIGIN")
-            self._extra(args[1:], "the $ORIGIN name", display)
-            if name is not None:
-                self.state.origin = name
-                self.origin_changed = True
-        elif word == "$TTL":
-            if not args:
-                self._missing(head, display, "$TTL needs a TTL, e.g. $TTL 1h")
-                return
-            ttl = self._ttl(args[0], display)
-            self._extra(args[1:], "the $TTL value", display)
-            if ttl is not None:
-                self.state.default_ttl = ttl
-        elif word == "$INCLUDE":
-            self._include(head, args, path, display)
-        elif word == "$GENERATE":
-            self._generate(head, args, display)
-        else:
-            close = difflib.get_close_matches(word, _DIRECTIVES, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            self.diagnostics.append(
-                error(
-                    where,
-                    "masterfile-syntax",
-                    f"unknown directive '{head.text}': expected one of "
-                    f"{', '.join(_DIRECTIVES)}{hint}",
-                )
-            )
-
-    def _missing(self, token: _Token, display: str, message: str) -> None:
-        self.diagnostics.append(error(self._after(token, display), "masterfile-syntax", message))
-
-    def _ttl(self, token: _Token, display: str) -> int | None:
-        try:
-            return parse_ttl(_unquote(token))
-        except ValueError as exc:
-            self.diagnostics.append(error(self._pos(token, display), "bad-ttl", str(exc)))
-            return None
-
-    def _include(self, head: _Token, args: list[_Token], path: Path, display: str) -> None:
-        where = self._pos(head, display)
-        if not args:
-            self._missing(head, display, "$INCLUDE needs a file name")
-            return
-        file_text = _unescape(_unquote(args[0]))
-        origin = self.state.origin
-        if len(args) > 1:
-            name = self._name(args[1], display, what="$INCLUDE origin")
-            if name is None:
-                return
-            origin = name
-        self._extra(args[2:], "the $INCLUDE origin", display)
-        # Relative to the including file, so a site reads the same from any working directory.
-        target = Path(file_text)
-        if not target.is_absolute():
-            shown = str(Path(display).parent / file_text)
-            target = path.parent / target
-        else:
-            shown = file_text
-        try:
-            resolved = target.resolve()
-        except OSError:
-            resolved = target
-        if resolved in self.stack:
-            self.diagnostics.append(
-                error(where, "include-loop", f"'{shown}' includes itself (directly or indirectly)")
-            )
-            return
-        if len(self.stack) > MAX_INCLUDE_DEPTH:
-            self.diagnostics.append(
-                error(
-                    where,
-                    "include-depth",
-                    f"$INCLUDE nested more than {MAX_INCLUDE_DEPTH} levels deep",
-                )
-            )
-            return
-        saved = _State(
-            self.state.origin, self.state.last_name, self.state.last_ttl, self.state.default_ttl
-        )
-        saved_changed = self.origin_changed
-        self.state.origin = origin
-        self.origin_changed = False
-        try:
-            self.read_file(target, shown, where)
-        finally:
-            # RFC 1035 5.1: an included file never changes the including file's origin.
-            self.state = saved
-            self.origin_changed = saved_changed
-
-    # ----------------------------------------------------------------- records
-
-    def _ttl_class(
-        self, tokens: list[_Token], i: int, display: str
-    ) -> tuple[int, int | None, bool]:
-        """Read the optional TTL and class (either order) from ``tokens[i:]``.
-
-        Returns the index of the type token, the explicit TTL (or None) and
-        whether everything read was valid.
-        """
-        ttl: int | None = None
-        seen_ttl = seen_class = False
-        ok = True
-        n = len(tokens)
-        while i < n and not (seen_ttl and seen_class):
-            token = tokens[i]
-            if token.quoted:
-                break
-            text = token.text
-            if not seen_ttl and text[0].isdigit():
-                seen_ttl = True
-                ttl = self._ttl(token, display)
-                ok = ok and ttl is not None
-            elif not seen_class and _CLASS_RE.fullmatch(text):
-                seen_class = True
-                try:
-                    rdclass = dns.rdataclass.from_text(text)
-                except Exception:
-                    rdclass = None
-                if rdclass != _IN:
-                    ok = False
-                    shown = dns.rdataclass.to_text(rdclass) if rdclass is not None else text
-                    self.diagnostics.append(
-                        error(
-                            self._pos(token, display),
-                            "bad-class",
-                            f"class {shown} is not supported: zone data must be class IN",
-                        )
-                    )
-            else:
-                break
-            i += 1
-        return i, ttl, ok
-
-    def _type(
-        self, token: _Token, display: str, first_is_type: bool
-    ) -> dns.rdatatype.RdataType | None:
-        text = token.text
-        rdtype: dns.rdatatype.RdataType | None
-        try:
-            rdtype = None if token.quoted else dns.rdatatype.from_text(text)
-        except Exception:
-            rdtype = None
-        if rdtype is not None and not dns.rdatatype.is_metatype(rdtype) and rdtype != 0:
-            return rdtype
-        if rdtype is not None:
-            message = f"'{text}' is a query or meta type and cannot appear in zone data"
-        else:
-            message = f"unknown record type '{text}'"
-            close = difflib.get_close_matches(text.upper(), _KNOWN_TYPES, n=3, cutoff=0.6)
-            if close:
-                message += f"; did you mean {' or '.join(close)}?"
-            if first_is_type:
-                if text.startswith("$"):
-                    message += " (directives must start in column 1)"
-                else:
-                    message += (
-                        f" (the line starts with whitespace, so '{text}' is read as a type; "
-                        "an owner name must start in column 1)"
-                    )
-        self.diagnostics.append(error(self._pos(token, display), "unknown-type", message))
-        return None
-
-    def _record(self, tokens: list[_Token], has_owner: bool, display: str) -> None:
-        state = self.state
-        first = tokens[0]
-        position = self._pos(first, display)
-        ok = True
-        if has_owner:
-            name = self._name(first, display, what="owner name")
-            state.last_name = name if name is not None else _BAD_OWNER
-            self.origin_changed = False
-            ok = name is not None
-            i = 1
-        else:
-            name = self._last_name()
-            i = 0
-            if name is None:
-                self.diagnostics.append(
-                    error(
-                        position,
-                        "masterfile-syntax",
-                        "first record has no owner: the line starts with whitespace, which "
-                        "repeats the previous owner, but there is none yet",
-                    )
-                )
-                state.last_name = _BAD_OWNER  # report once, not for each following line
-                ok = False
-            elif name is _BAD_OWNER:
-                ok = False  # already reported at the owner
-            elif self.origin_changed:
-                self.origin_changed = False
-                self.diagnostics.append(
-                    warning(
-                        position,
-                        "inherited-owner",
-                        f"record with inherited owner '{name}' right after $ORIGIN "
-                        f"{state.origin}; write the owner explicitly to avoid surprises",
-                    )
-                )
-        if ok and name is not None and not name.is_subdomain(self.zone_origin):
-            self.diagnostics.append(
-                error(
-                    position,
-                    "out-of-zone",
-                    f"'{name}' is outside zone '{self.zone_origin}'",
-                )
-            )
-            ok = False
-
-        i, ttl, ttl_ok = self._ttl_class(tokens, i, display)
-        ok = ok and ttl_ok
-        if i >= len(tokens):
-            self._missing(tokens[-1], display, "record type missing")
-            return
-        type_token = tokens[i]
-        rdtype = self._type(type_token, display, first_is_type=(i == 0))
-        if rdtype is None:
-            return
-        rest = tokens[i + 1 :]
-        text = _join(rest)
-        at = self._pos(rest[0], display) if rest else self._after(type_token, display)
-        parsed = self._rdata(rdtype, text, at)
-        if parsed is None or not ok or name is None:
-            return
-        if ttl is not None:
-            state.last_ttl = ttl
-        else:
-            ttl = self._implicit_ttl()
-        canonical, rdata = parsed
-        self.records.append(
-            Record.new(name.to_text(), ttl, rdtype, canonical, None, position, "zone", rdata)
-        )
-
-    def _origin_text(self) -> str:
-        """The current $ORIGIN as absolute text (cached: it rarely changes)."""
-        return self._fast_context()[1]
-
     def _fast_context(self) -> tuple[_State, str, str, int, int, bool]:
         """What the fast path needs to know of the state, derived from $ORIGIN once per change.
 
@@ -772,193 +414,6 @@ class _Reader:
             limit = 254 - len(suffix) if in_zone else -1
             cache = self._origin_cache = (origin, text, suffix, min(limit, 63), limit, in_zone)
         return (state, *cache[1:])
-
-    def _last_name(self) -> dns.name.Name | None:
-        """The previous owner; the fast path keeps it as text until a slow line needs it."""
-        last = self.state.last_name
-        if isinstance(last, str):
-            last = self.state.last_name = dns.name.from_text(last)
-        return last
-
-    def _implicit_ttl(self) -> int:
-        """$TTL, else the last TTL written on a record (RFC 1035 5.1), else the caller's default.
-
-        BIND would fall back to the SOA minimum; the caller passes that role
-        in as ``default_ttl``.
-        """
-        state = self.state
-        if state.default_ttl is not None:
-            return state.default_ttl
-        if state.last_ttl is not None:
-            return state.last_ttl
-        return self.fallback_ttl
-
-    def _rdata(
-        self, rdtype: dns.rdatatype.RdataType, text: str, at: Position, *, report: bool = True
-    ) -> tuple[str, dns.rdata.Rdata | None] | None:
-        """Canonical text and, when dnspython was needed, the object; None if invalid."""
-        try:
-            # Only long text or lists of names can exceed RDLENGTH, so only
-            # they are measured.
-            if len(text) > 8000 or rdtype == dns.rdatatype.HIP:
-                rdata = dns.rdata.from_text(
-                    _IN, rdtype, text, origin=self.state.origin, relativize=False
-                )
-                size = len(rdata.to_wire())
-                if size > _MAX_RDATA:
-                    raise ValueError(
-                        f"the data is {size} octets, more than the {_MAX_RDATA} "
-                        "that fit in a DNS message"
-                    )
-                return rdata.to_text(), rdata
-            return presentation.parse(rdtype, text, self._origin_text())
-        except Exception as exc:  # dnspython raises many kinds; each means "bad rdata"
-            if report:
-                self.diagnostics.append(self._bad_rdata(rdtype, text, at, exc))
-            return None
-
-    @staticmethod
-    def _bad_rdata(
-        rdtype: dns.rdatatype.RdataType, text: str, at: Position, exc: BaseException
-    ) -> Diagnostic:
-        kind = dns.rdatatype.to_text(rdtype)
-        return error(at, "bad-rdata", f"invalid {kind} data '{_short(text)}': {_reason(exc)}")
-
-    # ----------------------------------------------------------------- $GENERATE
-
-    def _generate(self, head: _Token, args: list[_Token], display: str) -> None:
-        """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs``, as in BIND."""
-        usage = "$GENERATE needs: start-stop[/step] lhs [ttl] [class] type rhs"
-        if len(args) < 4:
-            at = self._pos(args[-1], display) if args else self._after(head, display)
-            self.diagnostics.append(error(at, "masterfile-syntax", usage))
-            return
-        range_token, lhs_token = args[0], args[1]
-        match = _RANGE_RE.fullmatch(range_token.text)
-        if match is None:
-            self.diagnostics.append(
-                error(
-                    self._pos(range_token, display),
-                    "masterfile-syntax",
-                    f"bad $GENERATE range '{range_token.text}': expected start-stop[/step]",
-                )
-            )
-            return
-        start, stop = int(match.group(1)), int(match.group(2))
-        step = int(match.group(3)) if match.group(3) else 1
-        if start > stop or step < 1:
-            self.diagnostics.append(
-                error(
-                    self._pos(range_token, display),
-                    "masterfile-syntax",
-                    f"bad $GENERATE range '{range_token.text}': start must not exceed stop "
-                    "and step must be at least 1",
-                )
-            )
-            return
-        ok = True
-        i, ttl, ttl_ok = self._ttl_class(args, 2, display)
-        ok = ok and ttl_ok
-        if i >= len(args) - 1:
-            self.diagnostics.append(error(self._pos(args[-1], display), "masterfile-syntax", usage))
-            return
-        type_token, rhs_token = args[i], args[i + 1]
-        rdtype = self._type(type_token, display, first_is_type=False)
-        if rdtype is None:
-            return
-        if len(args) > i + 2:
-            self.diagnostics.append(
-                error(
-                    self._pos(args[i + 2], display),
-                    "masterfile-syntax",
-                    f"unexpected '{_short(args[i + 2].text, 40)}' after the $GENERATE "
-                    "right-hand side; quote the rdata if it has spaces",
-                )
-            )
-            return
-        templates: list[_Template] = []
-        for token in (lhs_token, rhs_token):
-            try:
-                templates.append(_compile_template(_unquote(token)))
-            except ValueError as exc:
-                self.diagnostics.append(
-                    error(self._pos(token, display), "masterfile-syntax", f"$GENERATE: {exc}")
-                )
-                ok = False
-        count = (stop - start) // step + 1
-        if count > MAX_GENERATE:
-            self.diagnostics.append(
-                error(
-                    self._pos(range_token, display),
-                    "generate-limit",
-                    f"$GENERATE range '{range_token.text}' makes {count} records; "
-                    f"at most {MAX_GENERATE} are allowed",
-                )
-            )
-            return
-        if not ok:
-            return
-        lhs, rhs = templates
-        if ttl is None:
-            ttl = self._implicit_ttl()
-        else:
-            self.state.last_ttl = ttl
-        position = self._pos(lhs_token, display)
-        rhs_at = self._pos(rhs_token, display)
-        # One report per kind of failure, not one per generated record.
-        failures: dict[str, tuple[Diagnostic, int]] = {}
-
-        def fail(rule: str, diagnostic: Diagnostic) -> None:
-            first, n = failures.get(rule, (diagnostic, 0))
-            failures[rule] = (first, n + 1)
-
-        origin = self.state.origin
-        origin_text = self._origin_text()
-        for counter in range(start, stop + 1, step):
-            try:
-                owner_text = _expand(lhs, counter)
-                name = dns.name.from_text(owner_text, origin)
-            except Exception as exc:
-                fail(
-                    "bad-name",
-                    error(
-                        position,
-                        "bad-name",
-                        f"$GENERATE owner for {counter} is invalid: {_name_reason(exc)}",
-                    ),
-                )
-                continue
-            if not name.is_subdomain(self.zone_origin):
-                fail(
-                    "out-of-zone",
-                    error(
-                        position,
-                        "out-of-zone",
-                        f"'{name}' is outside zone '{self.zone_origin}'",
-                    ),
-                )
-                continue
-            try:
-                rdata_text = _expand(rhs, counter)
-            except ValueError as exc:
-                fail("bad-rdata", error(rhs_at, "masterfile-syntax", f"$GENERATE: {exc}"))
-                continue
-            try:
-                canonical, rdata = presentation.parse(rdtype, rdata_text, origin_text)
-            except Exception as exc:
-                fail("bad-rdata", self._bad_rdata(rdtype, rdata_text, rhs_at, exc))
-                continue
-            self.records.append(
-                Record.new(name.to_text(), ttl, rdtype, canonical, None, position, "zone", rdata)
-            )
-        for diagnostic, n in failures.values():
-            if n > 1:
-                diagnostic = error(
-                    diagnostic.position,
-                    diagnostic.rule,
-                    f"{diagnostic.message} (and {n - 1} more generated records)",
-                )
-            self.diagnostics.append(diagnostic)
 
 
 def read_masterfile(
