@@ -18,15 +18,6 @@ from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
 from zonesmith.drivers.nftables import render_nftables
 from zonesmith.model import SOFTWARES, Site
-from zonesmith.rules.blocklists import _blocklist_entries
-from zonesmith.rules.facts import SiteFacts
-from zonesmith.rules.registry import validate
-from zonesmith.site.files import display_path
-from zonesmith.site.loader import load_site
-from zonesmith.site.secrets import read_secret, secret_problem
-
-if TYPE_CHECKING:
-    from zonesmith.blocklists.compiled import CompiledBlocklist
 from zonesmith.output.memo import (
     Rendered,
     WrittenFile,
@@ -45,6 +36,15 @@ from zonesmith.output.tree import (
     _swap_in,
     _write_tree,
 )
+from zonesmith.rules.blocklists import _blocklist_entries
+from zonesmith.rules.facts import SiteFacts
+from zonesmith.rules.registry import validate
+from zonesmith.site.files import display_path
+from zonesmith.site.loader import load_site
+from zonesmith.site.secrets import read_secret, secret_problem
+
+if TYPE_CHECKING:
+    from zonesmith.blocklists.compiled import CompiledBlocklist
 
 
 def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zonesmith import __version__
-
-if TYPE_CHECKING:  # pragma: no cover
-    import httpx
 from zonesmith.blocklists.parse import (
     MAX_BYTES,
     ParsedList,
@@ -19,6 +16,9 @@ from zonesmith.blocklists.parse import (
     parse_bytes,
 )
 from zonesmith.blocklists.store import SourceCache, _sha256
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT = 30.0  # seconds per network operation of one request
 ATTEMPTS = 3  # requests per source at most, with back-off between them

@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 from zonesmith.site.values import _HOSTS_NAMES, _LABELS, MAX_NAME, normalize_name
 
 MAX_BYTES = 256 * 1024 * 1024  # a larger download (or decompressed gzip) is refused

@@ -9,16 +9,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from zonesmith.blocklists.compiled import CompiledBlocklist, _compile, safe_stem
+from zonesmith.blocklists.parse import ParsedList, looks_binary, looks_like_html, parse_bytes
 from zonesmith.cache import CACHE_ROOT, ensure_cache_folder, write_atomically
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error
 from zonesmith.model import Blocklist, Server, Site
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-from zonesmith.blocklists.compiled import CompiledBlocklist, _compile, safe_stem
-from zonesmith.blocklists.parse import ParsedList, looks_binary, looks_like_html, parse_bytes
 
 #: The cache, relative to the site's root. It holds a ``.gitignore`` of its own.
 CACHE_NAME = "blocklists"

@@ -7,12 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from zonesmith.cache import ensure_cache_folder
-from zonesmith.diagnostics import Diagnostic
-from zonesmith.model import Site
-
-if TYPE_CHECKING:  # pragma: no cover
-    import httpx
 from zonesmith.blocklists.fetch import FetchResult, _client, _now, fetch_source
 from zonesmith.blocklists.store import (
     CACHE_NAME,
@@ -25,6 +19,12 @@ from zonesmith.blocklists.store import (
     compile_blocklist,
     is_url,
 )
+from zonesmith.cache import ensure_cache_folder
+from zonesmith.diagnostics import Diagnostic
+from zonesmith.model import Site
+
+if TYPE_CHECKING:
+    import httpx
 
 WORKERS = 4  # sources fetched at once
 

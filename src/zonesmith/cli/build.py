@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from zonesmith.cache import ZoneCache
-from zonesmith.diagnostics import SiteError, summary
-from zonesmith.pipeline import build_site, check_site
-
-if TYPE_CHECKING:
-    pass
 from zonesmith.cli.common import (
     EXIT_ERRORS,
     Report,
@@ -22,6 +16,8 @@ from zonesmith.cli.common import (
     no_cache_option,
     site_argument,
 )
+from zonesmith.diagnostics import SiteError, summary
+from zonesmith.pipeline import build_site, check_site
 
 
 @click.command()

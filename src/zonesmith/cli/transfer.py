@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from zonesmith.diagnostics import summary
-
-if TYPE_CHECKING:
-    pass
 from zonesmith.cli.common import EXIT_ERRORS, Report, _json, json_option, site_argument
+from zonesmith.diagnostics import summary
 
 site_option = click.option(
     "--site",

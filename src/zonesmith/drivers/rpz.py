@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 from zonesmith.blocklists.compiled import CompiledBlocklist
 
 

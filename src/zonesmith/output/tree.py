@@ -11,7 +11,6 @@ import shutil
 import stat
 from collections.abc import Container, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from zonesmith.cache import (
     ZoneCache,
@@ -19,11 +18,8 @@ from zonesmith.cache import (
 )
 from zonesmith.diagnostics import Position, SiteError, error
 from zonesmith.drivers import OutputFile
-from zonesmith.site.files import display_path
-
-if TYPE_CHECKING:
-    pass
 from zonesmith.output.memo import WrittenFile, _ReplayedFileMissing
+from zonesmith.site.files import display_path
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
 MARKER = ".zonesmith-output"

@@ -206,6 +206,8 @@ class ServersSection:
     """``servers:``: every server, its software, role and addresses."""
 
     def load_servers(self, source: SourceFile, node: yaml.Node | None) -> tuple[Server, ...]:
+        # Over 80 lines: One field of a server after another, each checked and reported where it
+        # is written.
         servers = []
         fields = (
             "software",
@@ -429,6 +431,8 @@ class SetsSection:
         view: str | None,
         where: str,
     ) -> Iterator[RecordSpec]:
+        # Over 80 lines: The three shapes a name's records may take (a string, a mapping, a list
+        # of both), each with its positions.
         what = f"records of '{owner}' in {where}"
         display = source.display
         if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":

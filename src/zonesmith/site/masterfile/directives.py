@@ -140,6 +140,8 @@ class DirectivesReader:
 
     def _generate(self, head: _Token, args: list[_Token], display: str) -> None:
         """``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs``, as in BIND."""
+        # Over 80 lines: BIND's checks of a $GENERATE, in the order BIND makes them, then its
+        # expansion.
         usage = "$GENERATE needs: start-stop[/step] lhs [ttl] [class] type rhs"
         if len(args) < 4:
             at = self._pos(args[-1], display) if args else self._after(head, display)
