@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from zonesmith.compile.zones import compile_site
 from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
 from zonesmith.drivers.nftables import render_nftables
-from zonesmith.model import SOFTWARES, Site
+from zonesmith.model import SOFTWARES, Site, Zone
 from zonesmith.output.memo import (
     Rendered,
     WrittenFile,
@@ -38,7 +39,7 @@ from zonesmith.output.tree import (
 )
 from zonesmith.rules.blocklists import _blocklist_entries
 from zonesmith.rules.facts import SiteFacts
-from zonesmith.rules.registry import validate
+from zonesmith.rules.registry import ZoneMemo, validate
 from zonesmith.site.files import display_path
 from zonesmith.site.loader import load_site
 from zonesmith.site.secrets import read_secret, secret_problem
@@ -55,8 +56,23 @@ def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[D
     """
     site, diagnostics = load_site(root, cache)
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
-        diagnostics += validate(site, gather_facts(site), cache)
+        memo = _zone_rules_memo(site, cache) if cache is not None else None
+        diagnostics += validate(site, gather_facts(site), memo)
     return site, sort_diagnostics(diagnostics)
+
+
+def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
+    """The zone rules' findings kept in the cache: an unchanged zone is not checked again."""
+    implicit = site.implicit_view
+
+    def memo(zone: Zone, view: str, work: Callable[[], list[Diagnostic]]) -> list[Diagnostic]:
+        found = cache.rule_diagnostics(zone, view, implicit)
+        if found is None:
+            found = work()
+            cache.keep_rule_diagnostics(zone, view, implicit, found)
+        return found
+
+    return memo
 
 
 def gather_facts(site: Site) -> SiteFacts:

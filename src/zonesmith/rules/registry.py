@@ -10,7 +10,6 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
-from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.model import Site, Zone
 from zonesmith.rules.facts import SiteFacts
@@ -77,11 +76,17 @@ def zone_views(site: Site) -> Iterator[tuple[Zone, str]]:
             yield zone, zone.views[0]
 
 
-def validate(site: Site, facts: SiteFacts, cache: ZoneCache | None = None) -> list[Diagnostic]:
+#: How the findings of the zone rules on one zone in one view are had: given
+#: the zone, the view and the work that finds them (e.g. from a memo of an
+#: earlier run).
+ZoneMemo = Callable[[Zone, str, Callable[[], list[Diagnostic]]], list[Diagnostic]]
+
+
+def validate(site: Site, facts: SiteFacts, memo: ZoneMemo | None = None) -> list[Diagnostic]:
     """Run every rule on the site.
 
-    The zone rules look at one zone only: with a ``cache``, what they found
-    on an unchanged zone is taken from it.
+    The zone rules look at one zone only: with a ``memo``, what they found
+    on an unchanged zone may be taken from it.
     """
     diagnostics: list[Diagnostic] = []
     for site_rule in (r for r in RULES if r.scope == "site"):
@@ -89,13 +94,11 @@ def validate(site: Site, facts: SiteFacts, cache: ZoneCache | None = None) -> li
     for facts_rule in (r for r in RULES if r.scope == "facts"):
         diagnostics.extend(facts_rule.check(site, facts))
     zone_rules = [r for r in RULES if r.scope == "zone"]
-    implicit = site.implicit_view
     for zone, view in zone_views(site):
-        found = cache.rule_diagnostics(zone, view, implicit) if cache is not None else None
-        if found is None:
+
+        def work(zone: Zone = zone, view: str = view) -> list[Diagnostic]:
             zone_view = ZoneView.build(site, zone, view)
-            found = [d for zone_rule in zone_rules for d in zone_rule.check(zone_view)]
-            if cache is not None:
-                cache.keep_rule_diagnostics(zone, view, implicit, found)
-        diagnostics.extend(found)
+            return [d for zone_rule in zone_rules for d in zone_rule.check(zone_view)]
+
+        diagnostics.extend(memo(zone, view, work) if memo is not None else work())
     return diagnostics
