@@ -1,4 +1,10 @@
-"""The pipeline behind ``check`` and ``build``: load, validate, compile, render, check, write."""
+"""The pipeline behind ``check`` and ``build``: load, validate, compile, render, check, write.
+
+load → validate → compile → render (drivers) → server checkers → swap in.
+Nothing is written to the output when any stage reports an error, and the
+output tree is replaced in one step, so after any crash it is the old tree
+or the new one, never a mix.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""nftables rules in front of an authoritative server's port 53."""
+"""nftables rules in front of an authoritative server's port 53.
+
+An ACL still answers (REFUSED), so it still serves as an amplifier; only a
+firewall that drops the packets stays silent. zonesmith writes one table per
+server that lets only the declared clients reach its address and port.
+"""
 
 from __future__ import annotations
 

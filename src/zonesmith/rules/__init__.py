@@ -1,7 +1,17 @@
 """The rules that judge a site's values; importing this package registers every family.
 
-One module per family of rules; each rule is one function registered with
-its id, severity and scope in :mod:`zonesmith.rules.registry`.
+Each rule is one function, registered with an id, a severity, a one-line
+summary and a scope by the decorator of :mod:`zonesmith.rules.registry`.
+Site rules look at the whole site (references between its parts); facts
+rules also judge what the pipeline found outside the model (secrets, files,
+drivers' capabilities: :mod:`zonesmith.rules.facts`); zone rules look at
+the records one view of one zone serves, through a
+:class:`zonesmith.rules.zone_view.ZoneView` index. Adding a rule is adding
+a function to the module of its family. The rules read no file.
+
+Problems with the syntax of a single value (bad YAML, bad RDATA, bad names)
+are reported while loading, in :mod:`zonesmith.site`, because the value
+cannot be put in the model at all.
 """
 
 from zonesmith.rules import blocklists, dnssec, fleet, records, references, secrets

@@ -1,4 +1,4 @@
-"""The sections of zonesmith.yaml besides zones: defaults, keys, views, servers, sets."""
+"""The sections of zonesmith.yaml besides zones: defaults, keys, views, servers, lists, sets."""
 
 from __future__ import annotations
 

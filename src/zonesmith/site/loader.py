@@ -1,4 +1,18 @@
-"""Loading a site: zonesmith.yaml, zones/*.yaml and zones/*.zone into the model."""
+"""Loading a site: zonesmith.yaml, zones/*.yaml and zones/*.zone into the model.
+
+The YAML is composed into nodes (PyYAML's C composer when available), not
+constructed into Python objects, so that every value keeps its line and
+column; scalars are read as the text the user wrote, which also avoids YAML
+1.1 surprises such as ``no`` becoming false or ``010`` becoming 8. Zone files
+that are flat mappings of one-line values, as generated zones of a million
+records are, are read line by line instead (:mod:`zonesmith.site.flat_yaml`), giving
+the same records and positions; PyYAML reads every other file.
+
+Loading reports every problem it meets and goes on with what it could read,
+so that one run of ``zonesmith check`` shows them all. What is wrong with the
+*syntax* of one value is reported here; what is wrong with how values relate
+to each other is for :mod:`zonesmith.rules`.
+"""
 
 from __future__ import annotations
 

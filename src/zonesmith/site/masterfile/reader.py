@@ -1,4 +1,20 @@
-"""Reading RFC 1035 master files (BIND's dialect) into the model, every problem at its line."""
+"""Reading RFC 1035 master files (BIND's dialect) into the model, every problem at its line.
+
+Why not ``dns.zone.from_text``: dnspython stops at the first problem and only
+knows the line of it. zonesmith promises that every error names the file, line
+and column and that one ``check`` run shows every problem, so this module has
+its own tokenizer and directive handling and hands only the RDATA of each
+record to dnspython (``dns.rdata.from_text``), which stays the authority on
+what each record type's presentation format means.
+
+The dialect is BIND's: ``;`` comments, parentheses spanning lines, quoted
+strings with escapes, a blank owner repeating the previous owner, ``@``,
+``$ORIGIN``, ``$TTL`` (with BIND units), ``$INCLUDE file [origin]`` and
+``$GENERATE``. TTL and class may come in either order before the type.
+
+A record with an error is reported and left out; reading always goes on with
+the next record. Nothing here raises on bad input.
+"""
 
 from __future__ import annotations
 
