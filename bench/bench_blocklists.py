@@ -99,7 +99,7 @@ COMPILE = """
 import json, resource, sys, time
 sys.path.insert(0, {src!r})
 started = time.perf_counter()
-from zonesmith.load import load_site
+from zonesmith.site.loader import load_site
 from zonesmith.blocklists.update import update_site
 site, _ = load_site({site!r})
 loaded = time.perf_counter()

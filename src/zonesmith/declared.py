@@ -34,7 +34,7 @@ class ZoneSource:
 
 @dataclass(frozen=True)
 class Declarations:
-    """What zonesmith.yaml declares (see Loader.load_declarations).
+    """What zonesmith.yaml declares (see zonesmith.site.loader.Loader.load_declarations).
 
     ``site`` has no zones yet; ``zones`` are the declared zones without
     their records, each with where its records come from; ``sets`` are the

@@ -27,23 +27,23 @@ from zonesmith.drivers.nftables import render_nftables
 from zonesmith.model import SOFTWARES, Site, Zone
 from zonesmith.output.memo import (
     Rendered,
+    ReplayedFileMissing,
     WrittenFile,
-    _keep_memo,
-    _kept_fingerprint,
-    _replay,
-    _replay_key,
-    _ReplayedFileMissing,
-    _take_memo,
+    keep_memo,
+    kept_fingerprint,
+    replay,
+    replay_key,
+    take_memo,
 )
 from zonesmith.output.tree import (
-    _locked,
-    _make_spare,
-    _read_manifest,
-    _staging_dir,
-    _swap_in,
-    _write_tree,
+    locked,
+    make_spare,
+    read_manifest,
+    staging_dir,
+    swap_in,
+    write_tree,
 )
-from zonesmith.rules.blocklists import _blocklist_entries
+from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import ZoneMemo, validate
 from zonesmith.site.files import display_path
@@ -84,7 +84,7 @@ def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
 def gather_facts(site: Site) -> SiteFacts:
     """What the rules judge besides the model: secrets read, files found, sources
     fetched, and what each server software can do."""
-    entries = list(_blocklist_entries(site))
+    entries = list(blocklist_entries(site))
     missing = frozenset(
         entry
         for _, _, _, entry in entries
@@ -139,35 +139,35 @@ def build_site(
     secrets = read_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
-    staging, is_spare = _staging_dir(out, cache)
+    staging, is_spare = staging_dir(out, cache)
     # Builds of one output take turns: they share its spare tree.
-    with _locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
+    with locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
         if is_spare and (staging.is_symlink() or not staging.is_dir()):
             staging.unlink(missing_ok=True)  # a file or link where the spare belongs
             staging.mkdir()
         # Server checks need every server's build: they take a full render.
         replayable = is_spare and not server_checks
         memo_path = staging.with_suffix(".memo")
-        memo = _take_memo(memo_path, _replay_key(cache, secrets, lists) if replayable else None)
+        memo = take_memo(memo_path, replay_key(cache, secrets, lists) if replayable else None)
         try:
-            rendered = _replay(site, cache, memo) if memo is not None else None
+            rendered = replay(site, cache, memo) if memo is not None else None
             if rendered is None:
                 rendered = _render(site, secrets, lists, cache)
             if cache is not None:
                 cache.save(site.zones, collect=True)
-            written, before, before_at = _read_manifest(out)
+            written, before, before_at = read_manifest(out)
             try:
-                recorded = _write_tree(staging, rendered.files, out, before, before_at)
-            except _ReplayedFileMissing:  # a file replayed from the last build is in neither tree
+                recorded = write_tree(staging, rendered.files, out, before, before_at)
+            except ReplayedFileMissing:  # a file replayed from the last build is in neither tree
                 rendered = _render(site, secrets, lists, cache)
-                recorded = _write_tree(staging, rendered.files, out, before, before_at)
+                recorded = write_tree(staging, rendered.files, out, before, before_at)
             if server_checks:
                 for driver, build in rendered.checks:
                     display = display_path(out / build.server.name)
                     diagnostics += driver.check(build, staging / build.server.name, display)
             if any(d.is_error for d in diagnostics):
                 raise SiteError(sort_diagnostics(diagnostics))
-            _swap_in(staging, out, written)
+            swap_in(staging, out, written)
         finally:
             # A spare tree stays, whether it now holds the replaced tree or
             # this build's: the next build brings it up to date instead of
@@ -178,11 +178,11 @@ def build_site(
         if state.changed or not state.path.exists():
             write_atomically(state.path, state.text().encode())
         if is_spare and not staging.exists():
-            _make_spare(staging, recorded, out)
+            make_spare(staging, recorded, out)
         # Known once the cache is saved: the declarations of a first build.
-        key = _replay_key(cache, secrets, lists) if replayable else None
+        key = replay_key(cache, secrets, lists) if replayable else None
         if key is not None:
-            _keep_memo(memo_path, key, rendered, recorded)
+            keep_memo(memo_path, key, rendered, recorded)
     result.diagnostics = sort_diagnostics(diagnostics)
     return result
 
@@ -230,5 +230,5 @@ def _render(
             if zone is not None and compiled.zones.get((zone.view, zone.origin)) is zone:
                 zone_files.setdefault((zone.view, zone.origin), []).append(path)
         checks.append((driver, build))
-    zones = {key: _kept_fingerprint(zone.zone) for key, zone in compiled.zones.items()}
+    zones = {key: kept_fingerprint(zone.zone) for key, zone in compiled.zones.items()}
     return Rendered(files, compiled.state, zones, zone_files, checks)

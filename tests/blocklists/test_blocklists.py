@@ -600,7 +600,7 @@ def test_build_reads_the_compiled_lists_and_follows_local_edits(tmp_path: Path) 
 
 def test_a_rebuild_follows_an_edited_local_list(tmp_path: Path) -> None:
     # A rebuild that takes the configuration as the last build wrote it (see
-    # zonesmith.build._replay) still sees a list whose file changed.
+    # zonesmith.output.memo.replay) still sees a list whose file changed.
     site = blocklist_site(tmp_path, ["lists/block.txt"], files={"lists/block.txt": "a.example\n"})
     out = tmp_path / "out"
     for names in ("a.example\n", "a.example\ntracker.example.net\n"):

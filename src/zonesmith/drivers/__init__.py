@@ -33,7 +33,7 @@ class OutputFile:
     else may depend on a zone's records: a rebuild whose declarations, keys
     and blocklists are unchanged writes such files again for the zones that
     changed, and takes every other file as the last build wrote it (see
-    zonesmith.output.memo._replay).
+    zonesmith.output.memo.replay).
     """
 
     content: bytes

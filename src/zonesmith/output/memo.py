@@ -37,12 +37,12 @@ WrittenFile = tuple[str, int, int]
 class Rendered:
     """Every file of the output tree, and the serial state they were made with."""
 
-    #: path in the tree -> the file, or how the last build wrote it (see _replay);
+    #: path in the tree -> the file, or how the last build wrote it (see replay);
     #: a path ending in "/" is a folder a server writes into.
     files: dict[str, OutputFile | WrittenFile]
     state: SerialState
     #: (view, zone origin) of every compiled zone -> the fingerprint its records
-    #: had (see _kept_fingerprint)
+    #: had (see kept_fingerprint)
     zones: dict[tuple[str, str], str | None]
     #: (view, zone origin) -> the paths of its zone files
     zone_files: dict[tuple[str, str], list[str]]
@@ -50,7 +50,7 @@ class Rendered:
     checks: list[tuple[Driver, ServerBuild]] = field(default_factory=list)
 
 
-def _replay_key(
+def replay_key(
     cache: ZoneCache | None,
     secrets: dict[str, str],
     lists: dict[str, tuple[CompiledBlocklist, ...]],
@@ -77,7 +77,7 @@ _MEMO_FORMAT = 1
 
 @dataclass
 class _Memo:
-    """How the last build into an output made it (see _replay)."""
+    """How the last build into an output made it (see replay)."""
 
     #: the state file's signature after that build
     state: Signature
@@ -93,7 +93,7 @@ def _state_signature(path: Path) -> Signature | None:
         return None
 
 
-def _take_memo(path: Path, key: str | None) -> _Memo | None:
+def take_memo(path: Path, key: str | None) -> _Memo | None:
     """The memo of the last build into an output, if made from what ``key`` says.
 
     It is deleted as it is read: only the build that completes writes one
@@ -117,7 +117,7 @@ def _take_memo(path: Path, key: str | None) -> _Memo | None:
 
 
 def _well_formed(memo: _Memo) -> bool:
-    """Whether a memo has the shape _keep_memo gives it: a damaged one is only a miss.
+    """Whether a memo has the shape keep_memo gives it: a damaged one is only a miss.
 
     Checked a column at a time (ten thousand files each time a rebuild starts).
     """
@@ -139,7 +139,7 @@ def _types(values: Iterable[object]) -> set[type]:
     return set(map(type, values))
 
 
-def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, WrittenFile]) -> None:
+def keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, WrittenFile]) -> None:
     state = _state_signature(rendered.state.path)
     if state is None:
         return
@@ -149,7 +149,7 @@ def _keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Wri
         write_atomically(path, marshal.dumps(memo))
 
 
-def _replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None:
+def replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None:
     """The output of the last build with only the changed zones compiled again.
 
     Every file but the zone files is made from what the memo's key covers,
@@ -175,14 +175,14 @@ def _replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None
     files: dict[str, OutputFile | WrittenFile] = dict(memo.files)
     kept = dict(memo.zones)
     for view_and_origin, zone in compiled.items():
-        kept[view_and_origin] = _kept_fingerprint(zone.zone)
+        kept[view_and_origin] = kept_fingerprint(zone.zone)
         for relative in memo.zone_files.get(view_and_origin, ()):
             _, mode, _ = memo.files[relative]
             files[relative] = OutputFile(zone.master_file(), mode, zone)
     return Rendered(files, state, kept, memo.zone_files)
 
 
-def _kept_fingerprint(zone: Zone) -> str | None:
+def kept_fingerprint(zone: Zone) -> str | None:
     """What a zone's file is made from, for the memo; None: it is made at every build.
 
     A reverse-of zone's PTRs come from other zones, which its fingerprint
@@ -191,5 +191,5 @@ def _kept_fingerprint(zone: Zone) -> str | None:
     return None if zone.reverse_of else zone.fingerprint
 
 
-class _ReplayedFileMissing(Exception):
+class ReplayedFileMissing(Exception):
     """A file replayed from the last build is in neither the spare tree nor the live one."""

@@ -18,12 +18,12 @@ from zonesmith.cache import (
 )
 from zonesmith.diagnostics import Position, SiteError, error
 from zonesmith.drivers import OutputFile
-from zonesmith.output.memo import WrittenFile, _ReplayedFileMissing
+from zonesmith.output.memo import ReplayedFileMissing, WrittenFile
 from zonesmith.site.files import display_path
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
 MARKER = ".zonesmith-output"
-#: Where a site's spare output trees are kept, in its cache (see _staging_dir).
+#: Where a site's spare output trees are kept, in its cache (see staging_dir).
 TREES_FOLDER = "trees"
 MARKER_HEADER = (
     "# This folder is written by 'zonesmith build' and replaced on every build.\n"
@@ -33,7 +33,7 @@ MARKER_HEADER = (
 )
 
 
-def _staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
+def staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
     """Where the new tree is made (on the same file system as ``out``, so the
     swap is one rename), and whether it is the site's spare tree.
 
@@ -103,7 +103,7 @@ def _drop_spares_of_gone_outputs(folder: Path, kept: Path) -> None:
     for named in folder.glob("*.out"):
         if named.with_suffix("") == kept:
             continue
-        with _locked(named, wait=False) as ours:  # not while a build uses it
+        with locked(named, wait=False) as ours:  # not while a build uses it
             out = Path(os.fsdecode(named.read_bytes()))
             if ours and not (out / MARKER).is_file():
                 shutil.rmtree(named.with_suffix(""), ignore_errors=True)
@@ -112,7 +112,7 @@ def _drop_spares_of_gone_outputs(folder: Path, kept: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+def locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` (made if need be); yields whether it was got.
 
     Without ``wait``, a lock another process holds is not waited for.
@@ -126,12 +126,12 @@ def _locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
         yield True
 
 
-def _make_spare(spare: Path, files: dict[str, WrittenFile], out: Path) -> None:
+def make_spare(spare: Path, files: dict[str, WrittenFile], out: Path) -> None:
     """The spare of a first build (which had no tree to replace): ``out``, linked.
 
     Every file, the manifest too, is a link to the tree just written (which
     needs no checking); the next build writes none of them through (see
-    _write_tree). The first build, not the first rebuild after it, pays for
+    write_tree). The first build, not the first rebuild after it, pays for
     the links. Without a spare, the next build only makes one.
     """
     try:
@@ -155,7 +155,7 @@ def _make_spare(spare: Path, files: dict[str, WrittenFile], out: Path) -> None:
 Manifest = dict[str, str]
 
 
-def _read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
+def read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
     """What an earlier build wrote into ``out``: every path, each file's digest, and when.
 
     The time (of the manifest, written after every file) tells files a
@@ -176,7 +176,7 @@ def _read_manifest(out: Path) -> tuple[set[str], Manifest, int]:
     return written, files, written_at
 
 
-def _write_tree(
+def write_tree(
     root: Path,
     files: dict[str, OutputFile | WrittenFile],
     previous: Path,
@@ -191,7 +191,7 @@ def _write_tree(
     ``before``, written at ``before_at``) is hard-linked from it, and only
     what is left is written. A file edited by hand after its build (newer
     than its tree's manifest) is not trusted in either. A file given only
-    as WrittenFile must be found in one of them (else _ReplayedFileMissing).
+    as WrittenFile must be found in one of them (else ReplayedFileMissing).
 
     A file is never written in place: the spare and the previous tree share
     files by links, and the previous tree is the one servers run from. The
@@ -200,7 +200,7 @@ def _write_tree(
 
     Returns every file as WrittenFile, folders with no digest.
     """
-    _, kept, kept_at = _read_manifest(root)
+    _, kept, kept_at = read_manifest(root)
     (root / MARKER).unlink(missing_ok=True)
     _prune(root, files)
     recorded: dict[str, WrittenFile] = {}
@@ -242,7 +242,7 @@ def _write_tree(
                 except OSError:
                     pass  # another file system, or links not allowed: written below
             if content is None:
-                raise _ReplayedFileMissing(relative)
+                raise ReplayedFileMissing(relative)
             # Create with the final mode so a secret is never readable, even briefly.
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
             fd = os.open(name, flags, mode, dir_fd=new_fd)
@@ -266,7 +266,7 @@ def _make_folder(path: Path, mode: int) -> None:
 def _prune(root: Path, files: dict[str, OutputFile | WrittenFile]) -> None:
     """Delete whatever ``root`` holds besides ``files`` and the folders they are in.
 
-    A path of ``files`` that is a folder in ``root`` is left to _write_tree,
+    A path of ``files`` that is a folder in ``root`` is left to write_tree,
     which replaces it.
     """
     folders = {""}
@@ -404,7 +404,7 @@ def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
             shutil.copy2(old / relative, target)
 
 
-def _swap_in(staging: Path, out: Path, written: set[str]) -> None:
+def swap_in(staging: Path, out: Path, written: set[str]) -> None:
     """Make ``staging`` the output tree; the old tree ends up in ``staging``.
 
     ``written`` is what the old tree's manifest lists.

@@ -55,7 +55,7 @@ def bad_sinkhole(site: Site) -> Iterator[Diagnostic]:
             )
 
 
-def _blocklist_entries(site: Site) -> Iterator[tuple[str, str, Position, str]]:
+def blocklist_entries(site: Site) -> Iterator[tuple[str, str, Position, str]]:
     """(blocklist, kind, position, entry) for every source and allowlist file."""
     for b in site.blocklists:
         positions = b.source_positions or (b.position,) * len(b.sources)
@@ -73,7 +73,7 @@ def _blocklist_entries(site: Site) -> Iterator[tuple[str, str, Position, str]]:
     "site",
 )
 def bad_blocklist_source(site: Site) -> Iterator[Diagnostic]:
-    for name, kind, position, entry in _blocklist_entries(site):
+    for name, kind, position, entry in blocklist_entries(site):
         if "://" in entry and not entry.startswith(("http://", "https://")):
             yield _report(
                 "bad-blocklist-source",
@@ -85,7 +85,7 @@ def bad_blocklist_source(site: Site) -> Iterator[Diagnostic]:
 
 @rule("missing-blocklist-file", Severity.ERROR, "a blocklist file does not exist", "facts")
 def missing_blocklist_file(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
-    for name, kind, position, entry in _blocklist_entries(site):
+    for name, kind, position, entry in blocklist_entries(site):
         if "://" in entry:
             continue
         if entry in facts.missing_files:
@@ -116,7 +116,7 @@ def empty_blocklist(site: Site) -> Iterator[Diagnostic]:
 )
 def blocklist_not_fetched(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
     used = {ref.name for server in site.servers for ref in server.blocklists}
-    for name, kind, position, entry in _blocklist_entries(site):
+    for name, kind, position, entry in blocklist_entries(site):
         if name in used and kind == "source" and entry in facts.unfetched:
             yield _report(
                 "blocklist-not-fetched",

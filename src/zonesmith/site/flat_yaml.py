@@ -135,14 +135,16 @@ def read_flat_zone(
     scalars (plain or quoted, without escapes), one-line ``[...]`` lists of
     such scalars, or block lists (``- record`` lines) of them; comments and
     blank lines anywhere. That is what generated zones of a million records
-    look like, and PyYAML spends seconds building nodes for them. The specs
-    and their positions are exactly those :meth:`Loader.record_specs` gives
-    for PyYAML's nodes of the same text; anything this reader is not sure of
+    look like, and PyYAML would build a node for each of their values. The
+    specs and their positions are exactly those that
+    :meth:`zonesmith.site.declarations.SetsSection.record_specs` gives for
+    PyYAML's nodes of the same text; anything this reader is not sure of
     (other YAML, odd characters, nulls, what YAML would reject) returns None
     so that PyYAML reads the file and reports what is wrong.
 
     Also returns the repeated keys, as (key, line, column, line of the first),
-    whose records are left out as :meth:`Loader.mapping` leaves them out.
+    whose records are left out as
+    :meth:`zonesmith.site.yaml_nodes.NodeReader.mapping` leaves them out.
     """
     # Over 80 lines: One loop over the lines whose state (the owner, an open list) stays in
     # local variables: a call per line would slow the reading of the biggest zones.

@@ -36,7 +36,7 @@ _TOKEN_RE = re.compile(
 # class IN, a mnemonic type, and RDATA of plain words and quoted strings without
 # escapes, then perhaps a comment. Most lines of big zones look like this; they
 # skip the tokenizer and, for the common types, dnspython (see zonesmith.presentation
-# and _Reader._entries). Lines without comments, parentheses or escapes (see
+# and reader._Reader._entries). Lines without comments, parentheses or escapes (see
 # _plain_lines) are split on whitespace instead, several times cheaper.
 _FAST_WORD = r'(?:[^\s;()"\\]+|"[^"\\]*")'
 _FAST_LABEL = r"[A-Za-z0-9_-]{1,63}"
