@@ -21,14 +21,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.cache",),
     ("zonesmith.site",),
     ("zonesmith.rules",),
-    ("zonesmith.blocklists.parse", "zonesmith.blocklists.compiled"),
+    ("zonesmith.blocklists",),
     ("zonesmith.compile",),
     ("zonesmith.drivers",),
     ("zonesmith.output",),
-    ("zonesmith.blocklists.store", "zonesmith.blocklists.fetch", "zonesmith.blocklists.update"),
     ("zonesmith.pipeline",),
     ("zonesmith.importers",),
-    ("zonesmith.blocklists.__init__", "zonesmith.cli", "zonesmith.__main__"),
+    ("zonesmith.cli", "zonesmith.__main__"),
 ]
 
 

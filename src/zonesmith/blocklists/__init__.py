@@ -1,7 +1,8 @@
 """Resolver blocklists by step: parse, compile, store, fetch, update.
 
-parse and compiled are values the compile stage names; store, fetch and
-update read and write the site's blocklist cache (see docs/architecture.md).
+A stage of its own below compile (see docs/architecture.md): parse and
+compiled are values the compile stage names; store, fetch and update read
+and write the site's blocklist cache, and never call the pipeline.
 
 ``zonesmith blocklist update`` fetches every http(s) source of the site's
 blocklists with a conditional GET into a cache under the site
