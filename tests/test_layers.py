@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.__init__", "zonesmith.diagnostics"),
     ("zonesmith.presentation", "zonesmith.model", "zonesmith.declared"),
     # The per-zone cache that site, rules and compile consult (see docs/architecture.md).
-    ("zonesmith.cache",),
+    ("zonesmith.own_files", "zonesmith.cache"),
     ("zonesmith.site",),
     ("zonesmith.rules",),
     ("zonesmith.blocklists",),

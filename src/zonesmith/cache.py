@@ -45,7 +45,6 @@ import io
 import marshal
 import os
 import pickle
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -58,9 +57,14 @@ from zonesmith.model import Record, Zone, apex_ns_of
 
 if TYPE_CHECKING:
     from zonesmith.declared import Declarations
+from zonesmith.own_files import (
+    CACHE_ROOT,
+    Signature,
+    ensure_cache_folder,
+    signature,
+    write_atomically,
+)
 
-#: Where zonesmith keeps its caches, relative to the site's root.
-CACHE_ROOT = ".zonesmith/cache"
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
 _FORMAT = 3
@@ -74,39 +78,9 @@ BIG_ZONE_RECORDS = 50_000
 #: it is not even hashed to look it up.
 BIG_ZONE_FILE_BYTES = 4 * 1024 * 1024
 
-#: What tells a file changed without reading it: size, mtime, inode, ctime (as git's index).
-Signature = tuple[int, int, int, int]
-
-
-def signature(info: os.stat_result) -> Signature:
-    """A file's Signature, from its ``stat``."""
-    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
-
 
 #: path, line, column, severity, rule, message
 DiagnosticTuple = tuple[str, int, int, str, str, str]
-
-
-def ensure_cache_folder(site_root: Path | str, name: str) -> Path:
-    """``SITE/.zonesmith/cache/<name>``, made on first use with a ``.gitignore``."""
-    folder = Path(site_root) / CACHE_ROOT / name
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder.parents[1] / ".gitignore"  # SITE/.zonesmith/.gitignore
-    if not ignore.exists():
-        ignore.write_text("# zonesmith's caches: never commit them\n*\n")
-    return folder
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Replace ``path`` in one step; concurrent writers each use their own temporary."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        temporary.write_bytes(content)
-        temporary.replace(path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
 
 
 def _code_digest() -> str:

@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.cache import (
-    ZoneCache,
-    write_atomically,
-)
+from zonesmith.cache import ZoneCache
 from zonesmith.compile.fleet import compile_fleet
 from zonesmith.compile.zones import compile_site
 from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
@@ -43,6 +40,7 @@ from zonesmith.output.tree import (
     swap_in,
     write_tree,
 )
+from zonesmith.own_files import write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import ZoneMemo, validate

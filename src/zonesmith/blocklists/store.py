@@ -12,9 +12,9 @@ from pathlib import Path
 
 from zonesmith.blocklists.compiled import CompiledBlocklist, _compile, safe_stem
 from zonesmith.blocklists.parse import ParsedList, looks_binary, looks_like_html, parse_bytes
-from zonesmith.cache import CACHE_ROOT, ensure_cache_folder, write_atomically
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error
 from zonesmith.model import Blocklist, Server, Site
+from zonesmith.own_files import CACHE_ROOT, ensure_cache_folder, write_atomically
 
 #: The cache, relative to the site's root. It holds a ``.gitignore`` of its own.
 CACHE_NAME = "blocklists"

@@ -19,9 +19,9 @@ from zonesmith.blocklists.store import (
     compile_blocklist,
     is_url,
 )
-from zonesmith.cache import ensure_cache_folder
 from zonesmith.diagnostics import Diagnostic
 from zonesmith.model import Site
+from zonesmith.own_files import ensure_cache_folder
 
 if TYPE_CHECKING:
     import httpx

@@ -13,17 +13,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.cache import (
-    Signature,
-    ZoneCache,
-    signature,
-    write_atomically,
-)
+from zonesmith.cache import ZoneCache
 from zonesmith.compile.fleet import ServerBuild
 from zonesmith.compile.serials import STATE_FILE, SerialState, build_date
 from zonesmith.compile.zones import compile_zone
 from zonesmith.drivers import Driver, OutputFile
 from zonesmith.model import Site, Zone
+from zonesmith.own_files import Signature, signature, write_atomically
 
 if TYPE_CHECKING:
     from zonesmith.blocklists.compiled import CompiledBlocklist

@@ -12,13 +12,11 @@ import stat
 from collections.abc import Container, Iterator
 from pathlib import Path
 
-from zonesmith.cache import (
-    ZoneCache,
-    ensure_cache_folder,
-)
+from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Position, SiteError, error
 from zonesmith.drivers import OutputFile
 from zonesmith.output.memo import ReplayedFileMissing, WrittenFile
+from zonesmith.own_files import ensure_cache_folder
 from zonesmith.site.files import display_path
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
