@@ -17,8 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.__init__", "zonesmith.diagnostics"),
     ("zonesmith.presentation", "zonesmith.model", "zonesmith.declared"),
-    # The per-zone cache that site, rules and compile consult (see docs/architecture.md).
-    ("zonesmith.own_files", "zonesmith.cache"),
+    ("zonesmith.own_files",),
     ("zonesmith.site",),
     ("zonesmith.rules",),
     ("zonesmith.blocklists",),

@@ -34,7 +34,7 @@ class Position:
 
     def __reduce__(self) -> tuple[type[Position], tuple[str, int, int]]:
         # Pickled by its constructor: unpickling thousands of positions (see
-        # zonesmith.cache) is then one call each instead of a setstate loop.
+        # zonesmith.output.cache) is then one call each instead of a setstate loop.
         return Position, (self.path, self.line, self.column)
 
     def shifted(self, columns: int) -> Position:

@@ -218,7 +218,7 @@ class Zone:
     soa: Soa | None = None
     #: The servers that serve this zone; None: every authoritative server of its views.
     servers: tuple[Reference, ...] | None = None
-    #: What the records are made from, as a digest (see zonesmith.cache); None: unknown.
+    #: What the records are made from, as a digest (see zonesmith.output.cache); None: unknown.
     fingerprint: str | None = None
     #: The zone's name as absolute text ("example.com."): the form records use.
     #: Worked out from ``name`` when not given.
@@ -239,7 +239,7 @@ class Zone:
     def apex_ns(self) -> tuple[Record, ...]:
         """The NS records at the apex (of every view).
 
-        Records from the cache (zonesmith.cache.CachedRecords) keep them
+        Records from the cache (zonesmith.output.cache.CachedRecords) keep them
         beside the others, so a zone need not be unpacked for them.
         """
         known = getattr(self.records, "apex_ns", None)
@@ -275,7 +275,7 @@ class Zone:
 
     def __post_init__(self) -> None:
         # Asked for often, and a zone can have a million records: worked out once.
-        # Records from the cache (zonesmith.cache.CachedRecords) know it
+        # Records from the cache (zonesmith.output.cache.CachedRecords) know it
         # without being unpacked.
         differs = getattr(self.records, "differs_by_view", None)
         if differs is None:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.cache import ZoneCache
 from zonesmith.compile.fleet import compile_fleet
 from zonesmith.compile.zones import compile_site
 from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
 from zonesmith.drivers.nftables import render_nftables
 from zonesmith.model import SOFTWARES, Site, Zone
+from zonesmith.output.cache import ZoneCache
 from zonesmith.output.memo import (
     Rendered,
     ReplayedFileMissing,
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
     """Load and validate: every problem of the site, sorted.
 
-    With a ``cache`` (see zonesmith.cache), unchanged zones are not read or
+    With a ``cache`` (see zonesmith.output.cache), unchanged zones are not read or
     checked again, and what this run learnt is kept for the next.
     """
     site, diagnostics = load_site(root, cache)

@@ -22,9 +22,9 @@ import pytest
 from sites import BASE_CONFIG, checkout_env, write_site, zonesmith
 
 import zonesmith.pipeline as pipeline
-from zonesmith.cache import ZoneCache
 from zonesmith.model import Site, Zone
 from zonesmith.output import memo
+from zonesmith.output.cache import ZoneCache
 from zonesmith.pipeline import build_site, check_site
 
 CONFIG = (

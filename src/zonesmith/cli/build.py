@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from zonesmith.cache import ZoneCache
 from zonesmith.cli.common import (
     EXIT_ERRORS,
     Report,
@@ -17,6 +16,7 @@ from zonesmith.cli.common import (
     site_argument,
 )
 from zonesmith.diagnostics import SiteError, summary
+from zonesmith.output.cache import ZoneCache
 from zonesmith.pipeline import build_site, check_site
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import dns.name
 import dns.rdata
@@ -18,7 +19,6 @@ import dns.rdatatype
 import dns.rdtypes.ANY.SOA
 
 from zonesmith import presentation
-from zonesmith.cache import ZoneCache
 from zonesmith.compile.serials import SerialState, build_date
 from zonesmith.model import (
     Record,
@@ -252,13 +252,26 @@ def derived_ptrs(site: Site, zone: Zone, view: str, explicit: set[str]) -> list[
     return ptrs
 
 
+class BodyMemo(Protocol):
+    """What compile_zone asks of a memo of earlier runs (a ZoneCache of the output
+    stage is one): a zone's rendered body and its digest, per view."""
+
+    def body(self, zone: Zone, view: str) -> bytes | None: ...
+
+    def keep_body(self, zone: Zone, view: str, chunks: Sequence[bytes]) -> None: ...
+
+    def zone_digest(self, zone: Zone, view: str, soa_fields: str) -> str | None: ...
+
+    def keep_zone_digest(self, zone: Zone, view: str, soa_fields: str, digest: str) -> None: ...
+
+
 def compile_zone(
     site: Site,
     zone: Zone,
     view: str,
     state: SerialState,
     today: datetime.date,
-    cache: ZoneCache | None = None,
+    cache: BodyMemo | None = None,
 ) -> CompiledZone:
     """One zone in one view; its body is taken from ``cache`` when the zone is unchanged."""
     soa = site.soa_for(zone)
@@ -314,7 +327,7 @@ class CompiledSite:
 
 
 def compile_site(
-    site: Site, today: datetime.date | None = None, cache: ZoneCache | None = None
+    site: Site, today: datetime.date | None = None, cache: BodyMemo | None = None
 ) -> CompiledSite:
     """Compile every zone in every view it is served in.
 

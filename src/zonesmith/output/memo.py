@@ -13,12 +13,12 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.cache import ZoneCache
 from zonesmith.compile.fleet import ServerBuild
 from zonesmith.compile.serials import STATE_FILE, SerialState, build_date
 from zonesmith.compile.zones import compile_zone
 from zonesmith.drivers import Driver, OutputFile
 from zonesmith.model import Site, Zone
+from zonesmith.output.cache import ZoneCache
 from zonesmith.own_files import Signature, signature, write_atomically
 
 if TYPE_CHECKING:

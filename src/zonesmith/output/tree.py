@@ -12,9 +12,9 @@ import stat
 from collections.abc import Container, Iterator
 from pathlib import Path
 
-from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Position, SiteError, error
 from zonesmith.drivers import OutputFile
+from zonesmith.output.cache import ZoneCache
 from zonesmith.output.memo import ReplayedFileMissing, WrittenFile
 from zonesmith.own_files import ensure_cache_folder
 from zonesmith.site.files import display_path

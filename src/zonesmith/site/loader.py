@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from zonesmith.cache import ZoneCache
 from zonesmith.declared import Declarations
 from zonesmith.diagnostics import Diagnostic, Position
 from zonesmith.model import (
@@ -37,6 +36,7 @@ from zonesmith.site.declarations import (
     ViewsSection,
 )
 from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path
+from zonesmith.site.memo import NoMemo, SiteMemo
 from zonesmith.site.yaml_nodes import NodeReader, yaml
 from zonesmith.site.zone_sources import ZonesSection
 
@@ -53,10 +53,10 @@ class Loader(
 ):
     """Reads one site; collects diagnostics instead of stopping at the first."""
 
-    def __init__(self, root: Path, cache: ZoneCache | None = None):
+    def __init__(self, root: Path, cache: SiteMemo | None = None):
         self.root = root
         self.diagnostics: list[Diagnostic] = []
-        self.cache = cache if cache is not None else ZoneCache(None)
+        self.cache: SiteMemo = cache if cache is not None else NoMemo()
         #: files of the site folder whose existence zonesmith.yaml's meaning
         #: depends on, and whether they existed (see Declarations.probes)
         self.probes: dict[str, bool] = {}
@@ -134,7 +134,7 @@ class Loader(
     # -- record sets and zones ------------------------------------------------
 
 
-def load_site(root: Path | str, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
+def load_site(root: Path | str, cache: SiteMemo | None = None) -> tuple[Site, list[Diagnostic]]:
     """Load the site at ``root``; returns the model and what loading found wrong.
 
     With a ``cache``, zones whose files are unchanged since it was written

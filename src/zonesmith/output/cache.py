@@ -54,9 +54,6 @@ import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
 from zonesmith.model import Record, Zone, apex_ns_of
-
-if TYPE_CHECKING:
-    from zonesmith.declared import Declarations
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -64,6 +61,9 @@ from zonesmith.own_files import (
     signature,
     write_atomically,
 )
+
+if TYPE_CHECKING:
+    from zonesmith.declared import Declarations
 
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
@@ -85,7 +85,7 @@ DiagnosticTuple = tuple[str, int, int, str, str, str]
 
 def _code_digest() -> str:
     """Identifies this zonesmith's code: a cache written by other code is not used."""
-    package = Path(__file__).parent
+    package = Path(__file__).parents[1]  # the whole zonesmith package
     hasher = hashlib.blake2b(f"{_FORMAT}".encode(), digest_size=16)
     for path in sorted(package.rglob("*.py")):
         info = path.stat()
@@ -145,7 +145,7 @@ class _ModelUnpickler(pickle.Unpickler):
 
     ALLOWED = frozenset(
         {
-            ("zonesmith.cache", "_name"),
+            ("zonesmith.output.cache", "_name"),
             ("zonesmith.diagnostics", "Diagnostic"),
             ("zonesmith.diagnostics", "Position"),
             ("zonesmith.diagnostics", "Severity"),
