@@ -416,6 +416,7 @@ def render_keys(keys: tuple[Secret, ...]) -> str:
 class BindDriver(Driver):
     software = "bind"
     config_name = "named.conf"
+    checkers = ("named-checkconf",)
     capabilities = Capabilities(
         roles=frozenset({"primary", "secondary", "resolver"}),
         views=True,

@@ -388,6 +388,7 @@ def render_cron(build: ServerBuild, path: str) -> str:
 class UnboundDriver(Driver):
     software = "unbound"
     config_name = "unbound.conf"
+    checkers = ("unbound-checkconf",)
     capabilities = Capabilities(roles=frozenset({"resolver"}))
 
     def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
