@@ -176,7 +176,8 @@ def _catalog_consumer(build: ServerBuild, view: str, path: str) -> list[str]:
 def _view_body(
     build: ServerBuild, view: View, zones: tuple[ServedZone, ...], path: str
 ) -> list[str]:
-    lines = _catalog_consumer(build, view.name, path)
+    # catalog-zones is an option of a view, or of the server (options) without views.
+    lines = _catalog_consumer(build, view.name, path) if build.uses_views else []
     for zone in zones:
         if not zone.via_catalog:
             lines += _zone_stanza(build, zone, path)
@@ -240,6 +241,11 @@ def render_named_conf(build: ServerBuild, path: str) -> str:
         "    minimal-any yes;",
         "    dnssec-validation no;",
         f"    rate-limit {{ responses-per-second {RATE_LIMIT}; }};",
+        *(
+            "    " + line
+            for view in (() if build.uses_views else build.site.view_names)
+            for line in _catalog_consumer(build, view, path)
+        ),
         "};",
         "",
         # No rndc channel unless one is configured: named would otherwise try
