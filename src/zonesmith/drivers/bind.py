@@ -40,7 +40,6 @@ from zonesmith.compile import (
     ServedZone,
     ServerBuild,
     Transfer,
-    resolver_views,
     stub_view,
     stub_zones,
 )
@@ -284,16 +283,9 @@ def _blocklists(build: ServerBuild) -> tuple[CompiledBlocklist, ...]:
     return tuple(b for b in build.blocklists if isinstance(b, CompiledBlocklist))
 
 
-def resolver_clients(build: ServerBuild) -> str:
-    """The clients of the resolver's views, as one address match list.
-
-    As Unbound's access-control: the clients of every view the resolver
-    serves, in site order, each element once (the first occurrence wins, as
-    BIND matches the first element that applies).
-    """
-    elements = dict.fromkeys(
-        client for view in resolver_views(build.site, build.server) for client in view.clients
-    )
+def resolver_acl(build: ServerBuild) -> str:
+    """The resolver's clients (see :meth:`zonesmith.model.Site.resolver_clients`) for named.conf."""
+    elements = build.site.resolver_clients(build.server)
     return " ".join(f"{element};" for element in elements) or "none;"
 
 
@@ -311,7 +303,7 @@ def render_resolver_conf(build: ServerBuild, path: str) -> str:
     lists = _blocklists(build)
     stubs = stub_zones(build.site, server)
     view = stub_view(build.site, server)
-    clients = resolver_clients(build)
+    clients = resolver_acl(build)
     listen = (
         [f"listen-on port {server.port} {{ {server.address}; }};", "listen-on-v6 { none; };"]
         if ipaddress.ip_address(server.address).version == 4
