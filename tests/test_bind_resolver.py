@@ -162,7 +162,7 @@ zones:
     conf = (tmp_path / "out" / "res1" / "named.conf").read_text()
     assert "listen-on { none; };" in conf and "listen-on-v6 port 53 { 2001:db8::53; };" in conf
     # No views, no declared clients: its own host only, never the whole Internet.
-    own_host = "{ 127.0.0.0/8; ::1; 2001:db8::53; };"
+    own_host = "{ 127.0.0.1; ::1; 2001:db8::53; };"
     assert option(conf, "allow-recursion") == f"allow-recursion {own_host}"
     assert option(conf, "allow-query") == f"allow-query {own_host}"
     assert "response-policy" not in conf

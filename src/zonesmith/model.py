@@ -333,7 +333,7 @@ class Blocklist:
 
 
 #: Who a resolver answers when the site declares no clients for it: its own host.
-LOOPBACK_CLIENTS = ("127.0.0.0/8", "::1")
+LOOPBACK_CLIENTS = ("127.0.0.1", "::1")
 
 
 def admits_anybody(clients: tuple[str, ...]) -> bool:
@@ -417,11 +417,8 @@ class Site:
         queries to it), never the whole Internet.
         """
         if self.implicit_view:
-            try:
-                own = ipaddress.ip_address(server.address)
-            except ValueError:  # reported by the rules
-                return LOOPBACK_CLIENTS
-            return LOOPBACK_CLIENTS + (() if own.is_loopback else (server.address,))
+            own = () if server.address in LOOPBACK_CLIENTS else (server.address,)
+            return LOOPBACK_CLIENTS + own
         views = self.views_by_name
         return tuple(
             dict.fromkeys(c for name in self.views_of(server) for c in views[name].clients)
