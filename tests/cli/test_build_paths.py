@@ -70,7 +70,9 @@ def test_build_passes_the_checkers_from_anywhere(
 
 
 def test_build_without_checkers_says_once_which_checks_were_skipped(clone: Path) -> None:
-    run = ok(zonesmith("build", "examples", "-o", "examples/out", cwd=clone, env=no_checkers(clone)))
+    run = ok(
+        zonesmith("build", "examples", "-o", "examples/out", cwd=clone, env=no_checkers(clone))
+    )
     wrote_every_server(clone / "examples" / "out")
     notices = [line for line in run.stderr.splitlines() if "skipped" in line]
     assert len(notices) == 1, run.stderr

@@ -32,8 +32,17 @@ from servers import (
     start_nsd,
     start_unbound,
 )
-from shapes import ADDRESS, RESOLVERS, SECONDARIES, SUBSET_SERVERS, SUBSET_ZONE, WWW, Shape
-from shapes import all_shapes, write_shape
+from shapes import (
+    ADDRESS,
+    RESOLVERS,
+    SECONDARIES,
+    SUBSET_SERVERS,
+    SUBSET_ZONE,
+    WWW,
+    Shape,
+    all_shapes,
+    write_shape,
+)
 from sites import ok, zonesmith
 
 from zonesmith.drivers import find_tool

@@ -44,19 +44,25 @@ servers:
 
 
 def test_a_resolver_with_declared_clients_is_silent(tmp_path: Path) -> None:
-    config = VIEWS + """\
+    config = (
+        VIEWS
+        + """\
 servers:
   res1: {software: bind, role: resolver, address: 10.0.0.53, views: [internal]}
 """
+    )
     assert found(tmp_path, config) == []
 
 
 @pytest.mark.parametrize("view", ["external", "wide4", "wide6"])
 def test_a_resolver_for_every_address_is_an_open_resolver(tmp_path: Path, view: str) -> None:
-    config = VIEWS + f"""\
+    config = (
+        VIEWS
+        + f"""\
 servers:
   res1: {{software: unbound, role: resolver, address: 10.0.0.53, views: [internal, {view}]}}
 """
+    )
     [(rule, message, _)] = found(tmp_path, config)
     assert rule == "warning:open-resolver"
     assert f"view '{view}'" in message
