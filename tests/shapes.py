@@ -145,8 +145,14 @@ def example_com(shape: Shape) -> str:
 def write_shape(shape: Shape, root: Path) -> tuple[Path, Path, dict[str, int]]:
     """Write the site of ``shape`` under ``root``: (site, output folder, ports)."""
     site, out = root / "site", root / "out"
-    ports = {name: free_port(ADDRESS) for name in shape.servers}
-    assert len(set(ports.values())) == len(ports), "two servers drew the same port"
+    ports: dict[str, int] = {}
+    for name in shape.servers:
+        for _ in range(20):  # free_port does not hold the port: draw until a new one
+            ports[name] = free_port(ADDRESS)
+            if list(ports.values()).count(ports[name]) == 1:
+                break
+        else:
+            raise AssertionError("no port free for every server")
     write_site(
         site,
         site_config(shape, out, ports),
