@@ -84,8 +84,10 @@ class Driver(ABC):
     def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
         """Run the software's own checker on the files staged in ``staged``.
 
-        ``display`` is how the server's output folder is shown to the user.
-        Returns nothing when the checker is not installed.
+        ``staged`` is absolute: the checkers do not run in the working
+        directory. ``display`` is how the server's output folder is shown to
+        the user. Returns nothing when the checker is not installed (see
+        :func:`skipped_checks`).
         """
 
 

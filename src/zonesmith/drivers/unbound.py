@@ -46,12 +46,7 @@ from zonesmith.blocklists import (
     rpz_zone_name,
     sinkhole_type,
 )
-from zonesmith.compile import (
-    ServerBuild,
-    resolver_views,
-    stub_view,
-    stub_zones,
-)
+from zonesmith.compile import ServerBuild, resolver_views, stub_view, stub_zones
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.drivers import (
     Capabilities,
@@ -146,17 +141,15 @@ def access_control(site: Site, server: Server) -> list[str]:
         for block in blocks:
             seen.setdefault(block, action)
     allowed = [ipaddress.ip_network(block) for block, action in seen.items() if action == "allow"]
-    nobody = [
-        block
-        for block in ("0.0.0.0/0", "::/0", "127.0.0.0/8", "::1/128")
-        if block not in seen
+    lines = [
+        f"access-control: {block} refuse"
+        for block in map(ipaddress.ip_network, ("0.0.0.0/0", "::/0", "127.0.0.0/8", "::1/128"))
+        if str(block) not in seen
         and not any(
-            network.version == ipaddress.ip_network(block).version
-            and ipaddress.ip_network(block).subnet_of(network)  # type: ignore[arg-type]
-            for network in allowed
+            block.version == net.version and block.subnet_of(net)  # type: ignore[arg-type]
+            for net in allowed
         )
     ]
-    lines = [f"access-control: {block} refuse" for block in nobody]
     lines += [f"access-control: {block} {action}" for block, action in seen.items()]
     return notes + lines
 
