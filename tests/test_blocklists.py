@@ -651,7 +651,7 @@ blocklists:
         "error:bad-sinkhole",
         "error:bad-name",
         "warning:empty-blocklist",
-        "warning:open-resolver",
+        "warning:resolver-loopback-only",
     }
 
 

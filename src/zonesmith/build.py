@@ -41,7 +41,7 @@ from zonesmith.compile import (
     compile_zone,
 )
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics
-from zonesmith.drivers import Driver, OutputFile, driver_for
+from zonesmith.drivers import Driver, OutputFile, driver_for, skipped_checks
 from zonesmith.firewall import render_nftables
 from zonesmith.load import display_path, load_site, read_secret
 from zonesmith.model import SOFTWARES, Site, Zone
@@ -84,6 +84,8 @@ class BuildResult:
     out: Path
     servers: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: (checker, server) of every server check not run: the checker is not installed
+    skipped_checks: list[tuple[str, str]] = field(default_factory=list)
 
 
 def build_site(
@@ -127,9 +129,12 @@ def build_site(
             if server_checks:
                 for driver, build in rendered.checks:
                     display = display_path(out / build.server.name)
-                    diagnostics += driver.check(build, staging / build.server.name, display)
+                    # Absolute: the checkers run elsewhere than the working directory.
+                    staged = (staging / build.server.name).absolute()
+                    diagnostics += driver.check(build, staged, display)
+                    result.skipped_checks += skipped_checks(driver, build)
             if any(d.is_error for d in diagnostics):
-                raise SiteError(sort_diagnostics(diagnostics))
+                raise SiteError(sort_diagnostics(diagnostics), result.skipped_checks)
             _swap_in(staging, out, written)
         finally:
             # A spare tree stays, whether it now holds the replaced tree or

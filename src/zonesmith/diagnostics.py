@@ -105,6 +105,10 @@ def to_json(diagnostics: Iterable[Diagnostic]) -> str:
 class SiteError(Exception):
     """Raised when a site cannot go further because of errors already reported."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(
+        self, diagnostics: list[Diagnostic], skipped_checks: list[tuple[str, str]] | None = None
+    ):
         super().__init__(summary(diagnostics))
         self.diagnostics = diagnostics
+        #: (checker, server) of the server checks a build did not run (not installed)
+        self.skipped_checks = skipped_checks or []

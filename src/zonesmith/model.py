@@ -8,6 +8,7 @@ any stage can point the user at the line to fix.
 
 from __future__ import annotations
 
+import ipaddress
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -331,6 +332,25 @@ class Blocklist:
     sinkhole_position: Position | None = None
 
 
+#: Who a resolver answers when the site declares no clients for it: its own host.
+LOOPBACK_CLIENTS = ("127.0.0.1", "::1")
+
+
+def admits_anybody(clients: tuple[str, ...]) -> bool:
+    """Whether an address match list lets in every address of IPv4 or of IPv6."""
+    for element in clients:
+        if element.startswith("!"):
+            continue
+        if element == "any":
+            return True
+        try:
+            if ipaddress.ip_network(element, strict=False).prefixlen == 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 @dataclass(frozen=True)
 class Site:
     """A whole site: what one repository declares."""
@@ -387,6 +407,22 @@ class Site:
             if keyed:
                 return keyed
         return self.view_names
+
+    def resolver_clients(self, server: Server) -> tuple[str, ...]:
+        """The clients a resolver answers, as one address match list (first match wins).
+
+        The clients of its views, in site order, each element once. A site
+        without views declares no clients: the resolver then answers its own
+        host only (loopback, and its own address, the source of the host's
+        queries to it), never the whole Internet.
+        """
+        if self.implicit_view:
+            own = () if server.address in LOOPBACK_CLIENTS else (server.address,)
+            return LOOPBACK_CLIENTS + own
+        views = self.views_by_name
+        return tuple(
+            dict.fromkeys(c for name in self.views_of(server) for c in views[name].clients)
+        )
 
     @cached_property
     def _views_of_servers(self) -> dict[str, tuple[Server, tuple[str, ...]]]:

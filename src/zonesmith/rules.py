@@ -29,7 +29,15 @@ from zonesmith import rdata as rdtext
 from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.load import KNOWN_CAA_TAGS, SecretError, read_secret
-from zonesmith.model import Record, Server, Site, Zone, group_by_type, rdata_key
+from zonesmith.model import (
+    Record,
+    Server,
+    Site,
+    Zone,
+    admits_anybody,
+    group_by_type,
+    rdata_key,
+)
 
 T = dns.rdatatype
 
@@ -402,22 +410,38 @@ def blocklist_not_fetched(site: Site) -> Iterator[Diagnostic]:
 )
 def open_resolver(site: Site) -> Iterator[Diagnostic]:
     for server in site.servers:
-        if server.role != "resolver":
+        if server.role != "resolver" or site.implicit_view:
             continue
         for view in site.views_of(server):
-            if "any" in site.views_by_name[view].clients:
-                hint = (
-                    "declare views and give the resolver 'views: [internal]'"
-                    if site.implicit_view
-                    else "give the resolver the views of its clients, e.g. 'views: [internal]'"
-                )
+            if admits_anybody(site.views_by_name[view].clients):
                 yield _report(
                     "open-resolver",
                     server.position,
-                    f"resolver '{server.name}' would answer anybody (view '{view}' has client "
-                    f"'any'), which makes it an amplifier for attacks; {hint}",
+                    f"resolver '{server.name}' would answer anybody (view '{view}' admits every "
+                    "address), which makes it an amplifier for attacks; give the resolver the "
+                    "views of its clients, e.g. 'views: [internal]'",
                 )
                 break
+
+
+@rule(
+    "resolver-loopback-only",
+    Severity.WARNING,
+    "a resolver has no declared clients and answers its own host only",
+    "site",
+)
+def resolver_loopback_only(site: Site) -> Iterator[Diagnostic]:
+    if not site.implicit_view:
+        return
+    for server in site.servers:
+        if server.role == "resolver":
+            clients = ", ".join(site.resolver_clients(server))
+            yield _report(
+                "resolver-loopback-only",
+                server.position,
+                f"resolver '{server.name}' answers its own host only ({clients}): the site "
+                "declares no views, so no clients; declare views with the clients it serves",
+            )
 
 
 @rule("unknown-zone", Severity.ERROR, "reverse-of names a zone the site does not declare", "site")

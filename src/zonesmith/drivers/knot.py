@@ -292,6 +292,7 @@ def _redact(text: str, build: ServerBuild) -> str:
 class KnotDriver(Driver):
     software = "knot"
     config_name = "knot.conf"
+    checkers = ("knotc", "kzonecheck")
     capabilities = Capabilities(
         roles=frozenset({"primary", "secondary"}),
         views=False,

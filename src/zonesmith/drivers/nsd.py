@@ -174,6 +174,7 @@ def render_keys(keys: tuple[Secret, ...]) -> str:
 class NsdDriver(Driver):
     software = "nsd"
     config_name = "nsd.conf"
+    checkers = ("nsd-checkconf", "nsd-checkzone")
     capabilities = Capabilities(
         roles=frozenset({"primary", "secondary"}),
         views=False,

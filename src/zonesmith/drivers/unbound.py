@@ -109,42 +109,47 @@ def quote(text: str) -> str:
 
 
 def access_control(site: Site, server: Server) -> list[str]:
-    """``access-control`` lines: nobody, then the clients of the resolver's views.
+    """``access-control`` lines: nobody, then the resolver's clients.
 
-    Unbound picks the most specific netblock (BIND the first match), which
-    agrees for the usual lists: networks, with exceptions carved out of them.
+    The clients are :meth:`zonesmith.model.Site.resolver_clients`. Unbound picks
+    the most specific netblock (BIND the first match), which agrees for the
+    usual lists: networks, with exceptions carved out of them. Unbound lets
+    its own host in unless told otherwise, so loopback is refused too, unless
+    a client block takes it in.
     """
-    lines = [
-        "access-control: 0.0.0.0/0 refuse",
-        "access-control: ::/0 refuse",
-        "access-control: 127.0.0.0/8 refuse",
-        "access-control: ::1/128 refuse",
-    ]
     seen: dict[str, str] = {}
-    notes = []
-    for view in resolver_views(site, server):
-        for element in view.clients:
-            negated = element.startswith("!")
-            text = element[1:].strip() if negated else element
-            action = "refuse" if negated else "allow"
-            if text == "any":
-                blocks = ["0.0.0.0/0", "::/0"]
-            elif text == "localhost":
-                blocks = ["127.0.0.0/8", "::1/128"]
-            elif text in ("none", "localnets"):
-                if text == "localnets":
-                    notes.append(
-                        f"# view {view.name}: 'localnets' has no Unbound equivalent; "
-                        "list the networks instead"
-                    )
+    notes = [
+        f"# view {view.name}: 'localnets' has no Unbound equivalent; list the networks instead"
+        for view in resolver_views(site, server)
+        if "localnets" in view.clients
+    ]
+    for element in site.resolver_clients(server):
+        negated = element.startswith("!")
+        text = element[1:].strip() if negated else element
+        action = "refuse" if negated else "allow"
+        if text == "any":
+            blocks = ["0.0.0.0/0", "::/0"]
+        elif text == "localhost":
+            blocks = ["127.0.0.0/8", "::1/128"]
+        elif text in ("none", "localnets"):
+            continue
+        else:
+            try:
+                blocks = [str(ipaddress.ip_network(text, strict=False))]
+            except ValueError:
                 continue
-            else:
-                try:
-                    blocks = [str(ipaddress.ip_network(text, strict=False))]
-                except ValueError:
-                    continue
-            for block in blocks:
-                seen.setdefault(block, action)
+        for block in blocks:
+            seen.setdefault(block, action)
+    allowed = [ipaddress.ip_network(block) for block, action in seen.items() if action == "allow"]
+    lines = [
+        f"access-control: {block} refuse"
+        for block in map(ipaddress.ip_network, ("0.0.0.0/0", "::/0", "127.0.0.0/8", "::1/128"))
+        if str(block) not in seen
+        and not any(
+            block.version == net.version and block.subnet_of(net)  # type: ignore[arg-type]
+            for net in allowed
+        )
+    ]
     lines += [f"access-control: {block} {action}" for block, action in seen.items()]
     return notes + lines
 
@@ -388,6 +393,7 @@ def render_cron(build: ServerBuild, path: str) -> str:
 class UnboundDriver(Driver):
     software = "unbound"
     config_name = "unbound.conf"
+    checkers = ("unbound-checkconf",)
     capabilities = Capabilities(roles=frozenset({"resolver"}))
 
     def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
