@@ -152,6 +152,17 @@ CASES: dict[str, tuple[Site, Site]] = {
             zones="  example.com: {views: [external]}\n",
         ),
     ),
+    "resolver-loopback-only": (
+        Site(
+            servers=PRIMARY + "  res1: {software: unbound, role: resolver, address: 192.0.2.53}\n"
+        ),
+        Site(
+            servers=PRIMARY + "  res1: {software: unbound, role: resolver, address: 192.0.2.53, "
+            "views: [internal]}\n",
+            extra=VIEWS,
+            zones="  example.com: {views: [external]}\n",
+        ),
+    ),
     "unknown-zone": (
         Site(zones="  example.com: {}\n  2.0.192.in-addr.arpa: {reverse-of: [example.org]}\n"),
         Site(zones="  example.com: {}\n  2.0.192.in-addr.arpa: {reverse-of: [example.com]}\n"),
