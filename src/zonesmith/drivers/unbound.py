@@ -54,6 +54,7 @@ from zonesmith.drivers import (
     OutputFile,
     check_copy,
     find_tool,
+    quoted,
     runs_from_temporary_folder,
 )
 from zonesmith.model import Server, Site
@@ -100,8 +101,8 @@ JOB = "zonesmith-blocklists"
 
 
 def quote(text: str) -> str:
-    """An unbound.conf string (the parser has no escapes: no quotes inside)."""
-    return '"' + text.replace('"', "") + '"'
+    """An unbound.conf string: every name and path in unbound.conf goes through here."""
+    return quoted(text, "Unbound", escapes=False)
 
 
 # --------------------------------------------------------------------------
