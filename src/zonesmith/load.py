@@ -265,6 +265,15 @@ class SourceFile:
         return Position(self.display, mark.line + 1, mark.column + 1)
 
 
+def is_site_file(root: Path | str, relative: str) -> bool:
+    """Whether the site has a file at ``relative``; False too for a path no file can have
+    (too long, a NUL)."""
+    try:
+        return (Path(root) / relative).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def display_path(path: Path) -> str:
     """The path as the user will recognise it: relative to the working directory if inside it."""
     folder = _display_folder(str(path.parent), os.getcwd())
@@ -453,7 +462,7 @@ class Loader:
 
     def site_file_exists(self, name: str) -> bool:
         """Whether the site folder has a file ``name`` (kept with the declarations)."""
-        exists = self.probes[name] = (self.root / name).is_file()
+        exists = self.probes[name] = is_site_file(self.root, name)
         return exists
 
     # -- the site file ---------------------------------------------------------
@@ -1896,7 +1905,7 @@ def read_secret(root: str, key: TsigKey) -> str:
     """
     if key.secret_file is not None:
         path = Path(root) / key.secret_file
-        if not path.is_file():
+        if not is_site_file(root, key.secret_file):
             raise SecretError(
                 "missing-secret",
                 f"key '{key.name}': secret file {key.secret_file} does not exist; create it "
