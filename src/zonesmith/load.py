@@ -1222,8 +1222,18 @@ class Loader:
                 "the SOA of this file is replaced by the one the site supplies "
                 "(defaults soa in zonesmith.yaml); remove it from the file",
             )
-        if replaced:
-            records = [r for r in records if r not in replaced]
+        # dnspython's text escapes every unsafe octet but these: a cheap first look.
+        unsafe = [
+            (r, problem)
+            for r in records
+            if ("\\" in r[0] or "'" in r[0] or "{" in r[0] or "}" in r[0])
+            and (problem := unsafe_owner(r[0])) is not None
+        ]
+        for record, problem in unsafe:
+            self.error(record.position, "bad-name", f"owner {shown(record[0])}: {problem}")
+        if replaced or unsafe:
+            dropped = {id(r) for r in replaced} | {id(r) for r, _ in unsafe}
+            records = [r for r in records if id(r) not in dropped]
         return records
 
     def zone_specs(

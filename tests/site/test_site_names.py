@@ -185,3 +185,20 @@ def test_a_server_path_no_configuration_can_carry_is_refused(tmp_path: Path, pat
     assert [e for e in found(root) if e[3] == "bad-value"] == [
         ("zonesmith.yaml", 7, 65, "bad-value")
     ]
+
+
+def test_a_master_file_owner_with_an_escaped_space_or_quote_is_refused(tmp_path: Path) -> None:
+    root = write_site(
+        tmp_path,
+        BASE_CONFIG + "zones:\n  example.com: {}\n",
+        {
+            "example.com.zone": (
+                "@ NS ns1\nns1 A 192.0.2.1\na\\032b A 192.0.2.2\nx\\\"y TXT y\n"
+                "ok\\.dot TXT z\n_dmarc TXT v\n"
+            )
+        },
+    )
+    assert found(root) == [
+        ("example.com.zone", 3, 1, "bad-name"),
+        ("example.com.zone", 4, 1, "bad-name"),
+    ]
