@@ -193,7 +193,7 @@ def test_a_master_file_owner_with_an_escaped_space_or_quote_is_refused(tmp_path:
         BASE_CONFIG + "zones:\n  example.com: {}\n",
         {
             "example.com.zone": (
-                "@ NS ns1\nns1 A 192.0.2.1\na\\032b A 192.0.2.2\nx\\\"y TXT y\n"
+                '@ NS ns1\nns1 A 192.0.2.1\na\\032b A 192.0.2.2\nx\\"y TXT y\n'
                 "ok\\.dot TXT z\n_dmarc TXT v\n"
             )
         },
