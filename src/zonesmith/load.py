@@ -190,12 +190,12 @@ def identifier_problem(name: str) -> str | None:
     return f"{shown(name)} holds {shown(bad)}; {rule}"
 
 
-def config_name_problem(name: dns.name.Name) -> str | None:
-    """Why a zone, catalog or key name cannot be written into a server's configuration."""
-    text = name.to_text()
+def config_name_problem(text: str) -> str | None:
+    """Why a zone, catalog or key name (absolute, as dnspython writes it) cannot be
+    written into a server's configuration, or None."""
     if _CONFIG_NAME.fullmatch(text) or text == ".":
         return None
-    bad = _CONFIG_OCTET.search(b"".join(name.labels))
+    bad = _CONFIG_OCTET.search(b"".join(dns.name.from_text(text).labels))
     octet = bad[0].decode("latin-1") if bad else "."
     return (
         f"the name holds {shown(octet)}; server configurations take names of "
@@ -453,9 +453,9 @@ class Loader:
             self.error(source.at(key_node), "bad-identifier", f"{kind} name {problem}")
         return problem is None
 
-    def config_name(self, position: Position, what: str, name: dns.name.Name) -> bool:
-        """Whether ``name`` can go into a server's configuration, reporting why not."""
-        problem = config_name_problem(name)
+    def config_name(self, position: Position, what: str, text: str) -> bool:
+        """Whether a name can go into a server's configuration, reporting why not."""
+        problem = config_name_problem(text)
         if problem is not None:
             self.error(position, "bad-name", f"{what}: {problem}")
         return problem is None
@@ -780,7 +780,7 @@ class Loader:
             if "catalog" in entries:
                 catalog_name = self.absolute_name(source, entries["catalog"][1], f"{where} catalog")
                 if catalog_name is not None and self.config_name(
-                    source.at(entries["catalog"][1]), f"{where} catalog", catalog_name
+                    source.at(entries["catalog"][1]), f"{where} catalog", catalog_name.to_text()
                 ):
                     catalog = entries["catalog"][1].value
             key = None
@@ -1048,7 +1048,7 @@ class Loader:
                     source.at(key_node), "bad-name", f"{where}: {describe_name_error(name, exc)}"
                 )
                 continue
-            if not self.config_name(source.at(key_node), f"zone {shown(name)}", origin):
+            if not self.config_name(source.at(key_node), f"zone {shown(name)}", origin_text):
                 continue
             file_stem = (
                 origin_text[:-1] if origin_text != "." else origin.to_text(omit_final_dot=True)
