@@ -178,7 +178,7 @@ def identifier_problem(name: str) -> str | None:
         return None
     rule = (
         f"use letters, digits, '-', '_' and '.' (not first), at most {MAX_IDENTIFIER} "
-        "characters, as it becomes a file name"
+        "characters (it names files and configuration entries)"
     )
     if not name:
         return f"an empty name; {rule}"
