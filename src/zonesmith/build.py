@@ -41,9 +41,9 @@ from zonesmith.compile import (
     compile_zone,
 )
 from zonesmith.diagnostics import Diagnostic, Position, SiteError, error, sort_diagnostics
-from zonesmith.drivers import Driver, OutputFile, driver_for, skipped_checks
+from zonesmith.drivers import Driver, OutputFile, Unquotable, driver_for, skipped_checks
 from zonesmith.firewall import render_nftables
-from zonesmith.load import display_path, load_site, read_secret
+from zonesmith.load import display_path, load_site, read_secret, shown
 from zonesmith.model import SOFTWARES, Site, Zone
 from zonesmith.rules import validate
 
@@ -214,7 +214,11 @@ def _render(
         build = builds[server.name]
         if server.role == "resolver":
             build = dataclasses.replace(build, blocklists=lists[server.name])
-        rendered = driver.render(build, server.path)
+        try:
+            rendered = driver.render(build, server.path)
+        except Unquotable as exc:  # loading refuses such values: a second line of defence
+            message = f"server '{server.name}': {exc}; nothing was written"
+            raise SiteError([error(server.position, "unquotable-value", message)]) from None
         if server.role != "resolver":
             rendered["nftables.conf"] = OutputFile(render_nftables(build).encode())
         for relative, output in rendered.items():
@@ -486,7 +490,7 @@ def _make_spare(spare: Path, files: dict[str, Recorded], out: Path) -> None:
         with _Folders(spare, out) as folders:
             for relative, (_, mode, _) in files.items():
                 if relative.endswith("/"):
-                    _make_folder(spare / relative, mode)
+                    _make_folder(spare, relative, mode)
                     continue
                 folder, _, name = relative.rpartition("/")
                 new_fd, old_fd = folders.open(folder)
@@ -547,6 +551,9 @@ def _write_tree(
 
     Returns every file as Recorded, folders with no digest.
     """
+    outside = [relative for relative in files if not _contained(relative)]
+    if outside:
+        raise SiteError([_outside_output(previous, relative) for relative in sorted(outside)])
     _, kept, kept_at = _read_manifest(root)
     (root / MARKER).unlink(missing_ok=True)
     _prune(root, files)
@@ -562,7 +569,7 @@ def _write_tree(
                 content = None
                 digest, mode, size = output
             if relative.endswith("/"):  # a folder the server writes into
-                _make_folder(root / relative, mode)
+                _make_folder(root, relative, mode)
                 recorded[relative] = ("", mode, 0)
                 continue
             recorded[relative] = (digest, mode, size)
@@ -604,10 +611,34 @@ def _write_tree(
     return recorded
 
 
-def _make_folder(path: Path, mode: int) -> None:
-    """A folder of the output that a server writes into, with its mode."""
+def _contained(relative: str) -> bool:
+    """Whether a path of the output tree stays in it: relative, with no empty part and no
+    part starting with a dot (no '..', no manifest), and no NUL."""
+    return not (
+        relative[:1] in ("/", ".", "") or "/." in relative or "//" in relative or "\0" in relative
+    )
+
+
+def _outside_output(out: Path, relative: str) -> Diagnostic:
+    return error(
+        Position(display_path(out)),
+        "path-outside-output",
+        f"{shown(relative)} would be written outside the output folder; nothing was written",
+    )
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root / relative``, made a folder, after making sure no link leads it out of ``root``."""
+    path = root / relative
     path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, mode)
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise SiteError([_outside_output(root, relative)])
+    return path
+
+
+def _make_folder(root: Path, relative: str, mode: int) -> None:
+    """A folder of the output that a server writes into, with its mode."""
+    os.chmod(_inside(root, relative), mode)
 
 
 def _prune(root: Path, files: dict[str, OutputFile | Recorded]) -> None:
@@ -669,9 +700,7 @@ class _Folders:
         """The new folder (made if need be) and the previous tree's, if it has it."""
         found = self.open_folders.get(folder)
         if found is None:
-            new = self.root / folder
-            new.mkdir(parents=True, exist_ok=True)
-            new_fd = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+            new_fd = os.open(_inside(self.root, folder), os.O_RDONLY | os.O_DIRECTORY)
             try:
                 old_fd: int | None = os.open(self.previous / folder, os.O_RDONLY | os.O_DIRECTORY)
             except OSError:

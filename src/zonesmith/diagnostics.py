@@ -68,11 +68,19 @@ class Diagnostic:
 
 
 def error(position: Position, rule: str, message: str) -> Diagnostic:
-    return Diagnostic(position, Severity.ERROR, rule, message)
+    return Diagnostic(position, Severity.ERROR, rule, _one_line(message))
 
 
 def warning(position: Position, rule: str, message: str) -> Diagnostic:
-    return Diagnostic(position, Severity.WARNING, rule, message)
+    return Diagnostic(position, Severity.WARNING, rule, _one_line(message))
+
+
+def _one_line(message: str) -> str:
+    """The message with line ends and other control characters escaped: a hostile name
+    it quotes must not start a line that looks like another diagnostic."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -133,12 +133,88 @@ def parse_ttl(text: str) -> int:
 def describe_name_error(text: str, exc: Exception) -> str:
     """A readable reason why ``text`` is not a valid domain name."""
     if isinstance(exc, dns.name.LabelTooLong):
-        return f"'{text}' has a label longer than 63 octets"
+        return f"{shown(text)} has a label longer than 63 octets"
     if isinstance(exc, dns.name.NameTooLong):
-        return f"'{text}' is longer than 255 octets"
+        return f"{shown(text)} is longer than 255 octets"
     if isinstance(exc, dns.name.EmptyLabel):
-        return f"'{text}' has an empty label (two dots in a row, or a leading dot)"
-    return f"'{text}' is not a valid domain name: {exc}"
+        return f"{shown(text)} has an empty label (two dots in a row, or a leading dot)"
+    return f"{shown(text)} is not a valid domain name: {exc}"
+
+
+#: The longest server, view, key or blocklist name (as long as a DNS label).
+MAX_IDENTIFIER = 63
+# Server, view, key and blocklist names become file and folder names and
+# configuration identifiers: letters, digits, '-', '_' and '.', never first.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+# A zone, catalog or key name as dnspython writes it, in the characters that
+# BIND, NSD, Knot and Unbound all take in their configurations (dnspython
+# escapes quotes, spaces, ';' and control characters with a backslash, which
+# no configuration format but BIND's can carry); '/' is RFC 2317's.
+_CONFIG_NAME = re.compile(r"(?:[A-Za-z0-9_/-]+\.)*")
+_CONFIG_OCTET = re.compile(rb"[^A-Za-z0-9_/-]")
+# An e-mail address for the SOA contact in the same characters, plus '+'.
+_CONTACT = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*@[A-Za-z0-9_.-]+|[A-Za-z0-9_.-]+")
+# Octets no owner name may hold: servers take them escaped, but they are how a
+# hostile zone smuggles quotes, spaces and line ends into tools that read it.
+_UNSAFE_OWNER_OCTETS = re.compile(rb"[\x00-\x20\x7f\"'\\;{}]")
+# A server's path is written into configurations, units and cron lines.
+_SERVER_PATH = re.compile(r"/[A-Za-z0-9/._+@,=:-]*")
+_SHOWN_LIMIT = 100
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a one-line message: escapes for controls, cut when long."""
+    escaped = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+    if len(escaped) > _SHOWN_LIMIT:
+        escaped = escaped[:_SHOWN_LIMIT] + "..."
+    return f"'{escaped}'"
+
+
+def identifier_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a server, view, key or blocklist name, or None."""
+    if _IDENTIFIER.fullmatch(name) and len(name) <= MAX_IDENTIFIER:
+        return None
+    rule = (
+        f"use letters, digits, '-', '_' and '.' (not first), at most {MAX_IDENTIFIER} "
+        "characters (it names files and configuration entries)"
+    )
+    if not name:
+        return f"an empty name; {rule}"
+    if len(name) > MAX_IDENTIFIER:
+        return f"{shown(name)} is {len(name)} characters long; {rule}"
+    if name[0] == ".":
+        return f"{shown(name)} starts with a dot; {rule}"
+    bad = next(c for c in name if not _IDENTIFIER.fullmatch("a" + c))
+    return f"{shown(name)} holds {shown(bad)}; {rule}"
+
+
+def config_name_problem(text: str) -> str | None:
+    """Why a zone, catalog or key name (absolute, as dnspython writes it) cannot be
+    written into a server's configuration, or None."""
+    if _CONFIG_NAME.fullmatch(text) or text == ".":
+        return None
+    bad = _CONFIG_OCTET.search(b"".join(dns.name.from_text(text).labels))
+    octet = bad[0].decode("latin-1") if bad else "."
+    return (
+        f"the name holds {shown(octet)}; server configurations take names of "
+        "letters, digits, '-', '_' and '/' only"
+    )
+
+
+def unsafe_owner(name: str) -> str | None:
+    """Why an owner name (absolute presentation text) is refused, or None."""
+    if "\\" not in name and not _UNSAFE_OWNER_OCTETS.search(name.encode("utf-8", "replace")):
+        return None
+    labels = b"".join(dns.name.from_text(name).labels)
+    bad = _UNSAFE_OWNER_OCTETS.search(labels)
+    if bad is None:
+        return None
+    return (
+        f"the name holds {shown(bad[0].decode('latin-1'))}; owner names may not hold "
+        "spaces, control characters, quotes, backslashes, ';' or braces"
+    )
 
 
 def rname_from_contact(contact: str) -> dns.name.Name:
@@ -187,6 +263,15 @@ class SourceFile:
     def at(self, node: yaml.Node) -> Position:
         mark = node.start_mark
         return Position(self.display, mark.line + 1, mark.column + 1)
+
+
+def is_site_file(root: Path | str, relative: str) -> bool:
+    """Whether the site has a file at ``relative``; False too for a path no file can have
+    (too long, a NUL)."""
+    try:
+        return (Path(root) / relative).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def display_path(path: Path) -> str:
@@ -361,9 +446,23 @@ class Loader:
             self.error(source.at(node), "bad-name", f"{what}: {describe_name_error(text, exc)}")
             return None
 
+    def identifier(self, source: SourceFile, key_node: yaml.Node, kind: str, name: str) -> bool:
+        """Whether ``name`` may name a ``kind`` (see identifier_problem), reporting why not."""
+        problem = identifier_problem(name)
+        if problem is not None:
+            self.error(source.at(key_node), "bad-identifier", f"{kind} name {problem}")
+        return problem is None
+
+    def config_name(self, position: Position, what: str, text: str) -> bool:
+        """Whether a name can go into a server's configuration, reporting why not."""
+        problem = config_name_problem(text)
+        if problem is not None:
+            self.error(position, "bad-name", f"{what}: {problem}")
+        return problem is None
+
     def site_file_exists(self, name: str) -> bool:
         """Whether the site folder has a file ``name`` (kept with the declarations)."""
-        exists = self.probes[name] = (self.root / name).is_file()
+        exists = self.probes[name] = is_site_file(self.root, name)
         return exists
 
     # -- the site file ---------------------------------------------------------
@@ -469,6 +568,16 @@ class Loader:
                 values["primary"] = name
             elif field_name == "contact":
                 text = self.scalar(source, value_node, f"{where} contact")
+                if text is not None and not _CONTACT.fullmatch(text):
+                    ok = False
+                    values["contact"] = None
+                    self.error(
+                        source.at(value_node),
+                        "bad-name",
+                        f"{where} contact: {shown(text)} is not an e-mail address of letters, "
+                        "digits, '-', '_', '+' and '.', such as hostmaster@example.com",
+                    )
+                    continue
                 try:
                     values["contact"] = rname_from_contact(text or "")
                 except dns.exception.DNSException as exc:
@@ -509,6 +618,8 @@ class Loader:
         keys = []
         for name, (key_node, value_node) in self.mapping(source, node, None, "keys").items():
             where = f"key '{name}'"
+            if not self.identifier(source, key_node, "a key", name):
+                continue
             try:
                 dns.name.from_text(name)
             except dns.exception.DNSException as exc:
@@ -562,6 +673,8 @@ class Loader:
         views = []
         for name, (key_node, value_node) in self.mapping(source, node, None, "views").items():
             where = f"view '{name}'"
+            if not self.identifier(source, key_node, "a view", name):
+                continue
             entries = self.mapping(source, value_node, ("clients", "key"), where)
             if "clients" not in entries:
                 self.error(
@@ -602,6 +715,8 @@ class Loader:
         )
         for name, (key_node, value_node) in self.mapping(source, node, None, "servers").items():
             where = f"server '{name}'"
+            if not self.identifier(source, key_node, "a server", name):
+                continue
             entries = self.mapping(source, value_node, fields, where)
             ok = True
             values: dict[str, object] = {}
@@ -649,22 +764,25 @@ class Loader:
             path = f"/etc/{software}/zonesmith"
             if "path" in entries:
                 path = self.scalar(source, entries["path"][1], f"{where} path") or path
-                if not path.startswith("/"):
+                if not _SERVER_PATH.fullmatch(path):
                     ok = False
                     self.error(
                         source.at(entries["path"][1]),
                         "bad-value",
-                        f"{where}: path '{path}' must be absolute "
-                        "(where the files live on the server)",
+                        f"{where}: path {shown(path)} must be absolute "
+                        "(where the files live on the server), of letters, digits and "
+                        "'/', '.', '-', '_', '+', '@', ',', '=', ':' only",
                     )
             hidden = False
             if "hidden" in entries:
                 hidden = bool(self.boolean(source, entries["hidden"][1], f"{where} hidden"))
             catalog = None
-            if "catalog" in entries and self.absolute_name(
-                source, entries["catalog"][1], f"{where} catalog"
-            ):
-                catalog = entries["catalog"][1].value
+            if "catalog" in entries:
+                catalog_name = self.absolute_name(source, entries["catalog"][1], f"{where} catalog")
+                if catalog_name is not None and self.config_name(
+                    source.at(entries["catalog"][1]), f"{where} catalog", catalog_name.to_text()
+                ):
+                    catalog = entries["catalog"][1].value
             key = None
             if "key" in entries:
                 key_text = self.scalar(source, entries["key"][1], f"{where} key")
@@ -704,6 +822,8 @@ class Loader:
         blocklists = []
         for name, (key_node, value_node) in self.mapping(source, node, None, "blocklists").items():
             where = f"blocklist '{name}'"
+            if not self.identifier(source, key_node, "a blocklist", name):
+                continue
             entries = self.mapping(source, value_node, ("sources", "allow", "action", "rpz"), where)
             sources = (
                 self.scalars(source, entries["sources"][1], f"{where} sources")
@@ -928,6 +1048,8 @@ class Loader:
                     source.at(key_node), "bad-name", f"{where}: {describe_name_error(name, exc)}"
                 )
                 continue
+            if not self.config_name(source.at(key_node), f"zone {shown(name)}", origin_text):
+                continue
             file_stem = (
                 origin_text[:-1] if origin_text != "." else origin.to_text(omit_final_dot=True)
             ).lower()
@@ -1103,8 +1225,18 @@ class Loader:
                 "the SOA of this file is replaced by the one the site supplies "
                 "(defaults soa in zonesmith.yaml); remove it from the file",
             )
-        if replaced:
-            records = [r for r in records if r not in replaced]
+        # dnspython's text escapes every unsafe octet but these: a cheap first look.
+        unsafe = [
+            (r, problem)
+            for r in records
+            if ("\\" in r[0] or "'" in r[0] or "{" in r[0] or "}" in r[0])
+            and (problem := unsafe_owner(r[0])) is not None
+        ]
+        for record, problem in unsafe:
+            self.error(record.position, "bad-name", f"owner {shown(record[0])}: {problem}")
+        if replaced or unsafe:
+            dropped = {id(r) for r in replaced} | {id(r) for r, _ in unsafe}
+            records = [r for r in records if id(r) not in dropped]
         return records
 
     def zone_specs(
@@ -1221,6 +1353,10 @@ class Loader:
             owner = rdtext.name_text(text, origin)
         except dns.exception.DNSException as exc:
             self.error(position, "bad-name", describe_name_error(text, exc))
+            return None
+        problem = unsafe_owner(owner)
+        if problem is not None:
+            self.error(position, "bad-name", f"owner {shown(text)}: {problem}")
             return None
         if not rdtext.is_subdomain(owner, origin):
             self.error(
@@ -1714,8 +1850,11 @@ def parse_record_text(
             if canonical is not None:
                 return ttl, rdtype, canonical, None
             rdata = _split_txt(rdtype, data_text)
+            _check_rdata_size(rdata)
             return ttl, rdtype, rdata.to_text(), rdata
         canonical, rdata = rdtext.parse(rdtype, data_text, origin)
+        if rdata is not None and len(data_text) > 8000:
+            _check_rdata_size(rdata)  # only long text can exceed RDLENGTH
     except Exception as exc:  # dnspython raises many kinds for bad rdata
         type_name = dns.rdatatype.to_text(rdtype)
         reason = str(exc) or type(exc).__name__
@@ -1726,6 +1865,17 @@ def parse_record_text(
         report(error(position.shifted(rdata_offset), "bad-rdata", message))
         return None
     return ttl, rdtype, canonical, rdata
+
+
+def _check_rdata_size(rdata: dns.rdata.Rdata) -> None:
+    """Raise ValueError if ``rdata`` does not fit a DNS message, as master files are checked."""
+    from zonesmith.masterfile import _MAX_RDATA as MAX_RDATA
+
+    size = len(rdata.to_wire())
+    if size > MAX_RDATA:
+        raise ValueError(
+            f"the data is {size} octets, more than the {MAX_RDATA} that fit in a DNS message"
+        )
 
 
 def _split_txt(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:
@@ -1768,7 +1918,7 @@ def read_secret(root: str, key: TsigKey) -> str:
     """
     if key.secret_file is not None:
         path = Path(root) / key.secret_file
-        if not path.is_file():
+        if not is_site_file(root, key.secret_file):
             raise SecretError(
                 "missing-secret",
                 f"key '{key.name}': secret file {key.secret_file} does not exist; create it "

@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import dns.exception
 import dns.name
@@ -28,7 +27,7 @@ import dns.rdatatype
 from zonesmith import rdata as rdtext
 from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
-from zonesmith.load import KNOWN_CAA_TAGS, SecretError, read_secret
+from zonesmith.load import KNOWN_CAA_TAGS, SecretError, is_site_file, read_secret
 from zonesmith.model import (
     Record,
     Server,
@@ -359,7 +358,7 @@ def missing_blocklist_file(site: Site) -> Iterator[Diagnostic]:
     for name, kind, position, entry in _blocklist_entries(site):
         if "://" in entry:
             continue
-        if not (Path(site.root) / entry).is_file():
+        if not is_site_file(site.root, entry):
             yield _report(
                 "missing-blocklist-file",
                 position,

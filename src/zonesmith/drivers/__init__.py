@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -93,6 +94,29 @@ class Driver(ABC):
 
 #: Folders (as PATH) where server tools are looked up instead of PATH and the sbin folders.
 TOOL_PATH_VARIABLE = "ZONESMITH_TOOL_PATH"
+
+
+class Unquotable(ValueError):
+    """A value that a configuration format cannot carry (loading refuses such values first)."""
+
+
+# A line end or other control character would end a statement and start another.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def quoted(text: str, software: str, *, escapes: bool) -> str:
+    """``text`` as a double-quoted string of ``software``'s configuration.
+
+    Where the format has backslash escapes (BIND, Knot), ``\\`` and ``"`` are
+    escaped; where it has none (NSD, Unbound), they cannot be written and are
+    refused. Control characters are refused everywhere: no format can carry
+    a line end inside a string. Raises Unquotable.
+    """
+    if _CONTROL.search(text) or (not escapes and ('"' in text or "\\" in text)):
+        raise Unquotable(f"a {software} configuration cannot hold {text!r}")
+    if escapes:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
 
 
 def find_tool(name: str) -> str | None:

@@ -44,7 +44,7 @@ from zonesmith.compile import (
     stub_zones,
 )
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find_tool
+from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find_tool, quoted
 from zonesmith.model import View
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ RATE_LIMIT = 20
 
 
 def quote(text: str) -> str:
-    """A named.conf string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A named.conf string literal: every name, path and secret in named.conf goes through here."""
+    return quoted(text, "BIND", escapes=True)
 
 
 def _folder(build: ServerBuild, top: str, view: str) -> str:
