@@ -15,10 +15,7 @@ from zonesmith.importers.content import (
 )
 from zonesmith.importers.octodns_records import YAML_PROVIDERS, rdata_to_octodns
 from zonesmith.importers.site_writer import dump_yaml, write_file
-from zonesmith.load import (
-    SITE_FILE,
-    display_path,
-)
+from zonesmith.load import SITE_FILE, display_path
 
 OCTODNS_CONFIG = "octodns.yaml"
 OCTODNS_ZONES = "zones"
