@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 from pathlib import Path
 
 import dns.exception
@@ -17,45 +15,18 @@ from zonesmith.importers.content import (
     KeySpec,
     ViewSpec,
 )
+from zonesmith.importers.named_conf_acl import MatchLists
+from zonesmith.importers.named_conf_options import ServerOptions
 from zonesmith.importers.named_conf_parser import (
-    ConfBlock,
     ConfStatement,
-    ConfToken,
     parse_named_conf,
+    statement_text,
 )
 from zonesmith.importers.site_writer import write_site
 from zonesmith.importers.zonefile import read_zone_file
-from zonesmith.load import (
-    TSIG_ALGORITHMS,
-    check_address_match_element,
-    display_path,
-)
+from zonesmith.load import TSIG_ALGORITHMS, display_path
 from zonesmith.model import DEFAULT_VIEW
 
-MAX_ACL_DEPTH = 16
-
-
-# named.conf: what the statements mean
-
-
-#: Options zonesmith's BIND driver writes itself, with the value it writes.
-_DRIVER_OPTIONS = {
-    "recursion": "no",
-    "allow-recursion": "{ none; }",
-    "allow-query-cache": "{ none; }",
-    "allow-transfer": "{ none; }",
-    "notify": "explicit",
-    "version": "none",
-    "hostname": "none",
-    "server-id": "none",
-    "minimal-any": "yes",
-    "dnssec-validation": "no",
-}
-#: Working files the build places under the server's path.
-_WORKING_FILES = frozenset(
-    {"directory", "pid-file", "session-keyfile", "managed-keys-directory", "dump-file",
-     "statistics-file", "memstatistics-file", "listen-on", "listen-on-v6", "port"}
-)  # fmt: skip
 _ZONE_OPTION_REASONS = {
     "allow-transfer": "zonesmith allows transfers to the site's secondaries only "
     "(declare them under servers)",
@@ -72,16 +43,6 @@ _ZONE_OPTION_REASONS = {
 }
 
 
-def _render(statement: ConfStatement) -> str:
-    out = []
-    for part in statement.parts:
-        if isinstance(part, ConfToken):
-            out.append(part.text)
-        else:
-            out.append("{ " + " ".join(_render(s) + ";" for s in part.statements) + " }")
-    return " ".join(out)
-
-
 class NamedConfReader:
     """Interprets a parsed named.conf into an :class:`ImportedSite`."""
 
@@ -89,11 +50,9 @@ class NamedConfReader:
         self.path = path
         self.imported = ImportedSite("zonesmith import named-conf", [display_path(path)])
         self.report = self.imported.diagnostics
-        self.directory = path.parent
-        self.acls: dict[str, ConfStatement] = {}
+        self.options = ServerOptions(path, self.warn)
+        self.match_lists = MatchLists(self.warn)
         self.keys: dict[str, KeySpec] = {}
-        self.listen: list[tuple[str, int, Position]] = []
-        self.port = 53
         # zone -> view -> ImportedZone (one view each)
         self.zones: dict[dns.name.Name, dict[str, ImportedZone]] = {}
         self.zone_order: list[dns.name.Name] = []
@@ -112,11 +71,11 @@ class NamedConfReader:
         for statement in statements:  # definitions first: they may follow their use
             keyword = statement.keyword
             if keyword == "options":
-                self.read_options(statement)
+                self.options.read_options(statement)
             elif keyword == "key":
                 self.read_key(statement)
             elif keyword == "acl" and statement.arg(1) and statement.block:
-                self.acls[statement.arg(1)] = statement  # type: ignore[index]
+                self.match_lists.acls[statement.arg(1)] = statement  # type: ignore[index]
         views = [s for s in statements if s.keyword == "view"]
         top_zones = [s for s in statements if s.keyword == "zone"]
         if views and top_zones:
@@ -150,55 +109,10 @@ class NamedConfReader:
                 )
         self.imported.keys = sorted(self.keys.values(), key=lambda k: k.name)
         self.finish_zones()
-        self.infer_server()
+        server = self.options.infer_server(self.primary_zones)
+        if server is not None:
+            self.imported.servers["ns1"] = server
         return self.imported
-
-    # -- options, keys, ACLs -------------------------------------------------
-
-    def read_options(self, statement: ConfStatement) -> None:
-        self.read_option_list(statement.block.statements if statement.block else [], "options")
-
-    def read_option_list(self, options: list[ConfStatement], where: str) -> None:
-        for option in options:
-            keyword = option.keyword
-            if keyword == "directory" and where == "options":
-                directory = Path(option.arg(1) or ".")
-                self.directory = (
-                    directory if directory.is_absolute() else self.path.parent / directory
-                )
-            elif keyword in ("listen-on", "listen-on-v6") and where == "options":
-                self.read_listen(option)
-            elif keyword == "port" and where == "options" and (option.arg(1) or "").isdigit():
-                self.port = int(option.arg(1))  # type: ignore[arg-type]
-            elif keyword in _WORKING_FILES:
-                continue
-            elif keyword in _DRIVER_OPTIONS:
-                value = _render(option)[len(option.words[0].text) :].strip()
-                if value != _DRIVER_OPTIONS[keyword]:
-                    self.warn(
-                        option.position,
-                        f"{where}: '{keyword} {value}' is not carried over: the build writes "
-                        f"'{keyword} {_DRIVER_OPTIONS[keyword]};'",
-                    )
-            else:
-                self.warn(
-                    option.position,
-                    f"{where}: '{option.describe()}' is not carried over: zonesmith does not "
-                    "model this option",
-                )
-
-    def read_listen(self, option: ConfStatement) -> None:
-        words = [w.text for w in option.words]
-        port = self.port
-        if "port" in words[1:-1]:
-            with contextlib.suppress(ValueError):
-                port = int(words[words.index("port") + 1])
-        for element in option.block.statements if option.block else []:
-            text = element.arg(0)
-            if text is None or element.block is not None:
-                continue
-            with contextlib.suppress(ValueError):
-                self.listen.append((str(ipaddress.ip_address(text)), port, element.position))
 
     def read_key(self, statement: ConfStatement) -> None:
         name = statement.arg(1)
@@ -226,74 +140,7 @@ class NamedConfReader:
             return
         self.keys[name] = KeySpec(name, algorithm, body["secret"].arg(1) or "", statement.position)
 
-    def match_list(
-        self, block: ConfBlock | None, where: str, depth: int = 0
-    ) -> tuple[list[str], list[str]]:
-        """Address match list -> (clients, keys); what cannot be said is reported."""
-        clients: list[str] = []
-        keys: list[str] = []
-        for element in block.statements if block else []:
-            words = [w.text for w in element.words]
-            if element.block is not None and not words:
-                inner, inner_keys = self.match_list(element.block, where, depth + 1)
-                if any(c.startswith("!") for c in inner) or inner_keys:
-                    self.warn(
-                        element.position,
-                        f"{where}: a nested list with negations or keys is not carried over",
-                    )
-                else:
-                    clients += inner
-                continue
-            negated = False
-            if words and words[0] == "!":
-                negated, words = True, words[1:]
-            elif words and words[0].startswith("!"):
-                negated, words = True, [words[0][1:], *words[1:]]
-            if not words:
-                continue
-            if words[0] == "key" and len(words) == 2:
-                if negated:
-                    keys.append("!" + words[1])
-                else:
-                    keys.append(words[1])
-                continue
-            element_text = words[0]
-            if element_text in self.acls and depth < MAX_ACL_DEPTH:
-                inner, inner_keys = self.match_list(
-                    self.acls[element_text].block, f"acl '{element_text}'", depth + 1
-                )
-                if negated:
-                    if len(inner) == 1 and not inner[0].startswith("!") and not inner_keys:
-                        clients.append("!" + inner[0])
-                    else:
-                        self.warn(
-                            element.position,
-                            f"{where}: '!{element_text}' negates an acl "
-                            "of several elements; not carried over",
-                        )
-                    continue
-                clients += inner
-                keys += inner_keys
-                continue
-            if len(words) > 1 or element_text == "geoip":
-                self.warn(element.position, f"{where}: '{' '.join(words)}' is not carried over")
-                continue
-            problem = check_address_match_element(element_text)
-            if problem and "host bits" in problem:
-                fixed = str(ipaddress.ip_network(element_text, strict=False))
-                self.warn(
-                    element.position,
-                    f"{where}: {problem}; written as {fixed}",
-                    "address-normalized",
-                )
-                element_text, problem = fixed, None
-            if problem:
-                self.warn(element.position, f"{where}: {problem}; not carried over")
-                continue
-            clients.append(("!" if negated else "") + element_text)
-        return clients, keys
-
-    # -- views and zones -------------------------------------------------------
+    # -- keys, views and zones -------------------------------------------------------
 
     def read_view(self, statement: ConfStatement) -> None:
         name = statement.arg(1)
@@ -308,7 +155,9 @@ class NamedConfReader:
         for option in body:
             keyword = option.keyword
             if keyword == "match-clients":
-                clients, keys = self.match_list(option.block, f"view '{name}' match-clients")
+                clients, keys = self.match_lists.match_list(
+                    option.block, f"view '{name}' match-clients"
+                )
                 positive = [k for k in keys if not k.startswith("!")]
                 if positive:
                     key = positive[0]
@@ -330,7 +179,7 @@ class NamedConfReader:
                     "views match on the client's address and key only",
                 )
             else:
-                self.read_option_list([option], f"view '{name}'")
+                self.options.read_option_list([option], f"view '{name}'")
         if not clients and key is None:
             self.warn(
                 statement.position,
@@ -368,7 +217,7 @@ class NamedConfReader:
             return
         if zone_type in ("secondary", "slave"):
             primaries = body.get("primaries") or body.get("masters")
-            listed = _render(primaries).split(None, 1)[1] if primaries else "(none)"
+            listed = statement_text(primaries).split(None, 1)[1] if primaries else "(none)"
             self.warn(
                 statement.position,
                 f"{where} is a secondary of {listed}; zonesmith serves a zone from its data: "
@@ -388,31 +237,10 @@ class NamedConfReader:
         if "file" not in body or not body["file"].arg(1):
             self.report.append(error(statement.position, "missing-file", f"{where} has no file"))
             return
-        for keyword, option in body.items():
-            if keyword in ("type", "file"):
-                continue
-            if keyword == "masterfile-format":
-                if (option.arg(1) or "").lower() != "text":
-                    self.report.append(
-                        error(
-                            option.position,
-                            "unreadable-zone",
-                            f"{where}: {option.arg(1)} zone files cannot be read; convert the "
-                            "file with named-compilezone -f raw -F text",
-                        )
-                    )
-                    return
-                continue
-            if keyword == "notify" and option.arg(1) in ("no", "explicit"):
-                continue
-            if keyword == "allow-transfer" and _render(option).endswith("{ none; }"):
-                continue
-            reason = _ZONE_OPTION_REASONS.get(keyword, "zonesmith does not model it")
-            self.warn(
-                option.position, f"{where}: '{option.describe()}' is not carried over: {reason}"
-            )
+        if not self.check_zone_options(body, where):
+            return
         path = Path(body["file"].arg(1))  # type: ignore[arg-type]
-        path = path if path.is_absolute() else self.directory / path
+        path = path if path.is_absolute() else self.options.directory / path
         if not path.is_file():
             self.report.append(
                 error(
@@ -427,6 +255,33 @@ class NamedConfReader:
             self.file_cache[cache_key] = read_zone_file(path, origin, self.report)
         self.primary_zones += 1
         self.add_zone(origin, view, self.file_cache[cache_key], statement.position)
+
+    def check_zone_options(self, body: dict[str, ConfStatement], where: str) -> bool:
+        """Report the zone's options the site does not carry; False if its file cannot be read."""
+        for keyword, option in body.items():
+            if keyword in ("type", "file"):
+                continue
+            if keyword == "masterfile-format":
+                if (option.arg(1) or "").lower() != "text":
+                    self.report.append(
+                        error(
+                            option.position,
+                            "unreadable-zone",
+                            f"{where}: {option.arg(1)} zone files cannot be read; convert the "
+                            "file with named-compilezone -f raw -F text",
+                        )
+                    )
+                    return False
+                continue
+            if keyword == "notify" and option.arg(1) in ("no", "explicit"):
+                continue
+            if keyword == "allow-transfer" and statement_text(option).endswith("{ none; }"):
+                continue
+            reason = _ZONE_OPTION_REASONS.get(keyword, "zonesmith does not model it")
+            self.warn(
+                option.position, f"{where}: '{option.describe()}' is not carried over: {reason}"
+            )
+        return True
 
     def read_in_view(
         self, origin: dns.name.Name, option: ConfStatement, view: str, where: str
@@ -493,30 +348,6 @@ class NamedConfReader:
                 )
             content = {view: z.content[view] for view, z in per_view.items()}
             self.imported.zones.append(ImportedZone(origin, first.position, content, first.soa))
-
-    def infer_server(self) -> None:
-        where = Position(display_path(self.path))
-        if not self.primary_zones:
-            return
-        if not self.listen:
-            self.warn(
-                where,
-                "the server's address cannot be told (no listen-on with an "
-                "address): add it under servers in zonesmith.yaml",
-                "server-not-inferred",
-            )
-            return
-        address, port, position = self.listen[0]
-        if len(self.listen) > 1:
-            self.warn(
-                position,
-                f"named listens on several addresses; server ns1 uses {address}",
-                "server-address",
-            )
-        server: dict[str, object] = {"software": "bind", "role": "primary", "address": address}
-        if port != 53:
-            server["port"] = port
-        self.imported.servers["ns1"] = server
 
 
 def import_named_conf(

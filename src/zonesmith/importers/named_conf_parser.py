@@ -264,6 +264,17 @@ class ConfParser:
         return ConfStatement(parts, start)
 
 
+def statement_text(statement: ConfStatement) -> str:
+    """The statement as named.conf text on one line, blocks included."""
+    out = []
+    for part in statement.parts:
+        if isinstance(part, ConfToken):
+            out.append(part.text)
+        else:
+            out.append("{ " + " ".join(statement_text(s) + ";" for s in part.statements) + " }")
+    return " ".join(out)
+
+
 def parse_named_conf(path: Path) -> tuple[list[ConfStatement], list[Diagnostic]]:
     parser = ConfParser(path)
     statements = parser.parse_file(path)
