@@ -1,4 +1,4 @@
-"""An octoDNS configuration and its YamlProvider zone files into a site."""
+"""An octoDNS configuration (providers, zones, aliases) into a site, zone file by zone file."""
 
 from __future__ import annotations
 
