@@ -516,6 +516,8 @@ def _spare_tree(cache: ZoneCache | None, out: Path) -> Path | None:
         folder = ensure_cache_folder(cache.site_root, TREES_FOLDER)
         if os.stat(folder).st_dev != os.stat(out.parent).st_dev:
             return None
+        if not os.access(folder, os.W_OK):  # a read-only site: a build needs no cache
+            return None
         spare = folder / hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
         _drop_spares_of_gone_outputs(folder, spare)
         named = spare.with_suffix(".out")
