@@ -522,7 +522,7 @@ def _spare_tree(cache: ZoneCache | None, out: Path) -> Path | None:
         _drop_spares_of_gone_outputs(folder, spare)
         named = spare.with_suffix(".out")
         if not named.exists():
-            named.write_bytes(os.fsencode(out))
+            write_atomically(named, os.fsencode(out))
     except OSError:
         return None
     return spare
