@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import http.server
 import json
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sites import BASE_CONFIG, write_site, zonesmith
 
@@ -160,4 +163,29 @@ def test_a_redirect_within_the_host_is_not_reported(tmp_path: Path, source: Sour
         source.redirect = moved.url  # another port of the same host
         result = update(site_with(tmp_path, source.url))
     assert result.ok and not result.diagnostics
+    assert result.lists[0].names == 20
+
+
+def test_a_redirect_from_https_to_http_is_refused(tmp_path: Path, source: Source) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    secure = Source()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    secure.httpd.socket = context.wrap_socket(secure.httpd.socket, server_side=True)
+    secure.url = secure.url.replace("http://", "https://")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    with secure, httpx.Client(verify=trusted, follow_redirects=True) as client:
+        site = site_with(tmp_path, secure.url)
+        loaded, _ = load_site(site)
+        assert bl.update_site(loaded, client=client).lists[0].names == 20
+        secure.redirect = source.url  # plain http, on the same host
+        result = bl.update_site(loaded, client=client)
+    [report] = result.lists[0].sources
+    assert report.status == "cached" and f"redirected from https to {source.url}" in report.note
     assert result.lists[0].names == 20
