@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 import subprocess
@@ -10,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sites import BASE_CONFIG, checkout_env, ok, write_site, zonesmith
+from sites import BASE_CONFIG, checkout_env, ok, succeeds_once_unlocked, write_site, zonesmith
 
 from zonesmith.build import build_site
 from zonesmith.cache import ZoneCache
@@ -86,9 +85,7 @@ def test_modes_are_zonesmiths_whatever_the_umask(tmp_path: Path, cache: list[str
     assert any(name.endswith("keys.conf") for name in found)
     assert any(name.endswith(".sh") and mode == 0o755 for name, mode in found.items())
     wrong = {
-        name: oct(mode)
-        for name, mode in found.items()
-        if mode != expected_mode(name, out / name)
+        name: oct(mode) for name, mode in found.items() if mode != expected_mode(name, out / name)
     }
     assert not wrong
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o755
@@ -104,28 +101,17 @@ def test_builds_without_a_cache_into_one_output_take_turns(tmp_path: Path) -> No
     ok(zonesmith("build", site, "-o", out, "--no-cache", "--no-server-checks"))
     (site / "zones/example.com.yaml").write_text("ns1: A 192.0.2.1\nns2: A 192.0.2.77\n")
     command = [sys.executable, "-m", "zonesmith", "build", str(site), "-o", str(out)]
+
     # A build holds the lock on the folder that holds the output from reading
     # the serial state to the swap; here the test holds it.
+    def not_yet() -> None:
+        assert b"192.0.2.77" not in (out / "ns1/zones/example.com.zone").read_bytes()
+
     fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        waiting = subprocess.Popen(
-            [*command, "--no-cache", "--no-server-checks"],
-            env=checkout_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            with pytest.raises(subprocess.TimeoutExpired):
-                waiting.wait(timeout=3)
-            assert b"192.0.2.77" not in (out / "ns1/zones/example.com.zone").read_bytes()
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        succeeds_once_unlocked(fd, [*command, "--no-cache", "--no-server-checks"], not_yet)
     finally:
         os.close(fd)
-    output, _ = waiting.communicate(timeout=120)
-    assert waiting.returncode == 0, output
     assert b"192.0.2.77" in (out / "ns1/zones/example.com.zone").read_bytes()
 
 

@@ -14,19 +14,9 @@ from pathlib import Path
 
 import dns.zone
 import pytest
-from sites import BASE_CONFIG, ok, write_site, zonesmith
+from sites import BASE_CONFIG, ONE_PRIMARY, ok, write_site, zonesmith
 
-SITE = (
-    BASE_CONFIG
-    + """\
-servers:
-  ns1: {software: bind, role: primary, address: 127.0.0.1, port: 5399, path: /srv/dns}
-sets:
-  ns: {'@': [NS ns1.example.com.]}
-zones:
-  example.com: {include: [ns]}
-"""
-)
+SITE = BASE_CONFIG + ONE_PRIMARY
 
 
 def make_site(tmp_path: Path, zone: str = "www: A 192.0.2.10\n") -> Path:
@@ -73,12 +63,18 @@ def failed(run: subprocess.CompletedProcess[str], *words: str) -> str:
     return output
 
 
-def test_an_unwritable_state_fails_the_build_and_keeps_the_old_tree_live(tmp_path: Path) -> None:
+def built_then_edited(tmp_path: Path, out: Path) -> tuple[Path, tuple[int, bytes]]:
+    """A site built into ``out``, then edited; and what ``out`` serves of it."""
     site = make_site(tmp_path)
-    out = tmp_path / "o" / "out"
     ok(zonesmith("build", site, "-o", out, "--no-server-checks"))
     before = served(out)
     (site / "zones/example.com.yaml").write_text("ns1: A 192.0.2.1\nwww: A 192.0.2.99\n")
+    return site, before
+
+
+def test_an_unwritable_state_fails_the_build_and_keeps_the_old_tree_live(tmp_path: Path) -> None:
+    out = tmp_path / "o" / "out"
+    site, before = built_then_edited(tmp_path, out)
     with read_only(site):  # the state cannot be written (nor the cache: that is no error)
         run = zonesmith("build", site, "-o", out, "--no-server-checks")
     failed(run, "zonesmith.state", "[os-error]", "serial state", "Read-only file system")
@@ -96,11 +92,8 @@ def test_a_failed_swap_after_the_state_was_written_leaves_the_next_build_correct
     # The state is written first: it records serial S+1 for the new content,
     # which never went live. The next build serves that content with S+1
     # (never given to other content), and other content gets S+2.
-    site = make_site(tmp_path)
     out = tmp_path / "o" / "out"
-    ok(zonesmith("build", site, "-o", out, "--no-server-checks"))
-    before = served(out)
-    (site / "zones/example.com.yaml").write_text("ns1: A 192.0.2.1\nwww: A 192.0.2.99\n")
+    site, before = built_then_edited(tmp_path, out)
     with read_only(out.parent):  # the new tree is written in the site's cache, not swapped in
         run = zonesmith("build", site, "-o", out, "--no-server-checks")
     failed(run, "[os-error]", "cannot write the output")
@@ -137,11 +130,8 @@ def test_a_read_only_output_folder_is_a_sentence(tmp_path: Path) -> None:
 
 
 def test_a_folder_root_may_not_write_to_is_a_sentence(tmp_path: Path) -> None:
-    site = make_site(tmp_path)
     out = tmp_path / "locked" / "out"
-    ok(zonesmith("build", site, "-o", out, "--no-server-checks"))
-    before = served(out)
-    (site / "zones/example.com.yaml").write_text("ns1: A 192.0.2.1\nwww: A 192.0.2.99\n")
+    site, before = built_then_edited(tmp_path, out)
     # chmod does not stop root; the immutable attribute does.
     if subprocess.run(["chattr", "+i", out], capture_output=True, check=False).returncode:
         pytest.skip("chattr +i is not supported here")
