@@ -312,7 +312,7 @@ def main() -> None:
     except OSError as exc:  # the operating system's refusal, not a bug of zonesmith
         from zonesmith.build import os_failure
 
-        click.echo(str(os_failure(exc, "go on")), err=True)
+        click.echo(str(os_failure(exc, "finish the command")), err=True)
         code = EXIT_ERRORS
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("ZONESMITH_DEBUG"):

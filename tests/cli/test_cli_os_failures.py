@@ -46,3 +46,17 @@ def test_the_same_site_with_its_cache_folder_updates(tmp_path: Path) -> None:
     run = ok(zonesmith("blocklist", "update", site))
     assert "os-error" not in run.stdout + run.stderr
     ok(zonesmith("build", site, "-o", tmp_path / "out", "--no-server-checks"))
+
+
+def test_any_command_stopped_by_the_operating_system_says_where_and_why(tmp_path: Path) -> None:
+    zone = tmp_path / "example.org.zone"
+    zone.write_text(
+        "$ORIGIN example.org.\n@ 3600 SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n"
+    )
+    (tmp_path / "plain").write_text("not a folder\n")
+    run = zonesmith("import", "zonefile", zone, "--site", tmp_path / "plain" / "site")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "internal error" not in run.stderr
+    assert "plain: error: [os-error] cannot finish the command: a file is" in run.stderr
+    run = ok(zonesmith("import", "zonefile", zone, "--site", tmp_path / "site"))
+    assert "os-error" not in run.stdout + run.stderr
