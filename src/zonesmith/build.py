@@ -109,9 +109,10 @@ def build_site(
     result = BuildResult(out, [server.name for server in site.servers])
     out = _checked_output(out)
     try:
-        # Every build into one output takes turns, from reading the serial
-        # state to the swap: two builds would give one serial to two contents.
-        with _locked_folder(out.parent):
+        # Builds into one output, and builds of one site, take turns from
+        # reading the serial state to the swap: two builds at once could give
+        # one serial to two contents.
+        with _locked_folders(out.parent, Path(site.root)):
             _build_locked(site, out, secrets, lists, server_checks, cache, diagnostics)
     except OSError as exc:
         raise SiteError([os_failure(exc, "write the output", out)]) from None
@@ -470,18 +471,30 @@ def _checked_output(out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _locked_folder(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` (the one that holds an output folder).
+def _locked_folders(*folders: Path) -> Iterator[None]:
+    """Hold an exclusive lock on each of ``folders`` (the one that holds an output
+    folder, the site's).
 
     The output folder itself is swapped by every build, and a lock file beside
-    it would show in the site's repository.
+    it would show in the site's repository. A folder given twice is locked
+    once, and folders are locked in one order, so two builds never each wait
+    for the other.
     """
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    opened: dict[tuple[int, int], int] = {}
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) in opened:
+                os.close(fd)
+            else:
+                opened[info.st_dev, info.st_ino] = fd
+        for _, fd in sorted(opened.items()):
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)
+        for fd in opened.values():
+            os.close(fd)
 
 
 def _staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:

@@ -115,6 +115,23 @@ def test_builds_without_a_cache_into_one_output_take_turns(tmp_path: Path) -> No
     assert b"192.0.2.77" in (out / "ns1/zones/example.com.zone").read_bytes()
 
 
+def test_builds_of_one_site_into_other_outputs_take_turns(tmp_path: Path) -> None:
+    # They read and write one serial state.
+    site = make_site(tmp_path)
+    out = tmp_path / "elsewhere" / "out"
+    command = [sys.executable, "-m", "zonesmith", "build", str(site), "-o", str(out)]
+
+    def not_yet() -> None:
+        assert not out.exists() and not (site / "zonesmith.state").exists()
+
+    fd = os.open(site, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        succeeds_once_unlocked(fd, [*command, "--no-server-checks"], not_yet)
+    finally:
+        os.close(fd)
+    assert (out / "ns1/named.conf").is_file()
+
+
 def test_builds_without_a_cache_at_the_same_time_all_succeed(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     out = tmp_path / "out"
