@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonesmith.cache import (
+    FILE_MODE,
+    FOLDER_MODE,
     Signature,
     ZoneCache,
     ensure_cache_folder,
+    make_folders,
     signature,
     write_atomically,
 )
@@ -94,7 +97,9 @@ def build_site(
     """Check, compile, render and write the site's output tree.
 
     Raises SiteError (with every diagnostic) when anything is wrong; the
-    output tree and the serial state are then left as they were.
+    output tree is then left as it was, and so is the serial state unless
+    only the swap failed (see _write_state). A failure of the operating
+    system is an error naming the path and the cause.
     """
     site, diagnostics = check_site(root, cache)
     if any(d.is_error for d in diagnostics):
@@ -104,12 +109,39 @@ def build_site(
     secrets = read_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
+    out = _checked_output(out)
+    try:
+        # Builds into one output, and builds of one site, take turns from
+        # reading the serial state to the swap: two builds at once could give
+        # one serial to two contents.
+        with _locked_folders(out.parent, Path(site.root)):
+            _build_locked(site, out, secrets, lists, server_checks, cache, diagnostics, result)
+    except OSError as exc:
+        raise SiteError([os_failure(exc, "write the output", out)]) from None
+    result.diagnostics = sort_diagnostics(diagnostics)
+    return result
+
+
+def _build_locked(
+    site: Site,
+    out: Path,
+    secrets: dict[str, str],
+    lists: dict[str, tuple[CompiledBlocklist, ...]],
+    server_checks: bool,
+    cache: ZoneCache | None,
+    diagnostics: list[Diagnostic],
+    result: BuildResult,
+) -> None:
+    """Render, write, check and swap in the output tree, holding the output's lock;
+    the server checkers' diagnostics are added to ``diagnostics``, the checks
+    skipped to ``result``.
+    """
     staging, is_spare = _staging_dir(out, cache)
-    # Builds of one output take turns: they share its spare tree.
+    # Builds of one output from one site share its spare tree.
     with _locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
         if is_spare and (staging.is_symlink() or not staging.is_dir()):
             staging.unlink(missing_ok=True)  # a file or link where the spare belongs
-            staging.mkdir()
+            make_folders(staging)
         # Server checks need every server's build: they take a full render.
         replayable = is_spare and not server_checks
         memo_path = staging.with_suffix(".memo")
@@ -135,6 +167,7 @@ def build_site(
                     result.skipped_checks += skipped_checks(driver, build)
             if any(d.is_error for d in diagnostics):
                 raise SiteError(sort_diagnostics(diagnostics), result.skipped_checks)
+            _write_state(rendered.state)
             _swap_in(staging, out, written)
         finally:
             # A spare tree stays, whether it now holds the replaced tree or
@@ -142,17 +175,51 @@ def build_site(
             # writing a whole tree.
             if not is_spare and staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        state = rendered.state
-        if state.changed or not state.path.exists():
-            write_atomically(state.path, state.text().encode())
         if is_spare and not staging.exists():
             _make_spare(staging, recorded, out)
         # Known once the cache is saved: the declarations of a first build.
         key = _replay_key(cache, secrets, lists) if replayable else None
         if key is not None:
             _keep_memo(memo_path, key, rendered, recorded)
-    result.diagnostics = sort_diagnostics(diagnostics)
-    return result
+
+
+def _write_state(state: SerialState) -> None:
+    """Record the serials of the new tree, before it goes live.
+
+    A serial is given to a zone's content only once it is recorded: if the
+    tree then fails to go live, the old tree (with its older serials) stays,
+    and the next build gives the recorded serial to the same content again,
+    or a later one to other content. Written after the tree went live, a
+    failure would leave served serials unrecorded, and the next build would
+    give them to other content, which secondaries never transfer.
+    """
+    if not (state.changed or not state.path.exists()):
+        return
+    try:
+        write_atomically(state.path, state.text().encode())
+    except OSError as exc:
+        raise SiteError(
+            [os_failure(exc, "write the serial state; the output is left as it was", state.path)]
+        ) from None
+
+
+def os_failure(exc: OSError, doing: str, path: Path | str | None = None) -> Diagnostic:
+    """A refusal of the operating system as one error naming the path and the cause.
+
+    ``path`` is named when the error does not say which path it concerns.
+    """
+    filename = exc.filename if exc.filename is not None else path
+    where = Path(os.fsdecode(filename)) if filename is not None else Path.cwd()
+    cause = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):  # a file where a folder is made or read
+        folders = [where, *where.parents] if exc.errno == errno.EEXIST else where.parents
+        for folder in folders:
+            if folder.exists() and not folder.is_dir():
+                where, cause = folder, "a file is where a folder belongs"
+                break
+    shown = display_path(where) if where.is_absolute() else str(where)
+    shown = shown.replace("\0", "\\0")  # a NUL in a name, visible
+    return error(Position(shown), "os-error", f"cannot {doing}: {cause}")
 
 
 def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]:
@@ -383,15 +450,8 @@ class _NotAtHand(Exception):
 # The output tree
 
 
-def _staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
-    """Where the new tree is made (on the same file system as ``out``, so the
-    swap is one rename), and whether it is the site's spare tree.
-
-    With a cache, the tree a build replaces is kept as a spare in the site's
-    cache (see _spare_tree); the next build brings it up to date, which for
-    a rebuild after one edited zone is a few files, not a whole tree. Without
-    one, a fresh folder beside ``out``, deleted after the swap.
-    """
+def _checked_output(out: Path) -> Path:
+    """``out`` made absolute, once sure a build may replace it; its parent is made."""
     out = out.absolute()
     if out.exists() and not out.is_dir():
         raise SiteError(
@@ -414,7 +474,49 @@ def _staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
                 )
             ]
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        make_folders(out.parent)
+    except OSError as exc:
+        raise SiteError([os_failure(exc, "make the folder of the output", out.parent)]) from None
+    return out
+
+
+@contextlib.contextmanager
+def _locked_folders(*folders: Path) -> Iterator[None]:
+    """Hold an exclusive lock on each of ``folders`` (the one that holds an output
+    folder, the site's).
+
+    The output folder itself is swapped by every build, and a lock file beside
+    it would show in the site's repository. A folder given twice is locked
+    once, and folders are locked in one order, so two builds never each wait
+    for the other.
+    """
+    opened: dict[tuple[int, int], int] = {}
+    try:
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) in opened:
+                os.close(fd)
+            else:
+                opened[info.st_dev, info.st_ino] = fd
+        for _, fd in sorted(opened.items()):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in opened.values():
+            os.close(fd)
+
+
+def _staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
+    """Where the new tree is made (on the same file system as ``out``, so the
+    swap is one rename), and whether it is the site's spare tree.
+
+    With a cache, the tree a build replaces is kept as a spare in the site's
+    cache (see _spare_tree); the next build brings it up to date, which for
+    a rebuild after one edited zone is a few files, not a whole tree. Without
+    one, a fresh folder beside ``out``, deleted after the swap.
+    """
     for leftover in out.parent.glob(f".{out.name}.zonesmith-*"):
         shutil.rmtree(leftover, ignore_errors=True)  # from a build that crashed
     spare = _spare_tree(cache, out)
@@ -438,11 +540,13 @@ def _spare_tree(cache: ZoneCache | None, out: Path) -> Path | None:
         folder = ensure_cache_folder(cache.site_root, TREES_FOLDER)
         if os.stat(folder).st_dev != os.stat(out.parent).st_dev:
             return None
+        if not os.access(folder, os.W_OK):  # a read-only site: a build needs no cache
+            return None
         spare = folder / hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
         _drop_spares_of_gone_outputs(folder, spare)
         named = spare.with_suffix(".out")
         if not named.exists():
-            named.write_bytes(os.fsencode(out))
+            write_atomically(named, os.fsencode(out))
     except OSError:
         return None
     return spare
@@ -487,6 +591,7 @@ def _make_spare(spare: Path, files: dict[str, Recorded], out: Path) -> None:
     """
     try:
         spare.mkdir()
+        os.chmod(spare, FOLDER_MODE)
         with _Folders(spare, out) as folders:
             for relative, (_, mode, _) in files.items():
                 if relative.endswith("/"):
@@ -556,58 +661,66 @@ def _write_tree(
         raise SiteError([_outside_output(previous, relative) for relative in sorted(outside)])
     _, kept, kept_at = _read_manifest(root)
     (root / MARKER).unlink(missing_ok=True)
+    os.chmod(root, FOLDER_MODE)
     _prune(root, files)
     recorded: dict[str, Recorded] = {}
     folder_open = None
-    with _Folders(root, previous) as folders:
-        for relative, output in sorted(files.items()):
-            if isinstance(output, OutputFile):
-                content: bytes | None = output.content
-                digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
-                mode, size = output.mode, len(output.content)
-            else:
-                content = None
-                digest, mode, size = output
-            if relative.endswith("/"):  # a folder the server writes into
-                _make_folder(root, relative, mode)
-                recorded[relative] = ("", mode, 0)
-                continue
-            recorded[relative] = (digest, mode, size)
-            folder, _, name = relative.rpartition("/")
-            if folder != folder_open:  # files come folder by folder
-                new_fd, old_fd = folders.open(folder)
-                folder_open = folder
-            if kept.get(relative) == digest and _unchanged(name, new_fd, size, mode, kept_at):
-                continue
-            try:
-                os.unlink(name, dir_fd=new_fd)
-            except FileNotFoundError:
-                pass
-            except IsADirectoryError:  # a folder where the file belongs
-                shutil.rmtree(name, dir_fd=new_fd)
-            if (
-                old_fd is not None
-                and before.get(relative) == digest
-                and _unchanged(name, old_fd, size, mode, before_at)
-            ):
-                try:
-                    os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
+    relative = ""
+    try:
+        with _Folders(root, previous) as folders:
+            for relative, output in sorted(files.items()):
+                if isinstance(output, OutputFile):
+                    content: bytes | None = output.content
+                    digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
+                    mode, size = output.mode, len(output.content)
+                else:
+                    content = None
+                    digest, mode, size = output
+                if relative.endswith("/"):  # a folder the server writes into
+                    _make_folder(root, relative, mode)
+                    recorded[relative] = ("", mode, 0)
                     continue
-                except OSError:
-                    pass  # another file system, or links not allowed: written below
-            if content is None:
-                raise _NotAtHand(relative)
-            # Create with the final mode so a secret is never readable, even briefly.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            fd = os.open(name, flags, mode, dir_fd=new_fd)
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(content)
-                os.fchmod(fd, mode)
+                recorded[relative] = (digest, mode, size)
+                folder, _, name = relative.rpartition("/")
+                if folder != folder_open:  # files come folder by folder
+                    new_fd, old_fd = folders.open(folder)
+                    folder_open = folder
+                if kept.get(relative) == digest and _unchanged(name, new_fd, size, mode, kept_at):
+                    continue
+                try:
+                    os.unlink(name, dir_fd=new_fd)
+                except FileNotFoundError:
+                    pass
+                except IsADirectoryError:  # a folder where the file belongs
+                    shutil.rmtree(name, dir_fd=new_fd)
+                if (
+                    old_fd is not None
+                    and before.get(relative) == digest
+                    and _unchanged(name, old_fd, size, mode, before_at)
+                ):
+                    try:
+                        os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
+                        continue
+                    except OSError:
+                        pass  # another file system, or links not allowed: written below
+                if content is None:
+                    raise _NotAtHand(relative)
+                # Create with the final mode so a secret is never readable, even briefly.
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                fd = os.open(name, flags, mode, dir_fd=new_fd)
+                with os.fdopen(fd, "wb") as stream:
+                    stream.write(content)
+                    os.fchmod(fd, mode)
+    except (OSError, ValueError) as exc:  # named by the path in the tree
+        raise _os_error_at(exc, root / relative) from None
     lines = [
         f"{relative}\t{digest}\n" if digest else f"{relative}\n"
         for relative, (digest, _, _) in recorded.items()
     ]
-    (root / MARKER).write_text(MARKER_HEADER + "".join(lines))
+    fd = os.open(root / MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w") as stream:
+        os.fchmod(fd, FILE_MODE)
+        stream.write(MARKER_HEADER + "".join(lines))
     return recorded
 
 
@@ -630,7 +743,7 @@ def _outside_output(out: Path, relative: str) -> Diagnostic:
 def _inside(root: Path, relative: str) -> Path:
     """``root / relative``, made a folder, after making sure no link leads it out of ``root``."""
     path = root / relative
-    path.mkdir(parents=True, exist_ok=True)
+    make_folders(path)
     if not path.resolve().is_relative_to(root.resolve()):
         raise SiteError([_outside_output(root, relative)])
     return path
@@ -639,6 +752,20 @@ def _inside(root: Path, relative: str) -> Path:
 def _make_folder(root: Path, relative: str, mode: int) -> None:
     """A folder of the output that a server writes into, with its mode."""
     os.chmod(_inside(root, relative), mode)
+
+
+def _os_error_at(exc: OSError | ValueError, path: Path) -> OSError:
+    """An error writing the file or folder ``path`` of a tree, as an OSError naming it.
+
+    Files are written by name within an open folder, so the error alone
+    names no more than the file's name. A NUL in a name is a ValueError;
+    any other ValueError is a bug, raised as it is.
+    """
+    if isinstance(exc, ValueError):
+        if "null" not in str(exc):
+            raise exc
+        return OSError(errno.EINVAL, "the name holds a NUL character", os.fspath(path))
+    return OSError(exc.errno, exc.strerror, os.fspath(path))
 
 
 def _prune(root: Path, files: dict[str, OutputFile | Recorded]) -> None:
@@ -701,6 +828,8 @@ class _Folders:
         found = self.open_folders.get(folder)
         if found is None:
             new_fd = os.open(_inside(self.root, folder), os.O_RDONLY | os.O_DIRECTORY)
+            if stat.S_IMODE(os.fstat(new_fd).st_mode) != FOLDER_MODE:  # an older tree's
+                os.fchmod(new_fd, FOLDER_MODE)
             try:
                 old_fd: int | None = os.open(self.previous / folder, os.O_RDONLY | os.O_DIRECTORY)
             except OSError:
@@ -773,7 +902,7 @@ def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
         target = new / relative
         if target.exists():
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(target.parent)
         try:
             os.link(old / relative, target)
         except OSError:

@@ -335,6 +335,11 @@ def main() -> None:
         code = done.code
     except KeyboardInterrupt:
         code = 130
+    except OSError as exc:  # the operating system's refusal, not a bug of zonesmith
+        from zonesmith.build import os_failure
+
+        click.echo(str(os_failure(exc, "finish the command")), err=True)
+        code = EXIT_ERRORS
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("ZONESMITH_DEBUG"):
             import traceback

@@ -824,7 +824,9 @@ class Loader:
             where = f"blocklist '{name}'"
             if not self.identifier(source, key_node, "a blocklist", name):
                 continue
-            entries = self.mapping(source, value_node, ("sources", "allow", "action", "rpz"), where)
+            entries = self.mapping(
+                source, value_node, ("sources", "allow", "action", "rpz", "deadline"), where
+            )
             sources = (
                 self.scalars(source, entries["sources"][1], f"{where} sources")
                 if "sources" in entries
@@ -877,6 +879,16 @@ class Loader:
             rpz = False
             if "rpz" in entries:
                 rpz = bool(self.boolean(source, entries["rpz"][1], f"{where} rpz"))
+            deadline = None
+            if "deadline" in entries:
+                deadline_node = entries["deadline"][1]
+                deadline = self.duration(source, deadline_node, f"{where} deadline")
+                if deadline == 0:
+                    self.error(
+                        source.at(deadline_node),
+                        "bad-duration",
+                        f"{where} deadline: must be longer than 0 seconds",
+                    )
             blocklists.append(
                 Blocklist(
                     name,
@@ -890,6 +902,7 @@ class Loader:
                     source_positions=tuple(position for _, position in sources),
                     allow_positions=tuple(position for _, position in allow_files),
                     sinkhole_position=sinkhole_position,
+                    deadline=deadline or None,
                 )
             )
         return tuple(blocklists)
@@ -1909,6 +1922,29 @@ class SecretError(ValueError):
         self.rule = rule
 
 
+def _secret_path(root: str, key: TsigKey) -> Path:
+    """Where a key's secret file is, once sure it lies in the site, links followed,
+    and is a regular file if it exists (a FIFO or a device would hang or flood the read).
+    """
+    assert key.secret_file is not None
+    if "\0" in key.secret_file:
+        raise SecretError("missing-secret", f"key '{key.name}': secret-file holds a NUL character")
+    path = Path(root) / key.secret_file
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise SecretError(
+            "secret-outside-site",
+            f"key '{key.name}': secret file {key.secret_file} is outside the site "
+            f"(links followed); keep it in the site folder, git-ignored, e.g. "
+            f"secrets/{key.name}.key",
+        )
+    if os.path.exists(path) and not os.path.isfile(path):  # (False for a name too long)
+        raise SecretError(
+            "missing-secret",
+            f"key '{key.name}': secret file {key.secret_file} is not a regular file",
+        )
+    return path
+
+
 def read_secret(root: str, key: TsigKey) -> str:
     """The base64 secret of a TSIG key, from its file or environment variable.
 
@@ -1917,7 +1953,7 @@ def read_secret(root: str, key: TsigKey) -> str:
     the secret.
     """
     if key.secret_file is not None:
-        path = Path(root) / key.secret_file
+        path = _secret_path(root, key)
         if not is_site_file(root, key.secret_file):
             raise SecretError(
                 "missing-secret",

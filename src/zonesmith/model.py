@@ -315,7 +315,8 @@ class Blocklist:
     ``sources`` are http(s) URLs or files of the site; ``allow`` are allowlist
     files and ``allow_names`` names given inline. ``action`` is ``nxdomain``,
     ``null`` or ``sinkhole`` (then ``sinkhole`` is the address). ``rpz`` asks
-    for a response policy zone instead of local zones.
+    for a response policy zone instead of local zones. ``deadline`` bounds
+    the time fetching each URL source takes.
     """
 
     name: str
@@ -330,6 +331,8 @@ class Blocklist:
     source_positions: tuple[Position, ...] = ()
     allow_positions: tuple[Position, ...] = ()
     sinkhole_position: Position | None = None
+    #: Seconds a ``blocklist update`` may spend on one URL source (None: the default).
+    deadline: int | None = None
 
 
 #: Who a resolver answers when the site declares no clients for it: its own host.

@@ -469,6 +469,16 @@ def bad_secret(site: Site) -> Iterator[Diagnostic]:
     return _secret_problems(site, "bad-secret")
 
 
+@rule(
+    "secret-outside-site",
+    Severity.ERROR,
+    "a TSIG key's secret file lies outside the site (links followed)",
+    "site",
+)
+def secret_outside_site(site: Site) -> Iterator[Diagnostic]:
+    return _secret_problems(site, "secret-outside-site")
+
+
 def _secret_problems(site: Site, rule_id: str) -> Iterator[Diagnostic]:
     for key in site.keys:
         try:

@@ -168,6 +168,13 @@ CASES: dict[str, tuple[Site, Site]] = {
         Site(zones="  example.com: {}\n  2.0.192.in-addr.arpa: {reverse-of: [example.com]}\n"),
     ),
     "missing-secret": (key("c2VjcmV0LW9uZQ==\n", "secrets/xfr.secret"), key("c2VjcmV0LW9uZQ==\n")),
+    "secret-outside-site": (
+        Site(
+            extra="keys:\n  xfr: {secret-file: ../xfr.key}\n",
+            files={"../xfr.key": "c2VjcmV0LW9uZQ==\n"},
+        ),
+        key("c2VjcmV0LW9uZQ==\n"),
+    ),
     "bad-secret": (key("not base64 at all!\n"), key("c2VjcmV0LW9uZQ==\n")),
     # the fleet
     "unsupported-role": (
