@@ -70,3 +70,25 @@ def ok(run: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str
     """The run, after checking that it succeeded (else its output in the failure)."""
     assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
     return run
+
+
+def zonesmith_bounded(
+    *args: str | Path, memory: int = 512 << 20, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line with at most ``memory`` bytes of address space and ``timeout``
+    seconds: a run that would eat the machine fails with MemoryError or a timeout instead."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(
+        [sys.executable, "-m", "zonesmith", *map(str, args)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        env=checkout_env(),
+        preexec_fn=limit,
+        check=False,
+    )
