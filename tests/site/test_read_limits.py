@@ -1,0 +1,126 @@
+"""Lines and records longer than DNS allows are refused while reading, before memory is spent."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import dns.name
+from sites import BASE_CONFIG, write_site, zonesmith_bounded
+
+from zonesmith.masterfile import read_masterfile
+from zonesmith.sitefiles import MAX_LINE_BYTES, MAX_SITE_FILE_BYTES, _without_long_lines
+
+CONFIG = BASE_CONFIG + "zones:\n  example.com: {}\n"
+APEX = "@ NS ns1.example.com.\nns1 A 192.0.2.1\n"
+# The checks run with this much address space: a reader that holds a long line,
+# or the text and tokens made of it, fails with MemoryError.
+MEMORY = 384 << 20
+
+
+def write_zone(site: Path, name: str, head: str, middle: bytes, tail: str) -> None:
+    """A zone file of ``head``, a line ``middle`` written in pieces, and ``tail``."""
+    with open(site / "zones" / name, "wb") as zone:
+        zone.write(head.encode())
+        for start in range(0, len(middle), 1 << 24):
+            zone.write(middle[start : start + (1 << 24)])
+        zone.write(tail.encode())
+
+
+def test_a_200_mb_txt_record_is_refused_at_its_line_with_bounded_memory(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", CONFIG)
+    (site / "zones").mkdir()
+    txt = b'big TXT "' + b"a" * 200_000_000 + b'"\n'
+    write_zone(site, "example.com.zone", APEX, txt, "after A 192.0.2.2\n")
+    del txt
+    run = zonesmith_bounded("check", site, memory=MEMORY, timeout=60)
+    assert run.stdout.splitlines() == [
+        f"{site}/zones/example.com.zone:3:1: error: [line-too-long] line longer than 1 MiB: "
+        "no record is that long (a record holds at most 65535 octets); the line is skipped",
+        f"{site}: 1 error, 0 warnings",
+    ], run.stderr
+
+
+def test_a_10_mb_bad_line_is_refused_and_the_lines_after_it_keep_their_numbers(
+    tmp_path: Path,
+) -> None:
+    site = write_site(tmp_path / "site", CONFIG)
+    (site / "zones").mkdir()
+    write_zone(site, "example.com.zone", APEX, b"bad " + b"x " * 5_000_000 + b"\n", "after A 1\n")
+    run = zonesmith_bounded("check", site, memory=MEMORY, timeout=60)
+    lines = run.stdout.splitlines()
+    assert [line.split(" [")[1].split("]")[0] for line in lines[:2]] == [
+        "line-too-long",
+        "bad-rdata",
+    ], run.stdout + run.stderr
+    assert lines[0].startswith(f"{site}/zones/example.com.zone:3:1: ")
+    assert lines[1].startswith(f"{site}/zones/example.com.zone:4:9: ")
+
+
+def test_a_long_line_in_a_yaml_zone_is_refused(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", CONFIG)
+    (site / "zones").mkdir()
+    head = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\n"
+    write_zone(site, "example.com.yaml", head, b"big: 'TXT \"" + b"a" * 50_000_000 + b"\"'\n", "")
+    run = zonesmith_bounded("check", site, memory=MEMORY, timeout=60)
+    assert run.stdout.splitlines() == [
+        f"{site}/zones/example.com.yaml:3:1: error: [line-too-long] line longer than 1 MiB: "
+        "no value is that long (a record holds at most 65535 octets); the line is skipped",
+        f"{site}: 1 error, 0 warnings",
+    ], run.stderr
+
+
+def test_a_zonesmith_yaml_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", CONFIG)
+    with open(site / "zonesmith.yaml", "r+b") as config:
+        config.truncate(MAX_SITE_FILE_BYTES + 1)  # sparse
+    run = zonesmith_bounded("check", site, memory=MEMORY, timeout=30)
+    assert run.stdout.splitlines()[0] == (
+        f"{site}/zonesmith.yaml: error: [file-too-big] cannot read: it is larger than "
+        "64 MiB, the most a zonesmith.yaml may hold"
+    ), run.stderr
+
+
+def test_a_parenthesised_record_over_unbounded_lines_is_refused(tmp_path: Path) -> None:
+    words = "a " * 50 + "\n"
+    count = 2 * MAX_LINE_BYTES // len(words)
+    (tmp_path / "zone.db").write_text(
+        "ns1 A 192.0.2.1\nbig TXT (\n" + words * count + ")\nafter A 192.0.2.2\n"
+    )
+    origin = dns.name.from_text("example.com.")
+    records, diagnostics = read_masterfile(tmp_path / "zone.db", origin, 60, display_path="z")
+    assert [(d.rule, str(d.position)) for d in diagnostics] == [("record-too-long", "z:2:9")]
+    assert [record[0] for record in records] == ["ns1.example.com.", "after.example.com."]
+    assert records[1].position.line == count + 4
+
+
+def test_a_record_within_the_limits_is_still_read(tmp_path: Path) -> None:
+    # The longest texts records may have pass: 60,000 octets of TXT as \DDD escapes
+    # (240,000 characters) over parenthesised lines.
+    strings = ['"' + "\\097" * 250 + '"' for _ in range(240)]
+    (tmp_path / "zone.db").write_text("big TXT (\n" + "\n".join(strings) + " )\n")
+    origin = dns.name.from_text("example.com.")
+    records, diagnostics = read_masterfile(tmp_path / "zone.db", origin, 60)
+    assert diagnostics == []
+    assert len(records) == 1
+
+
+def test_long_lines_are_left_out_wherever_the_reads_split_the_file() -> None:
+    # Compared with the plain reading of the same bytes, for any split into reads.
+    generator = random.Random(13)
+    limit = MAX_LINE_BYTES
+    for _ in range(40):
+        lines = [
+            b"x" * generator.choice((0, 1, 5, limit - 1, limit, limit + 1, 3 * limit))
+            for _ in range(generator.randint(0, 8))
+        ]
+        data = b"\n".join(lines) + generator.choice((b"", b"\n"))
+        cuts = sorted(generator.sample(range(len(data) + 1), min(len(data) + 1, 4)))
+        chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+        content = _without_long_lines(chunks)
+        expected = data.split(b"\n")
+        long_lines = [n for n, line in enumerate(expected, 1) if len(line) > limit]
+        assert content.long_lines == long_lines
+        assert content.data.split(b"\n") == [
+            b"" if len(line) > limit else line for line in expected
+        ]
