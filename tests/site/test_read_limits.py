@@ -101,14 +101,16 @@ def test_a_parenthesised_record_over_unbounded_lines_is_refused(tmp_path: Path) 
 
 
 def test_a_record_within_the_limits_is_still_read(tmp_path: Path) -> None:
-    # The longest texts records may have pass: 60,000 octets of TXT as \DDD escapes
-    # (240,000 characters) over parenthesised lines.
+    # Long record texts pass: 60,000 octets of TXT as \DDD escapes (240,000
+    # characters), over parenthesised lines and on one line.
     strings = ['"' + "\\097" * 250 + '"' for _ in range(240)]
-    (tmp_path / "zone.db").write_text("big TXT (\n" + "\n".join(strings) + " )\n")
+    (tmp_path / "zone.db").write_text(
+        "big TXT (\n" + "\n".join(strings) + " )\n" + "one TXT " + " ".join(strings) + "\n"
+    )
     origin = dns.name.from_text("example.com.")
     records, diagnostics = read_masterfile(tmp_path / "zone.db", origin, 60)
     assert diagnostics == []
-    assert len(records) == 1
+    assert [record[0] for record in records] == ["big.example.com.", "one.example.com."]
 
 
 def test_long_lines_are_left_out_wherever_the_reads_split_the_file() -> None:
