@@ -111,3 +111,25 @@ def succeeds_once_unlocked(lock: int, command: list[str], while_held: Callable[[
     output, _ = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, output
     return output
+
+
+def zonesmith_bounded(
+    *args: str | Path, memory: int = 512 << 20, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line with at most ``memory`` bytes of address space and ``timeout``
+    seconds: a run that would eat the machine fails with MemoryError or a timeout instead."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(
+        [sys.executable, "-m", "zonesmith", *map(str, args)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        env=checkout_env(),
+        preexec_fn=limit,
+        check=False,
+    )

@@ -45,6 +45,7 @@ import io
 import marshal
 import os
 import pickle
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,6 +56,7 @@ import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
 from zonesmith.model import Record, Zone, apex_ns_of
+from zonesmith.sitefiles import MAX_SITE_FILE_BYTES
 
 if TYPE_CHECKING:
     from zonesmith.load import Declarations
@@ -372,7 +374,7 @@ class ZoneCache:
             info = os.stat(path)
         except OSError:
             return None
-        if info.st_size > BIG_ZONE_FILE_BYTES:
+        if info.st_size > BIG_ZONE_FILE_BYTES or not stat.S_ISREG(info.st_mode):
             return None
         found = signature(info)
         known = self.index.get(key)
@@ -400,6 +402,8 @@ class ZoneCache:
             return None
         hasher = hashlib.blake2b(self.code.encode(), digest_size=20)
         try:
+            if os.stat(site_file).st_size > MAX_SITE_FILE_BYTES:
+                return None  # the loader refuses it
             hasher.update(site_file.read_bytes())
             names = sorted(os.listdir(zones_dir)) if zones_dir.is_dir() else []
             hasher.update(f"\x00{zones_dir}\x00{os.getcwd()}\x00".encode())

@@ -14,7 +14,7 @@ import click
 from zonesmith import __version__
 from zonesmith.build import build_site, check_site
 from zonesmith.cache import ZoneCache
-from zonesmith.diagnostics import Diagnostic, SiteError, summary
+from zonesmith.diagnostics import Diagnostic, SiteError, capped, summary
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,13 +51,17 @@ class Report:
             self.console.print(escape(text))
 
     def diagnostics(self, diagnostics: list[Diagnostic]) -> None:
+        """The diagnostics, at most SHOWN_PER_FILE per file (see diagnostics.capped)."""
         if self.console is None:
-            for diagnostic in diagnostics:
+            for diagnostic in capped(diagnostics):
                 click.echo(str(diagnostic))
             return
         from rich.markup import escape
 
-        for diagnostic in diagnostics:
+        for diagnostic in capped(diagnostics):
+            if isinstance(diagnostic, str):
+                self.console.print(escape(diagnostic))
+                continue
             colour = "red" if diagnostic.is_error else "yellow"
             text = escape(str(diagnostic))
             severity = diagnostic.severity.value
@@ -66,7 +70,17 @@ class Report:
 
 
 def _json(payload: object) -> None:
-    click.echo(json.dumps(payload, indent=2))
+    # Written as it is encoded: the JSON of half a million diagnostics is
+    # never held as one string.
+    out = click.get_text_stream("stdout")
+    batch: list[str] = []
+    for chunk in json.JSONEncoder(indent=2).iterencode(payload):
+        batch.append(chunk)
+        if len(batch) >= 65536:
+            out.write("".join(batch))
+            batch.clear()
+    batch.append("\n")
+    out.write("".join(batch))
 
 
 site_argument = click.argument(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -104,6 +105,42 @@ def summary(diagnostics: Iterable[Diagnostic]) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+SHOWN_PER_FILE = 100
+"""Diagnostics printed per file; the rest are counted in one line (``--json`` has them all)."""
+
+
+def capped(
+    diagnostics: Iterable[Diagnostic], per_file: int = SHOWN_PER_FILE
+) -> Iterator[Diagnostic | str]:
+    """What to print: the first ``per_file`` diagnostics of each file, then, in place of
+    that file's others, one line saying how many there are.
+
+    A zone of half a million bad records is then a screenful, not 50 MB of text.
+    """
+    diagnostics = list(diagnostics)
+    totals = Counter(d.position.path for d in diagnostics)
+    if max(totals.values(), default=0) <= per_file:
+        yield from diagnostics
+        return
+    errors = Counter(d.position.path for d in diagnostics if d.is_error)
+    shown: Counter[str] = Counter()
+    shown_errors: Counter[str] = Counter()
+    for diagnostic in diagnostics:
+        path = diagnostic.position.path
+        count = shown[path] = shown[path] + 1
+        if count > per_file:
+            continue
+        yield diagnostic
+        shown_errors[path] += diagnostic.is_error
+        if count == per_file and totals[path] > count:
+            more_errors = errors[path] - shown_errors[path]
+            more = totals[path] - count
+            yield (
+                f"{path}: and {more} more ({_plural(more_errors, 'error')}, "
+                f"{_plural(more - more_errors, 'warning')}) not shown; --json lists them all"
+            )
 
 
 def to_json(diagnostics: Iterable[Diagnostic]) -> str:

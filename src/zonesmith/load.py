@@ -58,6 +58,15 @@ from zonesmith.model import (
     View,
     Zone,
 )
+from zonesmith.sitefiles import (
+    MAX_LINE_BYTES,
+    MAX_SITE_FILE_BYTES,
+    MAX_ZONE_BYTES,
+    ReadRefused,
+    read_bounded,
+    real_root,
+    size_text,
+)
 
 
 def _imported_when_used(name: str) -> types.ModuleType:
@@ -307,6 +316,7 @@ class Loader:
         self.root = root
         self.diagnostics: list[Diagnostic] = []
         self.cache = cache if cache is not None else ZoneCache(None)
+        self.real_root = real_root(root)  # no file outside it is read
         #: files of the site folder whose existence zonesmith.yaml's meaning
         #: depends on, and whether they existed (see Declarations.probes)
         self.probes: dict[str, bool] = {}
@@ -322,12 +332,17 @@ class Loader:
     # -- YAML helpers ------------------------------------------------------
 
     def compose(
-        self, path: Path, display: str | None = None
+        self, path: Path, display: str | None = None, data: bytes | None = None
     ) -> tuple[SourceFile, yaml.Node | None]:
+        """A YAML file's node tree (None: not read, or not YAML; reported). ``data`` is its
+        content once read within the bounds; else it is read here, as zonesmith.yaml."""
         source = SourceFile(path, display_path(path) if display is None else display)
+        if data is None:
+            data = self.read(path, source.display, MAX_SITE_FILE_BYTES, f"a {SITE_FILE}")
+            if data is None:
+                return source, None
         try:
-            with path.open("rb") as stream:
-                return source, yaml.compose(stream, Loader=_yaml_loader())
+            return source, yaml.compose(data, Loader=_yaml_loader())
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             position = (
@@ -339,11 +354,39 @@ class Loader:
             self.error(position, "yaml-syntax", f"malformed YAML: {problem}")
         except yaml.YAMLError as exc:
             self.error(Position(source.display, 1, 1), "yaml-syntax", f"malformed YAML: {exc}")
-        except OSError as exc:
-            self.error(Position(source.display), "unreadable-file", f"cannot read: {exc.strerror}")
         except UnicodeDecodeError as exc:
             self.error(Position(source.display), "yaml-syntax", f"not UTF-8 text: {exc}")
         return source, None
+
+    def read(
+        self, path: Path, display: str, limit: int, what: str, data: bytes | None = None
+    ) -> bytes | None:
+        """A YAML file of the site (``what``, for the size limit's message), read within
+        the bounds of zonesmith.sitefiles; None: refused, and reported. ``data`` is its
+        content, if already read: it is then only checked."""
+        try:
+            content = read_bounded(
+                path,
+                limit,
+                root=self.real_root,
+                data=data,
+                too_big=f"it is larger than {size_text(limit)}, the most {what} may hold",
+            )
+        except ReadRefused as refused:
+            self.error(
+                Position(display),
+                refused.rule or "unreadable-file",
+                f"cannot read: {refused.reason}",
+            )
+            return None
+        for line in content.long_lines:
+            self.error(
+                Position(display, line, 1),
+                "line-too-long",
+                f"line longer than {size_text(MAX_LINE_BYTES)}: no value is that long "
+                "(a record holds at most 65535 octets); the line is skipped",
+            )
+        return content.data
 
     def mapping(
         self,
@@ -1225,7 +1268,7 @@ class Loader:
         from zonesmith.masterfile import read_masterfile
 
         records, diagnostics = read_masterfile(
-            path, origin, ttl, display_path=display_path(path), data=data
+            path, origin, ttl, display_path=display_path(path), data=data, root=self.real_root
         )
         self.diagnostics.extend(diagnostics)
         apex = origin.to_text().lower()
@@ -1262,24 +1305,21 @@ class Loader:
         reader is not sure of, goes to PyYAML, which reports what is wrong.
         ``data`` is the file's content, if already read.
         """
+        data = self.read(path, display, MAX_ZONE_BYTES, "a zone file", data)
         if data is None:
-            try:
-                data = path.read_bytes()
-            except OSError:
-                data = None
-        if data is not None:
-            flat = read_flat_zone(data, display)
-            if flat is not None:
-                specs, duplicates = flat
-                for key, line, column, first_line in duplicates:
-                    self.error(
-                        Position(display, line, column),
-                        "duplicate-key",
-                        f"'{key}' is given twice in {where} (first at line {first_line}); "
-                        "merge the two entries",
-                    )
-                return iter(specs)
-        source, document = self.compose(path, display)
+            return iter(())
+        flat = read_flat_zone(data, display)
+        if flat is not None:
+            specs, duplicates = flat
+            for key, line, column, first_line in duplicates:
+                self.error(
+                    Position(display, line, column),
+                    "duplicate-key",
+                    f"'{key}' is given twice in {where} (first at line {first_line}); "
+                    "merge the two entries",
+                )
+            return iter(specs)
+        source, document = self.compose(path, display, data)
         return self.record_specs(source, document, where)
 
     def materialize(
