@@ -40,7 +40,7 @@ from zonesmith.model import (
     TsigKey,
     View,
     Zone,
-    group_by_type,
+    group_by_rrset,
     index_records,
     rdata_key,
 )
@@ -266,9 +266,9 @@ def _rrsets_at(key: str, at_name: Sequence[Record]) -> Iterator[RRset]:
         record = at_name[0]
         yield key, record[0], record[2], record[1], (record,)
         return
-    types = group_by_type(at_name)
-    for rdtype in sorted(types, key=lambda t: (t != T.NS, t)):
-        group = types[rdtype]
+    rrsets = group_by_rrset(at_name)
+    for rdtype, covered in sorted(rrsets, key=lambda k: (k[0] != T.NS, k)):
+        group = rrsets[rdtype, covered]
         if len(group) == 1:
             record = group[0]
             yield key, record[0], rdtype, record[1], (record,)
@@ -302,7 +302,7 @@ def _render(by_name: dict[str, Sequence[Record]], origin: str) -> list[bytes]:
     type_names = _TypeNames()
     verbatim = _VERBATIM
     relativize = rdtext.relativize
-    cut = len(origin) + 1
+    cut = rdtext.suffix_length(origin)
     # Encode as we go: a million lines held as str would cost more memory
     # than the finished file.
     for start in range(0, len(keys), 50_000):
@@ -313,7 +313,7 @@ def _render(by_name: dict[str, Sequence[Record]], origin: str) -> list[bytes]:
             if len(at_name) == 1 and key and "\x00" not in key:
                 record = at_name[0]
                 owner = record[0]
-                if "\\" not in owner:
+                if "\\" not in owner and owner.endswith(origin):
                     rdtype = record[2]
                     data = (
                         record[3]

@@ -101,6 +101,12 @@ def name_key(name: str, origin: str) -> str:
     return "\x00".join(reversed(relative.split(".")))
 
 
+def suffix_length(origin: str) -> int:
+    """How many characters an absolute name below ``origin`` ends with that are not its own:
+    ``len(".example.com.")``, but 1 for the root, whose names end with "." alone."""
+    return len(origin) + 1 if origin != "." else 1
+
+
 def is_subdomain(name: str, origin: str) -> bool:
     """Whether absolute ``name`` is ``origin`` or below it (case-insensitive)."""
     if "\\" in name or "\\" in origin:
@@ -209,17 +215,28 @@ def relativize(rdtype: int, text: str, rdata: dns.rdata.Rdata | None, origin: st
         head, _, target = text.rpartition(" ")
         if "\\" not in target and '"' not in head:
             return f"{head} {relative_name(target, origin)}"
+    if origin != "." and text.count(origin) != text.lower().count(origin.lower()):
+        # A name below the origin spelt in another case: written relative, it
+        # would take the origin's case. RFC 4034 6.2 keeps the case of names in
+        # RDATA of NSEC, RRSIG and others, so it stays absolute, as written.
+        return text
     rdata = rdata if rdata is not None else materialize(rdtype, text)
     return rdata.to_text(origin=_origin_name(origin), relativize=True)
 
 
 def relative_name(name: str, origin: str) -> str:
-    """A name written relative to ``origin`` ('@' for the origin itself), as zone files do."""
-    if "\\" in name:
-        return dns.name.from_text(name).relativize(_origin_name(origin)).to_text()
-    if len(name) == len(origin) and name.lower() == origin.lower():
+    """A name written relative to ``origin`` ('@' for the origin itself), as zone files do.
+
+    Only when it ends with the origin spelt in the same case: otherwise the
+    zone file would give it the origin's case, so it is written absolute.
+    """
+    if name == origin:
         return "@"
-    if origin != "." and name.lower().endswith("." + origin.lower()):
+    if "\\" in name:
+        if origin != "." and name.endswith("." + origin):
+            return dns.name.from_text(name).relativize(_origin_name(origin)).to_text()
+        return name
+    if name.endswith("." + origin):
         return name[: len(name) - len(origin) - 1]
     return name
 
@@ -246,5 +263,6 @@ __all__ = [
     "parse",
     "relative_name",
     "relativize",
+    "suffix_length",
     "target",
 ]

@@ -29,7 +29,16 @@ from zonesmith import rdata as rdtext
 from zonesmith.cache import ZoneCache
 from zonesmith.diagnostics import Diagnostic, Position, Severity, error, warning
 from zonesmith.load import KNOWN_CAA_TAGS, SecretError, read_secret
-from zonesmith.model import Record, Server, Site, Zone, group_by_type, rdata_key
+from zonesmith.model import (
+    Record,
+    Server,
+    Site,
+    Zone,
+    covered_type,
+    group_by_rrset,
+    group_by_type,
+    rdata_key,
+)
 
 T = dns.rdatatype
 
@@ -112,7 +121,7 @@ class ZoneView:
         """RRsets of more than one record: the only ones TTL and duplicate checks need."""
         for records in self.by_name.values():
             if len(records) > 1:
-                for rrset in group_by_type(records).values():
+                for rrset in group_by_rrset(records).values():
                     if len(rrset) > 1:
                         yield rrset
 
@@ -894,6 +903,14 @@ def srv_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
     return _target_without_address(zv, T.SRV, "srv-no-address", "SRV")
 
 
+def _rrset_type(record: Record) -> str:
+    """The type of a record's RRset as a user reads it: RRSIGs name the type they cover."""
+    text = dns.rdatatype.to_text(record.rdtype)
+    if record.rdtype == T.RRSIG:
+        return f"{text} (covering {dns.rdatatype.to_text(covered_type(record.data))})"
+    return text
+
+
 @rule("ttl-mismatch", Severity.WARNING, "records of one RRset have different TTLs")
 def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
     for records in zv.multi:
@@ -903,7 +920,7 @@ def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
                 "ttl-mismatch",
                 records[-1].position,
                 f"'{zv.label(zv.key(records[0].owner))}' "
-                f"{dns.rdatatype.to_text(records[0].rdtype)} records have different "
+                f"{_rrset_type(records[0])} records have different "
                 f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
                 f"{min(ttls)} is used",
             )
