@@ -1136,6 +1136,7 @@ class _Reader:
                 rdata = dns.rdata.from_text(
                     _IN, rdtype, text, origin=self.state.origin, relativize=False
                 )
+                rdtext.check(rdata)
                 size = len(rdata.to_wire())
                 if size > _MAX_RDATA:
                     raise ValueError(

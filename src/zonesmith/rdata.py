@@ -24,6 +24,8 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from zonesmith.bindrdata import refusal
+
 T = dns.rdatatype
 
 # A label of a name that needs no escaping in presentation format.
@@ -195,7 +197,15 @@ def parse(rdtype: int, text: str, origin: str) -> tuple[str, dns.rdata.Rdata | N
     rdata = dns.rdata.from_text(
         dns.rdataclass.IN, rdtype, text, origin=_origin_name(origin), relativize=False
     )
+    check(rdata)
     return rdata.to_text(), rdata
+
+
+def check(rdata: dns.rdata.Rdata) -> None:
+    """Raise ValueError if BIND would refuse RDATA that dnspython read."""
+    problem = refusal(rdata)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def materialize(rdtype: int, text: str) -> dns.rdata.Rdata:
@@ -255,6 +265,7 @@ __all__ = [
     "FAST_TYPES",
     "NAME_TYPES",
     "absolute_name",
+    "check",
     "fast",
     "is_subdomain",
     "materialize",

@@ -789,6 +789,22 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
+@rule("multiple-dname", Severity.ERROR, "more than one DNAME at a name")
+def multiple_dname(zv: ZoneView) -> Iterator[Diagnostic]:
+    by_name: dict[str, list[Record]] = {}
+    for record in zv.by_type.get(T.DNAME, ()):
+        by_name.setdefault(zv.key(record.owner), []).append(record)
+    for key, dnames in by_name.items():
+        # RFC 6672 2.4: one DNAME per name; named refuses the zone (equal ones are one record)
+        if len({rdata_key(r) for r in dnames}) > 1:
+            yield _report(
+                "multiple-dname",
+                dnames[1].position,
+                f"'{zv.label(key)}' has more than one DNAME{zv.view_note}; a name can "
+                "redirect to one target only: keep one",
+            )
+
+
 @rule("below-delegation", Severity.ERROR, "records below a delegation that are not glue")
 def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
     if not zv.delegations:
