@@ -789,6 +789,20 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
+@rule("soa-not-at-apex", Severity.ERROR, "an SOA record below the zone apex")
+def soa_not_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.by_type.get(T.SOA, ()):
+        key = zv.key(record.owner)
+        if key:
+            yield _report(
+                "soa-not-at-apex",
+                record.position,
+                f"SOA at '{zv.label(key)}'{zv.view_note}: a zone has one SOA, at its apex, "
+                "and named refuses others; to make a zone of this name, declare it in "
+                "zonesmith.yaml and delegate it with NS records",
+            )
+
+
 @rule("multiple-dname", Severity.ERROR, "more than one DNAME at a name")
 def multiple_dname(zv: ZoneView) -> Iterator[Diagnostic]:
     by_name: dict[str, list[Record]] = {}
