@@ -28,6 +28,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.SOA
+import dns.zone
 
 from zonesmith import rdata as rdtext
 from zonesmith.cache import ZoneCache
@@ -336,6 +337,38 @@ def _render(by_name: dict[str, Sequence[Record]], origin: str) -> list[bytes]:
     return chunks
 
 
+_ZONEMD_LINE = re.compile(
+    rb"^(@\t[0-9]+\tIN\tZONEMD\t)[0-9]+ ([0-9]+) ([0-9]+) [0-9A-Fa-f ]+$", re.M
+)
+
+
+def with_fresh_zonemd(text: bytes, origin: str) -> bytes:
+    """The zone file with each apex ZONEMD's serial and digest computed for this content.
+
+    A ZONEMD (RFC 8976) digests the zone, SOA serial included, and zonesmith
+    sets the serial: a digest from the source would never match what is
+    served, and a validating consumer would refuse the zone. Digests of a
+    scheme or hash algorithm dnspython does not know are left as given.
+    """
+    zone = dns.zone.from_text(text.decode(), origin, relativize=False, check_origin=False)
+
+    def fresh(match: re.Match[bytes]) -> bytes:
+        scheme, algorithm = int(match[2]), int(match[3])
+        try:
+            rdata = zone.compute_digest(
+                dns.zone.DigestHashAlgorithm(algorithm), dns.zone.DigestScheme(scheme)
+            )
+        except (
+            ValueError,
+            dns.zone.UnsupportedDigestScheme,
+            dns.zone.UnsupportedDigestHashAlgorithm,
+        ):
+            return match[0]
+        return match[1] + rdata.to_text().encode()
+
+    return _ZONEMD_LINE.sub(fresh, text)
+
+
 def reverse_name(address: str) -> str:
     """The in-addr.arpa / ip6.arpa name of an address (absolute text)."""
     if ":" not in address:
@@ -428,6 +461,8 @@ def compile_zone(
             cache.keep_zone_digest(zone, view, soa_fields, digest)  # type: ignore[union-attr]
     serial = state.serial_for(zone.text, view, digest, today)
     text = b"".join([_zone_file_header(origin, view, ttl, soa, serial), *chunks])
+    if b"\tZONEMD\t" in text:
+        text = with_fresh_zonemd(text, origin)
     return CompiledZone(zone.name, origin, view, serial, soa, ttl, text, digest, zone, derived)
 
 
