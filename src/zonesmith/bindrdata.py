@@ -5,8 +5,8 @@ dnspython, which reads every record's RDATA, differs from BIND both ways:
 
 - it lacks types BIND reads (A6, MB, MG, MR, MINFO, NXT, TA) and refuses some values
   BIND loads: DS-style digest type 0 and GOST digests of any length, TYPE0 in
-  NSEC/CSYNC type bitmaps, an empty URI target, any SVCB ``ech`` value that
-  is not a well-formed ECHConfigList, RRSIG times after 2106 (BIND reads
+  NSEC/CSYNC type bitmaps, an empty URI target, EUI48/EUI64 in BIND's looser
+  form, any SVCB ``ech`` value that is not a well-formed ECHConfigList, RRSIG times after 2106 (BIND reads
   them with serial-number arithmetic, RFC 4034 3.1.5); importing this module
   teaches dnspython those (for every user of dnspython in the process, which
   is what makes a zone zonesmith writes read back the same);
@@ -16,6 +16,7 @@ dnspython, which reads every record's RDATA, differs from BIND both ways:
 from __future__ import annotations
 
 import datetime
+import re
 import socket
 
 import dns._text_util
@@ -28,6 +29,8 @@ import dns.rdatatype
 import dns.rdtypes.ANY.CDS
 import dns.rdtypes.ANY.DLV
 import dns.rdtypes.ANY.DS
+import dns.rdtypes.ANY.EUI48
+import dns.rdtypes.ANY.EUI64
 import dns.rdtypes.ANY.RP
 import dns.rdtypes.ANY.URI
 import dns.rdtypes.dsbase
@@ -59,6 +62,27 @@ def _ds_like(base: type) -> type:
 
     BindDS.__name__ = BindDS.__qualname__ = base.__name__
     return BindDS
+
+
+def _eui_like(base: type) -> type:
+    # BIND 9.18 reads EUI48/EUI64 with sscanf("%2x-%2x-..."): groups of one
+    # or two hex digits, anything after the last group ignored.
+    groups = re.compile("-".join([r"([0-9A-Fa-f]{1,2})"] * base.byte_len))
+
+    @dns.immutable.immutable
+    class BindEUI(base):  # type: ignore[valid-type,misc]
+        @classmethod
+        def from_text(cls, rdclass, rdtype, tok, origin=None, relativize=True, relativize_to=None):  # noqa: ANN001, ANN206
+            match = groups.match(tok.get_string())
+            octets = [int(group, 16) for group in match.groups()] if match else []
+            if not octets:
+                raise dns.exception.SyntaxError(
+                    f"expected {base.byte_len} hex octets separated by '-'"
+                )
+            return cls(rdclass, rdtype, bytes(octets))
+
+    BindEUI.__name__ = BindEUI.__qualname__ = base.__name__
+    return BindEUI
 
 
 @dns.immutable.immutable
@@ -236,6 +260,8 @@ def _install() -> None:
         T.DLV: _ds_like(dns.rdtypes.ANY.DLV.DLV),
         T.TA: _ds_like(dns.rdtypes.dsbase.DSBase),
         T.URI: _URI,
+        T.EUI48: _eui_like(dns.rdtypes.ANY.EUI48.EUI48),
+        T.EUI64: _eui_like(dns.rdtypes.ANY.EUI64.EUI64),
         T.MB: _MB,
         T.MG: _MB,
         T.MR: _MB,
