@@ -3,13 +3,14 @@
 zonesmith promises that ``check`` accepts exactly the records ``named`` loads.
 dnspython, which reads every record's RDATA, differs from BIND both ways:
 
-- it lacks types BIND reads (A6, MB, MG, MR, MINFO, NXT, TA) and refuses some values
-  BIND loads: DS-style digest type 0 and GOST digests of any length, TYPE0 in
-  NSEC/CSYNC type bitmaps, an empty URI target, EUI48/EUI64 in BIND's looser
-  form, any SVCB ``ech`` value that is not a well-formed ECHConfigList, RRSIG times after 2106 (BIND reads
-  them with serial-number arithmetic, RFC 4034 3.1.5); importing this module
-  teaches dnspython those (for every user of dnspython in the process, which
-  is what makes a zone zonesmith writes read back the same);
+- it lacks types BIND reads (A6, MB, MG, MR, MINFO, NXT, TA) and refuses some
+  values BIND loads: DS-style digest type 0 and GOST digests of any length,
+  TYPE0 in NSEC/CSYNC type bitmaps, an empty URI target, EUI48/EUI64 in
+  BIND's looser form, any SVCB ``ech`` value that is not a well-formed
+  ECHConfigList, RRSIG times after 2106 (BIND reads them with serial-number
+  arithmetic, RFC 4034 3.1.5); importing this module teaches dnspython those
+  (for every user of dnspython in the process, which is what makes a zone
+  zonesmith writes read back the same);
 - it loads some RDATA BIND refuses: :func:`refusal` says why BIND would.
 """
 
