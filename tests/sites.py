@@ -79,7 +79,7 @@ def build_master_zone(root: Path, origin: str, text: str, *, server_checks: bool
     from zonesmith.compile import file_stem
 
     absolute = origin if origin.endswith(".") else origin + "."
-    stem = "." if absolute == "." else absolute[:-1]
+    stem = "." if absolute == "." else absolute[:-1].lower()
     config = (
         BASE_CONFIG
         + "servers:\n  ns1: {software: bind, role: primary, address: 127.0.0.1, port: 5399}\n"
