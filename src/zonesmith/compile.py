@@ -314,7 +314,8 @@ def _render(by_name: dict[str, Sequence[Record]], origin: str) -> list[bytes]:
             if len(at_name) == 1 and key and "\x00" not in key:
                 record = at_name[0]
                 owner = record[0]
-                if "\\" not in owner and owner.endswith(origin):
+                # (the origin's part is written as the origin is: owner case is not data)
+                if "\\" not in owner:
                     rdtype = record[2]
                     data = (
                         record[3]
