@@ -29,9 +29,63 @@ HEAD = "$TTL 300\n@ NS ns1\nns1 A 192.0.2.1\n"
 SOA = "@ SOA ns1 hostmaster 1 3600 600 86400 300\n"
 ZONE_FILE = "zones/example.zone"
 
-#: Cases on which Knot's verdict differs from BIND's; zonesmith follows BIND
-#: (README.md, "Checks"). Only consulted where kzonecheck is installed.
-KNOT_DIFFERS: frozenset[str] = frozenset()
+#: Cases (by their first owner) on which Knot 3.2's kzonecheck and named-checkzone
+#: disagree; zonesmith follows BIND (README.md, "Checks"). Consulted only where
+#: kzonecheck is installed.
+_KNOT_UNKNOWN = "a type or SVCB key Knot's zone parser does not read in this form"
+KNOT_DIFFERS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "a6",
+            "amtrelay",
+            "avc",
+            "brid",
+            "dlv",
+            "dsync",
+            "gpos",
+            "hhit",
+            "hip",
+            "isdn",
+            "mb",
+            "mg",
+            "mr",
+            "ninfo",
+            "nsap",
+            "nsap-ptr",
+            "null",
+            "nxt",
+            "px",
+            "resinfo",
+            "sig",
+            "ta",
+            "unspec",
+            "wallet",
+            "wks",
+            "x25",
+            "svcb-ech-empty",
+            "svcb-dohpath-ok",
+        ),
+        _KNOT_UNKNOWN,
+    ),
+    **dict.fromkeys(
+        ("g6", "g7", "type0", "cds", "cds-del3", "zonemd-short", "zonemd-sha384-short"),
+        "Knot does not check the length or layout of this RDATA; BIND refuses it",
+    ),
+    **dict.fromkeys(
+        ("g11", "wks-empty", "nsap-short"),
+        "empty or short RDATA BIND loads and Knot's parser refuses",
+    ),
+    **dict.fromkeys(
+        ("eui48-short", "eui48-garbage", "eui48-big", "eui64-short", "eui64-garbage"),
+        "EUI48/EUI64 written as BIND 9.18 reads them (sscanf); Knot wants RFC 7043's form",
+    ),
+    "txt256": "Knot splits a TXT string longer than 255 octets; BIND refuses it",
+    "soa": "Knot loads an SOA below the apex; BIND refuses it",
+    "svcb-nodefault": "no-default-alpn without alpn: BIND refuses it (RFC 9460 7.1.1)",
+    "nsec3-salt0": "an NSEC3 owner that is not a hash label: BIND refuses it (check-names)",
+    "ds0": "Knot's semantic check refuses DS digest type 0; BIND loads it",
+    "dname-below": "a name below a DNAME: Knot refuses the zone, BIND loads it (never served)",
+}
 
 
 def cases() -> list[str]:
@@ -87,7 +141,7 @@ def test_knot_agrees_with_named_or_the_choice_is_written_down(tmp_path: Path, ca
     assert KZONECHECK is not None and NAMED_CHECKZONE is not None
     knot, _ = server_loads([KZONECHECK, "-o", "example."], tmp_path, case)
     bind, _ = server_loads([NAMED_CHECKZONE, "example."], tmp_path, case)
-    assert knot == bind or case in KNOT_DIFFERS
+    assert knot == bind or case.split()[0] in KNOT_DIFFERS
 
 
 def test_the_table_covers_every_type_dnspython_knows() -> None:
