@@ -48,7 +48,7 @@ __all__ = ["refusal"]
 _BIND_DIGEST_LENGTHS = {1: 20, 2: 32, 4: 48}
 
 
-def _ds_like(base: type) -> type:
+def _ds_like(base: type, name: str) -> type:
     @dns.immutable.immutable
     class BindDS(base):  # type: ignore[valid-type,misc]
         def __init__(self, rdclass, rdtype, key_tag, algorithm, digest_type, digest):  # noqa: ANN001
@@ -61,11 +61,11 @@ def _ds_like(base: type) -> type:
             if wanted is not None and len(self.digest) != wanted:
                 raise ValueError("digest length inconsistent with digest type")
 
-    BindDS.__name__ = BindDS.__qualname__ = base.__name__
+    BindDS.__name__ = BindDS.__qualname__ = name  # module-level: its objects pickle
     return BindDS
 
 
-def _eui_like(base: type) -> type:
+def _eui_like(base: type, name: str) -> type:
     # BIND 9.18 reads EUI48/EUI64 with sscanf("%2x-%2x-..."): groups of one
     # or two hex digits, anything after the last group ignored.
     groups = re.compile("-".join([r"([0-9A-Fa-f]{1,2})"] * base.byte_len))
@@ -82,8 +82,16 @@ def _eui_like(base: type) -> type:
                 )
             return cls(rdclass, rdtype, bytes(octets))
 
-    BindEUI.__name__ = BindEUI.__qualname__ = base.__name__
+    BindEUI.__name__ = BindEUI.__qualname__ = name
     return BindEUI
+
+
+_DS = _ds_like(dns.rdtypes.ANY.DS.DS, "_DS")
+_CDS = _ds_like(dns.rdtypes.ANY.CDS.CDS, "_CDS")
+_DLV = _ds_like(dns.rdtypes.ANY.DLV.DLV, "_DLV")
+_TA = _ds_like(dns.rdtypes.dsbase.DSBase, "_TA")
+_EUI48 = _eui_like(dns.rdtypes.ANY.EUI48.EUI48, "_EUI48")
+_EUI64 = _eui_like(dns.rdtypes.ANY.EUI64.EUI64, "_EUI64")
 
 
 @dns.immutable.immutable
@@ -256,13 +264,13 @@ def _sigtime_to_posixtime(what: str) -> int:
 def _install() -> None:
     classes = dns.rdata._rdata_classes  # no public way to replace an implementation
     replaced = {
-        T.DS: _ds_like(dns.rdtypes.ANY.DS.DS),
-        T.CDS: _ds_like(dns.rdtypes.ANY.CDS.CDS),
-        T.DLV: _ds_like(dns.rdtypes.ANY.DLV.DLV),
-        T.TA: _ds_like(dns.rdtypes.dsbase.DSBase),
+        T.DS: _DS,
+        T.CDS: _CDS,
+        T.DLV: _DLV,
+        T.TA: _TA,
         T.URI: _URI,
-        T.EUI48: _eui_like(dns.rdtypes.ANY.EUI48.EUI48),
-        T.EUI64: _eui_like(dns.rdtypes.ANY.EUI64.EUI64),
+        T.EUI48: _EUI48,
+        T.EUI64: _EUI64,
         T.MB: _MB,
         T.MG: _MB,
         T.MR: _MB,
