@@ -325,7 +325,22 @@ def _x25(rdata: dns.rdata.Rdata) -> str | None:
     return None
 
 
+def _key(rdata: dns.rdata.Rdata) -> str | None:
+    # RFC 2535 3.1.2: only a KEY flagged "no key" (both top bits) may go without one
+    if rdata.key or (rdata.rdtype == T.KEY and rdata.flags & 0xC000 == 0xC000):
+        return None
+    return "the public key is missing (base64; a CDNSKEY delete request is 0 3 0 AA==)"
+
+
+def _digest(rdata: dns.rdata.Rdata) -> str | None:
+    if rdata.digest:
+        return None
+    return "the digest is missing (hex; a CDS delete request is 0 0 0 00)"
+
+
 _CHECKS = {
+    **dict.fromkeys((T.DNSKEY, T.CDNSKEY, T.KEY), _key),
+    **dict.fromkeys((T.DS, T.CDS, T.DLV, T.TA), _digest),
     T.DHCID: lambda r: None if r.data else "DHCID needs data (base64)",
     T.IPSECKEY: lambda r: None if r.key else "IPSECKEY needs a public key (base64)",
     T.LOC: _loc,

@@ -68,7 +68,10 @@ KNOT_DIFFERS: dict[str, str] = {
         _KNOT_UNKNOWN,
     ),
     **dict.fromkeys(
-        ("g6", "g7", "type0", "cds", "cds-del3", "zonemd-short", "zonemd-sha384-short"),
+        (
+            *("g6", "g7", "type0", "cds", "cds-del3", "zonemd-short", "zonemd-sha384-short"),
+            *("cds-nodigest", "cdnskey-nokey", "dnskey-nokey", "key-nokey", "dlv-nodigest"),
+        ),
         "Knot does not check the length or layout of this RDATA; BIND refuses it",
     ),
     **dict.fromkeys(
