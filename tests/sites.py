@@ -133,3 +133,21 @@ def zonesmith_bounded(
         preexec_fn=limit,
         check=False,
     )
+
+
+def build_master_zone(root: Path, origin: str, text: str, *, server_checks: bool = False) -> Path:
+    """Build a site of one BIND primary serving zone ``origin`` from master file ``text``;
+    returns the zone file written for it."""
+    from zonesmith.build import build_site
+    from zonesmith.compile import file_stem
+
+    absolute = origin if origin.endswith(".") else origin + "."
+    stem = "." if absolute == "." else absolute[:-1].lower()
+    config = (
+        BASE_CONFIG
+        + "servers:\n  ns1: {software: bind, role: primary, address: 127.0.0.1, port: 5399}\n"
+        + f"zones:\n  '{absolute}': {{}}\n"
+    )
+    site = write_site(root / "site", config, files={f"zones/{stem}.zone": text})
+    build_site(site, root / "out", server_checks=server_checks)
+    return root / "out" / "ns1" / "zones" / f"{file_stem(absolute)}.zone"

@@ -50,6 +50,8 @@ __all__ = ["read_masterfile", "parse_ttl", "MAX_TTL"]
 MAX_TTL = 2**31 - 1
 """RFC 2181 section 8: TTLs are unsigned 31-bit values."""
 
+_MAX_TTL_FIELD = 2**32 - 1  # what the 32-bit TTL field holds; BIND reads more as an error
+
 MAX_INCLUDE_DEPTH = 20
 """BIND refuses deeper nesting too; deeper is almost always a file including itself."""
 
@@ -474,6 +476,7 @@ class _Reader:
     ) -> None:
         self.zone_origin = zone_origin
         self.fallback_ttl = default_ttl
+        self.warned_no_ttl = False
         self.records: list[Record] = []
         # $ORIGIN as a Name, then what _fast_context derives from it
         self._origin_cache: tuple[dns.name.Name, str, str, int, int, bool] | None = None
@@ -661,7 +664,7 @@ class _Reader:
                         elif default_ttl is not None:
                             ttl = default_ttl
                         else:
-                            ttl = self._implicit_ttl()
+                            ttl = self._implicit_ttl(display, index + 1, 1)
 
                         # -- RDATA, canonical. The most common types are checked
                         # here without a call, with the verdicts of their checkers
@@ -907,9 +910,26 @@ class _Reader:
         self.diagnostics.append(error(self._after(token, display), "masterfile-syntax", message))
 
     def _ttl(self, token: _Token, display: str) -> int | None:
+        text = _unquote(token)
         try:
-            return parse_ttl(_unquote(token))
+            return parse_ttl(text)
         except ValueError as exc:
+            if (
+                text.isascii()
+                and text.isdigit()
+                and len(text) <= 10
+                and int(text) <= _MAX_TTL_FIELD
+            ):
+                # RFC 2181 8: a TTL with the top bit set is read as zero; BIND does so, warning.
+                self.diagnostics.append(
+                    warning(
+                        self._pos(token, display),
+                        "ttl-over-max",
+                        f"TTL {text} is larger than {MAX_TTL} (2^31-1); it is read as 0, "
+                        "as BIND does (RFC 2181 section 8)",
+                    )
+                )
+                return 0
             self.diagnostics.append(error(self._pos(token, display), "bad-ttl", str(exc)))
             return None
 
@@ -1114,7 +1134,7 @@ class _Reader:
         if ttl is not None:
             state.last_ttl = ttl
         else:
-            ttl = self._implicit_ttl()
+            ttl = self._implicit_ttl(display, position.line, position.column)
         canonical, rdata = parsed
         self.records.append(
             Record.new(name.to_text(), ttl, rdtype, canonical, None, position, "zone", rdata)
@@ -1151,17 +1171,29 @@ class _Reader:
             last = self.state.last_name = dns.name.from_text(last)
         return last
 
-    def _implicit_ttl(self) -> int:
+    def _implicit_ttl(self, display: str, line: int, column: int) -> int:
         """$TTL, else the last TTL written on a record (RFC 1035 5.1), else the caller's default.
 
         BIND would fall back to the SOA minimum; the caller passes that role
-        in as ``default_ttl``.
+        in as ``default_ttl``. Where it is used, the first time, a warning says
+        so (BIND warns too), since a file converted from BIND changes TTLs there.
         """
         state = self.state
         if state.default_ttl is not None:
             return state.default_ttl
         if state.last_ttl is not None:
             return state.last_ttl
+        if not self.warned_no_ttl:
+            self.warned_no_ttl = True
+            self.diagnostics.append(
+                warning(
+                    Position(display, line, column),
+                    "no-ttl",
+                    f"no TTL given and no $TTL before this record: the site's default TTL "
+                    f"{self.fallback_ttl} is used (BIND would use the SOA minimum); "
+                    "start the file with $TTL",
+                )
+            )
         return self.fallback_ttl
 
     def _rdata(
@@ -1175,6 +1207,7 @@ class _Reader:
                 rdata = dns.rdata.from_text(
                     _IN, rdtype, text, origin=self.state.origin, relativize=False
                 )
+                rdtext.check(rdata)
                 size = len(rdata.to_wire())
                 if size > _MAX_RDATA:
                     raise ValueError(
@@ -1270,11 +1303,11 @@ class _Reader:
         if not ok:
             return
         lhs, rhs = templates
+        position = self._pos(lhs_token, display)
         if ttl is None:
-            ttl = self._implicit_ttl()
+            ttl = self._implicit_ttl(display, position.line, position.column)
         else:
             self.state.last_ttl = ttl
-        position = self._pos(lhs_token, display)
         rhs_at = self._pos(rhs_token, display)
         # One report per kind of failure, not one per generated record.
         failures: dict[str, tuple[Diagnostic, int]] = {}

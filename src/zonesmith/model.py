@@ -21,7 +21,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from zonesmith.diagnostics import Position
-from zonesmith.rdata import name_key
+from zonesmith.rdata import name_key, suffix_length
 
 #: Name of the single view of a site that declares no views.
 DEFAULT_VIEW = "default"
@@ -474,7 +474,7 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
     """
     by_name: dict[str, Sequence[Record]] = {}
     by_type: dict[int, list[Record]] = {}
-    cut = len(origin) + 1
+    cut = suffix_length(origin)
     bulk = _BULK_TYPES
     for record in records:
         owner = record[0]
@@ -518,6 +518,28 @@ def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:
         else:
             rrset.append(record)
     return types
+
+
+def covered_type(data: str) -> int:
+    """The type an RRSIG covers, from its canonical text (which starts with it)."""
+    return dns.rdatatype.from_text(data.partition(" ")[0])
+
+
+def group_by_rrset(records: Iterable[Record]) -> dict[tuple[int, int], list[Record]]:
+    """Records (of one name) by RRset, in the order given: by type, and RRSIGs also by
+    the type they cover (RFC 4034 section 3), so each covered type's signatures keep
+    their own TTL. Keys are (type, covered type or 0)."""
+    sets: dict[tuple[int, int], list[Record]] = {}
+    rrsig = dns.rdatatype.RRSIG
+    for record in records:
+        rdtype = record[2]
+        key = (rdtype, covered_type(record[3]) if rdtype == rrsig else 0)
+        rrset = sets.get(key)
+        if rrset is None:
+            sets[key] = [record]
+        else:
+            rrset.append(record)
+    return sets
 
 
 #: Types whose RDATA holds domain names, which compare without regard to case.

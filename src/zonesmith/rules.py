@@ -34,6 +34,8 @@ from zonesmith.model import (
     Site,
     Zone,
     admits_anybody,
+    covered_type,
+    group_by_rrset,
     group_by_type,
     rdata_key,
 )
@@ -119,7 +121,7 @@ class ZoneView:
         """RRsets of more than one record: the only ones TTL and duplicate checks need."""
         for records in self.by_name.values():
             if len(records) > 1:
-                for rrset in group_by_type(records).values():
+                for rrset in group_by_rrset(records).values():
                     if len(rrset) > 1:
                         yield rrset
 
@@ -809,6 +811,36 @@ def cname_and_other_data(zv: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
+@rule("soa-not-at-apex", Severity.ERROR, "an SOA record below the zone apex")
+def soa_not_at_apex(zv: ZoneView) -> Iterator[Diagnostic]:
+    for record in zv.by_type.get(T.SOA, ()):
+        key = zv.key(record.owner)
+        if key:
+            yield _report(
+                "soa-not-at-apex",
+                record.position,
+                f"SOA at '{zv.label(key)}'{zv.view_note}: a zone has one SOA, at its apex, "
+                "and named refuses others; to make a zone of this name, declare it in "
+                "zonesmith.yaml and delegate it with NS records",
+            )
+
+
+@rule("multiple-dname", Severity.ERROR, "more than one DNAME at a name")
+def multiple_dname(zv: ZoneView) -> Iterator[Diagnostic]:
+    by_name: dict[str, list[Record]] = {}
+    for record in zv.by_type.get(T.DNAME, ()):
+        by_name.setdefault(zv.key(record.owner), []).append(record)
+    for key, dnames in by_name.items():
+        # RFC 6672 2.4: one DNAME per name; named refuses the zone (equal ones are one record)
+        if len({rdata_key(r) for r in dnames}) > 1:
+            yield _report(
+                "multiple-dname",
+                dnames[1].position,
+                f"'{zv.label(key)}' has more than one DNAME{zv.view_note}; a name can "
+                "redirect to one target only: keep one",
+            )
+
+
 @rule("below-delegation", Severity.ERROR, "records below a delegation that are not glue")
 def below_delegation(zv: ZoneView) -> Iterator[Diagnostic]:
     if not zv.delegations:
@@ -923,6 +955,14 @@ def srv_no_address(zv: ZoneView) -> Iterator[Diagnostic]:
     return _target_without_address(zv, T.SRV, "srv-no-address", "SRV")
 
 
+def _rrset_type(record: Record) -> str:
+    """The type of a record's RRset as a user reads it: RRSIGs name the type they cover."""
+    text = dns.rdatatype.to_text(record.rdtype)
+    if record.rdtype == T.RRSIG:
+        return f"{text} (covering {dns.rdatatype.to_text(covered_type(record.data))})"
+    return text
+
+
 @rule("ttl-mismatch", Severity.WARNING, "records of one RRset have different TTLs")
 def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
     for records in zv.multi:
@@ -932,7 +972,7 @@ def ttl_mismatch(zv: ZoneView) -> Iterator[Diagnostic]:
                 "ttl-mismatch",
                 records[-1].position,
                 f"'{zv.label(zv.key(records[0].owner))}' "
-                f"{dns.rdatatype.to_text(records[0].rdtype)} records have different "
+                f"{_rrset_type(records[0])} records have different "
                 f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
                 f"{min(ttls)} is used",
             )
