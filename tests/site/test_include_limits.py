@@ -15,7 +15,7 @@ from zonesmith.masterfile import MAX_INCLUDES, read_masterfile
 from zonesmith.sitefiles import MAX_ZONE_BYTES
 
 CONFIG = BASE_CONFIG + "zones:\n  example.com: {}\n"
-APEX = "@ NS ns1.example.com.\nns1 A 192.0.2.1\n"
+APEX = "@ 3600 NS ns1.example.com.\nns1 A 192.0.2.1\n"  # a TTL: no no-ttl warning
 
 
 def site_with(tmp_path: Path, zone: str, files: dict[str, str] | None = None) -> Path:
@@ -142,8 +142,8 @@ def test_zone_file_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
 
 def test_what_a_zone_reads_is_bounded_in_total(tmp_path: Path) -> None:
     # Each file is under the limit; together the includes go past it.
-    (tmp_path / "part.db").write_text("x TXT " + '"' + "a" * 200 + '"\n')
-    (tmp_path / "zone.db").write_text("$INCLUDE part.db\n" * 5 + "after A 192.0.2.2\n")
+    (tmp_path / "part.db").write_text("x 60 TXT " + '"' + "a" * 200 + '"\n')
+    (tmp_path / "zone.db").write_text("$INCLUDE part.db\n" * 5 + "after 60 A 192.0.2.2\n")
     origin = dns.name.from_text("example.com.")
     records, diagnostics = read_masterfile(
         tmp_path / "zone.db", origin, 60, display_path="zone.db", root=tmp_path, max_bytes=800
@@ -158,7 +158,7 @@ def test_what_a_zone_reads_is_bounded_in_total(tmp_path: Path) -> None:
 
 def test_include_depth_is_bounded(tmp_path: Path) -> None:
     for level in range(30):
-        (tmp_path / f"{level}.db").write_text(f"l{level} A 192.0.2.1\n$INCLUDE {level + 1}.db\n")
+        (tmp_path / f"{level}.db").write_text(f"l{level} 60 A 192.0.2.1\n$INCLUDE {level + 1}.db\n")
     (tmp_path / "30.db").write_text("end A 192.0.2.1\n")
     origin = dns.name.from_text("example.com.")
     records, diagnostics = read_masterfile(tmp_path / "0.db", origin, 60, root=tmp_path)
@@ -171,7 +171,7 @@ def test_a_tree_of_includes_is_bounded_in_count(tmp_path: Path) -> None:
     # no loop, unless their number is bounded.
     for level in range(16):
         (tmp_path / f"{level}.db").write_text(f"$INCLUDE {level + 1}.db\n" * 2)
-    (tmp_path / "16.db").write_text("leaf A 192.0.2.1\n")
+    (tmp_path / "16.db").write_text("leaf 60 A 192.0.2.1\n")
     origin = dns.name.from_text("example.com.")
     records, diagnostics = read_masterfile(tmp_path / "0.db", origin, 60, root=tmp_path)
     assert [d.rule for d in diagnostics] == ["include-depth"]

@@ -13,7 +13,7 @@ from zonesmith.masterfile import read_masterfile
 from zonesmith.sitefiles import MAX_LINE_BYTES, MAX_SITE_FILE_BYTES, _without_long_lines
 
 CONFIG = BASE_CONFIG + "zones:\n  example.com: {}\n"
-APEX = "@ NS ns1.example.com.\nns1 A 192.0.2.1\n"
+APEX = "@ 3600 NS ns1.example.com.\nns1 A 192.0.2.1\n"  # a TTL: no no-ttl warning
 # The checks run with this much address space: a reader that holds a long line,
 # or the text and tokens made of it, fails with MemoryError.
 MEMORY = 384 << 20
@@ -91,7 +91,7 @@ def test_a_parenthesised_record_over_unbounded_lines_is_refused(tmp_path: Path) 
     words = "a " * 50 + "\n"
     count = 2 * MAX_LINE_BYTES // len(words)
     (tmp_path / "zone.db").write_text(
-        "ns1 A 192.0.2.1\nbig TXT (\n" + words * count + ")\nafter A 192.0.2.2\n"
+        "ns1 60 A 192.0.2.1\nbig TXT (\n" + words * count + ")\nafter A 192.0.2.2\n"
     )
     origin = dns.name.from_text("example.com.")
     records, diagnostics = read_masterfile(tmp_path / "zone.db", origin, 60, display_path="z")
@@ -105,7 +105,7 @@ def test_a_record_within_the_limits_is_still_read(tmp_path: Path) -> None:
     # characters), over parenthesised lines and on one line.
     strings = ['"' + "\\097" * 250 + '"' for _ in range(240)]
     (tmp_path / "zone.db").write_text(
-        "big TXT (\n" + "\n".join(strings) + " )\n" + "one TXT " + " ".join(strings) + "\n"
+        "big 60 TXT (\n" + "\n".join(strings) + " )\n" + "one TXT " + " ".join(strings) + "\n"
     )
     origin = dns.name.from_text("example.com.")
     records, diagnostics = read_masterfile(tmp_path / "zone.db", origin, 60)
