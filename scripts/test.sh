@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(bind9 bind9-utils nsd knot knot-dnsutils unbound dnsutils)
+packages=(bind9 bind9-utils nsd knot knot-dnsutils knot-dnssecutils unbound dnsutils openssh-server)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,6 +16,15 @@ BASE_CONFIG = """\
 defaults:
   ttl: 1h
   soa: {primary: ns1.example.com., contact: hostmaster@example.com}
+"""
+#: A BIND primary serving example.com (more zones may follow, indented by two).
+ONE_PRIMARY = """\
+servers:
+  ns1: {software: bind, role: primary, address: 127.0.0.1, port: 5399, path: /srv/dns}
+sets:
+  ns: {'@': [NS ns1.example.com.]}
+zones:
+  example.com: {include: [ns]}
 """
 
 
@@ -70,3 +81,73 @@ def ok(run: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str
     """The run, after checking that it succeeded (else its output in the failure)."""
     assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
     return run
+
+
+def succeeds_once_unlocked(lock: int, command: list[str], while_held: Callable[[], None]) -> str:
+    """Run ``command`` while this process holds an exclusive lock on open file ``lock``.
+
+    The command must still be waiting after 3 s (``while_held`` then checks
+    that it did nothing yet), and succeed once the lock is let go. Returns
+    its output.
+    """
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        waiting = subprocess.Popen(
+            command,
+            env=checkout_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            waiting.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            pass
+        else:
+            raise AssertionError(f"did not wait for the lock: {waiting.communicate()[0]}")
+        while_held()
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    output, _ = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, output
+    return output
+
+
+def zonesmith_bounded(
+    *args: str | Path, memory: int = 512 << 20, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line with at most ``memory`` bytes of address space and ``timeout``
+    seconds: a run that would eat the machine fails with MemoryError or a timeout instead."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(
+        [sys.executable, "-m", "zonesmith", *map(str, args)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        env=checkout_env(),
+        preexec_fn=limit,
+        check=False,
+    )
+
+
+def build_master_zone(root: Path, origin: str, text: str, *, server_checks: bool = False) -> Path:
+    """Build a site of one BIND primary serving zone ``origin`` from master file ``text``;
+    returns the zone file written for it."""
+    from zonesmith.compile.zones import file_stem
+    from zonesmith.pipeline import build_site
+
+    absolute = origin if origin.endswith(".") else origin + "."
+    stem = "." if absolute == "." else absolute[:-1].lower()
+    config = (
+        BASE_CONFIG
+        + "servers:\n  ns1: {software: bind, role: primary, address: 127.0.0.1, port: 5399}\n"
+        + f"zones:\n  '{absolute}': {{}}\n"
+    )
+    site = write_site(root / "site", config, files={f"zones/{stem}.zone": text})
+    build_site(site, root / "out", server_checks=server_checks)
+    return root / "out" / "ns1" / "zones" / f"{file_stem(absolute)}.zone"

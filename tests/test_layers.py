@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: A name stands for that module and every module under it.
 LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.__init__", "zonesmith.diagnostics"),
-    ("zonesmith.presentation", "zonesmith.model", "zonesmith.declared"),
+    ("zonesmith.bindrdata", "zonesmith.presentation", "zonesmith.model", "zonesmith.declared"),
     ("zonesmith.own_files",),
     ("zonesmith.site",),
     ("zonesmith.rules",),

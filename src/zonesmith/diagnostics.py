@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -68,11 +69,19 @@ class Diagnostic:
 
 
 def error(position: Position, rule: str, message: str) -> Diagnostic:
-    return Diagnostic(position, Severity.ERROR, rule, message)
+    return Diagnostic(position, Severity.ERROR, rule, _one_line(message))
 
 
 def warning(position: Position, rule: str, message: str) -> Diagnostic:
-    return Diagnostic(position, Severity.WARNING, rule, message)
+    return Diagnostic(position, Severity.WARNING, rule, _one_line(message))
+
+
+def _one_line(message: str) -> str:
+    """The message with line ends and other control characters escaped: a hostile name
+    it quotes must not start a line that looks like another diagnostic."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -98,6 +107,42 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+SHOWN_PER_FILE = 100
+"""Diagnostics printed per file; the rest are counted in one line (``--json`` has them all)."""
+
+
+def capped(
+    diagnostics: Iterable[Diagnostic], per_file: int = SHOWN_PER_FILE
+) -> Iterator[Diagnostic | str]:
+    """What to print: the first ``per_file`` diagnostics of each file, then, in place of
+    that file's others, one line saying how many there are.
+
+    A zone of half a million bad records is then a screenful, not 50 MB of text.
+    """
+    diagnostics = list(diagnostics)
+    totals = Counter(d.position.path for d in diagnostics)
+    if max(totals.values(), default=0) <= per_file:
+        yield from diagnostics
+        return
+    errors = Counter(d.position.path for d in diagnostics if d.is_error)
+    shown: Counter[str] = Counter()
+    shown_errors: Counter[str] = Counter()
+    for diagnostic in diagnostics:
+        path = diagnostic.position.path
+        count = shown[path] = shown[path] + 1
+        if count > per_file:
+            continue
+        yield diagnostic
+        shown_errors[path] += diagnostic.is_error
+        if count == per_file and totals[path] > count:
+            more_errors = errors[path] - shown_errors[path]
+            more = totals[path] - count
+            yield (
+                f"{path}: and {more} more ({_plural(more_errors, 'error')}, "
+                f"{_plural(more - more_errors, 'warning')}) not shown; --json lists them all"
+            )
+
+
 def to_json(diagnostics: Iterable[Diagnostic]) -> str:
     return json.dumps([d.as_json() for d in diagnostics], indent=2)
 
@@ -105,6 +150,10 @@ def to_json(diagnostics: Iterable[Diagnostic]) -> str:
 class SiteError(Exception):
     """Raised when a site cannot go further because of errors already reported."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(
+        self, diagnostics: list[Diagnostic], skipped_checks: list[tuple[str, str]] | None = None
+    ):
         super().__init__(summary(diagnostics))
         self.diagnostics = diagnostics
+        #: (checker, server) of the server checks a build did not run (not installed)
+        self.skipped_checks = skipped_checks or []

@@ -8,6 +8,7 @@ any stage can point the user at the line to fix.
 
 from __future__ import annotations
 
+import ipaddress
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -20,7 +21,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from zonesmith.diagnostics import Position
-from zonesmith.presentation import name_key
+from zonesmith.presentation import name_key, suffix_length
 
 #: Name of the single view of a site that declares no views.
 DEFAULT_VIEW = "default"
@@ -314,7 +315,8 @@ class Blocklist:
     ``sources`` are http(s) URLs or files of the site; ``allow`` are allowlist
     files and ``allow_names`` names given inline. ``action`` is ``nxdomain``,
     ``null`` or ``sinkhole`` (then ``sinkhole`` is the address). ``rpz`` asks
-    for a response policy zone instead of local zones.
+    for a response policy zone instead of local zones. ``deadline`` bounds
+    the time fetching each URL source takes.
     """
 
     name: str
@@ -329,6 +331,27 @@ class Blocklist:
     source_positions: tuple[Position, ...] = ()
     allow_positions: tuple[Position, ...] = ()
     sinkhole_position: Position | None = None
+    #: Seconds a ``blocklist update`` may spend on one URL source (None: the default).
+    deadline: int | None = None
+
+
+#: Who a resolver answers when the site declares no clients for it: its own host.
+LOOPBACK_CLIENTS = ("127.0.0.1", "::1")
+
+
+def admits_anybody(clients: tuple[str, ...]) -> bool:
+    """Whether an address match list lets in every address of IPv4 or of IPv6."""
+    for element in clients:
+        if element.startswith("!"):
+            continue
+        if element == "any":
+            return True
+        try:
+            if ipaddress.ip_network(element, strict=False).prefixlen == 0:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 @dataclass(frozen=True)
@@ -388,6 +411,22 @@ class Site:
                 return keyed
         return self.view_names
 
+    def resolver_clients(self, server: Server) -> tuple[str, ...]:
+        """The clients a resolver answers, as one address match list (first match wins).
+
+        The clients of its views, in site order, each element once. A site
+        without views declares no clients: the resolver then answers its own
+        host only (loopback, and its own address, the source of the host's
+        queries to it), never the whole Internet.
+        """
+        if self.implicit_view:
+            own = () if server.address in LOOPBACK_CLIENTS else (server.address,)
+            return LOOPBACK_CLIENTS + own
+        views = self.views_by_name
+        return tuple(
+            dict.fromkeys(c for name in self.views_of(server) for c in views[name].clients)
+        )
+
     @cached_property
     def _views_of_servers(self) -> dict[str, tuple[Server, tuple[str, ...]]]:
         # Asked for every zone of every server: worked out once.
@@ -434,7 +473,7 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
     """
     by_name: dict[str, Sequence[Record]] = {}
     by_type: dict[int, list[Record]] = {}
-    cut = len(origin) + 1
+    cut = suffix_length(origin)
     bulk = _BULK_TYPES
     for record in records:
         owner = record[0]
@@ -478,6 +517,28 @@ def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:
         else:
             rrset.append(record)
     return types
+
+
+def covered_type(data: str) -> int:
+    """The type an RRSIG covers, from its canonical text (which starts with it)."""
+    return dns.rdatatype.from_text(data.partition(" ")[0])
+
+
+def group_by_rrset(records: Iterable[Record]) -> dict[tuple[int, int], list[Record]]:
+    """Records (of one name) by RRset, in the order given: by type, and RRSIGs also by
+    the type they cover (RFC 4034 section 3), so each covered type's signatures keep
+    their own TTL. Keys are (type, covered type or 0)."""
+    sets: dict[tuple[int, int], list[Record]] = {}
+    rrsig = dns.rdatatype.RRSIG
+    for record in records:
+        rdtype = record[2]
+        key = (rdtype, covered_type(record[3]) if rdtype == rrsig else 0)
+        rrset = sets.get(key)
+        if rrset is None:
+            sets[key] = [record]
+        else:
+            rrset.append(record)
+    return sets
 
 
 #: Types whose RDATA holds domain names, which compare without regard to case.

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonesmith.compile.fleet import compile_fleet
+from zonesmith.compile.serials import SerialState
 from zonesmith.compile.zones import compile_site
-from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
-from zonesmith.drivers import OutputFile, driver_for
+from zonesmith.diagnostics import Diagnostic, SiteError, error, sort_diagnostics
+from zonesmith.drivers import OutputFile, Unquotable, driver_for, skipped_checks
 from zonesmith.drivers.nftables import render_nftables
 from zonesmith.model import SOFTWARES, Site, Zone
 from zonesmith.output.cache import ZoneCache
@@ -33,18 +34,20 @@ from zonesmith.output.memo import (
     take_memo,
 )
 from zonesmith.output.tree import (
+    checked_output,
     locked,
+    locked_folders,
     make_spare,
     read_manifest,
     staging_dir,
     swap_in,
     write_tree,
 )
-from zonesmith.own_files import write_atomically
+from zonesmith.own_files import make_folders, write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import ZoneMemo, validate
-from zonesmith.site.files import display_path
+from zonesmith.site.files import display_path, is_site_file, os_failure
 from zonesmith.site.loader import load_site
 from zonesmith.site.secrets import read_secret, secret_problem
 
@@ -86,7 +89,7 @@ def gather_facts(site: Site) -> SiteFacts:
     missing = frozenset(
         entry
         for _, _, _, entry in entries
-        if "://" not in entry and not (Path(site.root) / entry).is_file()
+        if "://" not in entry and not is_site_file(site.root, entry)
     )
     unfetched: frozenset[str] = frozenset()
     used = {ref.name for server in site.servers for ref in server.blocklists}
@@ -119,6 +122,8 @@ class BuildResult:
     out: Path
     servers: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: (checker, server) of every server check not run: the checker is not installed
+    skipped_checks: list[tuple[str, str]] = field(default_factory=list)
 
 
 def build_site(
@@ -127,7 +132,9 @@ def build_site(
     """Check, compile, render and write the site's output tree.
 
     Raises SiteError (with every diagnostic) when anything is wrong; the
-    output tree and the serial state are then left as they were.
+    output tree is then left as it was, and so is the serial state unless
+    only the swap failed (see _write_state). A failure of the operating
+    system is an error naming the path and the cause.
     """
     site, diagnostics = check_site(root, cache)
     if any(d.is_error for d in diagnostics):
@@ -137,12 +144,39 @@ def build_site(
     secrets = read_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
+    out = checked_output(out)
+    try:
+        # Builds into one output, and builds of one site, take turns from
+        # reading the serial state to the swap: two builds at once could give
+        # one serial to two contents.
+        with locked_folders(out.parent, Path(site.root)):
+            _build_locked(site, out, secrets, lists, server_checks, cache, diagnostics, result)
+    except OSError as exc:
+        raise SiteError([os_failure(exc, "write the output", out)]) from None
+    result.diagnostics = sort_diagnostics(diagnostics)
+    return result
+
+
+def _build_locked(
+    site: Site,
+    out: Path,
+    secrets: dict[str, str],
+    lists: dict[str, tuple[CompiledBlocklist, ...]],
+    server_checks: bool,
+    cache: ZoneCache | None,
+    diagnostics: list[Diagnostic],
+    result: BuildResult,
+) -> None:
+    """Render, write, check and swap in the output tree, holding the output's lock;
+    the server checkers' diagnostics are added to ``diagnostics``, the checks
+    skipped to ``result``.
+    """
     staging, is_spare = staging_dir(out, cache)
-    # Builds of one output take turns: they share its spare tree.
+    # Builds of one output from one site share its spare tree.
     with locked(staging.with_suffix(".out")) if is_spare else contextlib.nullcontext():
         if is_spare and (staging.is_symlink() or not staging.is_dir()):
             staging.unlink(missing_ok=True)  # a file or link where the spare belongs
-            staging.mkdir()
+            make_folders(staging)
         # Server checks need every server's build: they take a full render.
         replayable = is_spare and not server_checks
         memo_path = staging.with_suffix(".memo")
@@ -162,9 +196,13 @@ def build_site(
             if server_checks:
                 for driver, build in rendered.checks:
                     display = display_path(out / build.server.name)
-                    diagnostics += driver.check(build, staging / build.server.name, display)
+                    # Absolute: the checkers run elsewhere than the working directory.
+                    staged = (staging / build.server.name).absolute()
+                    diagnostics += driver.check(build, staged, display)
+                    result.skipped_checks += skipped_checks(driver, build)
             if any(d.is_error for d in diagnostics):
-                raise SiteError(sort_diagnostics(diagnostics))
+                raise SiteError(sort_diagnostics(diagnostics), result.skipped_checks)
+            _write_state(rendered.state)
             swap_in(staging, out, written)
         finally:
             # A spare tree stays, whether it now holds the replaced tree or
@@ -172,17 +210,32 @@ def build_site(
             # writing a whole tree.
             if not is_spare and staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        state = rendered.state
-        if state.changed or not state.path.exists():
-            write_atomically(state.path, state.text().encode())
         if is_spare and not staging.exists():
             make_spare(staging, recorded, out)
         # Known once the cache is saved: the declarations of a first build.
         key = replay_key(cache, secrets, lists) if replayable else None
         if key is not None:
             keep_memo(memo_path, key, rendered, recorded)
-    result.diagnostics = sort_diagnostics(diagnostics)
-    return result
+
+
+def _write_state(state: SerialState) -> None:
+    """Record the serials of the new tree, before it goes live.
+
+    A serial is given to a zone's content only once it is recorded: if the
+    tree then fails to go live, the old tree (with its older serials) stays,
+    and the next build gives the recorded serial to the same content again,
+    or a later one to other content. Written after the tree went live, a
+    failure would leave served serials unrecorded, and the next build would
+    give them to other content, which secondaries never transfer.
+    """
+    if not (state.changed or not state.path.exists()):
+        return
+    try:
+        write_atomically(state.path, state.text().encode())
+    except OSError as exc:
+        raise SiteError(
+            [os_failure(exc, "write the serial state; the output is left as it was", state.path)]
+        ) from None
 
 
 def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]:
@@ -217,7 +270,11 @@ def _render(
         # The unsupported-role rule has stopped the build otherwise.
         assert driver is not None and server.role in driver.capabilities.roles
         build = builds[server.name]
-        rendered = driver.render(build, server.path)
+        try:
+            rendered = driver.render(build, server.path)
+        except Unquotable as exc:  # loading refuses such values: a second line of defence
+            message = f"server '{server.name}': {exc}; nothing was written"
+            raise SiteError([error(server.position, "unquotable-value", message)]) from None
         if server.role != "resolver":
             rendered["nftables.conf"] = OutputFile(render_nftables(build).encode())
         for relative, output in rendered.items():

@@ -23,6 +23,8 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from zonesmith.bindrdata import refusal
+
 T = dns.rdatatype
 
 # A label of a name that needs no escaping in presentation format.
@@ -98,6 +100,12 @@ def name_key(name: str, origin: str) -> str:
     if "." not in relative:
         return relative
     return "\x00".join(reversed(relative.split(".")))
+
+
+def suffix_length(origin: str) -> int:
+    """How many characters an absolute name below ``origin`` ends with that are not its own:
+    ``len(".example.com.")``, but 1 for the root, whose names end with "." alone."""
+    return len(origin) + 1 if origin != "." else 1
 
 
 def is_subdomain(name: str, origin: str) -> bool:
@@ -188,7 +196,15 @@ def parse(rdtype: int, text: str, origin: str) -> tuple[str, dns.rdata.Rdata | N
     rdata = dns.rdata.from_text(
         dns.rdataclass.IN, rdtype, text, origin=_origin_name(origin), relativize=False
     )
+    check(rdata)
     return rdata.to_text(), rdata
+
+
+def check(rdata: dns.rdata.Rdata) -> None:
+    """Raise ValueError if BIND would refuse RDATA that dnspython read."""
+    problem = refusal(rdata)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def materialize(rdtype: int, text: str) -> dns.rdata.Rdata:
@@ -208,17 +224,28 @@ def relativize(rdtype: int, text: str, rdata: dns.rdata.Rdata | None, origin: st
         head, _, target = text.rpartition(" ")
         if "\\" not in target and '"' not in head:
             return f"{head} {relative_name(target, origin)}"
+    if origin != "." and text.count(origin) != text.lower().count(origin.lower()):
+        # A name below the origin spelt in another case: written relative, it
+        # would take the origin's case. RFC 4034 6.2 keeps the case of names in
+        # RDATA of NSEC, RRSIG and others, so it stays absolute, as written.
+        return text
     rdata = rdata if rdata is not None else materialize(rdtype, text)
     return rdata.to_text(origin=_origin_name(origin), relativize=True)
 
 
 def relative_name(name: str, origin: str) -> str:
-    """A name written relative to ``origin`` ('@' for the origin itself), as zone files do."""
-    if "\\" in name:
-        return dns.name.from_text(name).relativize(_origin_name(origin)).to_text()
-    if len(name) == len(origin) and name.lower() == origin.lower():
+    """A name written relative to ``origin`` ('@' for the origin itself), as zone files do.
+
+    Only when it ends with the origin spelt in the same case: otherwise the
+    zone file would give it the origin's case, so it is written absolute.
+    """
+    if name == origin:
         return "@"
-    if origin != "." and name.lower().endswith("." + origin.lower()):
+    if "\\" in name:
+        if origin != "." and name.endswith("." + origin):
+            return dns.name.from_text(name).relativize(_origin_name(origin)).to_text()
+        return name
+    if name.endswith("." + origin):
         return name[: len(name) - len(origin) - 1]
     return name
 
@@ -237,6 +264,7 @@ __all__ = [
     "FAST_TYPES",
     "NAME_TYPES",
     "absolute_name",
+    "check",
     "fast",
     "is_subdomain",
     "materialize",
@@ -245,5 +273,6 @@ __all__ = [
     "parse",
     "relative_name",
     "relativize",
+    "suffix_length",
     "target",
 ]

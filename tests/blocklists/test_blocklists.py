@@ -654,7 +654,7 @@ blocklists:
         "error:bad-sinkhole",
         "error:bad-name",
         "warning:empty-blocklist",
-        "warning:open-resolver",
+        "warning:resolver-loopback-only",
     }
 
 

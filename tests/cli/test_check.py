@@ -179,7 +179,7 @@ def test_cname_rules(tmp_path: Path) -> None:
             "www: A 192.0.2.1\n"
             'alias: [CNAME www, TXT "x"]\n'
             "mail: CNAME www\n"
-            "'@ ': MX 10 mail\n"
+            "mx: MX 10 mail\n"
         ),
     )
     found = {(d[1], d[4]) for d in diagnostics_of(site)}

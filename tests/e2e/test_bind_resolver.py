@@ -161,7 +161,10 @@ zones:
     build_site(site, tmp_path / "out")
     conf = (tmp_path / "out" / "res1" / "named.conf").read_text()
     assert "listen-on { none; };" in conf and "listen-on-v6 port 53 { 2001:db8::53; };" in conf
-    assert option(conf, "allow-recursion") == "allow-recursion { any; };"
+    # No views, no declared clients: its own host only, never the whole Internet.
+    own_host = "{ 127.0.0.1; ::1; 2001:db8::53; };"
+    assert option(conf, "allow-recursion") == f"allow-recursion {own_host}"
+    assert option(conf, "allow-query") == f"allow-query {own_host}"
     assert "response-policy" not in conf
     assert "forwarders { 192.0.2.1 port 53; }" in conf
 

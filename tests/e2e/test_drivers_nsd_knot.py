@@ -153,8 +153,8 @@ def test_configurations_are_hardened_and_route_transfers(tmp_path):
         "hide-identity: yes",
         "refuse-any: yes",
         "rrl-ratelimit: 20",
-        "request-xfr: 127.0.0.1@5301 xfr",
-        "allow-notify: 127.0.0.1 xfr",
+        'request-xfr: 127.0.0.1@5301 "xfr"',
+        'allow-notify: 127.0.0.1 "xfr"',
         "outgoing-interface: 127.0.0.11",
         f'pidfile: "{out}/ns2/nsd.pid"',
         f'control-interface: "{out}/ns2/nsd.sock"',
@@ -178,7 +178,7 @@ def test_configurations_are_hardened_and_route_transfers(tmp_path):
     ):
         assert line in knot
     # Members reach the Knot consumer through the catalog, not as zone entries.
-    assert "domain: example.com." not in knot and "domain: catalog.example.com." in knot
+    assert 'domain: "example.com."' not in knot and 'domain: "catalog.example.com."' in knot
     assert (out / "ns2" / "state").is_dir() and (out / "ns3" / "secondary").is_dir()
 
 

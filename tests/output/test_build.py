@@ -11,7 +11,7 @@ import dns.name
 import dns.rdatatype
 import dns.zone
 import pytest
-from sites import BASE_CONFIG, write_site, zonesmith
+from sites import BASE_CONFIG, ONE_PRIMARY, write_site, zonesmith
 
 from zonesmith.compile.serials import next_serial, serial_gt
 from zonesmith.diagnostics import SiteError, error
@@ -25,12 +25,9 @@ SITE = (
 views:
   internal: {clients: [10.0.0.0/8, 127.0.0.1]}
   external: {clients: [any]}
-servers:
-  ns1: {software: bind, role: primary, address: 127.0.0.1, port: 5399, path: /srv/dns}
-sets:
-  ns: {'@': [NS ns1.example.com.]}
-zones:
-  example.com: {include: [ns]}
+"""
+    + ONE_PRIMARY
+    + """\
   2.0.192.in-addr.arpa: {include: [ns], reverse-of: [example.com]}
   0.10.in-addr.arpa: {include: [ns], reverse-of: [example.com], views: [internal]}
 """

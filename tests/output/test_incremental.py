@@ -7,19 +7,17 @@ output and diagnostics of a build without either.
 
 from __future__ import annotations
 
-import fcntl
 import marshal
 import os
 import pickle
 import shutil
-import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from sites import BASE_CONFIG, checkout_env, write_site, zonesmith
+from sites import BASE_CONFIG, succeeds_once_unlocked, write_site, zonesmith
 
 import zonesmith.pipeline as pipeline
 from zonesmith.model import Site, Zone
@@ -479,23 +477,12 @@ def test_builds_of_one_output_at_the_same_time_take_turns(tmp_path: Path) -> Non
     zone = site / "zones/example.org.yaml"
     append(zone, "waited: A 192.0.2.50\n")
     command = [sys.executable, "-m", "zonesmith", "build", str(site), "-o", str(out)]
-    with open(named, "ab") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in progress holds it
-        waiting = subprocess.Popen(
-            [*command, "--no-server-checks"],
-            env=checkout_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            with pytest.raises(subprocess.TimeoutExpired):
-                waiting.wait(timeout=3)
-            assert b"waited" not in (out / "ns1/zones/external/example.org.zone").read_bytes()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    output, _ = waiting.communicate(timeout=120)
-    assert waiting.returncode == 0, output
+
+    def not_yet() -> None:
+        assert b"waited" not in (out / "ns1/zones/external/example.org.zone").read_bytes()
+
+    with open(named, "ab") as lock:  # held as a build in progress holds it
+        succeeds_once_unlocked(lock.fileno(), [*command, "--no-server-checks"], not_yet)
     assert b"waited" in (out / "ns1/zones/external/example.org.zone").read_bytes()
     assert_as_a_clean_build(site, out, tmp_path / "clean")
 

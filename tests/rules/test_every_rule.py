@@ -31,6 +31,8 @@ views:
 """
 BLOCK = {"lists/block.txt": "ads.example.org\n"}
 DS = "12345 13 2 " + "ab" * 32
+MASTER = "@ NS ns1\nns1 A 192.0.2.1\n"  # example.com as a master file
+ZONE_FILE = "example.com.zone"
 HASH = "2T7B4G4VSA5SMI47K61MV5BV1A22BOJR"  # a SHA-1 hash, base32hex
 
 
@@ -44,10 +46,12 @@ class Site:
     head: str = SOA
     extra: str = ""
     files: dict[str, str] = field(default_factory=dict)
+    #: the zone's file: YAML, or a master file (example.com.zone)
+    zone_file: str = "example.com.yaml"
 
     def write(self, root: Path) -> Path:
         config = self.head + self.extra + "servers:\n" + self.servers + "zones:\n" + self.zones
-        return write_site(root, config, {"example.com.yaml": self.records}, self.files)
+        return write_site(root, config, {self.zone_file: self.records}, self.files)
 
 
 def resolver(blocklists: str, action: str = "nxdomain", sources: str = "[lists/block.txt]") -> Site:
@@ -152,11 +156,29 @@ CASES: dict[str, tuple[Site, Site]] = {
             zones="  example.com: {views: [external]}\n",
         ),
     ),
+    "resolver-loopback-only": (
+        Site(
+            servers=PRIMARY + "  res1: {software: unbound, role: resolver, address: 192.0.2.53}\n"
+        ),
+        Site(
+            servers=PRIMARY + "  res1: {software: unbound, role: resolver, address: 192.0.2.53, "
+            "views: [internal]}\n",
+            extra=VIEWS,
+            zones="  example.com: {views: [external]}\n",
+        ),
+    ),
     "unknown-zone": (
         Site(zones="  example.com: {}\n  2.0.192.in-addr.arpa: {reverse-of: [example.org]}\n"),
         Site(zones="  example.com: {}\n  2.0.192.in-addr.arpa: {reverse-of: [example.com]}\n"),
     ),
     "missing-secret": (key("c2VjcmV0LW9uZQ==\n", "secrets/xfr.secret"), key("c2VjcmV0LW9uZQ==\n")),
+    "secret-outside-site": (
+        Site(
+            extra="keys:\n  xfr: {secret-file: ../xfr.key}\n",
+            files={"../xfr.key": "c2VjcmV0LW9uZQ==\n"},
+        ),
+        key("c2VjcmV0LW9uZQ==\n"),
+    ),
     "bad-secret": (key("not base64 at all!\n"), key("c2VjcmV0LW9uZQ==\n")),
     # the fleet
     "unsupported-role": (
@@ -277,6 +299,14 @@ CASES: dict[str, tuple[Site, Site]] = {
     "bad-nsec3": (
         records(f"not-a-hash: NSEC3 1 0 0 - {HASH} A\n"),
         records(f"{HASH}: NSEC3 1 0 0 - {HASH} A\n"),
+    ),
+    "multiple-dname": (
+        records("moved: [DNAME example.net., DNAME example.org.]\n"),
+        records("moved: DNAME example.net.\n"),
+    ),
+    "soa-not-at-apex": (
+        Site(records=MASTER + "sub SOA ns1 hostmaster 1 3600 600 86400 300\n", zone_file=ZONE_FILE),
+        Site(records=MASTER + "sub TXT not-an-SOA\n", zone_file=ZONE_FILE),
     ),
     "empty-nsap": (records("host: NSAP \\# 0\n"), records("host: NSAP 0x47000580005a\n")),
 }

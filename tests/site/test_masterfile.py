@@ -208,7 +208,8 @@ def test_ttl_and_class_in_either_order_and_implicit_ttls(tmp_path: Path) -> None
         "d A 192.0.2.4\n"  # last explicit TTL (RFC 1035 5.1)
         "$TTL 1d\n"
         "e IN A 192.0.2.5\n"  # $TTL wins over the last explicit TTL
-        "f 2147483648 A 192.0.2.6\n",
+        "f 2147483648 A 192.0.2.6\n"  # top bit set: read as 0, as BIND does (RFC 2181 8)
+        "g 4294967296 A 192.0.2.7\n",  # more than the field holds: BIND refuses it
         default_ttl=42,
     )
     assert [(r[0].split(".")[0], r[1]) for r in rrs(records)] == [
@@ -217,14 +218,25 @@ def test_ttl_and_class_in_either_order_and_implicit_ttls(tmp_path: Path) -> None
         ("c", 120),
         ("d", 120),
         ("e", 86400),
+        ("f", 0),
     ]
-    assert [where(d) for d in diagnostics] == [("bad-ttl", 7, 3)]
-    assert "2147483647" in diagnostics[0].message
+    assert [where(d) for d in diagnostics] == [
+        ("no-ttl", 1, 1),
+        ("ttl-over-max", 7, 3),
+        ("bad-ttl", 8, 3),
+    ]
+    assert "42" in diagnostics[0].message
+    assert "2147483647" in diagnostics[1].message
 
 
 def test_bad_ttl_directive(tmp_path: Path) -> None:
     _, diagnostics = read(tmp_path, "$TTL forever\n$TTL\na A 192.0.2.1\n")
-    assert [where(d) for d in diagnostics] == [("bad-ttl", 1, 6), ("masterfile-syntax", 2, 5)]
+    # neither $TTL took effect, so the record gets the default, with a warning
+    assert [where(d) for d in diagnostics] == [
+        ("bad-ttl", 1, 6),
+        ("masterfile-syntax", 2, 5),
+        ("no-ttl", 3, 1),
+    ]
 
 
 def test_class_must_be_in(tmp_path: Path) -> None:
@@ -405,7 +417,7 @@ def test_missing_include_is_reported_at_the_directive(tmp_path: Path) -> None:
 
 
 def test_include_loop_is_stopped(tmp_path: Path) -> None:
-    (tmp_path / "a.db").write_text("a A 192.0.2.1\n$INCLUDE b.db\n")
+    (tmp_path / "a.db").write_text("a 60 A 192.0.2.1\n$INCLUDE b.db\n")
     (tmp_path / "b.db").write_text("b A 192.0.2.2\n$INCLUDE a.db\n")
     records, diagnostics = read_masterfile(tmp_path / "a.db", ORIGIN, 60, display_path="a.db")
     assert [(d.rule, str(d.position)) for d in diagnostics] == [("include-loop", "b.db:2:1")]
@@ -681,8 +693,8 @@ def test_bind_master_loader_cases(tmp_path: Path, case: dict[str, str]) -> None:
         assert records
     if case["expect"] == "accept-with-warning":
         assert any(d.rule == "inherited-owner" for d in diagnostics)
-    else:
-        assert not [d for d in diagnostics if not d.is_error]
+    else:  # but the one note that the default TTL is used where the file gives none
+        assert not [d for d in diagnostics if not d.is_error and d.rule != "no-ttl"]
 
 
 @pytest.mark.skipif(not BIND_MANIFEST.is_file(), reason="BIND corpus not available")
@@ -797,7 +809,7 @@ def test_generic_rdata_with_tabs_matches_dnspython(tmp_path: Path) -> None:
         "$TTL 60\n" + path.read_text(), "example.", relativize=False, check_origin=False
     )
     records, diagnostics = read_masterfile(path, dns.name.from_text("example."), 60)
-    assert diagnostics == []
+    assert [d.rule for d in diagnostics] == ["no-ttl"]  # the file has no $TTL
     assert _rdatasets(records) == _oracle(zone)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from zonesmith import __version__
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     import httpx
 
 TIMEOUT = 30.0  # seconds per network operation of one request
+#: Seconds one URL source may take in all (attempts, back-off, a slow body), by default;
+#: a blocklist's ``deadline`` sets its own.
+DEADLINE = 300
 ATTEMPTS = 3  # requests per source at most, with back-off between them
 BACKOFF = 1.0  # seconds before the second attempt, doubled for each further one
 MAX_RETRY_AFTER = 60.0  # a server's Retry-After is honoured up to this
@@ -37,11 +41,21 @@ class FetchResult:
     note: str = ""
     parsed: ParsedList | None = None
     seconds: float = 0.0
+    #: what the user must hear of even when the list is usable (a deadline, a redirect)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _sleep(seconds: float) -> None:
     if seconds > 0:
         time.sleep(seconds)
+
+
+def _sleep_until(seconds: float, ends: float) -> bool:
+    """Sleep ``seconds`` if that ends before ``ends`` (a time.monotonic()); whether it did."""
+    if time.monotonic() + seconds >= ends:
+        return False
+    _sleep(seconds)
+    return True
 
 
 def _retry_delay(headers: dict[str, str], attempt: int) -> float:
@@ -52,13 +66,23 @@ def _retry_delay(headers: dict[str, str], attempt: int) -> float:
     return delay
 
 
+#: status, body, headers (lower case names), and the URL the body came from
+_Downloaded = tuple[int, bytes, dict[str, str], str]
+
+
 def _download(
-    client: httpx.Client, url: str, headers: dict[str, str]
-) -> tuple[int, bytes, dict[str, str]]:
-    """One GET; the body is read up to MAX_BYTES. Returns status, body, headers."""
-    with client.stream("GET", url, headers=headers) as response:
+    client: httpx.Client, url: str, headers: dict[str, str], ends: float, stop: threading.Event
+) -> _Downloaded:
+    """One GET, redirects followed; the body is read up to MAX_BYTES, until ``ends``
+    (a time.monotonic()) or until ``stop`` is set.
+    """
+    import httpx
+
+    timeout = httpx.Timeout(max(0.001, min(TIMEOUT, ends - time.monotonic())))
+    with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        found = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code != 200:
-            return response.status_code, b"", {k.lower(): v for k, v in response.headers.items()}
+            return response.status_code, b"", found, str(response.url)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BYTES:
             raise _TooLarge
@@ -68,24 +92,74 @@ def _download(
             total += len(chunk)
             if total > MAX_BYTES:
                 raise _TooLarge
+            if stop.is_set() or time.monotonic() > ends:
+                raise _DeadlinePassed
             chunks.append(chunk)
-        return 200, b"".join(chunks), {k.lower(): v for k, v in response.headers.items()}
+        return 200, b"".join(chunks), found, str(response.url)
+
+
+def _download_by(
+    client: httpx.Client, url: str, headers: dict[str, str], ends: float
+) -> _Downloaded:
+    """_download in a thread of its own, given up at ``ends`` (a time.monotonic()).
+
+    A server can send its headers a byte at a time, each in time for the
+    per-read timeout: only a watch from outside bounds the whole request. A
+    request given up stops at its next read and is never used.
+    """
+    outcome: list[_Downloaded | BaseException] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(_download(client, url, headers, ends, stop))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, name=f"fetch {url}", daemon=True)
+    worker.start()
+    worker.join(max(0.0, ends - time.monotonic()))
+    if not outcome:
+        stop.set()
+        raise _DeadlinePassed
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 class _TooLarge(Exception):
     pass
 
 
-def fetch_source(client: httpx.Client, cache: SourceCache, url: str) -> FetchResult:
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _host(url: str) -> str:
+    import httpx
+
+    return httpx.URL(url).host
+
+
+def fetch_source(
+    client: httpx.Client, cache: SourceCache, url: str, deadline: float = DEADLINE
+) -> FetchResult:
     """Fetch one URL with a conditional GET; store it if it is a plausible list.
 
     Keeps the last good copy when the server fails (after bounded retries
-    with back-off) or sends something implausible: HTML, binary data, no
-    names at all, or less than half the names of the last good copy.
+    with back-off), takes longer than ``deadline`` seconds in all, or sends
+    something implausible: HTML, binary data, no names at all, or less than
+    half the names of the last good copy.
+
+    A redirect to another host is followed (lists move, e.g. to a CDN; what
+    comes back is checked like any list) and reported as a warning, so the
+    site's URL can be brought up to date; one from https to http is refused,
+    which would let anyone on the path change the list.
     """
     import httpx
 
     started = time.perf_counter()
+    ends = time.monotonic() + deadline
     meta = cache.meta(url)
     headers = {}
     if meta is not None:
@@ -94,31 +168,54 @@ def fetch_source(client: httpx.Client, cache: SourceCache, url: str) -> FetchRes
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = str(meta["last_modified"])
 
+    warnings: list[tuple[str, str]] = []  # (rule, message) of what the user must hear of
+
     def done(result: FetchResult) -> FetchResult:
         result.seconds = time.perf_counter() - started
+        result.warnings += warnings
         if result.status == "failed" and meta is not None:
             result.status = "cached"
             when = str(meta.get("fetched_at", "?"))[:10]
             result.note += f"; kept the last good copy (of {when})"
         return result
 
-    status, body, response_headers = 0, b"", {}
+    def late() -> FetchResult:
+        note = f"not done within its deadline of {deadline:g} s"
+        result = done(FetchResult(url, "failed", None, note))
+        result.warnings.append(("blocklist-deadline", f"{url}: {result.note}"))
+        return result
+
+    status, body, response_headers, final = 0, b"", {}, url
     last_problem = ""
     for attempt in range(ATTEMPTS):
         try:
-            status, body, response_headers = _download(client, url, headers)
+            status, body, response_headers, final = _download_by(client, url, headers, ends)
         except _TooLarge:
             return done(FetchResult(url, "failed", 200, f"larger than {MAX_BYTES >> 20} MiB"))
+        except _DeadlinePassed:
+            return late()
         except httpx.HTTPError as exc:
             last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if attempt + 1 < ATTEMPTS:
-                _sleep(BACKOFF * 2**attempt)
+                if not _sleep_until(BACKOFF * 2**attempt, ends):
+                    return late()
                 continue
             return done(FetchResult(url, "failed", None, f"{last_problem} ({ATTEMPTS} attempts)"))
         if status in RETRY_STATUSES and attempt + 1 < ATTEMPTS:
-            _sleep(_retry_delay(response_headers, attempt))
+            if not _sleep_until(_retry_delay(response_headers, attempt), ends):
+                return late()
             continue
         break
+    if _host(final) != _host(url):
+        warnings.append(
+            (
+                "blocklist-redirect",
+                f"{url} redirects to another host: {_host(url)} -> {_host(final)} ({final}); "
+                "write the new URL in the site if the move is expected",
+            )
+        )
+    if url.startswith("https://") and final.startswith("http://"):
+        return done(FetchResult(url, "failed", status, f"redirected from https to {final}"))
     if status == 304 and meta is not None:
         cache.store(url, None, {**meta, "checked_at": _now()})
         return done(FetchResult(url, "not-modified", 304, "not modified"))

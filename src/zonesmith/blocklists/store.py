@@ -354,8 +354,11 @@ def compiled_for(site: Site, server: Server) -> tuple[CompiledBlocklist, ...]:
         loaded = store.load(blocklist.name, fingerprint)
         if loaded is None:
             names, exceptions, _ = compile_blocklist(blocklist, sources, allows)
-            ensure_cache_folder(site.root, CACHE_NAME)
-            digest = store.store(blocklist.name, fingerprint, names, exceptions, {})
+            try:
+                ensure_cache_folder(site.root, CACHE_NAME)
+                digest = store.store(blocklist.name, fingerprint, names, exceptions, {})
+            except OSError:  # a build needs no cache: the list is compiled again next time
+                digest = _digest("\n".join(names).encode(), "\n".join(exceptions).encode())
         else:
             names, exceptions, digest = loaded
         compiled = CompiledBlocklist(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from zonesmith.blocklists.fetch import FetchResult, _client, _now, fetch_source
+from zonesmith.blocklists.fetch import DEADLINE, FetchResult, _client, _now, fetch_source
 from zonesmith.blocklists.store import (
     CACHE_NAME,
     CompiledStore,
@@ -15,11 +15,12 @@ from zonesmith.blocklists.store import (
     SourceCache,
     _fingerprint,
     _inputs,
+    _position_of,
     cache_root,
     compile_blocklist,
     is_url,
 )
-from zonesmith.diagnostics import Diagnostic
+from zonesmith.diagnostics import Diagnostic, warning
 from zonesmith.model import Site
 from zonesmith.own_files import ensure_cache_folder
 
@@ -64,7 +65,10 @@ def update_site(
             import concurrent.futures  # only here: builds import this module too
 
             with concurrent.futures.ThreadPoolExecutor(min(WORKERS, len(urls))) as pool:
-                futures = {pool.submit(fetch_source, http, cache, url): url for url in urls}
+                futures = {
+                    pool.submit(fetch_source, http, cache, url, _deadline(site, url)): url
+                    for url in urls
+                }
                 for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
                     fetched[futures[future]] = future.result()
                     if progress:
@@ -73,6 +77,13 @@ def update_site(
             if own_client:
                 http.close()
     result = UpdateResult()
+    for url, fetch in sorted(fetched.items()):
+        for rule_id, message in fetch.warnings:
+            for blocklist in site.blocklists:
+                if url in blocklist.sources:
+                    result.diagnostics.append(
+                        warning(_position_of(blocklist, url), rule_id, message)
+                    )
     # Parsed sources, shared by the lists that use the same source.
     parsed = {u: f.parsed for u, f in fetched.items() if f.parsed is not None}
     for index, blocklist in enumerate(site.blocklists, 1):
@@ -110,3 +121,8 @@ def update_site(
         if progress:
             progress("compile", index, len(site.blocklists))
     return result
+
+
+def _deadline(site: Site, url: str) -> float:
+    """The seconds fetching ``url`` may take: the longest deadline of the lists using it."""
+    return max(b.deadline or DEADLINE for b in site.blocklists if url in b.sources)

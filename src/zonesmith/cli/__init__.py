@@ -10,7 +10,7 @@ import click
 
 from zonesmith import __version__
 from zonesmith.cli import blocklist, build, transfer
-from zonesmith.cli.common import EXIT_INTERNAL, REPORT_URL
+from zonesmith.cli.common import EXIT_ERRORS, EXIT_INTERNAL, REPORT_URL
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,6 +42,11 @@ def main() -> None:
         code = done.code
     except KeyboardInterrupt:
         code = 130
+    except OSError as exc:  # the operating system's refusal, not a bug of zonesmith
+        from zonesmith.site.files import os_failure
+
+        click.echo(str(os_failure(exc, "finish the command")), err=True)
+        code = EXIT_ERRORS
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("ZONESMITH_DEBUG"):
             import traceback

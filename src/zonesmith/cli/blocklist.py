@@ -48,23 +48,43 @@ def update_command(site_path: Path, *, as_json: bool, console: Console) -> int:
         # Fetching is imported only by the command that fetches.
         from zonesmith.blocklists.update import update_site
 
-        result = update_site(site, progress=callback)
+        try:
+            result = update_site(site, progress=callback)
+        except OSError as exc:
+            from zonesmith.blocklists.store import cache_root
+            from zonesmith.site.files import os_failure
+
+            failure = os_failure(exc, "update the blocklists", cache_root(site))
+            _print_failure([failure], as_json, console, site_path, "")
+            return 1
     if as_json:
-        payload = {"ok": result.ok, "blocklists": [r.as_json() for r in result.lists]}
+        payload = {
+            "ok": result.ok,
+            "blocklists": [r.as_json() for r in result.lists],
+            "diagnostics": [d.as_json() for d in result.diagnostics],
+        }
         console.out(json.dumps(payload, indent=2), highlight=False)
     else:
+        for diagnostic in result.diagnostics:
+            console.out(str(diagnostic), highlight=False)
         _print_report(result, console)
     return 0 if result.ok else 1
 
 
-def _print_failure(errors: list[Diagnostic], as_json: bool, console: Console, site: Path) -> None:
+def _print_failure(
+    errors: list[Diagnostic],
+    as_json: bool,
+    console: Console,
+    site: Path,
+    why: str = "the site has errors; ",
+) -> None:
     if as_json:
         payload = {"ok": False, "diagnostics": [d.as_json() for d in errors]}
         console.out(json.dumps(payload, indent=2), highlight=False)
         return
     for diagnostic in errors:
         console.out(str(diagnostic), highlight=False)
-    console.out(f"{site}: the site has errors; no blocklist was updated", highlight=False)
+    console.out(f"{site}: {why}no blocklist was updated", highlight=False)
 
 
 def _progress(stack: contextlib.ExitStack, console: Console) -> Callable[[str, int, int], None]:

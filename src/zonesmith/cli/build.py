@@ -61,12 +61,20 @@ def build(
         cache = ZoneCache(None if no_cache else site)
         result = build_site(site, out, server_checks=not no_server_checks, cache=cache)
     except SiteError as exc:
+        _skipped_notice(exc.skipped_checks)
         if as_json:
-            _json({"ok": False, "diagnostics": [d.as_json() for d in exc.diagnostics]})
+            _json(
+                {
+                    "ok": False,
+                    "diagnostics": [d.as_json() for d in exc.diagnostics],
+                    "skipped_checks": _skipped_json(exc.skipped_checks),
+                }
+            )
         else:
             report.diagnostics(exc.diagnostics)
             report.line(f"{site}: {summary(exc.diagnostics)}; nothing was written")
         sys.exit(EXIT_ERRORS)
+    _skipped_notice(result.skipped_checks)
     if as_json:
         _json(
             {
@@ -74,6 +82,7 @@ def build(
                 "out": str(result.out),
                 "servers": result.servers,
                 "diagnostics": [d.as_json() for d in result.diagnostics],
+                "skipped_checks": _skipped_json(result.skipped_checks),
             }
         )
         return
@@ -83,3 +92,20 @@ def build(
     if not result.servers:
         report.line("no server to build: declare servers in zonesmith.yaml")
     report.line(f"{site}: {summary(result.diagnostics)}")
+
+
+def _skipped_notice(skipped: list[tuple[str, str]]) -> None:
+    """One sentence on stderr naming the server checks a build could not run."""
+    if not skipped:
+        return
+    servers: dict[str, list[str]] = {}
+    for checker, server in skipped:
+        servers.setdefault(checker, []).append(server)
+    checks = "; ".join(f"{checker} for {', '.join(names)}" for checker, names in servers.items())
+    click.echo(
+        f"zonesmith: server checks skipped, their checker is not installed: {checks}", err=True
+    )
+
+
+def _skipped_json(skipped: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"checker": checker, "server": server} for checker, server in skipped]

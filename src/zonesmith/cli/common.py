@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from zonesmith.diagnostics import Diagnostic
+from zonesmith.diagnostics import Diagnostic, capped
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,13 +47,17 @@ class Report:
             self.console.print(escape(text))
 
     def diagnostics(self, diagnostics: list[Diagnostic]) -> None:
+        """The diagnostics, at most SHOWN_PER_FILE per file (see diagnostics.capped)."""
         if self.console is None:
-            for diagnostic in diagnostics:
+            for diagnostic in capped(diagnostics):
                 click.echo(str(diagnostic))
             return
         from rich.markup import escape
 
-        for diagnostic in diagnostics:
+        for diagnostic in capped(diagnostics):
+            if isinstance(diagnostic, str):
+                self.console.print(escape(diagnostic))
+                continue
             colour = "red" if diagnostic.is_error else "yellow"
             text = escape(str(diagnostic))
             severity = diagnostic.severity.value
@@ -62,7 +66,17 @@ class Report:
 
 
 def _json(payload: object) -> None:
-    click.echo(json.dumps(payload, indent=2))
+    # Written as it is encoded: the JSON of half a million diagnostics is
+    # never held as one string.
+    out = click.get_text_stream("stdout")
+    batch: list[str] = []
+    for chunk in json.JSONEncoder(indent=2).iterencode(payload):
+        batch.append(chunk)
+        if len(batch) >= 65536:
+            out.write("".join(batch))
+            batch.clear()
+    batch.append("\n")
+    out.write("".join(batch))
 
 
 site_argument = click.argument(

@@ -63,7 +63,11 @@ class SerialState:
                 for entry in views.values():
                     int(entry["serial"])
                     str(entry["digest"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):  # JSON nested deeper than Python recurses
+                exc = ValueError("nested too deeply")
+            elif isinstance(exc, OSError):
+                exc = ValueError(exc.strerror or exc)
             raise SiteError(
                 [
                     error(

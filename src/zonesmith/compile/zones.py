@@ -17,6 +17,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.SOA
+import dns.zone
 
 from zonesmith import presentation
 from zonesmith.compile.serials import SerialState, build_date
@@ -25,7 +26,7 @@ from zonesmith.model import (
     Site,
     Soa,
     Zone,
-    group_by_type,
+    group_by_rrset,
     index_records,
     rdata_key,
 )
@@ -136,9 +137,9 @@ def _rrsets_at(key: str, at_name: Sequence[Record]) -> Iterator[RRset]:
         record = at_name[0]
         yield key, record[0], record[2], record[1], (record,)
         return
-    types = group_by_type(at_name)
-    for rdtype in sorted(types, key=lambda t: (t != T.NS, t)):
-        group = types[rdtype]
+    rrsets = group_by_rrset(at_name)
+    for rdtype, covered in sorted(rrsets, key=lambda k: (k[0] != T.NS, k)):
+        group = rrsets[rdtype, covered]
         if len(group) == 1:
             record = group[0]
             yield key, record[0], rdtype, record[1], (record,)
@@ -172,7 +173,7 @@ def _render(by_name: dict[str, Sequence[Record]], origin: str) -> list[bytes]:
     type_names = _TypeNames()
     verbatim = _VERBATIM
     relativize = presentation.relativize
-    cut = len(origin) + 1
+    cut = presentation.suffix_length(origin)
     # Encode as we go: a million lines held as str would cost more memory
     # than the finished file.
     for start in range(0, len(keys), 50_000):
@@ -183,6 +184,7 @@ def _render(by_name: dict[str, Sequence[Record]], origin: str) -> list[bytes]:
             if len(at_name) == 1 and key and "\x00" not in key:
                 record = at_name[0]
                 owner = record[0]
+                # (the origin's part is written as the origin is: owner case is not data)
                 if "\\" not in owner:
                     rdtype = record[2]
                     data = (
@@ -204,6 +206,38 @@ def _render(by_name: dict[str, Sequence[Record]], origin: str) -> list[bytes]:
                     append(f"{head}{data}\n")
         chunks.append("".join(lines).encode())
     return chunks
+
+
+_ZONEMD_LINE = re.compile(
+    rb"^(@\t[0-9]+\tIN\tZONEMD\t)[0-9]+ ([0-9]+) ([0-9]+) [0-9A-Fa-f ]+$", re.M
+)
+
+
+def with_fresh_zonemd(text: bytes, origin: str) -> bytes:
+    """The zone file with each apex ZONEMD's serial and digest computed for this content.
+
+    A ZONEMD (RFC 8976) digests the zone, SOA serial included, and zonesmith
+    sets the serial: a digest from the source would never match what is
+    served, and a validating consumer would refuse the zone. Digests of a
+    scheme or hash algorithm dnspython does not know are left as given.
+    """
+    zone = dns.zone.from_text(text.decode(), origin, relativize=False, check_origin=False)
+
+    def fresh(match: re.Match[bytes]) -> bytes:
+        scheme, algorithm = int(match[2]), int(match[3])
+        try:
+            rdata = zone.compute_digest(
+                dns.zone.DigestHashAlgorithm(algorithm), dns.zone.DigestScheme(scheme)
+            )
+        except (
+            ValueError,
+            dns.zone.UnsupportedDigestScheme,
+            dns.zone.UnsupportedDigestHashAlgorithm,
+        ):
+            return match[0]
+        return match[1] + rdata.to_text().encode()
+
+    return _ZONEMD_LINE.sub(fresh, text)
 
 
 def reverse_name(address: str) -> str:
@@ -311,6 +345,8 @@ def compile_zone(
             cache.keep_zone_digest(zone, view, soa_fields, digest)  # type: ignore[union-attr]
     serial = state.serial_for(zone.text, view, digest, today)
     text = b"".join([_zone_file_header(origin, view, ttl, soa, serial), *chunks])
+    if b"\tZONEMD\t" in text:
+        text = with_fresh_zonemd(text, origin)
     return CompiledZone(zone.name, origin, view, serial, soa, ttl, text, digest, zone, derived)
 
 

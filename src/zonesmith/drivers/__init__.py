@@ -10,6 +10,8 @@ line to ``_DRIVERS``.
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -61,6 +63,8 @@ class Driver(ABC):
     #: The name of the main configuration file in OUT/<server>/.
     config_name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    #: The software's own checkers that :meth:`check` runs where they are installed.
+    checkers: ClassVar[tuple[str, ...]]
 
     @abstractmethod
     def render(self, build: ServerBuild, path: str) -> dict[str, OutputFile]:
@@ -71,14 +75,55 @@ class Driver(ABC):
     def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:
         """Run the software's own checker on the files staged in ``staged``.
 
-        ``display`` is how the server's output folder is shown to the user.
-        Returns nothing when the checker is not installed.
+        ``staged`` is absolute: the checkers do not run in the working
+        directory. ``display`` is how the server's output folder is shown to
+        the user. Returns nothing when the checker is not installed (see
+        :func:`skipped_checks`).
         """
 
 
+#: Folders (as PATH) where server tools are looked up instead of PATH and the sbin folders.
+TOOL_PATH_VARIABLE = "ZONESMITH_TOOL_PATH"
+
+
+class Unquotable(ValueError):
+    """A value that a configuration format cannot carry (loading refuses such values first)."""
+
+
+# A line end or other control character would end a statement and start another.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def quoted(text: str, software: str, *, escapes: bool) -> str:
+    """``text`` as a double-quoted string of ``software``'s configuration.
+
+    Where the format has backslash escapes (BIND, Knot), ``\\`` and ``"`` are
+    escaped; where it has none (NSD, Unbound), they cannot be written and are
+    refused. Control characters are refused everywhere: no format can carry
+    a line end inside a string. Raises Unquotable.
+    """
+    if _CONTROL.search(text) or (not escapes and ('"' in text or "\\" in text)):
+        raise Unquotable(f"a {software} configuration cannot hold {text!r}")
+    if escapes:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
 def find_tool(name: str) -> str | None:
-    """A server tool on PATH or in the sbin folders Debian installs servers to."""
+    """A server tool on PATH or in the sbin folders Debian installs servers to.
+
+    With ZONESMITH_TOOL_PATH set, only in the folders it lists: to check with
+    another installed version of a server, or (empty) with none.
+    """
+    folders = os.environ.get(TOOL_PATH_VARIABLE)
+    if folders is not None:
+        return shutil.which(name, path=folders) if folders else None
     return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/sbin")
+
+
+def skipped_checks(driver: Driver, build: ServerBuild) -> list[tuple[str, str]]:
+    """(checker, server) of each of the driver's checkers that is not installed."""
+    return [(tool, build.server.name) for tool in driver.checkers if find_tool(tool) is None]
 
 
 def run_tool(argv: list[str], timeout: float = 600) -> CheckerRun:

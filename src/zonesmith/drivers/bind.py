@@ -40,12 +40,11 @@ from zonesmith.compile.fleet import (
     ServedZone,
     ServerBuild,
     Transfer,
-    resolver_views,
     stub_view,
     stub_zones,
 )
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find_tool
+from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find_tool, quoted
 from zonesmith.model import View
 
 if TYPE_CHECKING:
@@ -66,8 +65,8 @@ RATE_LIMIT = 20
 
 
 def quote(text: str) -> str:
-    """A named.conf string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A named.conf string literal: every name, path and secret in named.conf goes through here."""
+    return quoted(text, "BIND", escapes=True)
 
 
 def _folder(build: ServerBuild, top: str, view: str) -> str:
@@ -176,7 +175,8 @@ def _catalog_consumer(build: ServerBuild, view: str, path: str) -> list[str]:
 def _view_body(
     build: ServerBuild, view: View, zones: tuple[ServedZone, ...], path: str
 ) -> list[str]:
-    lines = _catalog_consumer(build, view.name, path)
+    # catalog-zones is an option of a view, or of the server (options) without views.
+    lines = _catalog_consumer(build, view.name, path) if build.uses_views else []
     for zone in zones:
         if not zone.via_catalog:
             lines += _zone_stanza(build, zone, path)
@@ -240,6 +240,11 @@ def render_named_conf(build: ServerBuild, path: str) -> str:
         "    minimal-any yes;",
         "    dnssec-validation no;",
         f"    rate-limit {{ responses-per-second {RATE_LIMIT}; }};",
+        *(
+            "    " + line
+            for view in (() if build.uses_views else build.site.view_names)
+            for line in _catalog_consumer(build, view, path)
+        ),
         "};",
         "",
         # No rndc channel unless one is configured: named would otherwise try
@@ -274,16 +279,9 @@ def _blocklists(build: ServerBuild) -> tuple[CompiledBlocklist, ...]:
     return build.blocklists
 
 
-def resolver_clients(build: ServerBuild) -> str:
-    """The clients of the resolver's views, as one address match list.
-
-    As Unbound's access-control: the clients of every view the resolver
-    serves, in site order, each element once (the first occurrence wins, as
-    BIND matches the first element that applies).
-    """
-    elements = dict.fromkeys(
-        client for view in resolver_views(build.site, build.server) for client in view.clients
-    )
+def resolver_acl(build: ServerBuild) -> str:
+    """The resolver's clients (see :meth:`zonesmith.model.Site.resolver_clients`) for named.conf."""
+    elements = build.site.resolver_clients(build.server)
     return " ".join(f"{element};" for element in elements) or "none;"
 
 
@@ -303,7 +301,7 @@ def render_resolver_conf(build: ServerBuild, path: str) -> str:
     lists = _blocklists(build)
     stubs = stub_zones(build.site, server)
     view = stub_view(build.site, server)
-    clients = resolver_clients(build)
+    clients = resolver_acl(build)
     listen = (
         [f"listen-on port {server.port} {{ {server.address}; }};", "listen-on-v6 { none; };"]
         if ipaddress.ip_address(server.address).version == 4
@@ -414,6 +412,7 @@ def render_keys(keys: tuple[Secret, ...]) -> str:
 class BindDriver(Driver):
     software = "bind"
     config_name = "named.conf"
+    checkers = ("named-checkconf",)
     capabilities = Capabilities(
         roles=frozenset({"primary", "secondary", "resolver"}),
         views=True,

@@ -51,6 +51,7 @@ from zonesmith.drivers import (
     find_tool,
     flat_zone_file,
     flat_zone_files,
+    quoted,
     redact,
     run_tool,
 )
@@ -79,19 +80,21 @@ _SEVERITY = re.compile(r"^(?:error|warning|critical): ")
 
 
 def quote(text: str) -> str:
-    """A knot.conf string value."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A knot.conf string value: every name, id, path and secret in knot.conf goes through here."""
+    return quoted(text, "Knot", escapes=True)
 
 
 def _domain(zone: ServedZone) -> str:
-    return zone.zone.origin
+    return quote(zone.zone.origin)
 
 
 def _address(server: Server) -> str:
     return f"{server.address}@{server.port}"
 
 
-def _list(items: list[str]) -> str:
+def _list(ids: list[str]) -> str:
+    """One id, or a list of them, quoted."""
+    items = [quote(item) for item in ids]
     return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
 
 
@@ -151,12 +154,12 @@ class _Peers:
             lines.append("remote:")
             for ref, server in sorted(self.remotes.items(), key=lambda i: self.remote_id(i[0])):
                 lines += [
-                    f"  - id: {self.remote_id(ref)}",
+                    f"  - id: {quote(self.remote_id(ref))}",
                     f"    address: {_address(server)}",
                     f"    via: {self.own}",
                 ]
                 if ref[1] is not None:
-                    lines.append(f"    key: {ref[1]}")
+                    lines.append(f"    key: {quote(ref[1])}")
             lines.append("")
         if self.acls:
             lines.append("acl:")
@@ -164,11 +167,11 @@ class _Peers:
                 self.acls.items(), key=lambda i: self.acl_id(*i[0])
             ):
                 lines += [
-                    f"  - id: {self.acl_id(action, ref)}",
+                    f"  - id: {quote(self.acl_id(action, ref))}",
                     f"    address: {server.address}",
                 ]
                 if ref[1] is not None:
-                    lines.append(f"    key: {ref[1]}")
+                    lines.append(f"    key: {quote(ref[1])}")
                 lines.append(f"    action: {action}")
             lines.append("")
         return lines
@@ -220,7 +223,7 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
             f"    file: {quote(f'{path}/{flat_zone_file(catalog)}')}",
             *peers.items(catalog.primaries, []),
             "    catalog-role: interpret",
-            f"    catalog-template: {_catalog_template(catalog)}",
+            f"    catalog-template: {quote(_catalog_template(catalog))}",
         ]
     template_lines = [
         "template:",
@@ -232,7 +235,7 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
         # Members come from the catalog's primaries, with the same key, and
         # their NOTIFY is accepted from there.
         template_lines += [
-            f"  - id: {_catalog_template(catalog)}",
+            f"  - id: {quote(_catalog_template(catalog))}",
             f"    storage: {quote(path)}",
             f"    file: {quote(path + '/secondary/%s.zone')}",
             *peers.items(catalog.primaries, onward[catalog.name]),
@@ -279,7 +282,8 @@ def render_keys(keys: tuple[Secret, ...]) -> str:
     if not keys:
         return ""
     return "key:\n" + "".join(
-        f"  - id: {k.name}\n    algorithm: {k.key.algorithm}\n    secret: {k.secret}\n"
+        f"  - id: {quote(k.name)}\n    algorithm: {k.key.algorithm}\n"
+        f"    secret: {quote(k.secret)}\n"
         for k in keys
     )
 
@@ -292,6 +296,7 @@ def _redact(text: str, build: ServerBuild) -> str:
 class KnotDriver(Driver):
     software = "knot"
     config_name = "knot.conf"
+    checkers = ("knotc", "kzonecheck")
     capabilities = Capabilities(
         roles=frozenset({"primary", "secondary"}),
         views=False,
@@ -349,7 +354,7 @@ class KnotDriver(Driver):
             if zone.data is None:
                 continue
             relative = flat_zone_file(zone)
-            run = run_tool([kzonecheck, "-o", _domain(zone), str(staged / relative)])
+            run = run_tool([kzonecheck, "-o", zone.zone.origin, str(staged / relative)])
             if run.returncode == 0:
                 continue
             file_display = f"{display}/{relative}"

@@ -37,6 +37,7 @@ from zonesmith.drivers import (
     find_tool,
     flat_zone_file,
     flat_zone_files,
+    quoted,
     run_tool,
     runs_from_temporary_folder,
 )
@@ -58,12 +59,12 @@ _ZONE_SUMMARY = re.compile(r"^zone \S+ (?:file \S+ has \d+ errors?|is ok)$")
 
 
 def quote(text: str) -> str:
-    """An nsd.conf string value (NSD's parser has no escapes: quotes keep spaces)."""
-    return '"' + text + '"'
+    """An nsd.conf string value: every name, path and secret in nsd.conf goes through here."""
+    return quoted(text, "NSD", escapes=False)
 
 
 def _key(transfer: Transfer) -> str:
-    return transfer.key.name if transfer.key is not None else "NOKEY"
+    return quote(transfer.key.name) if transfer.key is not None else "NOKEY"
 
 
 def _privileges(runs_from_build: bool) -> list[str]:
@@ -174,6 +175,7 @@ def render_keys(keys: tuple[Secret, ...]) -> str:
 class NsdDriver(Driver):
     software = "nsd"
     config_name = "nsd.conf"
+    checkers = ("nsd-checkconf", "nsd-checkzone")
     capabilities = Capabilities(
         roles=frozenset({"primary", "secondary"}),
         views=False,

@@ -45,6 +45,7 @@ import io
 import marshal
 import os
 import pickle
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -61,6 +62,7 @@ from zonesmith.own_files import (
     signature,
     write_atomically,
 )
+from zonesmith.site.limits import MAX_SITE_FILE_BYTES
 
 if TYPE_CHECKING:
     from zonesmith.declared import Declarations
@@ -324,7 +326,7 @@ class ZoneCache:
             info = os.stat(path)
         except OSError:
             return None
-        if info.st_size > BIG_ZONE_FILE_BYTES:
+        if info.st_size > BIG_ZONE_FILE_BYTES or not stat.S_ISREG(info.st_mode):
             return None
         found = signature(info)
         known = self.index.get(key)
@@ -352,6 +354,8 @@ class ZoneCache:
             return None
         hasher = hashlib.blake2b(self.code.encode(), digest_size=20)
         try:
+            if os.stat(site_file).st_size > MAX_SITE_FILE_BYTES:
+                return None  # the loader refuses it
             hasher.update(site_file.read_bytes())
             names = sorted(os.listdir(zones_dir)) if zones_dir.is_dir() else []
             hasher.update(f"\x00{zones_dir}\x00{os.getcwd()}\x00".encode())

@@ -12,12 +12,19 @@ import stat
 from collections.abc import Container, Iterator
 from pathlib import Path
 
-from zonesmith.diagnostics import Position, SiteError, error
+from zonesmith.diagnostics import Diagnostic, Position, SiteError, error
 from zonesmith.drivers import OutputFile
 from zonesmith.output.cache import ZoneCache
 from zonesmith.output.memo import ReplayedFileMissing, WrittenFile
-from zonesmith.own_files import ensure_cache_folder
-from zonesmith.site.files import display_path
+from zonesmith.own_files import (
+    FILE_MODE,
+    FOLDER_MODE,
+    ensure_cache_folder,
+    make_folders,
+    write_atomically,
+)
+from zonesmith.site.files import display_path, os_failure
+from zonesmith.site.values import shown
 
 #: Marks a folder as zonesmith's output, which a build may replace whole.
 MARKER = ".zonesmith-output"
@@ -31,15 +38,8 @@ MARKER_HEADER = (
 )
 
 
-def staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
-    """Where the new tree is made (on the same file system as ``out``, so the
-    swap is one rename), and whether it is the site's spare tree.
-
-    With a cache, the tree a build replaces is kept as a spare in the site's
-    cache (see _spare_tree); the next build brings it up to date, which for
-    a rebuild after one edited zone is a few files, not a whole tree. Without
-    one, a fresh folder beside ``out``, deleted after the swap.
-    """
+def checked_output(out: Path) -> Path:
+    """``out`` made absolute, once sure a build may replace it; its parent is made."""
     out = out.absolute()
     if out.exists() and not out.is_dir():
         raise SiteError(
@@ -62,7 +62,49 @@ def staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
                 )
             ]
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        make_folders(out.parent)
+    except OSError as exc:
+        raise SiteError([os_failure(exc, "make the folder of the output", out.parent)]) from None
+    return out
+
+
+@contextlib.contextmanager
+def locked_folders(*folders: Path) -> Iterator[None]:
+    """Hold an exclusive lock on each of ``folders`` (the one that holds an output
+    folder, the site's).
+
+    The output folder itself is swapped by every build, and a lock file beside
+    it would show in the site's repository. A folder given twice is locked
+    once, and folders are locked in one order, so two builds never each wait
+    for the other.
+    """
+    opened: dict[tuple[int, int], int] = {}
+    try:
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) in opened:
+                os.close(fd)
+            else:
+                opened[info.st_dev, info.st_ino] = fd
+        for _, fd in sorted(opened.items()):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in opened.values():
+            os.close(fd)
+
+
+def staging_dir(out: Path, cache: ZoneCache | None) -> tuple[Path, bool]:
+    """Where the new tree is made (on the same file system as ``out``, so the
+    swap is one rename), and whether it is the site's spare tree.
+
+    With a cache, the tree a build replaces is kept as a spare in the site's
+    cache (see _spare_tree); the next build brings it up to date, which for
+    a rebuild after one edited zone is a few files, not a whole tree. Without
+    one, a fresh folder beside ``out``, deleted after the swap.
+    """
     for leftover in out.parent.glob(f".{out.name}.zonesmith-*"):
         shutil.rmtree(leftover, ignore_errors=True)  # from a build that crashed
     spare = _spare_tree(cache, out)
@@ -86,11 +128,13 @@ def _spare_tree(cache: ZoneCache | None, out: Path) -> Path | None:
         folder = ensure_cache_folder(cache.site_root, TREES_FOLDER)
         if os.stat(folder).st_dev != os.stat(out.parent).st_dev:
             return None
+        if not os.access(folder, os.W_OK):  # a read-only site: a build needs no cache
+            return None
         spare = folder / hashlib.blake2b(os.fsencode(out), digest_size=8).hexdigest()
         _drop_spares_of_gone_outputs(folder, spare)
         named = spare.with_suffix(".out")
         if not named.exists():
-            named.write_bytes(os.fsencode(out))
+            write_atomically(named, os.fsencode(out))
     except OSError:
         return None
     return spare
@@ -134,10 +178,11 @@ def make_spare(spare: Path, files: dict[str, WrittenFile], out: Path) -> None:
     """
     try:
         spare.mkdir()
+        os.chmod(spare, FOLDER_MODE)
         with _Folders(spare, out) as folders:
             for relative, (_, mode, _) in files.items():
                 if relative.endswith("/"):
-                    _make_folder(spare / relative, mode)
+                    _make_folder(spare, relative, mode)
                     continue
                 folder, _, name = relative.rpartition("/")
                 new_fd, old_fd = folders.open(folder)
@@ -198,67 +243,116 @@ def write_tree(
 
     Returns every file as WrittenFile, folders with no digest.
     """
+    outside = [relative for relative in files if not _contained(relative)]
+    if outside:
+        raise SiteError([_outside_output(previous, relative) for relative in sorted(outside)])
     _, kept, kept_at = read_manifest(root)
     (root / MARKER).unlink(missing_ok=True)
+    os.chmod(root, FOLDER_MODE)
     _prune(root, files)
     recorded: dict[str, WrittenFile] = {}
     folder_open = None
-    with _Folders(root, previous) as folders:
-        for relative, output in sorted(files.items()):
-            if isinstance(output, OutputFile):
-                content: bytes | None = output.content
-                digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
-                mode, size = output.mode, len(output.content)
-            else:
-                content = None
-                digest, mode, size = output
-            if relative.endswith("/"):  # a folder the server writes into
-                _make_folder(root / relative, mode)
-                recorded[relative] = ("", mode, 0)
-                continue
-            recorded[relative] = (digest, mode, size)
-            folder, _, name = relative.rpartition("/")
-            if folder != folder_open:  # files come folder by folder
-                new_fd, old_fd = folders.open(folder)
-                folder_open = folder
-            if kept.get(relative) == digest and _unchanged(name, new_fd, size, mode, kept_at):
-                continue
-            try:
-                os.unlink(name, dir_fd=new_fd)
-            except FileNotFoundError:
-                pass
-            except IsADirectoryError:  # a folder where the file belongs
-                shutil.rmtree(name, dir_fd=new_fd)
-            if (
-                old_fd is not None
-                and before.get(relative) == digest
-                and _unchanged(name, old_fd, size, mode, before_at)
-            ):
-                try:
-                    os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
+    relative = ""
+    try:
+        with _Folders(root, previous) as folders:
+            for relative, output in sorted(files.items()):
+                if isinstance(output, OutputFile):
+                    content: bytes | None = output.content
+                    digest = hashlib.blake2b(output.content, digest_size=16).hexdigest()
+                    mode, size = output.mode, len(output.content)
+                else:
+                    content = None
+                    digest, mode, size = output
+                if relative.endswith("/"):  # a folder the server writes into
+                    _make_folder(root, relative, mode)
+                    recorded[relative] = ("", mode, 0)
                     continue
-                except OSError:
-                    pass  # another file system, or links not allowed: written below
-            if content is None:
-                raise ReplayedFileMissing(relative)
-            # Create with the final mode so a secret is never readable, even briefly.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            fd = os.open(name, flags, mode, dir_fd=new_fd)
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(content)
-                os.fchmod(fd, mode)
+                recorded[relative] = (digest, mode, size)
+                folder, _, name = relative.rpartition("/")
+                if folder != folder_open:  # files come folder by folder
+                    new_fd, old_fd = folders.open(folder)
+                    folder_open = folder
+                if kept.get(relative) == digest and _unchanged(name, new_fd, size, mode, kept_at):
+                    continue
+                try:
+                    os.unlink(name, dir_fd=new_fd)
+                except FileNotFoundError:
+                    pass
+                except IsADirectoryError:  # a folder where the file belongs
+                    shutil.rmtree(name, dir_fd=new_fd)
+                if (
+                    old_fd is not None
+                    and before.get(relative) == digest
+                    and _unchanged(name, old_fd, size, mode, before_at)
+                ):
+                    try:
+                        os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
+                        continue
+                    except OSError:
+                        pass  # another file system, or links not allowed: written below
+                if content is None:
+                    raise ReplayedFileMissing(relative)
+                # Create with the final mode so a secret is never readable, even briefly.
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                fd = os.open(name, flags, mode, dir_fd=new_fd)
+                with os.fdopen(fd, "wb") as stream:
+                    stream.write(content)
+                    os.fchmod(fd, mode)
+    except (OSError, ValueError) as exc:  # named by the path in the tree
+        raise _os_error_at(exc, root / relative) from None
     lines = [
         f"{relative}\t{digest}\n" if digest else f"{relative}\n"
         for relative, (digest, _, _) in recorded.items()
     ]
-    (root / MARKER).write_text(MARKER_HEADER + "".join(lines))
+    fd = os.open(root / MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w") as stream:
+        os.fchmod(fd, FILE_MODE)
+        stream.write(MARKER_HEADER + "".join(lines))
     return recorded
 
 
-def _make_folder(path: Path, mode: int) -> None:
+def _contained(relative: str) -> bool:
+    """Whether a path of the output tree stays in it: relative, with no empty part and no
+    part starting with a dot (no '..', no manifest), and no NUL."""
+    return not (
+        relative[:1] in ("/", ".", "") or "/." in relative or "//" in relative or "\0" in relative
+    )
+
+
+def _outside_output(out: Path, relative: str) -> Diagnostic:
+    return error(
+        Position(display_path(out)),
+        "path-outside-output",
+        f"{shown(relative)} would be written outside the output folder; nothing was written",
+    )
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root / relative``, made a folder, after making sure no link leads it out of ``root``."""
+    path = root / relative
+    make_folders(path)
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise SiteError([_outside_output(root, relative)])
+    return path
+
+
+def _make_folder(root: Path, relative: str, mode: int) -> None:
     """A folder of the output that a server writes into, with its mode."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, mode)
+    os.chmod(_inside(root, relative), mode)
+
+
+def _os_error_at(exc: OSError | ValueError, path: Path) -> OSError:
+    """An error writing the file or folder ``path`` of a tree, as an OSError naming it.
+
+    Files are written by name within an open folder, so the error alone
+    names no more than the file's name. A NUL in a name is a ValueError;
+    any other ValueError is a bug, raised as it is.
+    """
+    if isinstance(exc, ValueError):
+        if "null" not in str(exc):
+            raise exc
+        return OSError(errno.EINVAL, "the name holds a NUL character", os.fspath(path))
+    return OSError(exc.errno, exc.strerror, os.fspath(path))
 
 
 def _prune(root: Path, files: dict[str, OutputFile | WrittenFile]) -> None:
@@ -320,9 +414,9 @@ class _Folders:
         """The new folder (made if need be) and the previous tree's, if it has it."""
         found = self.open_folders.get(folder)
         if found is None:
-            new = self.root / folder
-            new.mkdir(parents=True, exist_ok=True)
-            new_fd = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+            new_fd = os.open(_inside(self.root, folder), os.O_RDONLY | os.O_DIRECTORY)
+            if stat.S_IMODE(os.fstat(new_fd).st_mode) != FOLDER_MODE:  # an older tree's
+                os.fchmod(new_fd, FOLDER_MODE)
             try:
                 old_fd: int | None = os.open(self.previous / folder, os.O_RDONLY | os.O_DIRECTORY)
             except OSError:
@@ -395,7 +489,7 @@ def _keep_server_files(old: Path, new: Path, written: set[str]) -> None:
         target = new / relative
         if target.exists():
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(target.parent)
         try:
             os.link(old / relative, target)
         except OSError:

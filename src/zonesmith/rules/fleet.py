@@ -10,7 +10,7 @@ import dns.name
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.model import Server, Site, Zone
+from zonesmith.model import Server, Site, Zone, admits_anybody
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.records import ADDRESS_TYPES
 from zonesmith.rules.registry import _report, rule
@@ -24,22 +24,38 @@ from zonesmith.rules.registry import _report, rule
 )
 def open_resolver(site: Site) -> Iterator[Diagnostic]:
     for server in site.servers:
-        if server.role != "resolver":
+        if server.role != "resolver" or site.implicit_view:
             continue
         for view in site.views_of(server):
-            if "any" in site.views_by_name[view].clients:
-                hint = (
-                    "declare views and give the resolver 'views: [internal]'"
-                    if site.implicit_view
-                    else "give the resolver the views of its clients, e.g. 'views: [internal]'"
-                )
+            if admits_anybody(site.views_by_name[view].clients):
                 yield _report(
                     "open-resolver",
                     server.position,
-                    f"resolver '{server.name}' would answer anybody (view '{view}' has client "
-                    f"'any'), which makes it an amplifier for attacks; {hint}",
+                    f"resolver '{server.name}' would answer anybody (view '{view}' admits every "
+                    "address), which makes it an amplifier for attacks; give the resolver the "
+                    "views of its clients, e.g. 'views: [internal]'",
                 )
                 break
+
+
+@rule(
+    "resolver-loopback-only",
+    Severity.WARNING,
+    "a resolver has no declared clients and answers its own host only",
+    "site",
+)
+def resolver_loopback_only(site: Site) -> Iterator[Diagnostic]:
+    if not site.implicit_view:
+        return
+    for server in site.servers:
+        if server.role == "resolver":
+            clients = ", ".join(site.resolver_clients(server))
+            yield _report(
+                "resolver-loopback-only",
+                server.position,
+                f"resolver '{server.name}' answers its own host only ({clients}): the site "
+                "declares no views, so no clients; declare views with the clients it serves",
+            )
 
 
 def _served_views(site: Site, server: Server) -> list[str]:

@@ -10,7 +10,7 @@ import dns.rdatatype
 
 from zonesmith import presentation
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.model import Record, Site, rdata_key
+from zonesmith.model import Record, Site, covered_type, rdata_key
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 from zonesmith.site.values import KNOWN_CAA_TAGS
@@ -88,6 +88,36 @@ def cname_and_other_data(view: ZoneView) -> Iterator[Diagnostic]:
                 "cname-and-other-data",
                 cnames[1].position,
                 f"'{view.label(key)}' has more than one CNAME{view.view_note}; keep one",
+            )
+
+
+@rule("soa-not-at-apex", Severity.ERROR, "an SOA record below the zone apex")
+def soa_not_at_apex(view: ZoneView) -> Iterator[Diagnostic]:
+    for record in view.by_type.get(T.SOA, ()):
+        key = view.key(record.owner)
+        if key:
+            yield _report(
+                "soa-not-at-apex",
+                record.position,
+                f"SOA at '{view.label(key)}'{view.view_note}: a zone has one SOA, at its apex, "
+                "and named refuses others; to make a zone of this name, declare it in "
+                "zonesmith.yaml and delegate it with NS records",
+            )
+
+
+@rule("multiple-dname", Severity.ERROR, "more than one DNAME at a name")
+def multiple_dname(view: ZoneView) -> Iterator[Diagnostic]:
+    by_name: dict[str, list[Record]] = {}
+    for record in view.by_type.get(T.DNAME, ()):
+        by_name.setdefault(view.key(record.owner), []).append(record)
+    for key, dnames in by_name.items():
+        # RFC 6672 2.4: one DNAME per name; named refuses the zone (equal ones are one record)
+        if len({rdata_key(r) for r in dnames}) > 1:
+            yield _report(
+                "multiple-dname",
+                dnames[1].position,
+                f"'{view.label(key)}' has more than one DNAME{view.view_note}; a name can "
+                "redirect to one target only: keep one",
             )
 
 
@@ -205,6 +235,14 @@ def srv_no_address(view: ZoneView) -> Iterator[Diagnostic]:
     return _target_without_address(view, T.SRV, "srv-no-address", "SRV")
 
 
+def _rrset_type(record: Record) -> str:
+    """The type of a record's RRset as a user reads it: RRSIGs name the type they cover."""
+    text = dns.rdatatype.to_text(record.rdtype)
+    if record.rdtype == T.RRSIG:
+        return f"{text} (covering {dns.rdatatype.to_text(covered_type(record.data))})"
+    return text
+
+
 @rule("ttl-mismatch", Severity.WARNING, "records of one RRset have different TTLs")
 def ttl_mismatch(view: ZoneView) -> Iterator[Diagnostic]:
     for records in view.multi:
@@ -214,7 +252,7 @@ def ttl_mismatch(view: ZoneView) -> Iterator[Diagnostic]:
                 "ttl-mismatch",
                 records[-1].position,
                 f"'{view.label(view.key(records[0].owner))}' "
-                f"{dns.rdatatype.to_text(records[0].rdtype)} records have different "
+                f"{_rrset_type(records[0])} records have different "
                 f"TTLs ({', '.join(map(str, sorted(ttls)))}); an RRset has one TTL, "
                 f"{min(ttls)} is used",
             )

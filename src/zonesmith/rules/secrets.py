@@ -20,6 +20,16 @@ def bad_secret(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
     return _secret_problems(site, facts, "bad-secret")
 
 
+@rule(
+    "secret-outside-site",
+    Severity.ERROR,
+    "a TSIG key's secret file lies outside the site (links followed)",
+    "facts",
+)
+def secret_outside_site(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
+    return _secret_problems(site, facts, "secret-outside-site")
+
+
 def _secret_problems(site: Site, facts: SiteFacts, rule_id: str) -> Iterator[Diagnostic]:
     for key in site.keys:
         problem = facts.secret_problems.get(key)

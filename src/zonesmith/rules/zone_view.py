@@ -11,7 +11,7 @@ import dns.name
 import dns.rdatatype
 
 from zonesmith import presentation
-from zonesmith.model import Record, Site, Zone, group_by_type
+from zonesmith.model import Record, Site, Zone, group_by_rrset, group_by_type
 
 T = dns.rdatatype
 
@@ -46,7 +46,7 @@ class ZoneView:
         """RRsets of more than one record: the only ones TTL and duplicate checks need."""
         for records in self.by_name.values():
             if len(records) > 1:
-                for rrset in group_by_type(records).values():
+                for rrset in group_by_rrset(records).values():
                     if len(rrset) > 1:
                         yield rrset
 

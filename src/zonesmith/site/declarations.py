@@ -28,10 +28,13 @@ from zonesmith.model import (
 )
 from zonesmith.site.files import SITE_FILE
 from zonesmith.site.values import (
+    _CONTACT,
+    _SERVER_PATH,
     TSIG_ALGORITHMS,
     check_address_match_element,
     describe_name_error,
     rname_from_contact,
+    shown,
 )
 from zonesmith.site.yaml_nodes import SourceFile, _text_shift, yaml
 
@@ -77,6 +80,16 @@ class DefaultsSection:
                 values["primary"] = name
             elif field_name == "contact":
                 text = self.scalar(source, value_node, f"{where} contact")
+                if text is not None and not _CONTACT.fullmatch(text):
+                    ok = False
+                    values["contact"] = None
+                    self.error(
+                        source.at(value_node),
+                        "bad-name",
+                        f"{where} contact: {shown(text)} is not an e-mail address of letters, "
+                        "digits, '-', '_', '+' and '.', such as hostmaster@example.com",
+                    )
+                    continue
                 try:
                     values["contact"] = rname_from_contact(text or "")
                 except dns.exception.DNSException as exc:
@@ -121,6 +134,8 @@ class KeysSection:
         keys = []
         for name, (key_node, value_node) in self.mapping(source, node, None, "keys").items():
             where = f"key '{name}'"
+            if not self.identifier(source, key_node, "a key", name):
+                continue
             try:
                 dns.name.from_text(name)
             except dns.exception.DNSException as exc:
@@ -178,6 +193,8 @@ class ViewsSection:
         views = []
         for name, (key_node, value_node) in self.mapping(source, node, None, "views").items():
             where = f"view '{name}'"
+            if not self.identifier(source, key_node, "a view", name):
+                continue
             entries = self.mapping(source, value_node, ("clients", "key"), where)
             if "clients" not in entries:
                 self.error(
@@ -224,6 +241,8 @@ class ServersSection:
         )
         for name, (key_node, value_node) in self.mapping(source, node, None, "servers").items():
             where = f"server '{name}'"
+            if not self.identifier(source, key_node, "a server", name):
+                continue
             entries = self.mapping(source, value_node, fields, where)
             ok = True
             values: dict[str, object] = {}
@@ -271,22 +290,25 @@ class ServersSection:
             path = f"/etc/{software}/zonesmith"
             if "path" in entries:
                 path = self.scalar(source, entries["path"][1], f"{where} path") or path
-                if not path.startswith("/"):
+                if not _SERVER_PATH.fullmatch(path):
                     ok = False
                     self.error(
                         source.at(entries["path"][1]),
                         "bad-value",
-                        f"{where}: path '{path}' must be absolute "
-                        "(where the files live on the server)",
+                        f"{where}: path {shown(path)} must be absolute "
+                        "(where the files live on the server), of letters, digits and "
+                        "'/', '.', '-', '_', '+', '@', ',', '=', ':' only",
                     )
             hidden = False
             if "hidden" in entries:
                 hidden = bool(self.boolean(source, entries["hidden"][1], f"{where} hidden"))
             catalog = None
-            if "catalog" in entries and self.absolute_name(
-                source, entries["catalog"][1], f"{where} catalog"
-            ):
-                catalog = entries["catalog"][1].value
+            if "catalog" in entries:
+                catalog_name = self.absolute_name(source, entries["catalog"][1], f"{where} catalog")
+                if catalog_name is not None and self.config_name(
+                    source.at(entries["catalog"][1]), f"{where} catalog", catalog_name.to_text()
+                ):
+                    catalog = entries["catalog"][1].value
             key = None
             if "key" in entries:
                 key_text = self.scalar(source, entries["key"][1], f"{where} key")
@@ -330,7 +352,11 @@ class BlocklistsSection:
         blocklists = []
         for name, (key_node, value_node) in self.mapping(source, node, None, "blocklists").items():
             where = f"blocklist '{name}'"
-            entries = self.mapping(source, value_node, ("sources", "allow", "action", "rpz"), where)
+            if not self.identifier(source, key_node, "a blocklist", name):
+                continue
+            entries = self.mapping(
+                source, value_node, ("sources", "allow", "action", "rpz", "deadline"), where
+            )
             sources = (
                 self.scalars(source, entries["sources"][1], f"{where} sources")
                 if "sources" in entries
@@ -383,6 +409,16 @@ class BlocklistsSection:
             rpz = False
             if "rpz" in entries:
                 rpz = bool(self.boolean(source, entries["rpz"][1], f"{where} rpz"))
+            deadline = None
+            if "deadline" in entries:
+                deadline_node = entries["deadline"][1]
+                deadline = self.duration(source, deadline_node, f"{where} deadline")
+                if deadline == 0:
+                    self.error(
+                        source.at(deadline_node),
+                        "bad-duration",
+                        f"{where} deadline: must be longer than 0 seconds",
+                    )
             blocklists.append(
                 Blocklist(
                     name,
@@ -396,6 +432,7 @@ class BlocklistsSection:
                     source_positions=tuple(position for _, position in sources),
                     allow_positions=tuple(position for _, position in allow_files),
                     sinkhole_position=sinkhole_position,
+                    deadline=deadline or None,
                 )
             )
         return tuple(blocklists)

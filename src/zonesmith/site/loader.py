@@ -35,7 +35,8 @@ from zonesmith.site.declarations import (
     SetsSection,
     ViewsSection,
 )
-from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path
+from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path, is_site_file
+from zonesmith.site.limits import real_root
 from zonesmith.site.memo import NoMemo, SiteMemo
 from zonesmith.site.yaml_nodes import NodeReader, yaml
 from zonesmith.site.zone_sources import ZonesSection
@@ -57,13 +58,14 @@ class Loader(
         self.root = root
         self.diagnostics: list[Diagnostic] = []
         self.cache: SiteMemo = cache if cache is not None else NoMemo()
+        self.real_root = real_root(root)  # no file outside it is read
         #: files of the site folder whose existence zonesmith.yaml's meaning
         #: depends on, and whether they existed (see Declarations.probes)
         self.probes: dict[str, bool] = {}
 
     def site_file_exists(self, name: str) -> bool:
         """Whether the site folder has a file ``name`` (kept with the declarations)."""
-        exists = self.probes[name] = (self.root / name).is_file()
+        exists = self.probes[name] = is_site_file(self.root, name)
         return exists
 
     # -- the site file ---------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 from zonesmith.model import (
     TsigKey,
 )
+from zonesmith.site.files import is_site_file
 
 _BIND_KEY_SECRET = re.compile(r'secret\s+"([^"]+)"')
 
@@ -32,6 +33,29 @@ def secret_problem(root: str, key: TsigKey) -> SecretError | None:
     return None
 
 
+def _secret_path(root: str, key: TsigKey) -> Path:
+    """Where a key's secret file is, once sure it lies in the site, links followed,
+    and is a regular file if it exists (a FIFO or a device would hang or flood the read).
+    """
+    assert key.secret_file is not None
+    if "\0" in key.secret_file:
+        raise SecretError("missing-secret", f"key '{key.name}': secret-file holds a NUL character")
+    path = Path(root) / key.secret_file
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise SecretError(
+            "secret-outside-site",
+            f"key '{key.name}': secret file {key.secret_file} is outside the site "
+            f"(links followed); keep it in the site folder, git-ignored, e.g. "
+            f"secrets/{key.name}.key",
+        )
+    if os.path.exists(path) and not os.path.isfile(path):  # (False for a name too long)
+        raise SecretError(
+            "missing-secret",
+            f"key '{key.name}': secret file {key.secret_file} is not a regular file",
+        )
+    return path
+
+
 def read_secret(root: str, key: TsigKey) -> str:
     """The base64 secret of a TSIG key, from its file or environment variable.
 
@@ -40,8 +64,8 @@ def read_secret(root: str, key: TsigKey) -> str:
     the secret.
     """
     if key.secret_file is not None:
-        path = Path(root) / key.secret_file
-        if not path.is_file():
+        path = _secret_path(root, key)
+        if not is_site_file(root, key.secret_file):
             raise SecretError(
                 "missing-secret",
                 f"key '{key.name}': secret file {key.secret_file} does not exist; create it "

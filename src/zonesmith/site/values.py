@@ -60,12 +60,88 @@ def parse_ttl(text: str) -> int:
 def describe_name_error(text: str, exc: Exception) -> str:
     """A readable reason why ``text`` is not a valid domain name."""
     if isinstance(exc, dns.name.LabelTooLong):
-        return f"'{text}' has a label longer than 63 octets"
+        return f"{shown(text)} has a label longer than 63 octets"
     if isinstance(exc, dns.name.NameTooLong):
-        return f"'{text}' is longer than 255 octets"
+        return f"{shown(text)} is longer than 255 octets"
     if isinstance(exc, dns.name.EmptyLabel):
-        return f"'{text}' has an empty label (two dots in a row, or a leading dot)"
-    return f"'{text}' is not a valid domain name: {exc}"
+        return f"{shown(text)} has an empty label (two dots in a row, or a leading dot)"
+    return f"{shown(text)} is not a valid domain name: {exc}"
+
+
+#: The longest server, view, key or blocklist name (as long as a DNS label).
+MAX_IDENTIFIER = 63
+# Server, view, key and blocklist names become file and folder names and
+# configuration identifiers: letters, digits, '-', '_' and '.', never first.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+# A zone, catalog or key name as dnspython writes it, in the characters that
+# BIND, NSD, Knot and Unbound all take in their configurations (dnspython
+# escapes quotes, spaces, ';' and control characters with a backslash, which
+# no configuration format but BIND's can carry); '/' is RFC 2317's.
+_CONFIG_NAME = re.compile(r"(?:[A-Za-z0-9_/-]+\.)*")
+_CONFIG_OCTET = re.compile(rb"[^A-Za-z0-9_/-]")
+# An e-mail address for the SOA contact in the same characters, plus '+'.
+_CONTACT = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*@[A-Za-z0-9_.-]+|[A-Za-z0-9_.-]+")
+# Octets no owner name may hold: servers take them escaped, but they are how a
+# hostile zone smuggles quotes, spaces and line ends into tools that read it.
+_UNSAFE_OWNER_OCTETS = re.compile(rb"[\x00-\x20\x7f\"'\\;{}]")
+# A server's path is written into configurations, units and cron lines.
+_SERVER_PATH = re.compile(r"/[A-Za-z0-9/._+@,=:-]*")
+_SHOWN_LIMIT = 100
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a one-line message: escapes for controls, cut when long."""
+    escaped = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+    if len(escaped) > _SHOWN_LIMIT:
+        escaped = escaped[:_SHOWN_LIMIT] + "..."
+    return f"'{escaped}'"
+
+
+def identifier_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a server, view, key or blocklist name, or None."""
+    if _IDENTIFIER.fullmatch(name) and len(name) <= MAX_IDENTIFIER:
+        return None
+    rule = (
+        f"use letters, digits, '-', '_' and '.' (not first), at most {MAX_IDENTIFIER} "
+        "characters (it names files and configuration entries)"
+    )
+    if not name:
+        return f"an empty name; {rule}"
+    if len(name) > MAX_IDENTIFIER:
+        return f"{shown(name)} is {len(name)} characters long; {rule}"
+    if name[0] == ".":
+        return f"{shown(name)} starts with a dot; {rule}"
+    bad = next(c for c in name if not _IDENTIFIER.fullmatch("a" + c))
+    return f"{shown(name)} holds {shown(bad)}; {rule}"
+
+
+def config_name_problem(text: str) -> str | None:
+    """Why a zone, catalog or key name (absolute, as dnspython writes it) cannot be
+    written into a server's configuration, or None."""
+    if _CONFIG_NAME.fullmatch(text) or text == ".":
+        return None
+    bad = _CONFIG_OCTET.search(b"".join(dns.name.from_text(text).labels))
+    octet = bad[0].decode("latin-1") if bad else "."
+    return (
+        f"the name holds {shown(octet)}; server configurations take names of "
+        "letters, digits, '-', '_' and '/' only"
+    )
+
+
+def unsafe_owner(name: str) -> str | None:
+    """Why an owner name (absolute presentation text) is refused, or None."""
+    if "\\" not in name and not _UNSAFE_OWNER_OCTETS.search(name.encode("utf-8", "replace")):
+        return None
+    labels = b"".join(dns.name.from_text(name).labels)
+    bad = _UNSAFE_OWNER_OCTETS.search(labels)
+    if bad is None:
+        return None
+    return (
+        f"the name holds {shown(bad[0].decode('latin-1'))}; owner names may not hold "
+        "spaces, control characters, quotes, backslashes, ';' or braces"
+    )
 
 
 def rname_from_contact(contact: str) -> dns.name.Name:

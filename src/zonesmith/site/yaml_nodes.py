@@ -21,9 +21,18 @@ from zonesmith.diagnostics import Position, error, warning
 from zonesmith.model import (
     Reference,
 )
-from zonesmith.site.files import display_path
+from zonesmith.site.files import SITE_FILE, display_path
+from zonesmith.site.limits import (
+    MAX_LINE_BYTES,
+    MAX_SITE_FILE_BYTES,
+    ReadRefused,
+    read_bounded,
+    size_text,
+)
 from zonesmith.site.values import (
+    config_name_problem,
     describe_name_error,
+    identifier_problem,
     parse_duration,
     parse_ttl,
 )
@@ -91,12 +100,17 @@ class NodeReader:
         self.diagnostics.append(warning(position, rule, message))
 
     def compose(
-        self, path: Path, display: str | None = None
+        self, path: Path, display: str | None = None, data: bytes | None = None
     ) -> tuple[SourceFile, yaml.Node | None]:
+        """A YAML file's node tree (None: not read, or not YAML; reported). ``data`` is its
+        content once read within the bounds; else it is read here, as zonesmith.yaml."""
         source = SourceFile(path, display_path(path) if display is None else display)
+        if data is None:
+            data = self.read(path, source.display, MAX_SITE_FILE_BYTES, f"a {SITE_FILE}")
+            if data is None:
+                return source, None
         try:
-            with path.open("rb") as stream:
-                return source, yaml.compose(stream, Loader=_yaml_loader())
+            return source, yaml.compose(data, Loader=_yaml_loader())
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             position = (
@@ -108,11 +122,39 @@ class NodeReader:
             self.error(position, "yaml-syntax", f"malformed YAML: {problem}")
         except yaml.YAMLError as exc:
             self.error(Position(source.display, 1, 1), "yaml-syntax", f"malformed YAML: {exc}")
-        except OSError as exc:
-            self.error(Position(source.display), "unreadable-file", f"cannot read: {exc.strerror}")
         except UnicodeDecodeError as exc:
             self.error(Position(source.display), "yaml-syntax", f"not UTF-8 text: {exc}")
         return source, None
+
+    def read(
+        self, path: Path, display: str, limit: int, what: str, data: bytes | None = None
+    ) -> bytes | None:
+        """A YAML file of the site (``what``, for the size limit's message), read within
+        the bounds of zonesmith.site.limits; None: refused, and reported. ``data`` is its
+        content, if already read: it is then only checked."""
+        try:
+            content = read_bounded(
+                path,
+                limit,
+                root=self.real_root,
+                data=data,
+                too_big=f"it is larger than {size_text(limit)}, the most {what} may hold",
+            )
+        except ReadRefused as refused:
+            self.error(
+                Position(display),
+                refused.rule or "unreadable-file",
+                f"cannot read: {refused.reason}",
+            )
+            return None
+        for line in content.long_lines:
+            self.error(
+                Position(display, line, 1),
+                "line-too-long",
+                f"line longer than {size_text(MAX_LINE_BYTES)}: no value is that long "
+                "(a record holds at most 65535 octets); the line is skipped",
+            )
+        return content.data
 
     def mapping(
         self,
@@ -214,3 +256,17 @@ class NodeReader:
         except dns.exception.DNSException as exc:
             self.error(source.at(node), "bad-name", f"{what}: {describe_name_error(text, exc)}")
             return None
+
+    def identifier(self, source: SourceFile, key_node: yaml.Node, kind: str, name: str) -> bool:
+        """Whether ``name`` may name a ``kind`` (see identifier_problem), reporting why not."""
+        problem = identifier_problem(name)
+        if problem is not None:
+            self.error(source.at(key_node), "bad-identifier", f"{kind} name {problem}")
+        return problem is None
+
+    def config_name(self, position: Position, what: str, text: str) -> bool:
+        """Whether a name can go into a server's configuration, reporting why not."""
+        problem = config_name_problem(text)
+        if problem is not None:
+            self.error(position, "bad-name", f"{what}: {problem}")
+        return problem is None

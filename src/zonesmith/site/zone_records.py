@@ -126,8 +126,11 @@ def parse_record_text(
             if canonical is not None:
                 return ttl, rdtype, canonical, None
             rdata = _split_txt(rdtype, data_text)
+            _check_rdata_size(rdata)
             return ttl, rdtype, rdata.to_text(), rdata
         canonical, rdata = presentation.parse(rdtype, data_text, origin)
+        if rdata is not None and len(data_text) > 8000:
+            _check_rdata_size(rdata)  # only long text can exceed RDLENGTH
     except Exception as exc:  # dnspython raises many kinds for bad rdata
         type_name = dns.rdatatype.to_text(rdtype)
         reason = str(exc) or type(exc).__name__
@@ -138,6 +141,17 @@ def parse_record_text(
         report(error(position.shifted(rdata_offset), "bad-rdata", message))
         return None
     return ttl, rdtype, canonical, rdata
+
+
+def _check_rdata_size(rdata: dns.rdata.Rdata) -> None:
+    """Raise ValueError if ``rdata`` does not fit a DNS message, as master files are checked."""
+    from zonesmith.site.masterfile.records import _MAX_RDATA as MAX_RDATA
+
+    size = len(rdata.to_wire())
+    if size > MAX_RDATA:
+        raise ValueError(
+            f"the data is {size} octets, more than the {MAX_RDATA} that fit in a DNS message"
+        )
 
 
 def _split_txt(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:

@@ -26,9 +26,12 @@ from zonesmith.model import (
 )
 from zonesmith.site.files import SITE_FILE, ZONES_DIR, _list_folder, display_path
 from zonesmith.site.flat_yaml import read_flat_zone
+from zonesmith.site.limits import MAX_ZONE_BYTES
 from zonesmith.site.values import (
     MAX_TTL,
     describe_name_error,
+    shown,
+    unsafe_owner,
 )
 from zonesmith.site.yaml_nodes import SourceFile, yaml
 from zonesmith.site.zone_records import _FAST_TYPE_CODES, parse_record_text
@@ -115,6 +118,8 @@ class ZonesSection:
                 self.error(
                     source.at(key_node), "bad-name", f"{where}: {describe_name_error(name, exc)}"
                 )
+                continue
+            if not self.config_name(source.at(key_node), f"zone {shown(name)}", origin_text):
                 continue
             file_stem = (
                 origin_text[:-1] if origin_text != "." else origin.to_text(omit_final_dot=True)
@@ -278,7 +283,7 @@ class ZonesSection:
         from zonesmith.site.masterfile.reader import read_masterfile
 
         records, diagnostics = read_masterfile(
-            path, origin, ttl, display_path=display_path(path), data=data
+            path, origin, ttl, display_path=display_path(path), data=data, root=self.real_root
         )
         self.diagnostics.extend(diagnostics)
         apex = origin.to_text().lower()
@@ -291,8 +296,18 @@ class ZonesSection:
                 "the SOA of this file is replaced by the one the site supplies "
                 "(defaults soa in zonesmith.yaml); remove it from the file",
             )
-        if replaced:
-            records = [r for r in records if r not in replaced]
+        # dnspython's text escapes every unsafe octet but these: a cheap first look.
+        unsafe = [
+            (r, problem)
+            for r in records
+            if ("\\" in r[0] or "'" in r[0] or "{" in r[0] or "}" in r[0])
+            and (problem := unsafe_owner(r[0])) is not None
+        ]
+        for record, problem in unsafe:
+            self.error(record.position, "bad-name", f"owner {shown(record[0])}: {problem}")
+        if replaced or unsafe:
+            dropped = {id(r) for r in replaced} | {id(r) for r, _ in unsafe}
+            records = [r for r in records if id(r) not in dropped]
         return records
 
     def zone_specs(
@@ -305,24 +320,21 @@ class ZonesSection:
         reader is not sure of, goes to PyYAML, which reports what is wrong.
         ``data`` is the file's content, if already read.
         """
+        data = self.read(path, display, MAX_ZONE_BYTES, "a zone file", data)
         if data is None:
-            try:
-                data = path.read_bytes()
-            except OSError:
-                data = None
-        if data is not None:
-            flat = read_flat_zone(data, display)
-            if flat is not None:
-                specs, duplicates = flat
-                for key, line, column, first_line in duplicates:
-                    self.error(
-                        Position(display, line, column),
-                        "duplicate-key",
-                        f"'{key}' is given twice in {where} (first at line {first_line}); "
-                        "merge the two entries",
-                    )
-                return iter(specs)
-        source, document = self.compose(path, display)
+            return iter(())
+        flat = read_flat_zone(data, display)
+        if flat is not None:
+            specs, duplicates = flat
+            for key, line, column, first_line in duplicates:
+                self.error(
+                    Position(display, line, column),
+                    "duplicate-key",
+                    f"'{key}' is given twice in {where} (first at line {first_line}); "
+                    "merge the two entries",
+                )
+            return iter(specs)
+        source, document = self.compose(path, display, data)
         return self.record_specs(source, document, where)
 
     def materialize(
@@ -409,6 +421,10 @@ class ZonesSection:
             owner = presentation.name_text(text, origin)
         except dns.exception.DNSException as exc:
             self.error(position, "bad-name", describe_name_error(text, exc))
+            return None
+        problem = unsafe_owner(owner)
+        if problem is not None:
+            self.error(position, "bad-name", f"owner {shown(text)}: {problem}")
             return None
         if not presentation.is_subdomain(owner, origin):
             self.error(

@@ -12,7 +12,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from zonesmith import presentation
-from zonesmith.diagnostics import Diagnostic, error
+from zonesmith.diagnostics import Diagnostic, error, warning
 from zonesmith.model import Record
 from zonesmith.site.masterfile.generate import (
     _RANGE_RE,
@@ -27,10 +27,15 @@ from zonesmith.site.masterfile.tokenizer import (
     _unescape,
     _unquote,
 )
-from zonesmith.site.values import parse_ttl
+from zonesmith.site.values import MAX_TTL, parse_ttl
+
+_MAX_TTL_FIELD = 2**32 - 1  # what the 32-bit TTL field holds; BIND reads more as an error
 
 MAX_INCLUDE_DEPTH = 20
 """BIND refuses deeper nesting too; deeper is almost always a file including itself."""
+
+MAX_INCLUDES = 10000
+"""``$INCLUDE``s one zone may read: bounds a tree of files each including the next ones twice."""
 
 
 _DIRECTIVES = ("$ORIGIN", "$TTL", "$INCLUDE", "$GENERATE")
@@ -81,9 +86,26 @@ class DirectivesReader:
         self.diagnostics.append(error(self._after(token, display), "masterfile-syntax", message))
 
     def _ttl(self, token: _Token, display: str) -> int | None:
+        text = _unquote(token)
         try:
-            return parse_ttl(_unquote(token))
+            return parse_ttl(text)
         except ValueError as exc:
+            if (
+                text.isascii()
+                and text.isdigit()
+                and len(text) <= 10
+                and int(text) <= _MAX_TTL_FIELD
+            ):
+                # RFC 2181 8: a TTL with the top bit set is read as zero; BIND does so, warning.
+                self.diagnostics.append(
+                    warning(
+                        self._pos(token, display),
+                        "ttl-over-max",
+                        f"TTL {text} is larger than {MAX_TTL} (2^31-1); it is read as 0, "
+                        "as BIND does (RFC 2181 section 8)",
+                    )
+                )
+                return 0
             self.diagnostics.append(error(self._pos(token, display), "bad-ttl", str(exc)))
             return None
 
@@ -124,6 +146,18 @@ class DirectivesReader:
                     f"$INCLUDE nested more than {MAX_INCLUDE_DEPTH} levels deep",
                 )
             )
+            return
+        self.includes += 1
+        if self.includes > MAX_INCLUDES:
+            if self.includes == MAX_INCLUDES + 1:  # once: the rest are skipped alike
+                self.diagnostics.append(
+                    error(
+                        where,
+                        "include-depth",
+                        f"more than {MAX_INCLUDES} $INCLUDEs in one zone; "
+                        "this one and any after it are skipped",
+                    )
+                )
             return
         saved = _State(
             self.state.origin, self.state.last_name, self.state.last_ttl, self.state.default_ttl
@@ -213,11 +247,11 @@ class DirectivesReader:
         if not ok:
             return
         lhs, rhs = templates
+        position = self._pos(lhs_token, display)
         if ttl is None:
-            ttl = self._implicit_ttl()
+            ttl = self._implicit_ttl(display, position.line, position.column)
         else:
             self.state.last_ttl = ttl
-        position = self._pos(lhs_token, display)
         rhs_at = self._pos(rhs_token, display)
         # One report per kind of failure, not one per generated record.
         failures: dict[str, tuple[Diagnostic, int]] = {}

@@ -33,9 +33,17 @@ import dns.rdatatype
 from zonesmith import presentation
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.model import Record
+from zonesmith.site.limits import (
+    MAX_LINE_BYTES,
+    MAX_ZONE_BYTES,
+    ReadRefused,
+    read_bounded,
+    real_root,
+    size_text,
+)
 from zonesmith.site.masterfile.directives import DirectivesReader
 from zonesmith.site.masterfile.records import RecordReader
-from zonesmith.site.masterfile.state import _BAD_OWNER, _reason, _State
+from zonesmith.site.masterfile.state import _BAD_OWNER, _State
 from zonesmith.site.masterfile.tokenizer import (
     _BLANK,
     _MAX_UNBALANCED_RESCANS,
@@ -179,9 +187,16 @@ def _tokenize(
 
 
 class _Reader(DirectivesReader, RecordReader):
-    def __init__(self, zone_origin: dns.name.Name, default_ttl: int) -> None:
+    def __init__(
+        self,
+        zone_origin: dns.name.Name,
+        default_ttl: int,
+        root: Path | None = None,
+        max_bytes: int = MAX_ZONE_BYTES,
+    ) -> None:
         self.zone_origin = zone_origin
         self.fallback_ttl = default_ttl
+        self.warned_no_ttl = False
         self.records: list[Record] = []
         # $ORIGIN as a Name, then what _fast_context derives from it
         self._origin_cache: tuple[dns.name.Name, str, str, int, int, bool] | None = None
@@ -190,6 +205,10 @@ class _Reader(DirectivesReader, RecordReader):
         self.state = _State(zone_origin, None, None, None)
         self.origin_changed = False  # for BIND's "record with inherited owner" warning
         self.stack: list[Path] = []
+        self.root = root  # the real site folder: no file outside it is read
+        self.max_bytes = max_bytes
+        self.budget = max_bytes  # what the zone's files may still hold
+        self.includes = 0  # $INCLUDEs read so far
 
     # ----------------------------------------------------------------- files
 
@@ -200,20 +219,39 @@ class _Reader(DirectivesReader, RecordReader):
 
         ``data`` is the file's content when the caller has read it already.
         """
+        what = "included file" if where else "master file"
         try:
-            if data is None:
-                data = path.read_bytes()
-        except OSError as exc:
-            what = "included file" if where else "master file"
-            reason = exc.strerror or _reason(exc)
+            content = read_bounded(
+                path,
+                self.budget,
+                root=self.root,
+                data=data,
+                too_big=f"it is larger than the {size_text(self.max_bytes)} a zone's master "
+                "file and its $INCLUDEs may hold together"
+                if where is None
+                else "it would take the zone's master file and its $INCLUDEs past the "
+                f"{size_text(self.max_bytes)} they may hold together",
+            )
+        except ReadRefused as refused:
             self.diagnostics.append(
                 error(
                     where or Position(display),
-                    "include-missing",
-                    f"cannot read {what} '{display}': {reason}",
+                    refused.rule or "include-missing",
+                    f"cannot read {what} '{display}': {refused.reason}",
                 )
             )
             return
+        data = content.data
+        self.budget -= len(data)
+        for line in content.long_lines:
+            self.diagnostics.append(
+                error(
+                    Position(display, line, 1),
+                    "line-too-long",
+                    f"line longer than {size_text(MAX_LINE_BYTES)}: no record is that long "
+                    "(a record holds at most 65535 octets); the line is skipped",
+                )
+            )
         # Bytes that are not UTF-8 become \DDD escapes, so dnspython stores the
         # very octets of the file (as BIND would) instead of failing to encode.
         text = data.decode("utf-8", "surrogateescape")
@@ -266,6 +304,8 @@ class _Reader(DirectivesReader, RecordReader):
             entry: _Entry | None = None
             opened = Position(display)
             resync: int | None = None
+            size = 0  # text of the entry so far
+            overlong = False  # the entry's text is past MAX_LINE_BYTES: reported, not kept
             # What the fast path reads of the reader's state. The caller handles
             # each entry yielded (a directive may change the origin or $TTL, an
             # $INCLUDE replaces the state), so this is read again after a yield.
@@ -327,7 +367,7 @@ class _Reader(DirectivesReader, RecordReader):
                         elif default_ttl is not None:
                             ttl = default_ttl
                         else:
-                            ttl = self._implicit_ttl()
+                            ttl = self._implicit_ttl(display, index + 1, 1)
 
                         canonical = _fast_rdata(rdtype, checker, rdata_text, origin)
                     except (_NotFast, IndexError, KeyError, ValueError, OSError):
@@ -360,10 +400,27 @@ class _Reader(DirectivesReader, RecordReader):
                 if depth == 0:
                     entry = _Entry([], bool(first) and not first.isspace() and first not in ";(")
                     resync = None
+                    size = 0
+                    overlong = False
                 elif resync is None and first and not first.isspace() and first not in ";)":
                     resync = index
                 assert entry is not None
+                size += len(text)
                 depth, opened = _tokenize(entry, text, index + 1, depth, opened, display)
+                if depth and size > MAX_LINE_BYTES:
+                    # Read on to the ')' without keeping what no record can hold.
+                    if not overlong:
+                        overlong = True
+                        entry.problems.append(
+                            error(
+                                opened,
+                                "record-too-long",
+                                f"the record opened by this '(' runs over more than "
+                                f"{size_text(MAX_LINE_BYTES)} of text, more than any record "
+                                "can be (at most 65535 octets of data); it is skipped",
+                            )
+                        )
+                    del entry.tokens[1:]
                 if depth == 0 and (entry.tokens or entry.problems):
                     yield entry
                     state, origin, suffix, label_limit, relative_limit, origin_in_zone = (
@@ -439,6 +496,8 @@ def read_masterfile(
     *,
     display_path: str | None = None,
     data: bytes | None = None,
+    root: Path | None = None,
+    max_bytes: int = MAX_ZONE_BYTES,
 ) -> tuple[list[Record], list[Diagnostic]]:
     """Read a master file for zone ``origin``: its valid records and every problem found.
 
@@ -446,9 +505,12 @@ def read_masterfile(
     nor an earlier record gave one (BIND would use the SOA minimum).
     ``display_path`` is what diagnostics show as the file name (default
     ``str(path)``); files it includes are shown relative to it. ``data`` is
-    the file's content if the caller has read it already.
+    the file's content if the caller has read it already. ``root`` is the
+    folder (the site) no file may be read outside of, the file itself
+    included, links resolved; ``max_bytes`` bounds what the file and its
+    includes may hold together.
     """
-    reader = _Reader(origin, default_ttl)
+    reader = _Reader(origin, default_ttl, None if root is None else real_root(root), max_bytes)
     display = display_path if display_path is not None else str(path)
     reader.read_file(Path(path), display, None, data)
     return reader.records, reader.diagnostics

@@ -216,7 +216,7 @@ class RecordReader:
         if ttl is not None:
             state.last_ttl = ttl
         else:
-            ttl = self._implicit_ttl()
+            ttl = self._implicit_ttl(display, position.line, position.column)
         canonical, rdata = parsed
         self.records.append(
             Record.new(name.to_text(), ttl, rdtype, canonical, None, position, "zone", rdata)
@@ -233,17 +233,29 @@ class RecordReader:
             last = self.state.last_name = dns.name.from_text(last)
         return last
 
-    def _implicit_ttl(self) -> int:
+    def _implicit_ttl(self, display: str, line: int, column: int) -> int:
         """$TTL, else the last TTL written on a record (RFC 1035 5.1), else the caller's default.
 
         BIND would fall back to the SOA minimum; the caller passes that role
-        in as ``default_ttl``.
+        in as ``default_ttl``. Where it is used, the first time, a warning says
+        so (BIND warns too), since a file converted from BIND changes TTLs there.
         """
         state = self.state
         if state.default_ttl is not None:
             return state.default_ttl
         if state.last_ttl is not None:
             return state.last_ttl
+        if not self.warned_no_ttl:
+            self.warned_no_ttl = True
+            self.diagnostics.append(
+                warning(
+                    Position(display, line, column),
+                    "no-ttl",
+                    f"no TTL given and no $TTL before this record: the site's default TTL "
+                    f"{self.fallback_ttl} is used (BIND would use the SOA minimum); "
+                    "start the file with $TTL",
+                )
+            )
         return self.fallback_ttl
 
     def _rdata(
@@ -257,6 +269,7 @@ class RecordReader:
                 rdata = dns.rdata.from_text(
                     _IN, rdtype, text, origin=self.state.origin, relativize=False
                 )
+                presentation.check(rdata)
                 size = len(rdata.to_wire())
                 if size > _MAX_RDATA:
                     raise ValueError(
