@@ -8,6 +8,7 @@ import yaml
 
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.site.files import display_path
+from zonesmith.site.yaml_nodes import nesting_problem
 
 
 class _Mapping(dict):
@@ -52,10 +53,17 @@ def load_yaml_with_positions(path: Path, report: list[Diagnostic]) -> object:
     display = display_path(path)
     loader_class = type("_Loader", (_PositionLoader,), {"display": display})
     try:
-        with path.open() as stream:
-            return yaml.load(stream, Loader=loader_class)  # noqa: S506 - a SafeLoader subclass
+        data = path.read_bytes()
+        problem = nesting_problem(data)
+        if problem is not None:
+            message = f"the YAML is nested too deeply: {problem}; it is not read"
+            report.append(error(Position(display), "yaml-too-deep", message))
+            return None
+        return yaml.load(data, Loader=loader_class)  # noqa: S506 - a SafeLoader subclass
     except OSError as exc:
         report.append(error(Position(display), "unreadable-file", f"cannot read: {exc.strerror}"))
+    except RecursionError:  # nested less than nesting_problem finds, yet too deep for Python
+        report.append(error(Position(display), "yaml-too-deep", "the YAML is nested too deeply"))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = Position(display, mark.line + 1, mark.column + 1) if mark else Position(display)

@@ -42,7 +42,6 @@ def os_failure(exc: OSError, doing: str, path: Path | str | None = None) -> Diag
     return error(Position(shown), "os-error", f"cannot {doing}: {cause}")
 
 
-
 def display_path(path: Path) -> str:
     """The path as the user will recognise it: relative to the working directory if inside it."""
     folder = _display_folder(str(path.parent), os.getcwd())

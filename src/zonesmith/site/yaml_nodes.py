@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import re
 import sys
 import types
 from dataclasses import dataclass
@@ -62,6 +63,54 @@ def _yaml_loader() -> type:
     return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 
 
+MAX_NESTING = 100
+"""How deep a YAML file may nest: far above any site, far below what crashes PyYAML.
+
+PyYAML composes nested collections by recursion: its C composer overflows
+the stack (the process dies) and its Python one raises RecursionError on a
+file nested some ten thousand, resp. a few hundred, levels deep.
+"""
+
+_MAX_INDENT = 4 * MAX_NESTING  # columns of indentation: block nesting
+_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+# A quoted scalar on one line (a bracket in it is text, not nesting).
+_QUOTED = re.compile(rb'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
+# '- - - x' and '? ? x' nest collections on one line, without indentation.
+_COMPACT_RUN = re.compile(rb"(?:[-?][ \t]+){%d}" % MAX_NESTING)
+
+
+def nesting_problem(data: bytes) -> str | None:
+    """Why a YAML file is nested too deeply for PyYAML to compose it safely, or None.
+
+    Looks at the bytes only, at C speed: flow collections ([ ] and { },
+    innermost pairs taken away a level per pass), indentation (block
+    collections) and runs of '- ' or '? ' (compact ones). Brackets that seem
+    too deep are counted again without the quoted strings of each line, so
+    brackets written in TXT data are not taken for nesting.
+    """
+    if _too_deep_brackets(data) and _too_deep_brackets(_QUOTED.sub(b"", data)):
+        return f"brackets nest more than {MAX_NESTING} levels deep"
+    indent = b" " * _MAX_INDENT
+    if data.startswith(indent) or b"\n" + indent in data:
+        return f"a line is indented more than {_MAX_INDENT} columns"
+    # Only before PyYAML composes a file, which takes far longer than this search.
+    if _COMPACT_RUN.search(data):
+        return f"more than {MAX_NESTING} '- ' or '? ' in a row nest that deep"
+    return None
+
+
+def _too_deep_brackets(data: bytes) -> bool:
+    """Whether brackets of ``data`` nest more than MAX_NESTING deep, quotes or not."""
+    flow = data.translate(_AS_SQUARE, _BRACKETS)
+    for _ in range(MAX_NESTING):
+        inner = flow.replace(b"[]", b"")
+        if len(inner) == len(flow):
+            return False
+        flow = inner
+    return b"[]" in flow
+
+
 def _text_shift(node: yaml.ScalarNode) -> int:
     """From a scalar's 0-based start column to the 1-based column where its text starts."""
     # A quoted scalar's text starts one column after the quote.
@@ -109,6 +158,15 @@ class NodeReader:
             data = self.read(path, source.display, MAX_SITE_FILE_BYTES, f"a {SITE_FILE}")
             if data is None:
                 return source, None
+        problem = nesting_problem(data)
+        if problem is not None:
+            self.error(
+                Position(source.display),
+                "yaml-too-deep",
+                f"the YAML is nested too deeply: {problem}; no site needs more than "
+                f"{MAX_NESTING} levels, and PyYAML cannot read it safely",
+            )
+            return source, None
         try:
             return source, yaml.compose(data, Loader=_yaml_loader())
         except yaml.MarkedYAMLError as exc:
