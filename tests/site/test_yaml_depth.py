@@ -83,3 +83,10 @@ def test_real_sites_stay_silent(tmp_path: Path) -> None:
     _, diagnostics = check_site(root)
     assert not [d for d in diagnostics if d.rule == "yaml-too-deep"]
     assert not [d for d in diagnostics if d.is_error], diagnostics
+
+
+def test_the_bound_is_exact_for_compact_collections() -> None:
+    assert nesting_problem(b"a:\n  " + b"- " * MAX_NESTING + b"x\n") is None
+    assert nesting_problem(b"a:\n  " + b"-\t?  " * (MAX_NESTING // 2 + 1) + b"x\n") is not None
+    assert nesting_problem(b"a:\n" + b" " * 4 * MAX_NESTING + b"x\n") is None
+    assert nesting_problem(b"a:\n" + b" " * (4 * MAX_NESTING + 1) + b"x\n") is not None

@@ -76,8 +76,11 @@ _BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 _AS_SQUARE = bytes.maketrans(b"{}", b"[]")
 # A quoted scalar on one line (a bracket in it is text, not nesting).
 _QUOTED = re.compile(rb'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
-# '- - - x' and '? ? x' nest collections on one line, without indentation.
-_COMPACT_RUN = re.compile(rb"(?:[-?][ \t]+){%d}" % MAX_NESTING)
+# '- - - x' and '? ? x' nest collections on one line, without indentation: seen
+# as '- ' runs once indicators are '-', blanks ' ' and every other byte 'x'.
+_COMPACT = bytes(
+    ord("-") if c in b"-?" else ord(" ") if c in b" \t" else ord("x") for c in range(256)
+)
 
 
 def nesting_problem(data: bytes) -> str | None:
@@ -91,11 +94,13 @@ def nesting_problem(data: bytes) -> str | None:
     """
     if _too_deep_brackets(data) and _too_deep_brackets(_QUOTED.sub(b"", data)):
         return f"brackets nest more than {MAX_NESTING} levels deep"
-    indent = b" " * _MAX_INDENT
+    indent = b" " * (_MAX_INDENT + 1)
     if data.startswith(indent) or b"\n" + indent in data:
         return f"a line is indented more than {_MAX_INDENT} columns"
-    # Only before PyYAML composes a file, which takes far longer than this search.
-    if _COMPACT_RUN.search(data):
+    compact = data.translate(_COMPACT)
+    while b"  " in compact:  # blank runs halve each pass: a few passes
+        compact = compact.replace(b"  ", b" ")
+    if b"- " * (MAX_NESTING + 1) in compact:
         return f"more than {MAX_NESTING} '- ' or '? ' in a row nest that deep"
     return None
 
