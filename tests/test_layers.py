@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.blocklists.store", "zonesmith.blocklists.fetch", "zonesmith.blocklists.update"),
     ("zonesmith.pipeline",),
     ("zonesmith.importers",),
+    ("zonesmith.deploy",),
     ("zonesmith.blocklists.__init__", "zonesmith.cli", "zonesmith.__main__"),
 ]
 
