@@ -217,3 +217,23 @@ def test_bad_paths_get_one_sentence(tmp_path: Path) -> None:
         target.restore("20000101T000000.000000Z")
     with pytest.raises(DeployError, match="is not a release id"):
         target.restore("../../etc")
+
+
+def test_installed_shows_hand_edits_and_the_next_deploy_repairs_them(target: Target) -> None:
+    deploy(target, FIRST)
+    Path(target.path, "named.conf").write_bytes(b"# edited by hand\n")
+    Path(target.path, "zones/example.org.zone").unlink()
+    installed = target.installed()
+    assert (
+        installed["named.conf"]
+        == hashlib.blake2b(b"# edited by hand\n", digest_size=16).hexdigest()
+    )
+    assert "zones/example.org.zone" not in installed
+    deploy(target, FIRST)
+    assert live(target) == expected(FIRST)
+
+
+def test_the_lock_is_released_when_a_step_fails(target: Target) -> None:
+    with pytest.raises(DeployError, match="not a file name"), target.lock():
+        target.stage({"../outside": OutputFile(b"x")})
+    assert target.holder() is None

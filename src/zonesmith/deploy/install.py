@@ -118,7 +118,12 @@ def _alive(pid: int) -> bool:
 
 
 def default_holder() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+    """user@host of this process, as a lock records it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
 
 
 class Target:
@@ -157,7 +162,9 @@ class Target:
         except DeployError as problem:
             raise DeployError(f"{self.name}: {problem}") from None
         if done.returncode not in ok:
-            raise DeployError(f"{self.where}: {what} failed: {done.message()}")
+            missing = done.returncode == 127  # the shell's "command not found"
+            needs = " (the host needs POSIX sh, coreutils and tar)" if missing else ""
+            raise DeployError(f"{self.where}: {what} failed: {done.message()}{needs}")
         return done
 
     # ----------------------------------------------------------------- the lock
@@ -181,8 +188,16 @@ class Target:
         try:
             self.finish()
             yield holder
-        finally:
-            self._run("releasing the lock", remote_sh.RELEASE_LOCK, holder.line())
+        except BaseException:
+            # The first problem is the one to tell; if the host is gone, the
+            # lock stays, and is reported stale to the next deploy.
+            with contextlib.suppress(DeployError):
+                self._release(holder)
+            raise
+        self._release(holder)
+
+    def _release(self, holder: Holder) -> None:
+        self._run("releasing the lock", remote_sh.RELEASE_LOCK, holder.line())
 
     def _held(self, line: str) -> str:
         other = Holder.parse(line)
