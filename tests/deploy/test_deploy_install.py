@@ -131,12 +131,14 @@ def test_the_checker_runs_on_the_staged_tree_and_a_refusal_changes_nothing(
     target: Target,
 ) -> None:
     deploy(target, FIRST)
-    check_config = {"named.conf.check": OutputFile(b'directory "staged";\n')}
     with target.lock():
-        staged = target.stage(SECOND, extra=check_config)
+        folder = target.staging_folder()  # the checker's configuration names it
+        check_config = {"named.conf.check": OutputFile(f'directory "{folder}";\n'.encode())}
+        staged = target.stage(SECOND, extra=check_config, staged=folder)
+        assert staged == folder
         shown = target.check(Command(("cat", "named.conf", "named.conf.check"), "show"), staged)
         assert shown.returncode == 0
-        assert shown.stdout == SECOND["named.conf"].content + b'directory "staged";\n'
+        assert shown.stdout == SECOND["named.conf"].content + f'directory "{folder}";\n'.encode()
         refused = target.check(Command(("sh", "-c", "echo bad zone >&2; exit 1"), "check"), staged)
         assert (refused.returncode, refused.stderr) == (1, b"bad zone\n")
     assert live(target) == expected(FIRST)

@@ -262,13 +262,23 @@ class Target:
 
     # ----------------------------------------------------------------- staging
 
+    def staging_folder(self) -> str:
+        """A new staging folder's path, for a checker's configuration that must
+        name it before :meth:`stage` makes it (pass it as ``staged``)."""
+        return f"{self.state}/staging/{new_id()}/tree"
+
     def stage(
-        self, files: Mapping[str, OutputFile], extra: Mapping[str, OutputFile] | None = None
+        self,
+        files: Mapping[str, OutputFile],
+        extra: Mapping[str, OutputFile] | None = None,
+        staged: str | None = None,
     ) -> str:
-        """Put the full new tree in a staging folder beside the live files and
-        return it. Only files that differ from the live ones are sent; the
-        others are copied on the target. ``extra`` files (the checker's
-        configuration) are staged too, but never moved in. Needs the lock."""
+        """Put the full new tree in a staging folder beside the live files
+        (``staged``, from :meth:`staging_folder`, or a new one) and return it.
+        Only files that differ from the live ones are sent; the others are
+        copied on the target. ``extra`` files (the checker's configuration) are
+        staged too, but never moved in. Needs the lock."""
+        staging = self._staging_folder(staged or self.staging_folder()).rpartition("/")[2]
         live = self.files()
         wanted = {check_relative(name): file for name, file in files.items()}
         changed = sorted(
@@ -284,7 +294,7 @@ class Target:
         manifest = "".join(f"{digest(wanted[name].content)}  ./{name}\n" for name in sorted(wanted))
         sent = {name: wanted[name] for name in changed}
         sent.update({check_relative(name): file for name, file in (extra or {}).items()})
-        return self._stage(new_id(), lists, manifest, sent, "")
+        return self._stage(staging, lists, manifest, sent, "")
 
     def _stage(
         self,
@@ -345,7 +355,8 @@ class Target:
 
     def _staging_folder(self, staged: str) -> str:
         folder, _, last = staged.rpartition("/")
-        if last != "tree" or not folder.startswith(f"{self.state}/staging/"):
+        parent, _, staging = folder.rpartition("/")
+        if last != "tree" or parent != f"{self.state}/staging" or not _ID.fullmatch(staging):
             raise DeployError(f"{self.where}: {staged} is not a folder stage() made")
         return folder
 

@@ -124,7 +124,9 @@ _FINISH = """if [ -f "$z/journal" ]; then
         tr '\\n' '\\0' < "$C/removed" | xargs -0 -r rm -f --
         if [ -f "$C/manifest" ]; then mv -f "$C/manifest" "$z/installed"; fi
     fi
-    rm -f "$z/journal"
+    # A swap cut off by a dropped connection may go on running on the host
+    # after the next deploy finished it: it must not drop a newer journal.
+    if [ "$(cat "$z/journal" 2>/dev/null)" = "$C" ]; then rm -f "$z/journal"; fi
     rm -rf -- "$C"
 fi
 """
