@@ -239,3 +239,23 @@ def test_the_lock_is_released_when_a_step_fails(target: Target) -> None:
     with pytest.raises(DeployError, match="not a file name"), target.lock():
         target.stage({"../outside": OutputFile(b"x")})
     assert target.holder() is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files away")
+def test_a_file_keeps_the_owner_of_the_file_it_replaces(tmp_path: Path) -> None:
+    """named running as user bind must still read its keys after a deploy as root."""
+    target = Target(LocalTransport(), "ns1", str(tmp_path / "ns1"))
+    deploy(target, FIRST)
+    zones = Path(target.path, "zones")
+    for path in (Path(target.path, "keys.conf"), zones):
+        os.chown(path, 65534, 65534)
+    changed = {
+        **SECOND,
+        "keys.conf": OutputFile(b'key "k" { secret "bmV3"; };\n', 0o600),
+    }
+    deploy(target, changed)
+    for name in ("keys.conf", "zones/example.net.zone"):  # replaced; new in zones/
+        found = Path(target.path, name).stat()
+        assert (found.st_uid, found.st_gid) == (65534, 65534), name
+    assert Path(target.path, "keys.conf").read_bytes() == changed["keys.conf"].content
+    assert Path(target.path, "named.conf").stat().st_uid == 0

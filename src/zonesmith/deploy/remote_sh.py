@@ -104,10 +104,11 @@ if [ -n "$3" ]; then copy "$3" take; fi
 IN_FOLDER = 'cd "$1"\nshift\nexec "$@"\n'
 
 #: Finish the swap the journal names: move each changed file in (mtime now,
-#: BIND's "is the file newer" check), remove the managed files no longer
-#: built, put the new manifest in. Each step can run again after an
-#: interruption, so a swap killed half-way is finished by this script. $2: a
-#: number of seconds to sleep after each move (tests only), or "".
+#: for BIND's "is the file newer" check; the owner of what it replaces),
+#: remove the managed files no longer built, put the new manifest in. Each
+#: step can run again after an interruption, so a swap killed half-way is
+#: finished by this script. $2: seconds to sleep after each move (tests
+#: only), or "".
 _FINISH = """if [ -f "$z/journal" ]; then
     C=$(cat "$z/journal")
     if [ -d "$C" ]; then
@@ -117,6 +118,11 @@ _FINISH = """if [ -f "$z/journal" ]; then
             if [ ! -e "$f" ]; then continue; fi
             d=${f%/*}
             if [ ! -d "$P/$d" ]; then mkdir -p "$P/$d"; fi
+            # A server that runs as its own user must still read its files:
+            # each keeps the owner of the file it replaces, or of its folder.
+            ref="$P/$d"
+            if [ -e "$P/$f" ]; then ref="$P/$f"; fi
+            chown --reference="$ref" -- "$f" 2>/dev/null || true
             mv -f -- "$f" "$P/$f"
             if [ -n "$2" ]; then sleep "$2"; fi
         done < "$C/changed"
