@@ -4,6 +4,7 @@ keys, and one sentence for each way a connection fails."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,11 @@ def test_close_ends_the_master_connection(sshd: Sshd) -> None:
     while sshd.log.read_text().count("Disconnected from user") == ended:
         assert time.monotonic() < deadline, "the master connection is still up"
         time.sleep(0.05)
+
+
+def test_servers_deployed_in_parallel_share_the_connection(sshd: Sshd, ssh: SshTransport) -> None:
+    before = sshd.accepted()
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda n: ssh.run(["echo", str(n)]), range(8)))
+    assert [found.stdout for found in done] == [f"{n}\n".encode() for n in range(8)]
+    assert sshd.accepted() - before == 1

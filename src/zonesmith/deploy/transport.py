@@ -23,6 +23,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -209,6 +210,10 @@ class SshTransport:
             options = shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
         self.options = tuple(options)
         self._folder: str | None = None
+        # Servers of one rank are deployed in parallel: the first command
+        # runs alone, so that it alone sets up the master connection.
+        self._first = threading.Lock()
+        self._connected = False
 
     @property
     def control_path(self) -> str:
@@ -248,7 +253,9 @@ class SshTransport:
         # The remote side gets one command string, read by the login shell:
         # every word quoted, so nothing in it is read as shell syntax.
         remote = " ".join(shlex.quote(word) for word in argv)
-        done = _run([*self.ssh_argv(), remote], input, timeout, self.where, _what(argv))
+        with contextlib.nullcontext() if self._connected else self._first:
+            done = _run([*self.ssh_argv(), remote], input, timeout, self.where, _what(argv))
+            self._connected = True
         if done.returncode == 255:
             problem = ssh_problem(done.stderr)
             if problem is not None:
@@ -275,6 +282,7 @@ class SshTransport:
                 )
         shutil.rmtree(self._folder, ignore_errors=True)
         self._folder = None
+        self._connected = False
 
 
 def transport_for(
