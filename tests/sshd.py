@@ -43,6 +43,7 @@ class Sshd:
     client_config: Path
     user_key: Path
     host_key: Path
+    pid: int
     user: str = "root"
 
     @property
@@ -52,6 +53,15 @@ class Sshd:
     def accepted(self) -> int:
         """How many connections the server has let in."""
         return self.log.read_text(errors="replace").count("Accepted publickey")
+
+    def drop_connections(self) -> None:
+        """Kill the processes serving its connections (its children), as a network cut would."""
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.pid)], capture_output=True, text=True, timeout=10
+        ).stdout.split()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
 
     def client(self, name: str, known_hosts: str, key: Path | None = None) -> Path:
         """Another client configuration: ``known_hosts`` as its known_hosts text,
@@ -142,7 +152,7 @@ def start_sshd(folder: Path) -> Iterator[Sshd]:
         )
     try:
         _wait_listening(port, process, log)
-        server = Sshd(port, folder, log, folder / "ssh_config", user_key, host_key)
+        server = Sshd(port, folder, log, folder / "ssh_config", user_key, host_key, process.pid)
         hosts = folder / "known_hosts"
         hosts.write_text(server.known_host_line())
         _client_config(server.client_config, user_key, hosts)

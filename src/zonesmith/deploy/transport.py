@@ -184,6 +184,8 @@ _SSH_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("Connection closed by", "the host closed the connection during the SSH handshake"),
     ("Connection reset by", "the host reset the connection during the SSH handshake"),
     ("kex_exchange_identification", "the host closed the connection before the SSH handshake"),
+    ("closed by remote host", "the connection was lost (the host closed it)"),
+    ("Broken pipe", "the connection was lost"),
 )
 
 
@@ -257,7 +259,9 @@ class SshTransport:
             done = _run([*self.ssh_argv(), remote], input, timeout, self.where, _what(argv))
             self._connected = True
         if done.returncode == 255:
-            problem = ssh_problem(done.stderr)
+            # ssh's own failures end with 255; a mux client whose master
+            # connection dropped says nothing.
+            problem = ssh_problem(done.stderr) if done.stderr.strip() else "the connection was lost"
             if problem is not None:
                 raise DeployError(f"{self.where}: {problem}")
         return done
