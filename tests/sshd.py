@@ -55,11 +55,16 @@ class Sshd:
         return self.log.read_text(errors="replace").count("Accepted publickey")
 
     def drop_connections(self) -> None:
-        """Kill the processes serving its connections (its children), as a network cut would."""
-        children = subprocess.run(
-            ["pgrep", "-P", str(self.pid)], capture_output=True, text=True, timeout=10
-        ).stdout.split()
-        for child in children:
+        """Kill every process serving its connections, and what they run, as a
+        network cut that takes the remote commands with it would."""
+        found, todo = [], [self.pid]
+        while todo:
+            children = subprocess.run(
+                ["pgrep", "-P", str(todo.pop())], capture_output=True, text=True, timeout=10
+            ).stdout.split()
+            found += children
+            todo += children
+        for child in found:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(child), signal.SIGKILL)
 
