@@ -209,7 +209,10 @@ class SshTransport:
         self.host = url
         self.url = SshUrl.parse(url)
         if options is None:
-            options = shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
+            try:
+                options = shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
+            except ValueError as problem:
+                raise DeployError(f"{SSH_OPTIONS_ENV} cannot be read: {problem}") from None
         self.options = tuple(options)
         self._folder: str | None = None
         # Servers of one rank are deployed in parallel: the first command
