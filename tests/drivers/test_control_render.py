@@ -250,5 +250,8 @@ def test_a_secret_that_cannot_be_made_is_one_sentence(site: Path, tmp_path: Path
     result = zonesmith("build", site, "-o", tmp_path / "out")
     assert result.returncode == 1
     said = result.stdout + result.stderr
-    assert "server 'ns1': cannot read or create its control secret" in said
+    assert (
+        "server 'ns1': cannot read or create its control secret: secrets/control is not a folder"
+        in said
+    )
     assert "Traceback" not in said and not (tmp_path / "out").exists()

@@ -61,6 +61,8 @@ def control_secret(root: Path, server: Server) -> str:
         text = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
+        if path.parent.exists() and not path.parent.is_dir():
+            reason = f"{CONTROL_FOLDER} is not a folder"
         raise SiteError(
             [
                 error(
