@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.compile.fleet import compile_fleet
+from zonesmith.compile.fleet import ServerBuild, compile_fleet
 from zonesmith.compile.serials import SerialState
-from zonesmith.compile.zones import compile_site
+from zonesmith.compile.zones import CompiledSite, compile_site
 from zonesmith.diagnostics import Diagnostic, SiteError, error, sort_diagnostics
 from zonesmith.drivers import OutputFile, Unquotable, driver_for, skipped_checks
 from zonesmith.drivers.nftables import render_nftables
@@ -47,6 +47,7 @@ from zonesmith.own_files import make_folders, write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import ZoneMemo, validate
+from zonesmith.site.control_secrets import read_control_secrets
 from zonesmith.site.files import display_path, is_site_file, os_failure
 from zonesmith.site.loader import load_site
 from zonesmith.site.secrets import read_secret, secret_problem
@@ -141,7 +142,7 @@ def build_site(
         if cache is not None:
             cache.save(site.zones, collect=False)
         raise SiteError(diagnostics)
-    secrets = read_secrets(site)
+    secrets = read_secrets(site) | read_control_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
     out = checked_output(out)
@@ -248,6 +249,31 @@ def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]
     return {server.name: compiled_for(site, server) for server in resolvers}
 
 
+def server_builds(site: Site) -> dict[str, ServerBuild]:
+    """What every server of a checked site serves, as the last build compiled it.
+
+    For a deploy, which asks the drivers what to run for a server (its
+    reload commands, its checker on the target). Serials are those of the
+    serial state, as the build that wrote the output left it.
+    """
+    secrets = read_secrets(site) | read_control_secrets(site)
+    return _fleet(compile_site(site), secrets, _resolver_blocklists(site))
+
+
+def _fleet(
+    compiled: CompiledSite,
+    secrets: dict[str, str],
+    lists: dict[str, tuple[CompiledBlocklist, ...]],
+) -> dict[str, ServerBuild]:
+    """Every server's build, each software following catalogs where its driver can."""
+    catalog_consumers = {
+        software: bool(driver and driver.capabilities.catalog_consumer)
+        for software in SOFTWARES
+        for driver in [driver_for(software)]
+    }
+    return compile_fleet(compiled, secrets, catalog_consumers, lists)
+
+
 def _render(
     site: Site,
     secrets: dict[str, str],
@@ -256,12 +282,7 @@ def _render(
 ) -> Rendered:
     """Compile every zone and render every server's files."""
     compiled = compile_site(site, cache=cache)
-    catalog_consumers = {
-        software: bool(driver and driver.capabilities.catalog_consumer)
-        for software in SOFTWARES
-        for driver in [driver_for(software)]
-    }
-    builds = compile_fleet(compiled, secrets, catalog_consumers, lists)
+    builds = _fleet(compiled, secrets, lists)
     files: dict[str, OutputFile | WrittenFile] = {}
     zone_files: dict[tuple[str, str], list[str]] = {}
     checks = []

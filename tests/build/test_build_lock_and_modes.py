@@ -58,7 +58,7 @@ def modes(root: Path) -> dict[str, int]:
 def expected_mode(relative: str, path: Path) -> int:
     if path.is_dir():
         return 0o755
-    if path.name == "keys.conf":
+    if path.name in ("keys.conf", "rndc.conf"):  # secrets: TSIG keys, the control key
         return 0o600
     if os.access(path, os.X_OK) and path.suffix == ".sh":
         return 0o755  # the resolver's update script

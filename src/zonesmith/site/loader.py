@@ -35,6 +35,7 @@ from zonesmith.site.declarations import (
     SetsSection,
     ViewsSection,
 )
+from zonesmith.site.deploy_settings import DeploySection
 from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path, is_site_file
 from zonesmith.site.limits import real_root
 from zonesmith.site.memo import NoMemo, SiteMemo
@@ -51,6 +52,7 @@ class Loader(
     BlocklistsSection,
     SetsSection,
     ZonesSection,
+    DeploySection,
 ):
     """Reads one site; collects diagnostics instead of stopping at the first."""
 
@@ -104,7 +106,7 @@ class Loader(
         top = self.mapping(
             source,
             document,
-            ("defaults", "keys", "views", "servers", "sets", "zones", "blocklists"),
+            ("defaults", "keys", "views", "servers", "sets", "zones", "blocklists", "deploy"),
             SITE_FILE,
         )
 
@@ -130,6 +132,7 @@ class Loader(
             blocklists=blocklists,
             implicit_view=implicit_view,
             sets=tuple(set_specs),
+            deploy=self.load_deploy(source, section("deploy")),
         )
         return Declarations(site, zones, set_specs, probes=self.probes)
 
