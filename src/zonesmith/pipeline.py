@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING
 
 from zonesmith.compile.fleet import ServerBuild, compile_fleet
 from zonesmith.compile.serials import SerialState
-from zonesmith.compile.zones import CompiledSite, compile_site
+from zonesmith.compile.zones import (
+    BodyStage,
+    CompiledSite,
+    ZoneBody,
+    body_digest,
+    compile_site,
+    render_body,
+    soa_fields,
+    zone_body,
+)
 from zonesmith.diagnostics import Diagnostic, SiteError, error, sort_diagnostics
 from zonesmith.drivers import OutputFile, Unquotable, driver_for, skipped_checks
 from zonesmith.drivers.nftables import render_nftables
@@ -81,6 +90,31 @@ def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
         return found
 
     return memo
+
+
+def _body_stage(cache: ZoneCache | None) -> BodyStage:
+    """The compile stage's zone bodies, with their digests kept in the cache if there is
+    one: an unchanged zone is not rendered, nor its unchanged content hashed, again."""
+    if cache is None:
+        return zone_body
+
+    def body(site: Site, zone: Zone, view: str) -> ZoneBody:
+        if zone.reverse_of:  # its PTRs come from other zones, which its fingerprint does not cover
+            return zone_body(site, zone, view)
+        kept = cache.body(zone, view)
+        if kept is None:
+            chunks, _ = render_body(site, zone, view)
+            cache.keep_body(zone, view, chunks)
+        else:
+            chunks = [kept]
+        fields = soa_fields(site, zone)
+        digest = cache.zone_digest(zone, view, fields)
+        if digest is None:
+            digest = body_digest(fields, chunks)
+            cache.keep_zone_digest(zone, view, fields, digest)
+        return ZoneBody(chunks, digest)
+
+    return body
 
 
 def gather_facts(site: Site) -> SiteFacts:
@@ -183,7 +217,7 @@ def _build_locked(
         memo_path = staging.with_suffix(".memo")
         memo = take_memo(memo_path, replay_key(cache, secrets, lists) if replayable else None)
         try:
-            rendered = replay(site, cache, memo) if memo is not None else None
+            rendered = replay(site, _body_stage(cache), memo) if memo is not None else None
             if rendered is None:
                 rendered = _render(site, secrets, lists, cache)
             if cache is not None:
@@ -281,7 +315,7 @@ def _render(
     cache: ZoneCache | None,
 ) -> Rendered:
     """Compile every zone and render every server's files."""
-    compiled = compile_site(site, cache=cache)
+    compiled = compile_site(site, body=_body_stage(cache))
     builds = _fleet(compiled, secrets, lists)
     files: dict[str, OutputFile | WrittenFile] = {}
     zone_files: dict[tuple[str, str], list[str]] = {}

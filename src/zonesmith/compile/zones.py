@@ -6,11 +6,10 @@ import datetime
 import hashlib
 import re
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
 
 import dns.name
 import dns.rdata
@@ -286,17 +285,58 @@ def derived_ptrs(site: Site, zone: Zone, view: str, explicit: set[str]) -> list[
     return ptrs
 
 
-class BodyMemo(Protocol):
-    """What compile_zone asks of a memo of earlier runs (a ZoneCache of the output
-    stage is one): a zone's rendered body and its digest, per view."""
+@dataclass(frozen=True, slots=True)
+class ZoneBody:
+    """A zone in one view after its SOA: what its file is made of besides the header."""
 
-    def body(self, zone: Zone, view: str) -> bytes | None: ...
+    #: the zone-file lines in chunks: a big zone's file is joined once, with
+    #: its header, instead of body first and file after
+    chunks: Sequence[bytes]
+    #: the digest of the body and the SOA's fields, which the serial follows
+    digest: str
+    #: the records compile added (PTRs)
+    derived: tuple[Record, ...] = ()
 
-    def keep_body(self, zone: Zone, view: str, chunks: Sequence[bytes]) -> None: ...
 
-    def zone_digest(self, zone: Zone, view: str, soa_fields: str) -> str | None: ...
+def soa_fields(site: Site, zone: Zone) -> str:
+    """What a zone's content digest covers besides its body: the SOA's fields (all but
+    the serial) and the zone's TTL, which come from the site."""
+    soa = site.soa_for(zone)
+    assert soa is not None, "validated sites have an SOA for every zone"
+    return (
+        f"{soa.primary_text} {soa.contact_text} {soa.refresh} {soa.retry} {soa.expire} "
+        f"{soa.negative_ttl} {site.ttl_for(zone)}\n"
+    )
 
-    def keep_zone_digest(self, zone: Zone, view: str, soa_fields: str, digest: str) -> None: ...
+
+def render_body(site: Site, zone: Zone, view: str) -> tuple[list[bytes], tuple[Record, ...]]:
+    """A zone's lines after the SOA in a view, in chunks, and the PTRs derived for it."""
+    origin = zone.origin
+    if not zone.reverse_of:
+        return _render(zone.index(view)[0], origin), ()
+    records = list(zone.records_in_view(view))
+    derived = tuple(derived_ptrs(site, zone, view, {r.owner.lower() for r in records}))
+    return _render(index_records([*records, *derived], origin)[0], origin), derived
+
+
+def body_digest(fields: str, chunks: Iterable[bytes]) -> str:
+    """The digest of a zone's content: its SOA's fields (see soa_fields) and its body."""
+    hasher = hashlib.sha256(fields.encode())
+    for chunk in chunks:
+        hasher.update(chunk)
+    return "sha256:" + hasher.hexdigest()
+
+
+def zone_body(site: Site, zone: Zone, view: str) -> ZoneBody:
+    """A zone's body in a view: a function of its records in the view, its SOA's fields
+    and, for a reverse-of zone, the zones it derives PTRs from."""
+    chunks, derived = render_body(site, zone, view)
+    return ZoneBody(chunks, body_digest(soa_fields(site, zone), chunks), derived)
+
+
+#: How compile_site has a zone's body in a view: zone_body, or a memo of it that
+#: runs zone_body's parts only for what earlier runs did not work out.
+BodyStage = Callable[[Site, Zone, str], ZoneBody]
 
 
 def compile_zone(
@@ -305,49 +345,22 @@ def compile_zone(
     view: str,
     state: SerialState,
     today: datetime.date,
-    cache: BodyMemo | None = None,
+    body: ZoneBody | None = None,
 ) -> CompiledZone:
-    """One zone in one view; its body is taken from ``cache`` when the zone is unchanged."""
+    """One zone in one view around its ``body`` (see zone_body), with its serial."""
+    if body is None:
+        body = zone_body(site, zone, view)
     soa = site.soa_for(zone)
     assert soa is not None, "validated sites have an SOA for every zone"
     origin = zone.origin
-    derived: tuple[Record, ...] = ()
-    # The body (the lines after the SOA) in chunks: a big zone's file is
-    # joined once, with its header, instead of body first and file after.
-    chunks: list[bytes] | None = None
-    if zone.reverse_of:
-        # Its PTRs come from other zones, which the zone's fingerprint does not cover.
-        records = list(zone.records_in_view(view))
-        derived = tuple(derived_ptrs(site, zone, view, {r.owner.lower() for r in records}))
-        chunks = _render(index_records([*records, *derived], origin)[0], origin)
-    elif cache is not None:
-        body = cache.body(zone, view)
-        chunks = [body] if body is not None else None
-    if chunks is None:
-        chunks = _render(zone.index(view)[0], origin)
-        if cache is not None:
-            cache.keep_body(zone, view, chunks)
     ttl = site.ttl_for(zone)
-    soa_fields = (
-        f"{soa.primary_text} {soa.contact_text} {soa.refresh} {soa.retry} {soa.expire} "
-        f"{soa.negative_ttl} {ttl}\n"
-    )
-    # Worked out from the body, so kept with it: an unchanged body is not
-    # hashed again.
-    cacheable = cache is not None and not zone.reverse_of
-    digest = cache.zone_digest(zone, view, soa_fields) if cacheable else None  # type: ignore[union-attr]
-    if digest is None:
-        hasher = hashlib.sha256(soa_fields.encode())
-        for chunk in chunks:
-            hasher.update(chunk)
-        digest = "sha256:" + hasher.hexdigest()
-        if cacheable:
-            cache.keep_zone_digest(zone, view, soa_fields, digest)  # type: ignore[union-attr]
-    serial = state.serial_for(zone.text, view, digest, today)
-    text = b"".join([_zone_file_header(origin, view, ttl, soa, serial), *chunks])
+    serial = state.serial_for(zone.text, view, body.digest, today)
+    text = b"".join([_zone_file_header(origin, view, ttl, soa, serial), *body.chunks])
     if b"\tZONEMD\t" in text:
         text = with_fresh_zonemd(text, origin)
-    return CompiledZone(zone.name, origin, view, serial, soa, ttl, text, digest, zone, derived)
+    return CompiledZone(
+        zone.name, origin, view, serial, soa, ttl, text, body.digest, zone, body.derived
+    )
 
 
 @dataclass(frozen=True)
@@ -363,9 +376,10 @@ class CompiledSite:
 
 
 def compile_site(
-    site: Site, today: datetime.date | None = None, cache: BodyMemo | None = None
+    site: Site, today: datetime.date | None = None, body: BodyStage = zone_body
 ) -> CompiledSite:
-    """Compile every zone in every view it is served in.
+    """Compile every zone in every view it is served in, each around the body ``body``
+    gives it.
 
     Raises SiteError when the serial state cannot be read.
     """
@@ -374,5 +388,7 @@ def compile_site(
     compiled: dict[tuple[str, str], CompiledZone] = {}
     for view in site.view_names:
         for zone in site.zones_in_view(view):
-            compiled[(view, zone.origin)] = compile_zone(site, zone, view, state, today, cache)
+            compiled[(view, zone.origin)] = compile_zone(
+                site, zone, view, state, today, body(site, zone, view)
+            )
     return CompiledSite(site, compiled, state, today)

@@ -313,8 +313,8 @@ class ZoneCache:
 
     def content_digest(self, path: str) -> tuple[str, bool, bytes | None] | None:
         """The digest of a file's content, whether it has an ``$INCLUDE``, and
-        the content when it had to be read (for the loader, which then needs
-        it: a file is read once).
+        the content when it had to be read (load_site hands it to the loader:
+        a file is read once).
 
         None when caching is off, the file is too big to be worth caching,
         or it cannot be read (the loader reports that).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from zonesmith.compile.fleet import ServerBuild
 from zonesmith.compile.serials import STATE_FILE, SerialState, build_date
-from zonesmith.compile.zones import compile_zone
+from zonesmith.compile.zones import BodyStage, compile_zone
 from zonesmith.drivers import Driver, OutputFile
 from zonesmith.model import Site, Zone
 from zonesmith.output.cache import ZoneCache
@@ -145,7 +145,7 @@ def keep_memo(path: Path, key: str, rendered: Rendered, recorded: dict[str, Writ
         write_atomically(path, marshal.dumps(memo))
 
 
-def replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None:
+def replay(site: Site, body: BodyStage, memo: _Memo) -> Rendered | None:
     """The output of the last build with only the changed zones compiled again.
 
     Every file but the zone files is made from what the memo's key covers,
@@ -164,9 +164,9 @@ def replay(site: Site, cache: ZoneCache | None, memo: _Memo) -> Rendered | None:
         return None
     today = build_date()
     compiled = {
-        view_and_origin: compile_zone(site, zone, view_and_origin[0], state, today, cache)
-        for view_and_origin, zone in zones.items()
-        if zone.fingerprint is None or zone.fingerprint != memo.zones[view_and_origin]
+        (view, origin): compile_zone(site, zone, view, state, today, body(site, zone, view))
+        for (view, origin), zone in zones.items()
+        if zone.fingerprint is None or zone.fingerprint != memo.zones[view, origin]
     }
     files: dict[str, OutputFile | WrittenFile] = dict(memo.files)
     kept = dict(memo.zones)

@@ -19,13 +19,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from zonesmith.declared import Declarations
-from zonesmith.diagnostics import Diagnostic, Position
+from zonesmith.declared import Declarations, ZoneSource
+from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.model import (
     DEFAULT_VIEW,
     Defaults,
     Site,
     View,
+    Zone,
 )
 from zonesmith.site.declarations import (
     BlocklistsSection,
@@ -54,12 +55,15 @@ class Loader(
     ZonesSection,
     DeploySection,
 ):
-    """Reads one site; collects diagnostics instead of stopping at the first."""
+    """Reads one site; collects diagnostics instead of stopping at the first.
 
-    def __init__(self, root: Path, cache: SiteMemo | None = None):
+    Its two steps, load_declarations and read_zone, each return what they
+    read with what reading it reported; load_site chains them.
+    """
+
+    def __init__(self, root: Path):
         self.root = root
         self.diagnostics: list[Diagnostic] = []
-        self.cache: SiteMemo = cache if cache is not None else NoMemo()
         self.real_root = real_root(root)  # no file outside it is read
         #: files of the site folder whose existence zonesmith.yaml's meaning
         #: depends on, and whether they existed (see Declarations.probes)
@@ -70,38 +74,19 @@ class Loader(
         exists = self.probes[name] = is_site_file(self.root, name)
         return exists
 
+    def taken_since(self, reported: int) -> list[Diagnostic]:
+        """What was reported since there were ``reported`` diagnostics, taken out of
+        the loader's list to go with what it was reported on."""
+        taken = self.diagnostics[reported:]
+        del self.diagnostics[reported:]
+        return taken
+
     # -- the site file ---------------------------------------------------------
 
-    def load(self) -> Site:
-        site_path = self.root / SITE_FILE
-        if not site_path.is_file():
-            self.error(
-                Position(display_path(site_path)),
-                "no-site",
-                f"no {SITE_FILE} here; a site is a folder with {SITE_FILE} (see the README)",
-            )
-            return Site(root=str(self.root), defaults=Defaults(3600, None, Position("")))
-        key = self.cache.declarations_key(site_path, self.root / ZONES_DIR)
-        declarations = self.cache.declarations(key)
-        if declarations is not None and any(
-            (self.root / name).is_file() != existed for name, existed in declarations.probes.items()
-        ):
-            declarations = None
-        if declarations is None:
-            reported = len(self.diagnostics)
-            declarations = self.load_declarations(site_path)
-            declarations.diagnostics.extend(self.diagnostics[reported:])
-            self.cache.keep_declarations(key, declarations)
-        else:
-            self.diagnostics.extend(declarations.diagnostics)
-        zones = tuple(
-            self.read_zone(arguments, source, declarations.sets)
-            for arguments, source in declarations.zones
-        )
-        return dataclasses.replace(declarations.site, zones=zones)
-
     def load_declarations(self, site_path: Path) -> Declarations:
-        """What zonesmith.yaml declares: the site, and its zones without their records."""
+        """What zonesmith.yaml declares: the site, and its zones without their records,
+        with what reading them reported."""
+        reported = len(self.diagnostics)
         source, document = self.compose(site_path)
         top = self.mapping(
             source,
@@ -134,17 +119,63 @@ class Loader(
             sets=tuple(set_specs),
             deploy=self.load_deploy(source, section("deploy")),
         )
-        return Declarations(site, zones, set_specs, probes=self.probes)
+        diagnostics = self.taken_since(reported)
+        return Declarations(site, zones, set_specs, diagnostics, probes=self.probes)
 
-    # -- record sets and zones ------------------------------------------------
 
-
-def load_site(root: Path | str, cache: SiteMemo | None = None) -> tuple[Site, list[Diagnostic]]:
+def load_site(root: Path | str, memo: SiteMemo | None = None) -> tuple[Site, list[Diagnostic]]:
     """Load the site at ``root``; returns the model and what loading found wrong.
 
-    With a ``cache``, zones whose files are unchanged since it was written
-    are taken from it instead of being read again.
+    The ``memo`` of earlier runs is asked at the boundary of each step: for
+    zonesmith.yaml's declarations, and for each zone's records by the digest
+    of what they are made from; the loader reads only what it does not have,
+    and the memo keeps what was read. Without one, everything is read.
     """
-    loader = Loader(Path(root), cache)
-    site = loader.load()
-    return site, loader.diagnostics
+    memo = memo if memo is not None else NoMemo()
+    loader = Loader(Path(root))
+    site_path = loader.root / SITE_FILE
+    if not site_path.is_file():
+        message = f"no {SITE_FILE} here; a site is a folder with {SITE_FILE} (see the README)"
+        missing = error(Position(display_path(site_path)), "no-site", message)
+        return Site(root=str(loader.root), defaults=Defaults(3600, None, Position(""))), [missing]
+    key = memo.declarations_key(site_path, loader.root / ZONES_DIR)
+    declarations = memo.declarations(key)
+    if declarations is None or any(
+        (loader.root / name).is_file() != existed for name, existed in declarations.probes.items()
+    ):
+        declarations = loader.load_declarations(site_path)
+        memo.keep_declarations(key, declarations)
+    diagnostics = list(declarations.diagnostics)
+    zones = []
+    for arguments, source in declarations.zones:
+        fingerprint, data = _records_key(memo, source)
+        kept = memo.records(fingerprint)
+        if kept is not None:
+            records, found = kept
+            zones.append(Zone.from_arguments(arguments, records, fingerprint))
+        else:
+            zone = Zone.from_arguments(arguments, (), None)
+            records, found = loader.read_zone(zone, source, declarations.sets, data)
+            memo.keep_records(fingerprint, records, found, zone.origin)
+            zones.append(zone.with_records(records, fingerprint))
+        diagnostics.extend(found)
+    return dataclasses.replace(declarations.site, zones=tuple(zones)), diagnostics
+
+
+def _records_key(memo: SiteMemo, source: ZoneSource) -> tuple[str | None, bytes | None]:
+    """The digest of what a zone's records are made from, the memo's key for them
+    (None: not memoized), and its file's content if that was read to find it out.
+
+    A master file with $INCLUDE depends on files its digest does not
+    cover, so it is always read.
+    """
+    content = ""
+    data = None
+    if source.path is not None:
+        found = memo.content_digest(source.path)
+        if found is None:
+            return None, None
+        content, includes, data = found
+        if includes:
+            return None, data
+    return memo.fingerprint(source.context, content), data

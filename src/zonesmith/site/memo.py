@@ -1,7 +1,9 @@
-"""What the loader asks of a memo of earlier runs, and the memo that remembers nothing.
+"""What load_site asks of a memo of earlier runs, and the memo that remembers nothing.
 
-The loader does not know where earlier runs are kept: the build gives it
-one (:class:`zonesmith.output.cache.ZoneCache`), or it reads everything.
+Only :func:`zonesmith.site.loader.load_site`, at the boundary of the
+loader's steps, asks it: the Loader itself never sees a memo. Where earlier
+runs are kept is not known here: the build gives one
+(:class:`zonesmith.output.cache.ZoneCache`), or everything is read.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import dns.tokenizer
 
 from zonesmith import presentation
 from zonesmith.declared import RecordSpec, ZoneSource
-from zonesmith.diagnostics import Position
+from zonesmith.diagnostics import Diagnostic, Position
 from zonesmith.model import (
     Defaults,
     Record,
@@ -226,19 +226,16 @@ class ZonesSection:
         return zones
 
     def read_zone(
-        self, arguments: tuple, source: ZoneSource, sets: dict[str, list[RecordSpec]]
-    ) -> Zone:
-        """A declared zone (its Zone.arguments) with its records: from its file and the
-        sets it includes."""
-        fingerprint, data = self.zone_fingerprint(source)
-        cached = self.cache.records(fingerprint)
-        if cached is not None:
-            records, diagnostics = cached
-            self.diagnostics.extend(diagnostics)
-            return Zone.from_arguments(arguments, records, fingerprint)
-        zone = Zone.from_arguments(arguments, (), None)
-        origin_text = zone.origin
+        self,
+        zone: Zone,
+        source: ZoneSource,
+        sets: dict[str, list[RecordSpec]],
+        data: bytes | None = None,
+    ) -> tuple[tuple[Record, ...], list[Diagnostic]]:
+        """A declared zone's records, from its file (``data``: its content, if already
+        read) and the sets it includes, and what reading them reported."""
         reported = len(self.diagnostics)
+        origin_text = zone.origin
         found: list[Record] = []
         if source.path is not None:
             path = Path(source.path)
@@ -252,29 +249,7 @@ class ZonesSection:
             if include.name in sets:
                 label = f"set {include.name}"
                 found.extend(self.materialize(sets[include.name], origin_text, source.ttl, label))
-        records = tuple(found)
-        self.cache.keep_records(fingerprint, records, self.diagnostics[reported:], origin_text)
-        return zone.with_records(records, fingerprint)
-
-    def zone_fingerprint(self, source: ZoneSource) -> tuple[str | None, bytes | None]:
-        """The zone's key in the cache: what its records are made from (None: not
-        cached), and its file's content if that was read to find it out.
-
-        A master file with $INCLUDE depends on files its digest does not
-        cover, so it is always read.
-        """
-        content = ""
-        if source.path is not None:
-            found = self.cache.content_digest(source.path)
-            if found is None:
-                return None, None
-            digest, includes, data = found
-            if includes:
-                return None, data
-            content = digest
-        else:
-            data = None
-        return self.cache.fingerprint(source.context, content), data
+        return tuple(found), self.taken_since(reported)
 
     def load_master(
         self, path: Path, origin: dns.name.Name, ttl: int, data: bytes | None = None
