@@ -79,6 +79,8 @@ def all_shapes() -> list[Shape]:
 def _server_lines(shape: Shape, out: Path, ports: dict[str, int]) -> list[str]:
     def line(name: str, role: str, extra: str = "") -> str:
         software = shape.servers[name]
+        if software == "bind":  # BIND servers on one host each need a control port
+            extra += f", control-port: {ports[name + '.control']}"
         return (
             f"  {name}: {{software: {software}, role: {role}, address: {ADDRESS}, "
             f"port: {ports[name]}, path: '{out / name}'{extra}}}"
@@ -146,7 +148,9 @@ def write_shape(shape: Shape, root: Path) -> tuple[Path, Path, dict[str, int]]:
     """Write the site of ``shape`` under ``root``: (site, output folder, ports)."""
     site, out = root / "site", root / "out"
     ports: dict[str, int] = {}
-    for name in shape.servers:
+    wanted = [*shape.servers]
+    wanted += [f"{name}.control" for name, software in shape.servers.items() if software == "bind"]
+    for name in wanted:
         for _ in range(20):  # free_port does not hold the port: draw until a new one
             ports[name] = free_port(ADDRESS)
             if list(ports.values()).count(ports[name]) == 1:
