@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.output",),
     ("zonesmith.pipeline",),
     ("zonesmith.importers",),
+    ("zonesmith.deploy",),
     ("zonesmith.cli", "zonesmith.__main__"),
 ]
 

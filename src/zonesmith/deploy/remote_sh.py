@@ -1,0 +1,188 @@
+"""The POSIX sh scripts a deploy runs on a target, one per step, with their arguments.
+
+Each script takes its inputs as positional arguments (never pasted into its
+text) and reads lists from files of one path per line, each path written
+``./relative`` so that no tool reads it as an option. Paths never hold a
+newline or a backslash (see zonesmith.deploy.install.check_relative). Besides
+POSIX sh they need coreutils (``b2sum`` for digests, ``stat -c``) and ``tar``.
+
+State lives under ``PATH/.zonesmith/``: ``lock``, ``installed`` (the manifest:
+``b2sum -l 128`` lines of the files zonesmith manages), ``staging/<id>/``,
+``releases/<id>/`` and ``journal`` (the staging folder a swap is moving in).
+"""
+
+from __future__ import annotations
+
+#: The folder under a server's path holding zonesmith's state there.
+STATE = ".zonesmith"
+
+
+def sh(script: str, *args: str) -> list[str]:
+    """The argv running ``script`` with ``sh``, its ``$1``... being ``args``."""
+    return ["sh", "-c", script, "zonesmith", *args]
+
+
+_PRELUDE = 'set -eu\nP=$1\nz="$P/.zonesmith"\n'
+
+#: $2: a name unique to this try, $3: the holder line. Exit 3 and print the
+#: holder when the lock is held. A hard link appears whole or not at all.
+TAKE_LOCK = (
+    _PRELUDE
+    + """mkdir -p "$z"
+printf '%s\\n' "$3" > "$z/lock.$2"
+if ln "$z/lock.$2" "$z/lock" 2>/dev/null; then rm -f "$z/lock.$2"; exit 0; fi
+rm -f "$z/lock.$2"
+cat "$z/lock" 2>/dev/null || true
+exit 3
+"""
+)
+
+#: $2: the holder line; removes the lock only if it still is that holder's.
+RELEASE_LOCK = (
+    _PRELUDE
+    + """[ -f "$z/lock" ] || exit 0
+[ "$(cat "$z/lock")" != "$2" ] || rm -f "$z/lock"
+"""
+)
+
+BREAK_LOCK = _PRELUDE + 'rm -f "$z/lock"\n'
+
+#: $2: a folder, $3: a manifest listing files under it. Prints the digest lines
+#: of those that exist, a line "--", then "MODE ./path" lines for them.
+LIST = (
+    _PRELUDE
+    + """m=$3
+[ -f "$m" ] || exit 0
+cd "$2"
+paths() {
+    sed 's/^[0-9a-f]*  //' "$m" | while IFS= read -r f; do
+        if [ -f "$f" ]; then printf '%s\\0' "$f"; fi
+    done
+}
+paths | xargs -0 -r b2sum -l 128 --
+echo --
+paths | xargs -0 -r stat -c '%a %n' --
+"""
+)
+
+#: $2: path relative to $1. Exit 3 when there is no such file.
+READ = _PRELUDE + '[ -f "$P/$2" ] || exit 3\nexec cat -- "$P/$2"\n'
+
+#: Leftover staging folders go, but the one a pending swap is moving in.
+_CLEAN_STAGING = """mkdir -p "$z/staging"
+pending=
+if [ -f "$z/journal" ]; then pending=$(cat "$z/journal"); fi
+for d in "$z/staging"/*; do
+    if [ -e "$d" ] && [ "$d" != "$pending" ]; then rm -rf -- "$d"; fi
+done
+"""
+
+#: $2: the staging id, $3: a release folder to take files from (or "").
+#: stdin: a tar of the lists (changed, removed, manifest, keep, take) and of
+#: tree/ (the new files); files in "keep" come from $1, in "take" from $3.
+STAGE = (
+    _PRELUDE
+    + _CLEAN_STAGING
+    + """C="$z/staging/$2"
+mkdir "$C"
+cd "$C"
+tar -x -p --no-same-owner -f -
+mkdir -p tree
+copy() {
+    if [ -s "$C/$2" ]; then
+        (cd "$1" && tar -c -f "$C/copy.tar" -T "$C/$2")
+        (cd "$C/tree" && tar -x -p --no-same-owner -f "$C/copy.tar")
+        rm -f "$C/copy.tar"
+    fi
+}
+copy "$P" keep
+if [ -n "$3" ]; then copy "$3" take; fi
+"""
+)
+
+#: $2: the staged tree, then the command's argv.
+IN_FOLDER = 'cd "$1"\nshift\nexec "$@"\n'
+
+#: Finish the swap the journal names: move each changed file in (mtime now,
+#: for BIND's "is the file newer" check; the owner of what it replaces),
+#: remove the managed files no longer built, put the new manifest in. Each
+#: step can run again after an interruption, so a swap killed half-way is
+#: finished by this script. $2: seconds to sleep after each move (tests
+#: only), or "".
+_FINISH = """if [ -f "$z/journal" ]; then
+    C=$(cat "$z/journal")
+    if [ -d "$C" ]; then
+        cd "$C/tree"
+        tr '\\n' '\\0' < "$C/changed" | xargs -0 -r touch -c --
+        while IFS= read -r f; do
+            if [ ! -e "$f" ]; then continue; fi
+            d=${f%/*}
+            if [ ! -d "$P/$d" ]; then mkdir -p "$P/$d"; fi
+            # A server that runs as its own user must still read its files:
+            # each keeps the owner of the file it replaces, or of its folder.
+            ref="$P/$d"
+            if [ -e "$P/$f" ]; then ref="$P/$f"; fi
+            chown --reference="$ref" -- "$f" 2>/dev/null || true
+            mv -f -- "$f" "$P/$f"
+            if [ -n "$2" ]; then sleep "$2"; fi
+        done < "$C/changed"
+        cd "$P"
+        tr '\\n' '\\0' < "$C/removed" | xargs -0 -r rm -f --
+        if [ -f "$C/manifest" ]; then mv -f "$C/manifest" "$z/installed"; fi
+    fi
+    # A swap cut off by a dropped connection may go on running on the host
+    # after the next deploy finished it: it must not drop a newer journal.
+    if [ "$(cat "$z/journal" 2>/dev/null)" = "$C" ]; then rm -f "$z/journal"; fi
+    rm -rf -- "$C"
+fi
+"""
+
+FINISH = _PRELUDE + _FINISH
+
+#: $2: pause (see _FINISH), $3: the staging folder, $4: a new release id (or
+#: "" for none), $5: releases to keep. The release copy is made before the
+#: journal names the staging folder: a swap killed before that changed nothing.
+SWAP = (
+    _PRELUDE
+    + _FINISH
+    + """mkdir -p "$z/releases"
+if [ -n "$4" ]; then
+    r="$z/releases/$4"
+    mkdir -p "$r.tmp/files"
+    touch "$z/installed"
+    sed 's/^[0-9a-f]*  //' "$z/installed" | while IFS= read -r f; do
+        if [ -f "$P/$f" ]; then printf '%s\\n' "$f"; fi
+    done > "$r.tmp/list"
+    if [ -s "$r.tmp/list" ]; then
+        (cd "$P" && tar -c -f "$r.tmp/files.tar" -T "$r.tmp/list")
+        (cd "$r.tmp/files" && tar -x -p --no-same-owner -f "$r.tmp/files.tar")
+        rm -f "$r.tmp/files.tar"
+    fi
+    (cd "$r.tmp/files" && tr '\\n' '\\0' < "$r.tmp/list" | xargs -0 -r b2sum -l 128 --) \\
+        > "$r.tmp/manifest"
+    rm -f "$r.tmp/list"
+    mv "$r.tmp" "$r"
+fi
+printf '%s\\n' "$3" > "$z/journal.tmp"
+mv -f "$z/journal.tmp" "$z/journal"
+"""
+    + _FINISH
+    + """cd "$z/releases"
+rm -rf -- ./*.tmp
+ls | sort -r | tail -n "+$(($5 + 1))" | while IFS= read -r old; do rm -rf -- "./$old"; done
+"""
+)
+
+#: Prints "ID DIGEST" per release, DIGEST that of its manifest.
+RELEASES = (
+    _PRELUDE
+    + """[ -d "$z/releases" ] || exit 0
+cd "$z/releases"
+for r in *; do
+    case $r in *.tmp) continue ;; esac
+    if [ -f "$r/manifest" ]; then
+        printf '%s %s\\n' "$r" "$(b2sum -l 128 < "$r/manifest" | cut -c1-32)"
+    fi
+done
+"""
+)
