@@ -50,6 +50,7 @@ from zonesmith.site.secrets import read_secret, secret_problem
 
 if TYPE_CHECKING:
     from zonesmith.blocklists.compiled import CompiledBlocklist
+    from zonesmith.compile.serials import SerialState
 
 
 def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
@@ -195,14 +196,21 @@ def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]
     return {server.name: compiled_for(site, server) for server in resolvers}
 
 
+def render_site(site: Site, state: SerialState, cache: ZoneCache | None = None) -> Rendered:
+    """Every server's files of a checked site, compiled with ``state`` (a deploy's),
+    written nowhere: deploy sends them to the servers' paths."""
+    return _render(site, read_secrets(site), _resolver_blocklists(site), cache, state)
+
+
 def _render(
     site: Site,
     secrets: dict[str, str],
     lists: dict[str, tuple[CompiledBlocklist, ...]],
     cache: ZoneCache | None,
+    state: SerialState | None = None,
 ) -> Rendered:
     """Compile every zone and render every server's files."""
-    compiled = compile_site(site, cache=cache)
+    compiled = compile_site(site, cache=cache, state=state)
     catalog_consumers = {
         software: bool(driver and driver.capabilities.catalog_consumer)
         for software in SOFTWARES

@@ -9,7 +9,7 @@ import sys
 import click
 
 from zonesmith import __version__
-from zonesmith.cli import blocklist, build, transfer
+from zonesmith.cli import blocklist, build, deploy, transfer
 from zonesmith.cli.common import EXIT_INTERNAL, REPORT_URL
 
 
@@ -25,6 +25,9 @@ for command in (
     blocklist.blocklist,
     transfer.import_group,
     transfer.export_group,
+    deploy.plan,
+    deploy.apply,
+    deploy.status,
 ):
     cli.add_command(command)
 
