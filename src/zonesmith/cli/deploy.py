@@ -47,15 +47,18 @@ class DeployReport(Report):
         changed = [s.server for s in plan.servers if s.changed]
         zones = {(z.view, z.zone) for s in plan.servers for z in s.zones}
         if changed:
-            self.line(f"Plan: {len(changed)} server(s) change ({', '.join(changed)}), "
-                      f"{len(zones)} zone(s), {len(plan.gates)} gate(s).")
+            self.line(
+                f"Plan: {len(changed)} server(s) change ({', '.join(changed)}), "
+                f"{len(zones)} zone(s), {len(plan.gates)} gate(s)."
+            )
         else:
             self.line("Nothing to do: every server has the build.")
 
     def server(self, server: ServerPlan) -> None:
         where = "this machine" if server.where == "local" else server.where
-        self.styled(f"{server.server} ({server.software} {server.role}, {where}:{server.path})",
-                    "bold")
+        self.styled(
+            f"{server.server} ({server.software} {server.role}, {where}:{server.path})", "bold"
+        )
         if server.down:
             self.styled(f"  {server.down}: files are installed, nothing reloaded", "yellow")
         for zone in server.zones:
@@ -100,8 +103,13 @@ def failures(as_json: bool) -> Iterator[dict[str, Transport]]:
 
 @click.command()
 @site_argument
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the plan to this file, for `apply --plan`.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the plan to this file, for `apply --plan`.",
+)
 @json_option
 def plan(site: Path, output: Path | None, as_json: bool) -> None:
     """Show what a deploy would change on each server. Exit 0: nothing; 2: changes; 1: error."""
@@ -119,9 +127,16 @@ def plan(site: Path, output: Path | None, as_json: bool) -> None:
     sys.exit(EXIT_CHANGES if result.changed else 0)
 
 
-ack_option = click.option("--ack", "acks", multiple=True, metavar="GATE:ZONE",
-                          help="Pass a gate for a zone, e.g. --ack apex-ns:example.org.")
-yes_option = click.option("--yes", is_flag=True, help="Apply without asking (needed off a terminal).")
+ack_option = click.option(
+    "--ack",
+    "acks",
+    multiple=True,
+    metavar="GATE:ZONE",
+    help="Pass a gate for a zone, e.g. --ack apex-ns:example.org.",
+)
+yes_option = click.option(
+    "--yes", is_flag=True, help="Apply without asking (needed off a terminal)."
+)
 
 
 def _confirm(plan: Plan, yes: bool, acks: tuple[str, ...]) -> str | None:
@@ -133,8 +148,11 @@ def _confirm(plan: Plan, yes: bool, acks: tuple[str, ...]) -> str | None:
     if pending and not interactive:
         return refusal(pending) + "\nnothing was changed"
     for gate in pending:
-        typed = click.prompt(f"gate {gate.gate}: {gate.why}. Type {gate.ack} to go on",
-                             default="", show_default=False)
+        typed = click.prompt(
+            f"gate {gate.gate}: {gate.why}. Type {gate.ack} to go on",
+            default="",
+            show_default=False,
+        )
         if typed.strip() != gate.ack:
             return f"gate {gate.gate} not acknowledged; nothing was changed"
     if yes:
@@ -173,7 +191,9 @@ def run_apply(
     with failures(as_json) as pool:
         if plan_file is not None:
             loaded = Plan.read(plan_file)
-            pinned = {(zone, view): (serial, digest) for zone, view, serial, digest in loaded.serials}
+            pinned = {
+                (zone, view): (serial, digest) for zone, view, serial, digest in loaded.serials
+            }
             planned = make_plan(site, pool, pinned=pinned)
             problem = stale(loaded, planned.plan)
             if problem:
@@ -193,29 +213,43 @@ def run_apply(
             raise DeployError(refused)
         applied = apply_plan(planned, site)  # type: ignore[arg-type]
     if as_json:
-        _json({"ok": applied.ok, "changed": True, "problem": applied.problem,
-               "servers": {name: asdict(o) for name, o in applied.outcomes.items()},
-               "plan": plan_value.to_json()})
+        _json(
+            {
+                "ok": applied.ok,
+                "changed": True,
+                "problem": applied.problem,
+                "servers": {name: asdict(o) for name, o in applied.outcomes.items()},
+                "plan": plan_value.to_json(),
+            }
+        )
     else:
         for outcome in applied.outcomes.values():
             detail = f": {outcome.detail}" if outcome.detail else ""
             style = "green" if outcome.state in ("applied", "unchanged") else "yellow"
             report.styled(f"{outcome.server}: {outcome.state}{detail}", style)
-        report.line("Applied: every server serves the change." if applied.ok
-                    else f"Apply stopped: {applied.problem}")
+        report.line(
+            "Applied: every server serves the change."
+            if applied.ok
+            else f"Apply stopped: {applied.problem}"
+        )
     if not applied.ok:
         sys.exit(EXIT_ERRORS)
 
 
 @click.command()
 @site_argument
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Apply exactly this plan (from `plan -o`); refused if anything changed since.")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Apply exactly this plan (from `plan -o`); refused if anything changed since.",
+)
 @yes_option
 @ack_option
 @json_option
-def apply(site: Path, plan_file: Path | None, yes: bool, acks: tuple[str, ...],
-          as_json: bool) -> None:
+def apply(
+    site: Path, plan_file: Path | None, yes: bool, acks: tuple[str, ...], as_json: bool
+) -> None:
     """Deploy the site to its servers: install, reload, verify."""
     run_apply(site, plan_file, yes, acks, as_json)
 

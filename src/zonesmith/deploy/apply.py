@@ -117,8 +117,9 @@ def expectations(planned: Planned, plan: ServerPlan) -> list[tuple[Expect, Serve
         key = zone_key(change.view, change.zone)
         tsig = tsig_for(planned.build.site, server, change.view, planned.secrets)
         question = Question(key, change.zone, tsig)
-        found.append((Expect(server.name, server.address, server.port, question,
-                             change.new_serial), entry))
+        found.append(
+            (Expect(server.name, server.address, server.port, question, change.new_serial), entry)
+        )
     return found
 
 
@@ -199,8 +200,7 @@ def journal_entry(plan: Plan, outcomes: dict[str, Outcome], ok: bool) -> dict:
             "release": outcome.release,
             "files": {f.path: f.kind for f in server.files},
             "zones": {
-                zone_key(z.view, z.zone): [z.kind, z.old_serial, z.new_serial]
-                for z in server.zones
+                zone_key(z.view, z.zone): [z.kind, z.old_serial, z.new_serial] for z in server.zones
             },
         }
     return {"kind": plan.kind, "ok": ok, "build": plan.build_digest, "servers": servers}

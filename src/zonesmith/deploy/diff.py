@@ -99,8 +99,14 @@ def rrset_diff(old: RRsets | None, new: RRsets, origin: str) -> RRsetDiff:
             continue
         changed += 1
         owner, rdtype = key[0], dns.rdatatype.to_text(key[1])
-        lines += [f"- {owner} {value.replace(' ', f' IN {rdtype} ', 1)}" for value in sorted(before - after)]
-        lines += [f"+ {owner} {value.replace(' ', f' IN {rdtype} ', 1)}" for value in sorted(after - before)]
+        lines += [
+            f"- {owner} {value.replace(' ', f' IN {rdtype} ', 1)}"
+            for value in sorted(before - after)
+        ]
+        lines += [
+            f"+ {owner} {value.replace(' ', f' IN {rdtype} ', 1)}"
+            for value in sorted(after - before)
+        ]
     apex = (origin, dns.rdatatype.NS)
     apex_changed = bool(old) and old.get(apex) != new.get(apex)
     return RRsetDiff(tuple(lines), changed, len(old), apex_changed)

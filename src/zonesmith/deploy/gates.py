@@ -25,8 +25,14 @@ def zone_gates(server: str, change: ZoneChange, threshold: float) -> list[Gate]:
     total, changed = change.rrsets_total, change.rrsets_changed
     if total >= MASS_CHANGE_MINIMUM and changed >= threshold * total:
         share = round(100 * changed / total)
-        found.append(Gate("mass-change", zone, server,
-                          f"{changed} of the {total} RRsets of {zone} change ({share} %)"))
+        found.append(
+            Gate(
+                "mass-change",
+                zone,
+                server,
+                f"{changed} of the {total} RRsets of {zone} change ({share} %)",
+            )
+        )
     return found
 
 
@@ -48,5 +54,6 @@ def unacknowledged(gates: Iterable[Gate], acks: Iterable[str]) -> list[Gate]:
 
 def refusal(gates: Sequence[Gate]) -> str:
     """One sentence per gate, naming the flag that passes it."""
-    return "\n".join(f"gate {gate.gate}: {gate.why}; pass --ack {gate.ack} to go on"
-                     for gate in gates)
+    return "\n".join(
+        f"gate {gate.gate}: {gate.why}; pass --ack {gate.ack} to go on" for gate in gates
+    )

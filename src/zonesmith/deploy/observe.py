@@ -177,10 +177,19 @@ def transfer(
         keyring = dns.tsigkeyring.from_text({tsig[0]: (tsig[1], tsig[2])})
     try:
         return dns.zone.from_xfr(
-            dns.query.xfr(address, zone, port=port, keyring=keyring, keyname=keyname,
-                          lifetime=timeout, relativize=False),
+            dns.query.xfr(
+                address,
+                zone,
+                port=port,
+                keyring=keyring,
+                keyname=keyname,
+                lifetime=timeout,
+                relativize=False,
+            ),
             relativize=False,
         )
     except (dns.exception.DNSException, OSError, EOFError) as problem:
-        raise DeployError(f"the transfer of {zone} from {address} port {port} failed: "
-                          f"{problem or type(problem).__name__}") from None
+        raise DeployError(
+            f"the transfer of {zone} from {address} port {port} failed: "
+            f"{problem or type(problem).__name__}"
+        ) from None

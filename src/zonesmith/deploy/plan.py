@@ -118,9 +118,7 @@ class Plan:
                         FileChange(**{**f, "diff": tuple(f["diff"])}) for f in server["files"]
                     ),
                     "zones": tuple(
-                        ZoneChange(
-                            **{**z, "lines": tuple(z["lines"]), "drift": tuple(z["drift"])}
-                        )
+                        ZoneChange(**{**z, "lines": tuple(z["lines"]), "drift": tuple(z["drift"])})
                         for z in server["zones"]
                     ),
                     "commands": tuple(

@@ -40,8 +40,9 @@ def deploy_settings(site: Site) -> tuple[float, float, int]:
 
 
 def target_for(server: Server, pool: dict[str, Transport], releases: int) -> Target:
-    return Target(transport_for(getattr(server, "host", None), pool), server.name, server.path,
-                  releases)
+    return Target(
+        transport_for(getattr(server, "host", None), pool), server.name, server.path, releases
+    )
 
 
 @dataclass
@@ -79,8 +80,9 @@ def make_plan(
     secrets = read_secrets(site)
     _, _, releases = deploy_settings(site)
     build = build_for_deploy(site, pinned=pinned)
-    targets = {name: target_for(entry.server, pool, releases)
-               for name, entry in build.servers.items()}
+    targets = {
+        name: target_for(entry.server, pool, releases) for name, entry in build.servers.items()
+    }
 
     def look(name: str) -> Observed:
         entry = build.servers[name]
@@ -116,7 +118,9 @@ def make_plan(
     return Planned(plan, build, targets, observed, secrets)
 
 
-def served_floors(build: DeployBuild, observed: Mapping[str, Observed]) -> dict[tuple[str, str], int]:
+def served_floors(
+    build: DeployBuild, observed: Mapping[str, Observed]
+) -> dict[tuple[str, str], int]:
     """(zone, view) -> the highest serial served where it is above the state's."""
     floors: dict[tuple[str, str], int] = {}
     for name, entry in build.servers.items():
@@ -134,7 +138,8 @@ def served_floors(build: DeployBuild, observed: Mapping[str, Observed]) -> dict[
         for pair, serial in floors.items()
         if (entry := build.state.serials.get(pair[0], {}).get(pair[1])) is None
         or serial_gt(serial, int(entry["serial"]))  # type: ignore[call-overload]
-        or serial == int(entry["serial"]) and entry["digest"] == ""  # type: ignore[call-overload]
+        or serial == int(entry["serial"])
+        and entry["digest"] == ""  # type: ignore[call-overload]
     }
 
 
@@ -170,8 +175,8 @@ def plan_server(
             continue
         kind = "changed" if relative in seen.installed else "added"
         shown: tuple[str, ...] = ()
-        if relative not in zone_files and relative != DEPLOYED:
-            old = target.read(relative) if kind == "changed" else None
+        if kind == "changed" and relative not in zone_files and relative != DEPLOYED:
+            old = target.read(relative)
             shown = tuple(file_diff(old, output.content, relative, hidden))
         files.append(FileChange(relative, kind, shown))
     for relative in sorted(set(seen.installed) - set(entry.files)):
@@ -205,8 +210,11 @@ def zone_changes(
     changes = []
     known = set(deployed.get("zones", ()))
     edited = seen.hand_edited()
-    by_zone = {f.zone.view + "/" + f.zone.text_name: rel
-               for rel, f in entry.files.items() if f.zone is not None}
+    by_zone = {
+        f.zone.view + "/" + f.zone.text_name: rel
+        for rel, f in entry.files.items()
+        if f.zone is not None
+    }
     for key, (served, compiled) in entry.zones.items():
         old = seen.served.get(key)
         new = compiled.serial if compiled is not None else None
@@ -218,35 +226,45 @@ def zone_changes(
             last = int(state_entry["serial"]) if state_entry else None  # type: ignore[call-overload]
             ahead = old is not None and last is not None and serial_gt(old, last)
             if relative in edited or ahead:
-                drift = (f"{served.text_name} on {entry.server.name} serves serial {old}"
-                         f"{'' if last is None else f', the last deploy made {last}'}"
-                         f"{'; its zone file was edited by hand' if relative in edited else ''}",)
+                drift = (
+                    f"{served.text_name} on {entry.server.name} serves serial {old}"
+                    f"{'' if last is None else f', the last deploy made {last}'}"
+                    f"{'; its zone file was edited by hand' if relative in edited else ''}",
+                )
             if drift or seen.installed.get(relative) != digest(entry.files[relative].content):
                 live = None
                 if drift and seen.down is None:
                     try:
                         tsig = tsig_for(entry.build.site, entry.server, served.view, secrets)
-                        live = zone_rrsets(transfer(entry.server.address, entry.server.port,
-                                                    served.text_name, tsig))
+                        live = zone_rrsets(
+                            transfer(
+                                entry.server.address, entry.server.port, served.text_name, tsig
+                            )
+                        )
                     except DeployError:
                         live = None
                 if live is None:
                     live = parse_zone(target.read(relative), compiled.origin)
                 new_sets = parse_zone(entry.files[relative].content, compiled.origin) or {}
                 diff = rrset_diff(live, new_sets, compiled.origin)
-        if key not in known and old is None:
+        if key not in known and (old is None or not known):
             kind = "added"
         elif drift:
             kind = "drift"
-        elif old != new and new is not None:
+        elif seen.down is None and old != new and new is not None:
             kind = "changed"
         elif diff is not None and diff.lines:
             kind = "changed"
         else:
             continue
-        counts = (diff.lines, diff.changed, diff.total, diff.apex_ns_changed) if diff else ((), 0, 0, False)
-        changes.append(ZoneChange(served.text_name, served.view, kind, old, new, counts[0], drift,
-                                  *counts[1:]))
+        counts = (
+            (diff.lines, diff.changed, diff.total, diff.apex_ns_changed)
+            if diff
+            else ((), 0, 0, False)
+        )
+        changes.append(
+            ZoneChange(served.text_name, served.view, kind, old, new, counts[0], drift, *counts[1:])
+        )
     for key in sorted(known - set(entry.zones)):
         view, _, zone = key.partition("/")
         changes.append(ZoneChange(zone, view, "removed", seen.served.get(key), None))
@@ -260,8 +278,10 @@ def _restart(entry: ServerFiles, deployed: dict) -> str | None:
         return None
     address, port, control = (listen + [None, None, None])[:3]
     if (address, port) != (server.address, server.port):
-        return (f"{server.name} listens on {server.address} port {server.port} instead of "
-                f"{address} port {port}: restart it to take the change")
+        return (
+            f"{server.name} listens on {server.address} port {server.port} instead of "
+            f"{address} port {port}: restart it to take the change"
+        )
     if control != getattr(server, "control_port", None):
         return f"{server.name}: its control channel moved: restart it to take the change"
     return None

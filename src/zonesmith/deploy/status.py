@@ -50,8 +50,11 @@ def site_status(root: Path, pool: dict[str, Transport]) -> list[ZoneStatus]:
     found = []
     for name, entry in build.servers.items():
         seen = observed[name]
-        edited = {f.zone.view + "/" + f.zone.text_name
-                  for rel, f in entry.files.items() if f.zone is not None and rel in seen.hand_edited()}
+        edited = {
+            f.zone.view + "/" + f.zone.text_name
+            for rel, f in entry.files.items()
+            if f.zone is not None and rel in seen.hand_edited()
+        }
         for key, (served, compiled) in entry.zones.items():
             last = deployed.serials.get(served.zone.text, {}).get(served.view)
             expected = int(last["serial"]) if last else (compiled.serial if compiled else None)  # type: ignore[call-overload]

@@ -51,7 +51,9 @@ def wait_for_serials(expected: Sequence[Expect], timeout: float) -> list[str]:
 def primary_matches(want: Expect, content: bytes, origin: str) -> str | None:
     """None when the primary's zone by AXFR (with the view's key) equals the build."""
     try:
-        live = zone_rrsets(transfer(want.address, want.port, want.question.zone, want.question.tsig))
+        live = zone_rrsets(
+            transfer(want.address, want.port, want.question.zone, want.question.tsig)
+        )
     except DeployError as problem:
         return f"{want.server}: {problem}"
     if live != parse_zone(content, origin):
