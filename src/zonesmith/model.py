@@ -177,6 +177,10 @@ class View:
     key: Reference | None = None
 
 
+#: The port of BIND's control channel (rndc) when a server does not say.
+DEFAULT_CONTROL_PORT = 953
+
+
 @dataclass(frozen=True, slots=True)
 class Server:
     name: str
@@ -192,6 +196,22 @@ class Server:
     key: Reference | None = None
     blocklists: tuple[Reference, ...] = ()
     views: tuple[Reference, ...] | None = None
+    #: Where the server runs: ``ssh://[user@]host[:port]``; None: this machine.
+    host: str | None = None
+    #: BIND's control channel port (rndc); None: the default, 953.
+    control_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeploySettings:
+    """``deploy:``: how a deploy verifies and guards a rollout."""
+
+    #: Seconds a deploy waits for every server to serve a change.
+    verify_timeout: float = 30.0
+    #: The share (0..1) of a zone's RRsets that changing needs an acknowledgement.
+    mass_change: float = 0.3
+    #: Release copies kept per server.
+    releases: int = 10
 
 
 # eq=False: a zone is identified by itself (its records can be a million;
@@ -345,6 +365,7 @@ class Site:
     #: True when the site declares no views and everything is served in DEFAULT_VIEW.
     implicit_view: bool = True
     sets: tuple[str, ...] = field(default=())
+    deploy: DeploySettings = DeploySettings()
 
     @cached_property
     def view_names(self) -> tuple[str, ...]:

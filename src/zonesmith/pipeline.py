@@ -44,6 +44,7 @@ from zonesmith.own_files import write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import ZoneMemo, validate
+from zonesmith.site.control_secrets import read_control_secrets
 from zonesmith.site.files import display_path
 from zonesmith.site.loader import load_site
 from zonesmith.site.secrets import read_secret, secret_problem
@@ -135,7 +136,7 @@ def build_site(
         if cache is not None:
             cache.save(site.zones, collect=False)
         raise SiteError(diagnostics)
-    secrets = read_secrets(site)
+    secrets = read_secrets(site) | read_control_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
     staging, is_spare = staging_dir(out, cache)

@@ -71,6 +71,9 @@ def test_build_writes_named_conf_and_zone_files_per_view(tmp_path: Path) -> None
     assert set(files) == {
         ".zonesmith-output",
         "ns1/named.conf",
+        # the control channel: rndc's key and its configuration
+        "ns1/keys.conf",
+        "ns1/rndc.conf",
         "ns1/nftables.conf",
         "ns1/zones/internal/example.com.zone",
         "ns1/zones/internal/2.0.192.in-addr.arpa.zone",

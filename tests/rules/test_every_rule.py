@@ -211,6 +211,18 @@ CASES: dict[str, tuple[Site, Site]] = {
             + "  ns4: {software: knot, role: primary, address: 192.0.2.1, port: 5353}\n"
         ),
     ),
+    "duplicate-control": (
+        Site(
+            servers=PRIMARY
+            + "  ns2: {software: bind, role: primary, address: 127.0.0.2}\n"
+            + "  ns3: {software: bind, role: primary, address: 127.0.0.3}\n"
+        ),
+        Site(
+            servers=PRIMARY
+            + "  ns2: {software: bind, role: primary, address: 127.0.0.2}\n"
+            + "  ns3: {software: bind, role: primary, address: 127.0.0.3, control-port: 9533}\n"
+        ),
+    ),
     "hidden-primary-in-ns": (hidden("192.0.2.1"), hidden("192.0.2.99")),
     "missing-soa": (Site(head="defaults: {ttl: 1h}\n"), Site()),
     "empty-view-list": (

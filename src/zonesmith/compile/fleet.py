@@ -24,6 +24,7 @@ from zonesmith.model import (
     View,
     Zone,
 )
+from zonesmith.site.control_secrets import control_secret_name
 
 T = dns.rdatatype
 
@@ -98,6 +99,8 @@ class ServerBuild:
     firewall_clients: tuple[str, ...] = ("any",)
     #: For a resolver: its compiled blocklists, in the order the server names them.
     blocklists: tuple[CompiledBlocklist, ...] = ()
+    #: The secret of its control channel where the software needs one (BIND's rndc key).
+    control_secret: str | None = field(default=None, repr=False)
 
     @property
     def uses_views(self) -> bool:
@@ -264,6 +267,7 @@ def compile_fleet(
             tuple(catalogs[server.name]),
             firewall_clients(site, server, views),
             (blocklists or {}).get(server.name, ()),
+            secrets.get(control_secret_name(server.name)),
         )
     return builds
 

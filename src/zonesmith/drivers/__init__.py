@@ -22,6 +22,8 @@ from typing import ClassVar
 from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild
 from zonesmith.compile.zones import CompiledZone
 from zonesmith.diagnostics import Diagnostic
+from zonesmith.drivers.command import Command
+from zonesmith.drivers.control import ServerChange, restart_reason
 from zonesmith.model import Capabilities
 
 
@@ -75,6 +77,30 @@ class Driver(ABC):
         Returns nothing when the checker is not installed.
         """
 
+    # -- a deploy (see zonesmith.drivers.control) ------------------------------
+
+    @abstractmethod
+    def render_check_config(self, build: ServerBuild, staged: str) -> bytes:
+        """The main configuration rendered for a full server tree staged at
+        ``staged`` on the target, written there as ``<config_name>.check``."""
+
+    @abstractmethod
+    def check_command(self, build: ServerBuild, staged: str) -> Command:
+        """The software's checker on the tree staged at ``staged`` (its ``.check`` config)."""
+
+    @abstractmethod
+    def reload_commands(self, build: ServerBuild, change: ServerChange) -> list[Command]:
+        """What makes the running server take ``change`` once swapped in, as narrowly as the
+        software allows ([] when nothing changed); run on its host, from its path."""
+
+    def needs_restart(self, old: ServerBuild | None, new: ServerBuild) -> str | None:
+        """Why ``new`` takes a restart (a deploy never restarts: it says so), or None."""
+        return restart_reason(old, new)
+
+    def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
+        """What the control channel tells of a zone's state (for status), or None."""
+        return None
+
 
 def find_tool(name: str) -> str | None:
     """A server tool on PATH or in the sbin folders Debian installs servers to."""
@@ -101,9 +127,11 @@ def runs_from_temporary_folder(path: str) -> bool:
 
 
 def redact(text: str, build: ServerBuild) -> str:
-    """A checker's output without the secrets of the server's keys."""
+    """A checker's output without the secrets of the server's keys and control channel."""
     for key in build.keys:
         text = text.replace(key.secret, "(secret)")
+    if build.control_secret:
+        text = text.replace(build.control_secret, "(secret)")
     return text
 
 

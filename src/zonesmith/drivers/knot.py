@@ -54,6 +54,14 @@ from zonesmith.drivers import (
     redact,
     run_tool,
 )
+from zonesmith.drivers.command import Command
+from zonesmith.drivers.control import (
+    ServerChange,
+    command,
+    loads_from_file,
+    server_path,
+    zone_label,
+)
 from zonesmith.model import Server
 
 #: Responses per second to one client netblock before RRL drops or slips
@@ -364,3 +372,47 @@ class KnotDriver(Driver):
                 error(Position(file_display), "kzonecheck", "kzonecheck failed")
             ]
         return diagnostics
+
+    # -- a deploy --------------------------------------------------------------
+
+    def render_check_config(self, build: ServerBuild, staged: str) -> bytes:
+        return render_knot_conf(build, staged.rstrip("/")).encode()
+
+    def check_command(self, build: ServerBuild, staged: str) -> Command:
+        conf = f"{staged.rstrip('/')}/{self.config_name}.check"
+        return command(
+            ["knotc", "-c", conf, "conf-check"], "knotc conf-check: the staged files", timeout=600
+        )
+
+    def reload_commands(self, build: ServerBuild, change: ServerChange) -> list[Command]:
+        """knotc on the server's socket, always blocking (``-b``).
+
+        knotc returns as soon as Knot has queued an event unless ``-b`` makes it
+        wait for the event's end (and its error). ``zone-reload`` rereads one
+        zone file whatever its mtime; ``reload`` rereads knot.conf, keys
+        included, applies the zone list, and rereads the zone files that
+        changed. A secondary's zones come by transfer after NOTIFY.
+        """
+        if change.empty:
+            return []
+        if change.zone_list_changed or change.config_changed or change.options_changed:
+            return [_knotc(build, "reload", why="reload the configuration and changed zone files")]
+        return [
+            _knotc(
+                build,
+                "zone-reload",
+                name.rstrip(".") + ".",
+                why=f"reload zone {zone_label(build, view, name)}",
+            )
+            for view, name in change.zones_changed
+            if loads_from_file(build, view, name)
+        ]
+
+    def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
+        label = zone_label(build, view, name)
+        return _knotc(build, "zone-status", name.rstrip(".") + ".", why=f"state of zone {label}")
+
+
+def _knotc(build: ServerBuild, *arguments: str, why: str) -> Command:
+    socket = f"{server_path(build)}/knot.sock"
+    return command(["knotc", "-s", socket, "-b", *arguments], why)

@@ -40,6 +40,15 @@ from zonesmith.drivers import (
     run_tool,
     runs_from_temporary_folder,
 )
+from zonesmith.drivers.command import Command
+from zonesmith.drivers.control import (
+    ServerChange,
+    command,
+    expected_serial,
+    loads_from_file,
+    server_path,
+    zone_label,
+)
 
 #: Responses per second to one client netblock before RRL drops or slips
 #: (the same budget as the BIND servers of the fleet).
@@ -248,3 +257,100 @@ class NsdDriver(Driver):
                 error(Position(file_display), "nsd-checkzone", "nsd-checkzone failed")
             ]
         return diagnostics
+
+    # -- a deploy --------------------------------------------------------------
+
+    def render_check_config(self, build: ServerBuild, staged: str) -> bytes:
+        runs_from_build = runs_from_temporary_folder(build.server.path)
+        return render_nsd_conf(build, staged.rstrip("/"), runs_from_build).encode()
+
+    def check_command(self, build: ServerBuild, staged: str) -> Command:
+        """nsd-checkconf, then nsd-checkzone on every zone file: NSD answers a reload
+        of a zone whose file is broken by serving the zone empty."""
+        staged = staged.rstrip("/")
+        zones = [
+            item
+            for zone in build.zones
+            if zone.data is not None
+            for item in (zone.text_name, f"{staged}/{flat_zone_file(zone)}")
+        ]
+        return command(
+            ["sh", "-c", _CHECK_SCRIPT, "nsd-check", f"{staged}/{self.config_name}.check", *zones],
+            "nsd-checkconf and nsd-checkzone: the staged files",
+            timeout=600,
+        )
+
+    def reload_commands(self, build: ServerBuild, change: ServerChange) -> list[Command]:
+        """nsd-control, one zone at a time, each reload followed by a wait for its serial.
+
+        ``nsd-control reload ZONE`` answers "ok" as soon as the reload is asked
+        for, and a zone file that fails to load leaves the zone empty: so each
+        reload is followed by polling ``zonestatus`` until the zone's new serial
+        is served (the checker ran on the files first). NSD 4.6 has no catalog
+        zones: a new zone reaches it through nsd.conf and ``nsd-control
+        reconfig`` (which also applies keys; it rereads no zone file). Options
+        besides zones and keys take ``reconfig`` too, and what it cannot apply
+        (listen addresses) takes a restart (see needs_restart). A secondary's
+        zones come by transfer after NOTIFY.
+        """
+        if change.empty:
+            return []
+        commands = []
+        if change.zone_list_changed or change.config_changed or change.options_changed:
+            commands.append(_nsd_control(build, "reconfig", why="reconfig: new zone list and keys"))
+        for view, name in change.zones_changed + change.zones_added:
+            if (view, name) in change.zones_removed or not loads_from_file(build, view, name):
+                continue
+            serial = expected_serial(build, view, name)
+            label = zone_label(build, view, name)
+            commands.append(
+                _nsd_control(build, "reload", name.rstrip("."), why=f"reload zone {label}")
+            )
+            if serial is not None:
+                commands.append(_wait_for_serial(build, name.rstrip("."), serial, label))
+        return commands
+
+    def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
+        label = zone_label(build, view, name)
+        return _nsd_control(build, "zonestatus", name.rstrip("."), why=f"state of zone {label}")
+
+
+#: nsd-checkconf CONF, then nsd-checkzone ZONE FILE for each pair that follows.
+_CHECK_SCRIPT = """nsd-checkconf "$1" || exit 1
+shift
+while [ "$#" -gt 1 ]; do
+    nsd-checkzone "$1" "$2" >/dev/null || exit 1
+    shift 2
+done
+"""
+
+#: Poll ``zonestatus ZONE`` until it serves SERIAL, TRIES times at most, 0.2 s apart.
+_WAIT_SCRIPT = """conf=$1 zone=$2 serial=$3 tries=$4
+while :; do
+    status=$(nsd-control -c "$conf" zonestatus "$zone" 2>&1)
+    case $status in *"served-serial: \"$serial "*) exit 0 ;; esac
+    tries=$((tries - 1))
+    if [ "$tries" -le 0 ]; then
+        echo "zone $zone: NSD does not serve serial $serial after the reload: $status" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+"""
+
+#: Seconds a reload of one zone may take before the deploy says NSD did not take it.
+RELOAD_WAIT = 30
+
+
+def _nsd_control(build: ServerBuild, *arguments: str, why: str) -> Command:
+    conf = f"{server_path(build)}/nsd.conf"
+    return command(["nsd-control", "-c", conf, *arguments], why)
+
+
+def _wait_for_serial(build: ServerBuild, zone: str, serial: int, label: str) -> Command:
+    conf = f"{server_path(build)}/nsd.conf"
+    return command(
+        ["sh", "-c", _WAIT_SCRIPT, "nsd-wait", conf, zone, str(serial), str(RELOAD_WAIT * 5)],
+        f"wait until NSD serves zone {label} at serial {serial}",
+        timeout=RELOAD_WAIT + 10,
+    )

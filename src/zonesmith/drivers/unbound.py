@@ -49,6 +49,8 @@ from zonesmith.drivers import (
     find_tool,
     runs_from_temporary_folder,
 )
+from zonesmith.drivers.command import Command
+from zonesmith.drivers.control import ServerChange, command, server_path
 from zonesmith.drivers.rpz import deduplicated, joined, render_rpz, rpz_zone_name, sinkhole_type
 from zonesmith.model import Server, Site
 
@@ -438,3 +440,31 @@ class UnboundDriver(Driver):
                 )
             )
         return diagnostics
+
+    # -- a deploy --------------------------------------------------------------
+
+    def render_check_config(self, build: ServerBuild, staged: str) -> bytes:
+        return render_unbound_conf(build, staged.rstrip("/"), check=True).encode()
+
+    def check_command(self, build: ServerBuild, staged: str) -> Command:
+        conf = f"{staged.rstrip('/')}/{self.config_name}.check"
+        return command(["unbound-checkconf", conf], "unbound-checkconf: the staged files")
+
+    def reload_commands(self, build: ServerBuild, change: ServerChange) -> list[Command]:
+        """unbound-checkconf on the installed files, then ``unbound-control reload``.
+
+        Unbound exits when the configuration it rereads at a reload is bad, so
+        the installed configuration is checked once more on the target first
+        (the staged copy passed already; this catches what changed between).
+        A reload rereads everything, blocklists included, and empties the cache.
+        """
+        if change.empty:
+            return []
+        conf = f"{server_path(build)}/{self.config_name}"
+        return [
+            command(["unbound-checkconf", conf], "unbound-checkconf: the installed files"),
+            command(
+                ["unbound-control", "-c", conf, "reload"],
+                "reload the configuration and blocklists (the cache starts empty)",
+            ),
+        ]

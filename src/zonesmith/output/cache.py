@@ -156,6 +156,7 @@ class _ModelUnpickler(pickle.Unpickler):
                 for name in (
                     "Blocklist",
                     "Defaults",
+                    "DeploySettings",
                     "Reference",
                     "Server",
                     "Site",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -10,7 +11,7 @@ import dns.name
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.model import Server, Site, Zone
+from zonesmith.model import DEFAULT_CONTROL_PORT, Server, Site, Zone
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.records import ADDRESS_TYPES
 from zonesmith.rules.registry import _report, rule
@@ -246,6 +247,34 @@ def duplicate_listen(site: Site) -> Iterator[Diagnostic]:
                 server.position,
                 f"server '{server.name}' listens on {server.address} port {server.port}, "
                 f"like '{seen[key].name}'",
+            )
+        seen.setdefault(key, server)
+
+
+@rule(
+    "duplicate-control",
+    Severity.WARNING,
+    "two BIND servers on one host with the same control port",
+    "site",
+)
+def duplicate_control(site: Site) -> Iterator[Diagnostic]:
+    # A server without host whose address is not a loopback one is taken to run on a
+    # machine of its own (a site from before deploy, whose files are copied by hand).
+    seen: dict[tuple[str | None, int], Server] = {}
+    for server in site.servers:
+        if server.software != "bind" or (
+            server.host is None and not ipaddress.ip_address(server.address).is_loopback
+        ):
+            continue
+        key = (server.host, server.control_port or DEFAULT_CONTROL_PORT)
+        if key in seen:
+            where = f"on {server.host}" if server.host else "on this machine"
+            yield _report(
+                "duplicate-control",
+                server.position,
+                f"server '{server.name}' would open its control channel (rndc) on 127.0.0.1 "
+                f"port {key[1]} {where}, like '{seen[key].name}', so only one of them can be "
+                "reloaded; give one of them another control-port",
             )
         seen.setdefault(key, server)
 

@@ -221,6 +221,8 @@ class ServersSection:
             "key",
             "blocklists",
             "views",
+            "host",
+            "control-port",
         )
         for name, (key_node, value_node) in self.mapping(source, node, None, "servers").items():
             where = f"server '{name}'"
@@ -299,7 +301,17 @@ class ServersSection:
                 if field_name in entries
             }
 
-            if not ok:
+            host, host_ok = (
+                self.load_host(source, entries["host"][1], where)
+                if "host" in entries
+                else (None, True)
+            )
+            control_port, control_ok = (
+                self.load_control_port(source, entries["control-port"][1], where, software)
+                if "control-port" in entries
+                else (None, True)
+            )
+            if not (ok and host_ok and control_ok):
                 continue
             servers.append(
                 Server(
@@ -316,6 +328,8 @@ class ServersSection:
                     key=key,
                     blocklists=refs.get("blocklists", ()),
                     views=refs.get("views"),
+                    host=host,
+                    control_port=control_port,
                 )
             )
         return tuple(servers)

@@ -35,6 +35,7 @@ from zonesmith.site.declarations import (
     SetsSection,
     ViewsSection,
 )
+from zonesmith.site.deploy_settings import DeploySection
 from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path
 from zonesmith.site.memo import NoMemo, SiteMemo
 from zonesmith.site.yaml_nodes import NodeReader, yaml
@@ -50,6 +51,7 @@ class Loader(
     BlocklistsSection,
     SetsSection,
     ZonesSection,
+    DeploySection,
 ):
     """Reads one site; collects diagnostics instead of stopping at the first."""
 
@@ -102,7 +104,7 @@ class Loader(
         top = self.mapping(
             source,
             document,
-            ("defaults", "keys", "views", "servers", "sets", "zones", "blocklists"),
+            ("defaults", "keys", "views", "servers", "sets", "zones", "blocklists", "deploy"),
             SITE_FILE,
         )
 
@@ -128,6 +130,7 @@ class Loader(
             blocklists=blocklists,
             implicit_view=implicit_view,
             sets=tuple(set_specs),
+            deploy=self.load_deploy(source, section("deploy")),
         )
         return Declarations(site, zones, set_specs, probes=self.probes)
 

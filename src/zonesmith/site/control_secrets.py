@@ -1,0 +1,95 @@
+"""Control channel secrets: one per BIND server in SITE/secrets/control/, made on first use."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from pathlib import Path
+
+from zonesmith.diagnostics import Position, SiteError, error
+from zonesmith.model import Server, Site
+from zonesmith.site.files import display_path
+
+#: Where the secrets live, relative to the site; kept out of git like every secret.
+CONTROL_FOLDER = "secrets/control"
+#: The name under which a server's control secret travels with the TSIG secrets
+#: (a '/' is in no key name, so it never shadows one).
+_PREFIX = "control/"
+
+
+def control_secret_name(server: str) -> str:
+    """The entry of a server's control secret among the secrets handed to compile."""
+    return _PREFIX + server
+
+
+def needs_control_secret(server: Server) -> bool:
+    """Whether the server's control channel needs a shared secret: BIND's rndc key.
+
+    Knot, NSD and Unbound are controlled through a unix socket under the
+    server's path, which file modes guard.
+    """
+    return server.software == "bind"
+
+
+def read_control_secrets(site: Site) -> dict[str, str]:
+    """Every BIND server's control secret, by :func:`control_secret_name`.
+
+    A missing secret is made (32 random bytes, base64, mode 0600, in a 0700
+    folder), so a first build needs no setup and every later build writes the
+    same key. Raises SiteError when a secret can neither be read nor made.
+    """
+    return {
+        control_secret_name(server.name): control_secret(Path(site.root), server)
+        for server in site.servers
+        if needs_control_secret(server)
+    }
+
+
+def control_secret(root: Path, server: Server) -> str:
+    """The control secret of ``server``, made on first use; never in any message."""
+    folder = root / CONTROL_FOLDER
+    path = folder / f"{server.name}.key"
+    shown = display_path(path)
+    if "/" in server.name or server.name.startswith("."):
+        raise SiteError(
+            [error(server.position, "bad-secret", f"server '{server.name}': no safe file name")]
+        )
+    try:
+        if not path.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+            made = base64.b64encode(secrets.token_bytes(32)).decode() + "\n"
+            # O_EXCL: two builds at once never give one server two secrets.
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(made)
+        text = path.read_text().strip()
+    except FileExistsError:
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise SiteError(
+            [
+                error(
+                    Position(shown),
+                    "missing-secret",
+                    f"server '{server.name}': cannot read or create its control secret: {reason}",
+                )
+            ]
+        ) from None
+    try:
+        if not text or not base64.b64decode(text, validate=True):
+            raise ValueError
+    except (binascii.Error, ValueError):
+        raise SiteError(
+            [
+                error(
+                    Position(shown),
+                    "bad-secret",
+                    f"server '{server.name}': {shown} does not hold a base64 secret; delete it "
+                    "and build again to make a new one",
+                )
+            ]
+        ) from None
+    return text
