@@ -200,7 +200,8 @@ def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]
 def render_site(site: Site, state: SerialState, cache: ZoneCache | None = None) -> Rendered:
     """Every server's files of a checked site, compiled with ``state`` (a deploy's),
     written nowhere: deploy sends them to the servers' paths."""
-    return _render(site, read_secrets(site), _resolver_blocklists(site), cache, state)
+    secrets = read_secrets(site) | read_control_secrets(site)
+    return _render(site, secrets, _resolver_blocklists(site), cache, state)
 
 
 def _render(

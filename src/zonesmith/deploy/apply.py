@@ -59,22 +59,19 @@ def install(target: Target, entry: ServerFiles, plan: ServerPlan, outcome: Outco
             folders = [f"{target.path}/{folder}" for folder in entry.folders]
             target.transport.run(["mkdir", "-p", "--", *folders], timeout=60)
         staged = target.staging_folder()
-        extra: dict[str, OutputFile] = {}
-        check = None
-        if hasattr(driver, "render_check_config") and hasattr(driver, "check_command"):
-            config = driver.render_check_config(build, staged)
-            extra[f"{driver.config_name}.check"] = OutputFile(config, 0o600)
-            check = driver.check_command(build, staged)
+        config = driver.render_check_config(build, staged)
+        extra = {f"{driver.config_name}.check": OutputFile(config, 0o600)}
+        check = driver.check_command(build, staged)
         target.stage(entry.files, extra, staged)
-        if check is not None:
-            for folder in entry.folders:
-                target.transport.run(["mkdir", "-p", "--", f"{staged}/{folder}"], timeout=60)
-            done = target.check(check, staged)
-            if not done.ok:
-                raise DeployError(
-                    f"{target.name}: {check.why} refused the staged files ({done.message()}); "
-                    "the server is untouched"
-                )
+        if entry.folders:
+            folders = [f"{staged}/{folder}" for folder in entry.folders]
+            target.transport.run(["mkdir", "-p", "--", *folders], timeout=60)
+        done = target.check(check, staged)
+        if not done.ok:
+            raise DeployError(
+                f"{target.name}: {check.why} refused the staged files ({done.message()}); "
+                "the server is untouched"
+            )
         outcome.release = target.swap(staged)
         if plan.down is not None:
             # Nothing to reload: the files are in place for when it starts.
@@ -181,6 +178,9 @@ def apply_plan(planned: Planned, root: Path) -> Applied:
         if failed:
             problem = failed[0]
             break
+        for server in rank:
+            if server.zones and outcomes[server.server].state == "unchanged":
+                outcomes[server.server].state = "verified"  # took the zones by transfer
     ok = problem is None
     if ok and planned.build.state.changed:
         write_atomically(root / STATE_FILE, planned.build.state.text().encode())

@@ -25,8 +25,10 @@ from zonesmith.deploy.observe import Observed, Question, observe, transfer
 from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, ZoneChange
 from zonesmith.deploy.transport import Transport, transport_for
 from zonesmith.drivers.command import Command
+from zonesmith.drivers.control import ServerChange
 from zonesmith.model import Server, Site
 from zonesmith.pipeline import read_secrets
+from zonesmith.site.control_secrets import read_control_secrets
 
 
 def deploy_settings(site: Site) -> tuple[float, float, int]:
@@ -77,7 +79,7 @@ def make_plan(
 ) -> Planned:
     """Build, observe, compare: the plan of an apply (DeployError / SiteError otherwise)."""
     site = checked_site(root)
-    secrets = read_secrets(site)
+    secrets = read_secrets(site) | read_control_secrets(site)
     _, _, releases = deploy_settings(site)
     build = build_for_deploy(site, pinned=pinned)
     targets = {
@@ -272,36 +274,28 @@ def zone_changes(
 
 
 def _restart(entry: ServerFiles, deployed: dict) -> str | None:
+    """Why the server needs a restart to take the build (apply never restarts), or None."""
     listen = deployed.get("listen")
-    server = entry.server
     if not listen:
-        return None
-    address, port, control = (listen + [None, None, None])[:3]
-    if (address, port) != (server.address, server.port):
-        return (
-            f"{server.name} listens on {server.address} port {server.port} instead of "
-            f"{address} port {port}: restart it to take the change"
-        )
-    if control != getattr(server, "control_port", None):
-        return f"{server.name}: its control channel moved: restart it to take the change"
-    return None
+        return None  # a first install: the server is started, not restarted
+    address, port, control = ([*listen, None, None, None])[:3]
+    server = entry.server
+    old_server = replace(server, address=address, port=port, control_port=control)
+    reason = entry.driver.needs_restart(replace(entry.build, server=old_server), entry.build)
+    return f"{server.name}: {reason}" if reason else None
 
 
 def reload_commands(entry: ServerFiles, plan: ServerPlan) -> list[Command]:
     """What the driver runs after the swap, as narrow as the software allows."""
     if not plan.files:
         return []
-    method = getattr(entry.driver, "reload_commands", None)
-    if method is None:
-        return []
-    from zonesmith.drivers.control import ServerChange  # type: ignore[import-not-found]
 
     def pairs(kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         return tuple((z.view, z.zone) for z in plan.zones if z.kind in kinds)
 
     changed_paths = {f.path for f in plan.files}
     zone_paths = {rel for rel, f in entry.files.items() if f.zone is not None}
-    config = bool(changed_paths - zone_paths - {"zonesmith-deployed.json"})
+    config = bool(changed_paths - zone_paths - {DEPLOYED})
     main = getattr(entry.driver, "config_name", None)
     change = ServerChange(
         zones_changed=pairs(("changed", "drift")),
@@ -310,4 +304,4 @@ def reload_commands(entry: ServerFiles, plan: ServerPlan) -> list[Command]:
         config_changed=config,
         options_changed=bool(main in changed_paths and not pairs(("added", "removed"))),
     )
-    return list(method(entry.build, change))
+    return list(entry.driver.reload_commands(entry.build, change))
