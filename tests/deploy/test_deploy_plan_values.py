@@ -1,4 +1,4 @@
-"""The plan as a value: JSON round trip, gates and their acks, diffs with secrets masked, serial floors."""
+"""The plan as a value: JSON round trip, gates and acks, masked diffs, serial floors, journal."""
 
 from __future__ import annotations
 

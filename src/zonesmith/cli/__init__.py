@@ -28,6 +28,7 @@ for command in (
     deploy.plan,
     deploy.apply,
     deploy.status,
+    deploy.rollback,
 ):
     cli.add_command(command)
 

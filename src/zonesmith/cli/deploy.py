@@ -280,3 +280,32 @@ def status(site: Path, as_json: bool) -> None:
             click.echo(f"not ok: {row.zone} on {row.server}: {row.state}", err=True)
     if bad:
         sys.exit(EXIT_ERRORS)
+
+
+@click.command()
+@site_argument
+@click.option(
+    "--to",
+    "to",
+    metavar="DEPLOY",
+    help="Undo this deploy (its id in deploy-journal.jsonl) and every later one; "
+    "default: the last deploy.",
+)
+@yes_option
+@ack_option
+@json_option
+def rollback(site: Path, to: str | None, yes: bool, acks: tuple[str, ...], as_json: bool) -> None:
+    """Put back what was live before a deploy, as a new deploy with serials above the live ones."""
+    from zonesmith.deploy.planner import make_plan
+    from zonesmith.deploy.rollback import chosen_deploy, rolled_back
+
+    def make(pool: dict[str, Transport]) -> object:
+        deploy = chosen_deploy(site, to)
+        return make_plan(
+            site,
+            pool,
+            kind="rollback",
+            rework=lambda build, targets, seen: rolled_back(deploy, build, targets, seen),
+        )
+
+    run_apply(site, None, yes, acks, as_json, make)

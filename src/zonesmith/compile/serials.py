@@ -112,6 +112,7 @@ class SerialState:
     def pin(self, zone: str, view: str, serial: int, digest: str) -> None:
         """Record ``serial`` for ``digest``: a plan's serials, so applying it gives its bytes."""
         self.serials.setdefault(zone, {})[view] = {"serial": serial, "digest": digest}
+        self.changed = True
 
     def text(self) -> str:
         """The state as JSON, one line per zone: an edited zone is a one-line diff.

@@ -1,4 +1,4 @@
-"""Applying a plan: rank by rank, per server lock, stage, check, swap, reload, verify; restore on failure."""
+"""Applying a plan: rank by rank, per server lock, stage, check, swap, reload, verify, restore."""
 
 from __future__ import annotations
 

@@ -56,6 +56,11 @@ class DeployBuild:
     #: (view, zone origin) -> compiled zone
     compiled: dict[tuple[str, str], CompiledZone]
 
+    def state_serial(self, zone: CompiledZone) -> int | None:
+        """The serial the serial state holds for ``zone``."""
+        entry = self.state.serials.get(zone.zone.text, {}).get(zone.view)
+        return int(entry["serial"]) if entry else None  # type: ignore[call-overload]
+
     @property
     def digest(self) -> str:
         """The build's digest: every server's file names and contents."""

@@ -1,4 +1,4 @@
-"""Differences a plan shows: a zone's RRsets as +/- lines, a config file's lines with secrets masked."""
+"""What a plan shows: a zone's RRsets as +/- lines, a config file's lines, secrets masked."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gates: changes that ``--yes`` does not pass, found in a plan and passed by ``--ack GATE:ZONE``."""
+"""Gates: changes ``--yes`` does not pass, found in a plan and passed by ``--ack GATE:ZONE``."""
 
 from __future__ import annotations
 

@@ -38,8 +38,10 @@ def git_commit(root: Path) -> str | None:
 
 def append(root: Path, entry: dict) -> dict:
     """Add ``entry`` (with time, user and commit) to the journal; the line written."""
+    now = datetime.now(UTC)
     line = {
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "id": now.strftime("%Y%m%dT%H%M%S.%fZ"),
+        "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "user": who(),
         "commit": git_commit(root),
         **entry,

@@ -1,4 +1,4 @@
-"""Observing a live server: the files installed at its path and the SOA serial it serves per zone."""
+"""Observing a live server: the files installed at its path, the SOA serial it serves per zone."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +15,6 @@ from zonesmith.deploy.build import (
     ServerFiles,
     build_for_deploy,
     checked_site,
-    zone_key,
 )
 from zonesmith.deploy.diff import file_diff, parse_zone, rrset_diff, zone_rrsets
 from zonesmith.deploy.errors import DeployError
@@ -58,6 +57,9 @@ class Planned:
     secrets: dict[str, str]
 
 
+Rework = Callable[[DeployBuild, dict[str, Target], dict[str, Observed]], DeployBuild]
+
+
 def tsig_for(site: Site, server: Server, view: str, secrets: Mapping[str, str]):
     """The key that makes a BIND server with views answer from ``view``."""
     if site.implicit_view or server.software != "bind":
@@ -76,8 +78,12 @@ def make_plan(
     pool: dict[str, Transport],
     pinned: Mapping[tuple[str, str], tuple[int, str]] | None = None,
     kind: str = "apply",
+    rework: Rework | None = None,
 ) -> Planned:
-    """Build, observe, compare: the plan of an apply (DeployError / SiteError otherwise)."""
+    """Build, observe, compare: the plan of an apply (DeployError / SiteError otherwise).
+
+    ``rework`` changes the build before it is compared (a rollback's release files).
+    """
     site = checked_site(root)
     secrets = read_secrets(site) | read_control_secrets(site)
     _, _, releases = deploy_settings(site)
@@ -99,6 +105,8 @@ def make_plan(
     floors = served_floors(build, observed)
     if floors:
         build = build_for_deploy(site, floors=floors, pinned=pinned)
+    if rework is not None:
+        build = rework(build, targets, observed)
     before = SerialState.load(Path(site.root))
     servers = tuple(
         plan_server(build, entry, targets[name], observed[name], before, secrets)
@@ -253,9 +261,7 @@ def zone_changes(
             kind = "added"
         elif drift:
             kind = "drift"
-        elif seen.down is None and old != new and new is not None:
-            kind = "changed"
-        elif diff is not None and diff.lines:
+        elif (seen.down is None and old != new and new is not None) or (diff and diff.lines):
             kind = "changed"
         else:
             continue
