@@ -15,6 +15,7 @@ from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.plan import Plan, ServerPlan
 from zonesmith.deploy.transport import Transport, close_all
 from zonesmith.diagnostics import SiteError
+from zonesmith.model import DEFAULT_VIEW
 
 EXIT_CHANGES = 2
 
@@ -62,7 +63,7 @@ class DeployReport(Report):
         if server.down:
             self.styled(f"  {server.down}: files are installed, nothing reloaded", "yellow")
         for zone in server.zones:
-            view = f" (view {zone.view})" if zone.view not in ("", "_default", "default") else ""
+            view = f" (view {zone.view})" if zone.view != DEFAULT_VIEW else ""
             serial = f"serial {zone.old_serial or '-'} -> {zone.new_serial or '-'}"
             self.line(f"  zone {zone.zone}{view}: {zone.kind}, {serial}")
             for line in zone.drift:

@@ -80,9 +80,12 @@ def observe(target: Target, address: str, port: int, questions: Iterable[Questio
     except DeployError as problem:
         files_error = str(problem)
     questions = list(questions)
-    served, answered = soa_serials(address, port, questions)
+    # A server of no zones (a resolver) is asked for the root's SOA: any answer tells it runs.
+    asked = questions or [Question("", ".")]
+    served, answered = soa_serials(address, port, asked)
+    served.pop("", None)
     down = None
-    if questions and not answered:
+    if not answered:
         down = f"{target.name}: no answer from {address} port {port}"
     return Observed(target.name, installed, manifest, served, down, files_error)
 
