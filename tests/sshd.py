@@ -43,6 +43,7 @@ class Sshd:
     client_config: Path
     user_key: Path
     host_key: Path
+    pid: int
     user: str = "root"
 
     @property
@@ -52,6 +53,20 @@ class Sshd:
     def accepted(self) -> int:
         """How many connections the server has let in."""
         return self.log.read_text(errors="replace").count("Accepted publickey")
+
+    def drop_connections(self) -> None:
+        """Kill every process serving its connections, and what they run, as a
+        network cut that takes the remote commands with it would."""
+        found, todo = [], [self.pid]
+        while todo:
+            children = subprocess.run(
+                ["pgrep", "-P", str(todo.pop())], capture_output=True, text=True, timeout=10
+            ).stdout.split()
+            found += children
+            todo += children
+        for child in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
 
     def client(self, name: str, known_hosts: str, key: Path | None = None) -> Path:
         """Another client configuration: ``known_hosts`` as its known_hosts text,
@@ -142,7 +157,7 @@ def start_sshd(folder: Path) -> Iterator[Sshd]:
         )
     try:
         _wait_listening(port, process, log)
-        server = Sshd(port, folder, log, folder / "ssh_config", user_key, host_key)
+        server = Sshd(port, folder, log, folder / "ssh_config", user_key, host_key, process.pid)
         hosts = folder / "known_hosts"
         hosts.write_text(server.known_host_line())
         _client_config(server.client_config, user_key, hosts)

@@ -7,17 +7,19 @@ a real sshd on a loopback port (the same machine, so the test can look).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
+import tarfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
-from zonesmith.deploy.transport import LocalTransport
+from zonesmith.deploy.transport import Completed, LocalTransport
 from zonesmith.drivers import OutputFile
 from zonesmith.drivers.command import Command
 
@@ -259,3 +261,30 @@ def test_a_file_keeps_the_owner_of_the_file_it_replaces(tmp_path: Path) -> None:
         assert (found.st_uid, found.st_gid) == (65534, 65534), name
     assert Path(target.path, "keys.conf").read_bytes() == changed["keys.conf"].content
     assert Path(target.path, "named.conf").stat().st_uid == 0
+
+
+class Recording(LocalTransport):
+    """This machine, remembering what was sent to each program's standard input."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def run(
+        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = 60
+    ) -> Completed:
+        if input:
+            self.sent.append(input)
+        return super().run(argv, input=input, timeout=timeout)
+
+
+def test_only_changed_files_cross_to_the_host(tmp_path: Path) -> None:
+    transport = Recording()
+    target = Target(transport, "ns1", str(tmp_path / "ns1"))
+    deploy(target, FIRST)
+    transport.sent.clear()
+    deploy(target, SECOND)
+    [stream] = transport.sent
+    with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
+        sent = sorted(name.removeprefix("tree/") for name in tar.getnames() if "/" in name)
+    assert sent == ["named.conf", "zones/example.net.zone"]
+    assert live(target) == expected(SECOND)

@@ -1,4 +1,5 @@
-"""A swap killed half-way (kill -9 of zonesmith) is finished by the next deploy."""
+"""A swap cut off half-way (kill -9 of zonesmith, a dropped SSH connection) is
+finished by the next deploy."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from sshd import Sshd
 
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import SWAP_PAUSE_ENV, Target
-from zonesmith.deploy.transport import LocalTransport
+from zonesmith.deploy.transport import LocalTransport, SshTransport
 from zonesmith.drivers import OutputFile
 
 NAMES = ["a.zone", "b.zone", "c.zone", "d.zone"]
@@ -24,7 +27,7 @@ NEW = {name: f"new {name}\n".encode() for name in NAMES}
 DEPLOY = """
 import json, sys
 from zonesmith.deploy.install import Target
-from zonesmith.deploy.transport import LocalTransport
+from zonesmith.deploy.transport import LocalTransport, SshTransport
 from zonesmith.drivers import OutputFile
 target = Target(LocalTransport(), "ns1", sys.argv[1])
 files = {name: OutputFile(text.encode()) for name, text in json.loads(sys.argv[2]).items()}
@@ -95,3 +98,35 @@ def test_a_swap_finishes_a_cut_off_one_before_its_own(tmp_path: Path) -> None:
     with target.lock():
         target.swap(target.stage({name: OutputFile(text) for name, text in later.items()}))
     assert {name: Path(path, name).read_bytes() for name in later} == later
+
+
+def test_a_swap_cut_by_a_dropped_ssh_connection_is_finished_by_the_next_lock(
+    sshd: Sshd, ssh: SshTransport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = Target(ssh, "ns1", str(tmp_path / "ns1"))
+    with target.lock():
+        target.swap(target.stage({name: OutputFile(text) for name, text in OLD.items()}))
+    monkeypatch.setenv(SWAP_PAUSE_ENV, "30")
+    problems: list[str] = []
+
+    def deploy() -> None:
+        try:
+            with target.lock():
+                target.swap(target.stage({name: OutputFile(text) for name, text in NEW.items()}))
+        except DeployError as problem:
+            problems.append(str(problem))
+
+    swap = threading.Thread(target=deploy)
+    swap.start()
+    deadline = time.monotonic() + WAIT
+    while Path(target.path, "a.zone").read_bytes() != NEW["a.zone"]:
+        assert swap.is_alive() and time.monotonic() < deadline, "the swap never began"
+        time.sleep(0.05)
+    sshd.drop_connections()
+    swap.join(WAIT)
+    assert not swap.is_alive()
+    assert len(problems) == 1 and "the connection was lost" in problems[0]
+    assert {name: Path(target.path, name).read_bytes() for name in NAMES} != NEW
+    monkeypatch.delenv(SWAP_PAUSE_ENV)
+    with target.lock():  # the lock went with the failure; this one finishes the swap
+        assert {name: Path(target.path, name).read_bytes() for name in NAMES} == NEW

@@ -3,7 +3,9 @@ keys, and one sentence for each way a connection fails."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,25 @@ def test_close_ends_the_master_connection(sshd: Sshd) -> None:
     while sshd.log.read_text().count("Disconnected from user") == ended:
         assert time.monotonic() < deadline, "the master connection is still up"
         time.sleep(0.05)
+
+
+def test_servers_deployed_in_parallel_share_the_connection(sshd: Sshd, ssh: SshTransport) -> None:
+    before = sshd.accepted()
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda n: ssh.run(["echo", str(n)]), range(8)))
+    assert [found.stdout for found in done] == [f"{n}\n".encode() for n in range(8)]
+    assert sshd.accepted() - before == 1
+
+
+def test_a_dropped_connection_is_one_sentence_and_the_next_command_reconnects(
+    sshd: Sshd, ssh: SshTransport
+) -> None:
+    ssh.run(["true"])
+    cut = threading.Timer(1.0, sshd.drop_connections)
+    cut.start()
+    try:
+        with pytest.raises(DeployError, match=r"^ssh://.*: the connection was lost"):
+            ssh.run(["sleep", "10"], timeout=20)
+    finally:
+        cut.join()
+    assert ssh.run(["echo", "back"]).stdout == b"back\n"

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from zonesmith.deploy.errors import DeployError
-from zonesmith.deploy.transport import LocalTransport, SshTransport, SshUrl, transport_for
+from zonesmith.deploy.transport import (
+    SSH_OPTIONS_ENV,
+    LocalTransport,
+    SshTransport,
+    SshUrl,
+    close_all,
+    transport_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +64,14 @@ def test_servers_on_one_host_share_its_transport() -> None:
     assert isinstance(remote, SshTransport) and len(pool) == 2
     with pytest.raises(DeployError):
         transport_for("ssh://bad host", {})
+    close_all(pool)
+    assert pool == {}
+
+
+def test_unreadable_ssh_options_are_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SSH_OPTIONS_ENV, "-F 'unclosed")
+    with pytest.raises(DeployError, match=rf"^{SSH_OPTIONS_ENV} cannot be read: No closing"):
+        SshTransport("ssh://dns1.example.net")
 
 
 def test_a_local_program_is_bounded_in_time() -> None:

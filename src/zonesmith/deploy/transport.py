@@ -23,6 +23,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -183,6 +184,8 @@ _SSH_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("Connection closed by", "the host closed the connection during the SSH handshake"),
     ("Connection reset by", "the host reset the connection during the SSH handshake"),
     ("kex_exchange_identification", "the host closed the connection before the SSH handshake"),
+    ("closed by remote host", "the connection was lost (the host closed it)"),
+    ("Broken pipe", "the connection was lost"),
 )
 
 
@@ -206,9 +209,16 @@ class SshTransport:
         self.host = url
         self.url = SshUrl.parse(url)
         if options is None:
-            options = shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
+            try:
+                options = shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
+            except ValueError as problem:
+                raise DeployError(f"{SSH_OPTIONS_ENV} cannot be read: {problem}") from None
         self.options = tuple(options)
         self._folder: str | None = None
+        # Servers of one rank are deployed in parallel: the first command
+        # runs alone, so that it alone sets up the master connection.
+        self._first = threading.Lock()
+        self._connected = False
 
     @property
     def control_path(self) -> str:
@@ -248,9 +258,13 @@ class SshTransport:
         # The remote side gets one command string, read by the login shell:
         # every word quoted, so nothing in it is read as shell syntax.
         remote = " ".join(shlex.quote(word) for word in argv)
-        done = _run([*self.ssh_argv(), remote], input, timeout, self.where, _what(argv))
+        with contextlib.nullcontext() if self._connected else self._first:
+            done = _run([*self.ssh_argv(), remote], input, timeout, self.where, _what(argv))
+            self._connected = True
         if done.returncode == 255:
-            problem = ssh_problem(done.stderr)
+            # ssh's own failures end with 255; a mux client whose master
+            # connection dropped says nothing.
+            problem = ssh_problem(done.stderr) if done.stderr.strip() else "the connection was lost"
             if problem is not None:
                 raise DeployError(f"{self.where}: {problem}")
         return done
@@ -275,6 +289,7 @@ class SshTransport:
                 )
         shutil.rmtree(self._folder, ignore_errors=True)
         self._folder = None
+        self._connected = False
 
 
 def transport_for(
