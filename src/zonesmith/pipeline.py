@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zonesmith.compile.fleet import compile_fleet
-from zonesmith.compile.zones import compile_site
+from zonesmith.compile.fleet import ServerBuild, compile_fleet
+from zonesmith.compile.zones import CompiledSite, compile_site
 from zonesmith.diagnostics import Diagnostic, SiteError, sort_diagnostics
 from zonesmith.drivers import OutputFile, driver_for
 from zonesmith.drivers.nftables import render_nftables
@@ -204,6 +204,31 @@ def render_site(site: Site, state: SerialState, cache: ZoneCache | None = None) 
     return _render(site, secrets, _resolver_blocklists(site), cache, state)
 
 
+def server_builds(site: Site) -> dict[str, ServerBuild]:
+    """What every server of a checked site serves, as the last build compiled it.
+
+    For a deploy, which asks the drivers what to run for a server (its
+    reload commands, its checker on the target). Serials are those of the
+    serial state, as the build that wrote the output left it.
+    """
+    secrets = read_secrets(site) | read_control_secrets(site)
+    return _fleet(compile_site(site), secrets, _resolver_blocklists(site))
+
+
+def _fleet(
+    compiled: CompiledSite,
+    secrets: dict[str, str],
+    lists: dict[str, tuple[CompiledBlocklist, ...]],
+) -> dict[str, ServerBuild]:
+    """Every server's build, each software following catalogs where its driver can."""
+    catalog_consumers = {
+        software: bool(driver and driver.capabilities.catalog_consumer)
+        for software in SOFTWARES
+        for driver in [driver_for(software)]
+    }
+    return compile_fleet(compiled, secrets, catalog_consumers, lists)
+
+
 def _render(
     site: Site,
     secrets: dict[str, str],
@@ -213,12 +238,7 @@ def _render(
 ) -> Rendered:
     """Compile every zone and render every server's files."""
     compiled = compile_site(site, cache=cache, state=state)
-    catalog_consumers = {
-        software: bool(driver and driver.capabilities.catalog_consumer)
-        for software in SOFTWARES
-        for driver in [driver_for(software)]
-    }
-    builds = compile_fleet(compiled, secrets, catalog_consumers, lists)
+    builds = _fleet(compiled, secrets, lists)
     files: dict[str, OutputFile | WrittenFile] = {}
     zone_files: dict[tuple[str, str], list[str]] = {}
     checks = []

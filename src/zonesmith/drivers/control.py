@@ -76,11 +76,11 @@ def served_zone(build: ServerBuild, view: str, name: str) -> ServedZone | None:
 def loads_from_file(build: ServerBuild, view: str, name: str) -> bool:
     """Whether the server loads this zone from a file zonesmith wrote (a primary's zone).
 
-    A secondary's zones come by transfer after NOTIFY: no reload brings them.
-    A zone the build does not know (one just removed) counts as loaded from a file.
+    A secondary's zones come by transfer after NOTIFY: no reload brings them;
+    nor does one bring a zone the server no longer serves.
     """
     zone = served_zone(build, view, name)
-    return zone is None or zone.data is not None
+    return zone is not None and zone.data is not None
 
 
 def expected_serial(build: ServerBuild, view: str, name: str) -> int | None:
