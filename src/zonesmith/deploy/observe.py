@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import select
 import socket
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,8 +25,11 @@ import dns.zone
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
 
-#: Seconds to wait for SOA answers (two rounds: a lost datagram is asked again).
-QUERY_TIMEOUT = 1.5
+#: Seconds to wait for an SOA answer; a question is asked ATTEMPTS times at most.
+QUERY_TIMEOUT = 1.0
+ATTEMPTS = 3
+#: Questions in flight at once: their answers fit any socket buffer.
+WINDOW = 64
 
 
 @dataclass(frozen=True)
@@ -116,46 +121,65 @@ def soa_serials(
     address: str, port: int, questions: list[Question], timeout: float = QUERY_TIMEOUT
 ) -> tuple[dict[str, int | None], bool]:
     """The serial served for each question (None: not served), and whether the
-    server answered anything. Queries go out together on one socket: a server
-    of a thousand zones is asked in one round trip, not a thousand."""
+    server answered anything.
+
+    Queries go out on one socket, WINDOW at a time, each answer making room for
+    the next: a server of a thousand zones is asked in a few round trips, and
+    never sent more answers at once than a socket buffer holds. A question
+    without an answer is asked again once; a server that answers nothing
+    within ``timeout`` is not asked further (it is down).
+    """
     served: dict[str, int | None] = {q.key: None for q in questions}
-    pending = {}
+    todo = deque((question, 1) for question in questions)
+    flying: dict[int, tuple[Question, dns.message.Message, float, int]] = {}
     answered = False
+    ids = random.Random()
+    next_id = ids.randrange(0x10000)
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
-        for _ in range(2):
-            for question in questions:
-                if question.key in served and served[question.key] is None:
-                    message = _message(question)
-                    pending[message.id] = (question, message)
-                    try:
-                        sock.sendto(message.to_wire(), (address, port))
-                    except OSError:
-                        time.sleep(0.001)  # the send buffer is full: let answers drain
-                        sock.sendto(message.to_wire(), (address, port))
-            deadline = time.monotonic() + timeout
-            while pending and time.monotonic() < deadline:
-                ready, _, _ = select.select([sock], [], [], deadline - time.monotonic())
-                if not ready:
+        while todo or flying:
+            while todo and len(flying) < WINDOW:
+                question, attempt = todo.popleft()
+                message = _message(question)
+                message.id = next_id
+                next_id = (next_id + 1) & 0xFFFF
+                try:
+                    sock.sendto(message.to_wire(), (address, port))
+                except OSError:
+                    todo.appendleft((question, attempt))
                     break
-                wire, _ = sock.recvfrom(65535)
+                flying[message.id] = (question, message, time.monotonic() + timeout, attempt)
+            now = time.monotonic()
+            for expired in [i for i, entry in flying.items() if entry[2] <= now]:
+                question, _, _, attempt = flying.pop(expired)
+                if not answered:
+                    return served, False  # nothing at all came back: down
+                if attempt < ATTEMPTS:
+                    todo.append((question, attempt + 1))
+            if not flying:
+                continue
+            wait = max(0.0, min(entry[2] for entry in flying.values()) - time.monotonic())
+            ready, _, _ = select.select([sock], [], [], wait)
+            while ready:
+                try:
+                    wire = sock.recv(65535)
+                except BlockingIOError:
+                    break
                 answered = True
-                key, serial = _answer(wire, pending)
+                key, serial = _answer(wire, flying)
                 if key is not None:
                     served[key] = serial
-            if not pending:
-                break
     return served, answered
 
 
-def _answer(wire: bytes, pending: dict) -> tuple[str | None, int | None]:
+def _answer(wire: bytes, flying: dict) -> tuple[str | None, int | None]:
     if len(wire) < 2:
         return None, None
-    entry = pending.pop(int.from_bytes(wire[:2], "big"), None)
+    entry = flying.pop(int.from_bytes(wire[:2], "big"), None)
     if entry is None:
         return None, None
-    question, message = entry
+    question, message, _, _ = entry
     try:
         keyring = message.keyring if question.tsig is not None else None
         response = dns.message.from_wire(wire, keyring=keyring, request_mac=message.mac)
