@@ -79,7 +79,11 @@ def zonesmith(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     return subprocess.run(
         [sys.executable, "-m", "zonesmith", *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
 
 
@@ -96,7 +100,9 @@ def start(srv: Path, logs: Path) -> dict[str, subprocess.Popen[bytes]]:
         with open(logs / f"{name}.log", "ab") as log:
             started[name] = subprocess.Popen(
                 [binary, *map(str, command[1:])],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
     return started
 
@@ -134,8 +140,10 @@ def timed(*args: str | Path, expect: int) -> float:
     done = zonesmith(*args)
     elapsed = time.perf_counter() - began
     if done.returncode != expect:
-        raise SystemExit(f"zonesmith {' '.join(map(str, args))} exited {done.returncode}:\n"
-                         f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"zonesmith {' '.join(map(str, args))} exited {done.returncode}:\n"
+            f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return elapsed
 
 
@@ -173,13 +181,19 @@ def main() -> None:
         if options.keep is None:
             shutil.rmtree(base, ignore_errors=True)
     print(f"fleet: 4 servers (BIND primary; NSD, Knot, BIND secondaries), {len(names)} zones")
-    print(f"first install (apply --yes, nothing running): {install:.2f} s; "
-          f"servers took every zone in {settled:.1f} s")
+    print(
+        f"first install (apply --yes, nothing running): {install:.2f} s; "
+        f"servers took every zone in {settled:.1f} s"
+    )
     print(f"{'measure':<40} {'median':>8} {'min':>8} {'max':>8} {'goal':>6}")
-    for label, runs in (("plan, nothing to do", plans),
-                        ("apply one record, served everywhere", applies)):
-        print(f"{label:<40} {statistics.median(runs):>7.2f}s {min(runs):>7.2f}s "
-              f"{max(runs):>7.2f}s {GOALS[label]:>5.1f}s")
+    for label, runs in (
+        ("plan, nothing to do", plans),
+        ("apply one record, served everywhere", applies),
+    ):
+        print(
+            f"{label:<40} {statistics.median(runs):>7.2f}s {min(runs):>7.2f}s "
+            f"{max(runs):>7.2f}s {GOALS[label]:>5.1f}s"
+        )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class DeployReport(Report):
             f"{server.server} ({server.software} {server.role}, {where}:{server.path})", "bold"
         )
         if server.down:
-            self.styled(f"  {server.down}: files are installed, nothing reloaded", "yellow")
+            self.styled(f"  {server.down}: apply installs its files and reloads nothing", "yellow")
         for zone in server.zones:
             view = f" (view {zone.view})" if zone.view != DEFAULT_VIEW else ""
             serial = f"serial {zone.old_serial or '-'} -> {zone.new_serial or '-'}"
