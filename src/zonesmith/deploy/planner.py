@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from zonesmith.compile.fleet import ServedZone
 from zonesmith.compile.serials import SerialState, serial_gt
 from zonesmith.deploy.build import (
     DEPLOYED,
@@ -15,8 +16,9 @@ from zonesmith.deploy.build import (
     ServerFiles,
     build_for_deploy,
     checked_site,
+    zone_key,
 )
-from zonesmith.deploy.diff import file_diff, parse_zone, rrset_diff, zone_rrsets
+from zonesmith.deploy.diff import RRsets, file_diff, parse_zone, rrset_diff, zone_rrsets
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.gates import gates_of
 from zonesmith.deploy.install import Target, digest
@@ -73,6 +75,24 @@ def tsig_for(site: Site, server: Server, view: str, secrets: Mapping[str, str]):
     return (key.name, key.algorithm, secrets[key.name])
 
 
+def observe_fleet(
+    build: DeployBuild, targets: Mapping[str, Target], secrets: Mapping[str, str]
+) -> dict[str, Observed]:
+    """Every server of the build observed, several at once."""
+
+    def look(name: str) -> Observed:
+        entry = build.servers[name]
+        server = entry.server
+        questions = [
+            Question(key, zone.text_name, tsig_for(build.site, server, zone.view, secrets))
+            for key, (zone, _) in entry.zones.items()
+        ]
+        return observe(targets[name], server.address, server.port, questions)
+
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        return dict(zip(build.servers, threads.map(look, build.servers), strict=True))
+
+
 def make_plan(
     root: Path,
     pool: dict[str, Transport],
@@ -92,16 +112,7 @@ def make_plan(
         name: target_for(entry.server, pool, releases) for name, entry in build.servers.items()
     }
 
-    def look(name: str) -> Observed:
-        entry = build.servers[name]
-        questions = [
-            Question(key, served.text_name, tsig_for(site, entry.server, served.view, secrets))
-            for key, (served, _) in entry.zones.items()
-        ]
-        return observe(targets[name], entry.server.address, entry.server.port, questions)
-
-    with ThreadPoolExecutor(max_workers=8) as pool_of_threads:
-        observed = dict(zip(build.servers, pool_of_threads.map(look, build.servers), strict=True))
+    observed = observe_fleet(build, targets, secrets)
     floors = served_floors(build, observed)
     if floors:
         build = build_for_deploy(site, floors=floors, pinned=pinned)
@@ -219,10 +230,9 @@ def zone_changes(
     """Zones added, removed, changed or drifted on one server."""
     changes = []
     known = set(deployed.get("zones", ()))
-    edited = seen.hand_edited()
     by_zone = {
-        f.zone.view + "/" + f.zone.text_name: rel
-        for rel, f in entry.files.items()
+        zone_key(f.zone.view, f.zone.text_name): relative
+        for relative, f in entry.files.items()
         if f.zone is not None
     }
     for key, (served, compiled) in entry.zones.items():
@@ -231,28 +241,10 @@ def zone_changes(
         relative = by_zone.get(key) if served.data is not None else None
         drift: tuple[str, ...] = ()
         diff = None
-        state_entry = before.serials.get(served.zone.text, {}).get(served.view)
         if relative is not None and compiled is not None:
-            last = int(state_entry["serial"]) if state_entry else None  # type: ignore[call-overload]
-            ahead = old is not None and last is not None and serial_gt(old, last)
-            if relative in edited or ahead:
-                drift = (
-                    f"{served.text_name} on {entry.server.name} serves serial {old}"
-                    f"{'' if last is None else f', the last deploy made {last}'}"
-                    f"{'; its zone file was edited by hand' if relative in edited else ''}",
-                )
+            drift = _drift(entry, seen, before, served, relative)
             if drift or seen.installed.get(relative) != digest(entry.files[relative].content):
-                live = None
-                if drift and seen.down is None:
-                    try:
-                        tsig = tsig_for(entry.build.site, entry.server, served.view, secrets)
-                        live = zone_rrsets(
-                            transfer(
-                                entry.server.address, entry.server.port, served.text_name, tsig
-                            )
-                        )
-                    except DeployError:
-                        live = None
+                live = _live_rrsets(entry, seen, secrets, served) if drift else None
                 if live is None:
                     live = parse_zone(target.read(relative), compiled.origin)
                 new_sets = parse_zone(entry.files[relative].content, compiled.origin) or {}
@@ -265,18 +257,45 @@ def zone_changes(
             kind = "changed"
         else:
             continue
-        counts = (
-            (diff.lines, diff.changed, diff.total, diff.apex_ns_changed)
-            if diff
-            else ((), 0, 0, False)
-        )
+        counts = (diff.changed, diff.total, diff.apex_ns_changed) if diff else (0, 0, False)
+        lines = diff.lines if diff else ()
         changes.append(
-            ZoneChange(served.text_name, served.view, kind, old, new, counts[0], drift, *counts[1:])
+            ZoneChange(served.text_name, served.view, kind, old, new, lines, drift, *counts)
         )
     for key in sorted(known - set(entry.zones)):
         view, _, zone = key.partition("/")
         changes.append(ZoneChange(zone, view, "removed", seen.served.get(key), None))
     return changes
+
+
+def _drift(
+    entry: ServerFiles, seen: Observed, before: SerialState, served: ServedZone, relative: str
+) -> tuple[str, ...]:
+    """Why a primary's live zone is not what the last deploy made: its file
+    edited by hand, or a serial served above the last deploy's."""
+    last_entry = before.serials.get(served.zone.text, {}).get(served.view)
+    last = int(last_entry["serial"]) if last_entry else None  # type: ignore[call-overload]
+    old = seen.served.get(zone_key(served.view, served.text_name))
+    edited = relative in seen.hand_edited()
+    if not edited and (old is None or last is None or not serial_gt(old, last)):
+        return ()
+    made = "" if last is None else f", the last deploy made {last}"
+    by_hand = "; its zone file was edited by hand" if edited else ""
+    return (f"{served.text_name} on {entry.server.name} serves serial {old}{made}{by_hand}",)
+
+
+def _live_rrsets(
+    entry: ServerFiles, seen: Observed, secrets: Mapping[str, str], served: ServedZone
+) -> RRsets | None:
+    """The zone as the server serves it (AXFR with the view's key), or None."""
+    if seen.down is not None:
+        return None
+    tsig = tsig_for(entry.build.site, entry.server, served.view, secrets)
+    server = entry.server
+    try:
+        return zone_rrsets(transfer(server.address, server.port, served.text_name, tsig))
+    except DeployError:
+        return None
 
 
 def _restart(entry: ServerFiles, deployed: dict) -> str | None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from zonesmith.compile.serials import SerialState, serial_gt
 from zonesmith.deploy.build import build_for_deploy, checked_site
-from zonesmith.deploy.observe import Observed, Question, observe
-from zonesmith.deploy.planner import deploy_settings, target_for, tsig_for
+from zonesmith.deploy.planner import deploy_settings, observe_fleet, target_for
 from zonesmith.deploy.transport import Transport
 from zonesmith.pipeline import read_secrets
 
@@ -36,17 +34,10 @@ def site_status(root: Path, pool: dict[str, Transport]) -> list[ZoneStatus]:
     build = build_for_deploy(site)
     _, _, releases = deploy_settings(site)
 
-    def look(name: str) -> Observed:
-        entry = build.servers[name]
-        questions = [
-            Question(key, served.text_name, tsig_for(site, entry.server, served.view, secrets))
-            for key, (served, _) in entry.zones.items()
-        ]
-        target = target_for(entry.server, pool, releases)
-        return observe(target, entry.server.address, entry.server.port, questions)
-
-    with ThreadPoolExecutor(max_workers=8) as threads:
-        observed = dict(zip(build.servers, threads.map(look, build.servers), strict=True))
+    targets = {
+        name: target_for(entry.server, pool, releases) for name, entry in build.servers.items()
+    }
+    observed = observe_fleet(build, targets, secrets)
     found = []
     for name, entry in build.servers.items():
         seen = observed[name]
