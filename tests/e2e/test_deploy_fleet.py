@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -315,9 +318,48 @@ def test_a_staged_config_the_targets_checker_refuses_leaves_the_server_untouched
     assert "192.0.2.101" in (fleet.srv / "ns1/zones/example.com.zone").read_text()
 
 
+def test_an_apply_killed_mid_swap_leaves_old_or_new_and_the_next_apply_finishes(
+    fleet: Fleet,
+) -> None:
+    fleet.zones["example.info"] = "{include: [ns]}"
+    fleet.write_config()
+    fleet.edit("example.info", "www: A 192.0.2.90\n")
+    before = {name: fleet.serial(name, "example.com") for name in ("ns1", "ns2", "ns3", "ns4")}
+    env = checkout_env()
+    env["ZONESMITH_TEST_SWAP_PAUSE"] = "1"  # seconds after each file a swap moves in
+    command = [sys.executable, "-m", "zonesmith", "apply", str(fleet.site), "--yes"]
+    apply = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    journal = fleet.srv / "ns1/.zonesmith/journal"
+    try:
+        deadline = time.monotonic() + WAIT
+        while not journal.exists() and time.monotonic() < deadline and apply.poll() is None:
+            time.sleep(0.05)
+        assert journal.exists(), "the swap on ns1 never started"
+    finally:
+        os.killpg(apply.pid, signal.SIGKILL)  # the apply and the commands it runs
+        apply.wait(timeout=10)
+    for name, serial in before.items():
+        assert fleet.serial(name, "example.com") == serial, name  # old content, still served
+    stale = fleet.run("apply", fleet.site, "--yes")
+    assert stale.returncode == 1 and "stale lock" in stale.stderr
+    assert "--break-lock" in stale.stderr
+    ok(fleet.run("apply", fleet.site, "--yes", "--break-lock"))
+    serial = fleet.serial("ns1", "example.info")
+    assert serial is not None
+    for name in ("ns2", "ns3", "ns4"):
+        fleet.wait_for(name, "example.info", serial)
+
+
 def test_rollback_puts_back_the_last_deploys_content_with_a_larger_serial(fleet: Fleet) -> None:
-    ok(fleet.run("apply", fleet.site, "--yes"))  # newer -> 192.0.2.102
-    assert fleet.address_of("ns1", "newer.example.com") == ["192.0.2.102"]
+    fleet.edit("example.com", EXAMPLE_COM + "new: A 192.0.2.99\nnewer: A 192.0.2.103\n")
+    ok(fleet.run("apply", fleet.site, "--yes"))
+    assert fleet.address_of("ns1", "newer.example.com") == ["192.0.2.103"]
     before = fleet.serial("ns1", "example.com")
     assert fleet.run("rollback", fleet.site).returncode == 1  # needs --yes off a terminal
     ok(fleet.run("rollback", fleet.site, "--yes"))
@@ -325,15 +367,13 @@ def test_rollback_puts_back_the_last_deploys_content_with_a_larger_serial(fleet:
     assert now is not None and now > before
     for server in ("ns1", "ns2", "ns3", "ns4"):
         fleet.wait_for(server, "example.com", now)
-        assert fleet.address_of(server, "newer.example.com") == ["192.0.2.101"], server
-    kinds = [
-        json.loads(line)["kind"]
-        for line in (fleet.site / "deploy-journal.jsonl").read_text().splitlines()
-    ]
-    assert kinds[-1] == "rollback"
-    # The site still says .102: the next plan puts it back, above the rollback's serial.
+        assert fleet.address_of(server, "newer.example.com") == ["192.0.2.102"], server
+    journal = (fleet.site / "deploy-journal.jsonl").read_text().splitlines()
+    assert json.loads(journal[-1])["kind"] == "rollback"
+    # The site still says .103: the next plan puts it back, above the rollback's serial.
     plan = fleet.run("plan", fleet.site)
-    assert plan.returncode == 2 and "+ newer.example.com. 3600 IN A 192.0.2.102" in plan.stdout
+    assert plan.returncode == 2 and "+ newer.example.com. 3600 IN A 192.0.2.103" in plan.stdout
+    assert f"serial {now} -> " in plan.stdout
 
 
 def test_a_stopped_secondary_turns_status_red(fleet: Fleet) -> None:

@@ -183,6 +183,7 @@ def run_apply(
     acks: tuple[str, ...],
     as_json: bool,
     make: Callable[[dict[str, Transport]], object] | None = None,
+    break_lock: bool = False,
 ) -> None:
     """apply and rollback: plan (or load one), show, confirm, apply, report."""
     from zonesmith.deploy.apply import apply_plan
@@ -212,7 +213,7 @@ def run_apply(
         refused = _confirm(plan_value, yes, acks)
         if refused:
             raise DeployError(refused)
-        applied = apply_plan(planned, site)  # type: ignore[arg-type]
+        applied = apply_plan(planned, site, break_lock)  # type: ignore[arg-type]
     if as_json:
         _json(
             {
@@ -228,11 +229,10 @@ def run_apply(
             detail = f": {outcome.detail}" if outcome.detail else ""
             style = "green" if outcome.state in ("applied", "unchanged") else "yellow"
             report.styled(f"{outcome.server}: {outcome.state}{detail}", style)
-        report.line(
-            "Applied: every server serves the change."
-            if applied.ok
-            else f"Apply stopped: {applied.problem}"
-        )
+        if applied.ok:
+            report.line("Applied: every server serves the change.")
+        else:
+            click.echo(f"error: apply stopped: {applied.problem}", err=True)
     if not applied.ok:
         sys.exit(EXIT_ERRORS)
 
@@ -247,12 +247,22 @@ def run_apply(
 )
 @yes_option
 @ack_option
+@click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Break a stale lock (its deploy is gone); a lock a running deploy holds stays.",
+)
 @json_option
 def apply(
-    site: Path, plan_file: Path | None, yes: bool, acks: tuple[str, ...], as_json: bool
+    site: Path,
+    plan_file: Path | None,
+    yes: bool,
+    acks: tuple[str, ...],
+    break_lock: bool,
+    as_json: bool,
 ) -> None:
     """Deploy the site to its servers: install, reload, verify."""
-    run_apply(site, plan_file, yes, acks, as_json)
+    run_apply(site, plan_file, yes, acks, as_json, break_lock=break_lock)
 
 
 @click.command()

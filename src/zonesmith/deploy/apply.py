@@ -48,12 +48,17 @@ def run_command(target: Target, command: Command) -> None:
         raise DeployError(f"{target.name}: {command.why} failed: {done.message()}")
 
 
-def install(target: Target, entry: ServerFiles, plan: ServerPlan, outcome: Outcome) -> None:
+def install(
+    target: Target, entry: ServerFiles, plan: ServerPlan, outcome: Outcome, break_lock: bool
+) -> None:
     """Lock, stage, check on the target, swap and reload one server (restored on failure)."""
     if not plan.files:
         outcome.state = "unchanged"
         return
     driver, build = entry.driver, entry.build
+    holder = target.holder() if break_lock else None
+    if holder is not None and holder.stale() is not None:
+        target.break_lock()  # the user said so; a lock still held by a live deploy stays
     with target.lock(journal.who()):
         if entry.folders:
             folders = [f"{target.path}/{folder}" for folder in entry.folders]
@@ -140,7 +145,7 @@ def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dic
     return problems
 
 
-def apply_plan(planned: Planned, root: Path) -> Applied:
+def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applied:
     """Apply ``planned`` rank by rank; the first failure stops the rollout."""
     plan = planned.plan
     timeout, _, _ = deploy_settings(planned.build.site)
@@ -155,6 +160,7 @@ def apply_plan(planned: Planned, root: Path) -> Applied:
                     planned.build.servers[server.server],
                     server,
                     outcomes[server.server],
+                    break_lock,
                 )
                 for server in rank
             }
