@@ -243,3 +243,15 @@ def test_the_check_on_the_target_uses_a_config_rendered_for_the_staged_tree(site
         assert staged in rendered and f"/srv/{name}/" not in rendered
         command = driver.check_command(fleet[name], staged)
         assert f"{staged}/{config}.check" in command.argv
+
+
+def test_a_secret_that_cannot_be_made_is_one_sentence(site: Path, tmp_path: Path) -> None:
+    (site / "secrets" / "control").write_text("a file where the folder belongs\n")
+    result = zonesmith("build", site, "-o", tmp_path / "out")
+    assert result.returncode == 1
+    said = result.stdout + result.stderr
+    assert (
+        "server 'ns1': cannot read or create its control secret: secrets/control is not a folder"
+        in said
+    )
+    assert "Traceback" not in said and not (tmp_path / "out").exists()

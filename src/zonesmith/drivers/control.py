@@ -57,9 +57,8 @@ class ServerChange:
 
     @property
     def empty(self) -> bool:
-        return not (
-            self.zones_changed or self.zone_list_changed or self.config_changed
-        ) and not self.options_changed
+        changed = self.zones_changed or self.zone_list_changed
+        return not (changed or self.config_changed or self.options_changed)
 
 
 def served_zone(build: ServerBuild, view: str, name: str) -> ServedZone | None:

@@ -49,8 +49,7 @@ def read_control_secrets(site: Site) -> dict[str, str]:
 
 def control_secret(root: Path, server: Server) -> str:
     """The control secret of ``server``, made on first use; never in any message."""
-    folder = root / CONTROL_FOLDER
-    path = folder / f"{server.name}.key"
+    path = root / CONTROL_FOLDER / f"{server.name}.key"
     shown = display_path(path)
     if "/" in server.name or server.name.startswith("."):
         raise SiteError(
@@ -58,17 +57,12 @@ def control_secret(root: Path, server: Server) -> str:
         )
     try:
         if not path.exists():
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
-            made = base64.b64encode(secrets.token_bytes(32)).decode() + "\n"
-            # O_EXCL: two builds at once never give one server two secrets.
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-                f.write(made)
-        text = path.read_text().strip()
-    except FileExistsError:
+            _make_secret(path)
         text = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
+        if path.parent.exists() and not path.parent.is_dir():
+            reason = f"{CONTROL_FOLDER} is not a folder"
         raise SiteError(
             [
                 error(
@@ -93,3 +87,17 @@ def control_secret(root: Path, server: Server) -> str:
             ]
         ) from None
     return text
+
+
+def _make_secret(path: Path) -> None:
+    """A new random secret at ``path`` (mode 0600, in a folder of mode 0700)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    made = base64.b64encode(secrets.token_bytes(32)).decode() + "\n"
+    try:
+        # O_EXCL: two builds at once never give one server two secrets.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another build made it first: that one stands
+    with os.fdopen(fd, "w") as file:
+        file.write(made)
