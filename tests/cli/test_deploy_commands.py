@@ -1,4 +1,4 @@
-"""The deploy commands on servers that do not run: exit codes, --yes, plan files, one-sentence errors."""
+"""The deploy commands on servers that do not run: exit codes, --yes, plan files, errors."""
 
 from __future__ import annotations
 
