@@ -318,6 +318,30 @@ def test_a_staged_config_the_targets_checker_refuses_leaves_the_server_untouched
     assert "192.0.2.101" in (fleet.srv / "ns1/zones/example.com.zone").read_text()
 
 
+def test_a_failed_reload_restores_the_release_and_stops_the_rollout(fleet: Fleet) -> None:
+    # rndc that cannot reach named (as when its key changed by hand): the
+    # primary's files go back and no secondary is touched.
+    bin_folder = fleet.root / "broken-rndc-bin"
+    bin_folder.mkdir(exist_ok=True)
+    rndc = bin_folder / "rndc"
+    rndc.write_text("#!/bin/sh\necho 'rndc: connection to remote host closed' >&2\nexit 1\n")
+    rndc.chmod(0o755)
+    env = checkout_env()
+    env["PATH"] = f"{bin_folder}{os.pathsep}{env['PATH']}"
+    zone_file = fleet.srv / "ns1/zones/example.com.zone"
+    zone_before = zone_file.read_bytes()
+    before = fleet.serial("ns1", "example.com")
+    result = fleet.run("apply", fleet.site, "--yes", "--json", env=env)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    states = {name: outcome["state"] for name, outcome in report["servers"].items()}
+    assert states["ns1"] == "restored"
+    assert {states[name] for name in ("ns2", "ns3", "ns4")} == {"not started"}
+    assert "connection to remote host closed" in report["problem"]
+    assert zone_file.read_bytes() == zone_before
+    assert fleet.serial("ns1", "example.com") == before
+
+
 def test_an_apply_killed_mid_swap_leaves_old_or_new_and_the_next_apply_finishes(
     fleet: Fleet,
 ) -> None:

@@ -14,7 +14,7 @@ from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
 from zonesmith.deploy.observe import Question
 from zonesmith.deploy.plan import Plan, ServerPlan
-from zonesmith.deploy.planner import Planned, deploy_settings, tsig_for
+from zonesmith.deploy.planner import Planned, tsig_for
 from zonesmith.deploy.verify import Expect, primary_matches, wait_for_serials
 from zonesmith.drivers import OutputFile
 from zonesmith.drivers.command import Command
@@ -128,9 +128,7 @@ def expectations(planned: Planned, plan: ServerPlan) -> list[tuple[Expect, Serve
 def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dict[str, str]:
     """server -> why it does not serve its part of the plan (empty: all good)."""
     wanted = [pair for plan in rank for pair in expectations(planned, plan)]
-    problems: dict[str, str] = {}
-    for line in wait_for_serials([want for want, _ in wanted], timeout):
-        problems.setdefault(line.split(" ", 1)[0], line)
+    problems = wait_for_serials([want for want, _ in wanted], timeout)
     for want, entry in wanted:
         if entry.server.role != "primary" or want.server in problems:
             continue
@@ -148,7 +146,7 @@ def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dic
 def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applied:
     """Apply ``planned`` rank by rank; the first failure stops the rollout."""
     plan = planned.plan
-    timeout, _, _ = deploy_settings(planned.build.site)
+    timeout = planned.build.site.deploy.verify_timeout
     outcomes = {server.server: Outcome(server.server) for server in plan.servers}
     problem = None
     for rank in plan.ranks():

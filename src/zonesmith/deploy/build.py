@@ -112,7 +112,7 @@ def build_for_deploy(
         server = entry.server
         deployed = {
             "zones": sorted(entry.zones),
-            "listen": [server.address, server.port, getattr(server, "control_port", None)],
+            "listen": [server.address, server.port, server.control_port],
         }
         entry.files[DEPLOYED] = OutputFile((json.dumps(deployed, indent=0) + "\n").encode())
     return DeployBuild(site, state, servers, compiled)

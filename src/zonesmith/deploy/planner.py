@@ -32,20 +32,8 @@ from zonesmith.pipeline import read_secrets
 from zonesmith.site.control_secrets import read_control_secrets
 
 
-def deploy_settings(site: Site) -> tuple[float, float, int]:
-    """verify-timeout (s), mass-change (0..1), releases kept: the site's or the defaults."""
-    settings = getattr(site, "deploy", None)
-    return (
-        getattr(settings, "verify_timeout", 30.0),
-        getattr(settings, "mass_change", 0.3),
-        getattr(settings, "releases", 10),
-    )
-
-
 def target_for(server: Server, pool: dict[str, Transport], releases: int) -> Target:
-    return Target(
-        transport_for(getattr(server, "host", None), pool), server.name, server.path, releases
-    )
+    return Target(transport_for(server.host, pool), server.name, server.path, releases)
 
 
 @dataclass
@@ -106,7 +94,7 @@ def make_plan(
     """
     site = checked_site(root)
     secrets = read_secrets(site) | read_control_secrets(site)
-    _, _, releases = deploy_settings(site)
+    releases = site.deploy.releases
     build = build_for_deploy(site, pinned=pinned)
     targets = {
         name: target_for(entry.server, pool, releases) for name, entry in build.servers.items()
@@ -123,7 +111,7 @@ def make_plan(
         plan_server(build, entry, targets[name], observed[name], before, secrets)
         for name, entry in build.servers.items()
     )
-    _, threshold, _ = deploy_settings(site)
+    threshold = site.deploy.mass_change
     serials = tuple(
         (zone.zone.text, view, zone.serial, zone.digest)
         for (view, _), zone in sorted(build.compiled.items())
@@ -321,7 +309,7 @@ def reload_commands(entry: ServerFiles, plan: ServerPlan) -> list[Command]:
     changed_paths = {f.path for f in plan.files}
     zone_paths = {rel for rel, f in entry.files.items() if f.zone is not None}
     config = bool(changed_paths - zone_paths - {DEPLOYED})
-    main = getattr(entry.driver, "config_name", None)
+    main = entry.driver.config_name
     change = ServerChange(
         zones_changed=pairs(("changed", "drift")),
         zones_added=pairs(("added",)),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from zonesmith.compile.serials import SerialState, serial_gt
 from zonesmith.deploy.build import build_for_deploy, checked_site
-from zonesmith.deploy.planner import deploy_settings, observe_fleet, target_for
+from zonesmith.deploy.planner import observe_fleet, target_for
 from zonesmith.deploy.transport import Transport
 from zonesmith.pipeline import read_secrets
 
@@ -32,7 +32,7 @@ def site_status(root: Path, pool: dict[str, Transport]) -> list[ZoneStatus]:
     secrets = read_secrets(site)
     deployed = SerialState.load(Path(site.root))
     build = build_for_deploy(site)
-    _, _, releases = deploy_settings(site)
+    releases = site.deploy.releases
 
     targets = {
         name: target_for(entry.server, pool, releases) for name, entry in build.servers.items()

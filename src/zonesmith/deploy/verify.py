@@ -23,8 +23,9 @@ class Expect:
     serial: int
 
 
-def wait_for_serials(expected: Sequence[Expect], timeout: float) -> list[str]:
-    """Ask until every server serves its serial or ``timeout`` passes; what is still missing."""
+def wait_for_serials(expected: Sequence[Expect], timeout: float) -> dict[str, str]:
+    """Ask until every server serves its serial or ``timeout`` passes; server ->
+    what it still does not serve (empty: all good)."""
     deadline = time.monotonic() + timeout
     pending = list(expected)
     while True:
@@ -39,11 +40,15 @@ def wait_for_serials(expected: Sequence[Expect], timeout: float) -> list[str]:
                 if serial is None or (serial != want.serial and not serial_gt(serial, want.serial)):
                     still.append((want, serial))
         if not still or time.monotonic() >= deadline:
-            return [
-                f"{want.server} serves {want.question.zone} with serial "
-                f"{'nothing' if serial is None else serial}, not {want.serial}, after {timeout:g} s"
-                for want, serial in still
-            ]
+            problems: dict[str, str] = {}
+            for want, serial in still:
+                problems.setdefault(
+                    want.server,
+                    f"{want.server} serves {want.question.zone} with serial "
+                    f"{'nothing' if serial is None else serial}, not {want.serial}, "
+                    f"after {timeout:g} s",
+                )
+            return problems
         pending = [want for want, _ in still]
         time.sleep(0.1)
 
