@@ -63,9 +63,8 @@ class DeployReport(Report):
         if server.down:
             self.styled(f"  {server.down}: apply installs its files and reloads nothing", "yellow")
         for zone in server.zones:
-            view = f" (view {zone.view})" if zone.view != DEFAULT_VIEW else ""
             serial = f"serial {zone.old_serial or '-'} -> {zone.new_serial or '-'}"
-            self.line(f"  zone {zone.zone}{view}: {zone.kind}, {serial}")
+            self.line(f"  zone {_zone_name(zone.zone, zone.view)}: {zone.kind}, {serial}")
             for line in zone.drift:
                 self.styled(f"    drift: {line}", "yellow")
             for line in zone.lines:
@@ -78,6 +77,11 @@ class DeployReport(Report):
             self.line(f"  run: {' '.join(command.argv)}  # {command.why}")
         if server.restart:
             self.styled(f"  restart needed (apply never restarts): {server.restart}", "yellow")
+
+
+def _zone_name(zone: str, view: str) -> str:
+    """A zone as the user knows it: its view named where the site has views."""
+    return zone if view == DEFAULT_VIEW else f"{zone} (view {view})"
 
 
 @contextmanager
@@ -279,16 +283,18 @@ def status(site: Path, as_json: bool) -> None:
         _json({"ok": not bad, "zones": [asdict(row) for row in rows]})
     else:
         report = DeployReport()
-        width = max((len(row.zone) for row in rows), default=4)
+        names = [_zone_name(row.zone, row.view) for row in rows]
+        width = max((len(name) for name in names), default=4)
         report.line(f"{'zone':<{width}}  {'server':<8} {'served':>10} {'expected':>10}  state")
-        for row in rows:
+        for name, row in zip(names, rows, strict=True):
             report.styled(
-                f"{row.zone:<{width}}  {row.server:<8} {row.served or '-':>10} "
+                f"{name:<{width}}  {row.server:<8} {row.served or '-':>10} "
                 f"{row.expected or '-':>10}  {row.state}",
                 None if row.ok else "red",
             )
-        for row in bad:
-            click.echo(f"not ok: {row.zone} on {row.server}: {row.state}", err=True)
+        for name, row in zip(names, rows, strict=True):
+            if not row.ok:
+                click.echo(f"not ok: {name} on {row.server}: {row.state}", err=True)
     if bad:
         sys.exit(EXIT_ERRORS)
 
