@@ -90,6 +90,8 @@ def install(
             restore(target, plan, outcome)
             raise
     outcome.state = "applied"
+    if plan.restart:
+        outcome.detail = f"restart it to finish (apply never restarts): {plan.restart}"
 
 
 def restore(target: Target, plan: ServerPlan, outcome: Outcome) -> None:

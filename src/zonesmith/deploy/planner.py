@@ -175,7 +175,7 @@ def plan_server(
     server = entry.server
     if seen.files_error is not None:
         raise DeployError(seen.files_error)
-    hidden = list(secrets.values()) + [k.secret for k in entry.build.keys if hasattr(k, "secret")]
+    hidden = [*secrets.values(), *(key.secret for key in entry.build.keys)]
     deployed = _deployed(target)
     files: list[FileChange] = []
     zone_files = {relative: f.zone for relative, f in entry.files.items() if f.zone is not None}
