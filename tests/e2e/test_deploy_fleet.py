@@ -294,18 +294,23 @@ def test_a_stale_plan_file_is_refused(fleet: Fleet) -> None:
     assert fleet.address_of("ns2", "newer.example.com") == ["192.0.2.101"]
 
 
+def failing_tool(fleet: Fleet, tool: str, message: str) -> dict[str, str]:
+    """An environment where ``tool`` on the target says ``message`` and fails."""
+    folder = fleet.root / f"failing-{tool}"
+    folder.mkdir(exist_ok=True)
+    (folder / tool).write_text(f"#!/bin/sh\necho {message} >&2\nexit 1\n")
+    (folder / tool).chmod(0o755)
+    env = checkout_env()
+    env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
+    return env
+
+
 def test_a_staged_config_the_targets_checker_refuses_leaves_the_server_untouched(
     fleet: Fleet,
 ) -> None:
     # The target's named-checkconf is stricter than the one the site was
     # checked with (another version): a checker of its own on PATH says so.
-    bin_folder = fleet.root / "stricter-bin"
-    bin_folder.mkdir(exist_ok=True)
-    checker = bin_folder / "named-checkconf"
-    checker.write_text("#!/bin/sh\necho \"$2:12: unknown option 'rate-limit'\" >&2\nexit 1\n")
-    checker.chmod(0o755)
-    env = checkout_env()
-    env["PATH"] = f"{bin_folder}{os.pathsep}{env['PATH']}"
+    env = failing_tool(fleet, "named-checkconf", "\"$2:12: unknown option 'rate-limit'\"")
     conf_before = (fleet.srv / "ns1/named.conf").read_bytes()
     fleet.edit("example.com", EXAMPLE_COM + "new: A 192.0.2.99\nnewer: A 192.0.2.102\n")
     before = fleet.serial("ns1", "example.com")
@@ -321,13 +326,7 @@ def test_a_staged_config_the_targets_checker_refuses_leaves_the_server_untouched
 def test_a_failed_reload_restores_the_release_and_stops_the_rollout(fleet: Fleet) -> None:
     # rndc that cannot reach named (as when its key changed by hand): the
     # primary's files go back and no secondary is touched.
-    bin_folder = fleet.root / "broken-rndc-bin"
-    bin_folder.mkdir(exist_ok=True)
-    rndc = bin_folder / "rndc"
-    rndc.write_text("#!/bin/sh\necho 'rndc: connection to remote host closed' >&2\nexit 1\n")
-    rndc.chmod(0o755)
-    env = checkout_env()
-    env["PATH"] = f"{bin_folder}{os.pathsep}{env['PATH']}"
+    env = failing_tool(fleet, "rndc", "'rndc: connection to remote host closed'")
     zone_file = fleet.srv / "ns1/zones/example.com.zone"
     zone_before = zone_file.read_bytes()
     before = fleet.serial("ns1", "example.com")
