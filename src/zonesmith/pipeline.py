@@ -63,6 +63,7 @@ from zonesmith.site.secrets import read_secret, secret_problem
 
 if TYPE_CHECKING:
     from zonesmith.blocklists.compiled import CompiledBlocklist
+    from zonesmith.compile.serials import SerialState
 
 
 def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
@@ -283,6 +284,13 @@ def _resolver_blocklists(site: Site) -> dict[str, tuple[CompiledBlocklist, ...]]
     return {server.name: compiled_for(site, server) for server in resolvers}
 
 
+def render_site(site: Site, state: SerialState, cache: ZoneCache | None = None) -> Rendered:
+    """Every server's files of a checked site, compiled with ``state`` (a deploy's),
+    written nowhere: deploy sends them to the servers' paths."""
+    secrets = read_secrets(site) | read_control_secrets(site)
+    return _render(site, secrets, _resolver_blocklists(site), cache, state)
+
+
 def server_builds(site: Site) -> dict[str, ServerBuild]:
     """What every server of a checked site serves, as the last build compiled it.
 
@@ -313,9 +321,10 @@ def _render(
     secrets: dict[str, str],
     lists: dict[str, tuple[CompiledBlocklist, ...]],
     cache: ZoneCache | None,
+    state: SerialState | None = None,
 ) -> Rendered:
     """Compile every zone and render every server's files."""
-    compiled = compile_site(site, body=_body_stage(cache))
+    compiled = compile_site(site, body=_body_stage(cache), state=state)
     builds = _fleet(compiled, secrets, lists)
     files: dict[str, OutputFile | WrittenFile] = {}
     zone_files: dict[tuple[str, str], list[str]] = {}

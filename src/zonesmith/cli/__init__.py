@@ -9,7 +9,7 @@ import sys
 import click
 
 from zonesmith import __version__
-from zonesmith.cli import blocklist, build, transfer
+from zonesmith.cli import blocklist, build, deploy, transfer
 from zonesmith.cli.common import EXIT_ERRORS, EXIT_INTERNAL, REPORT_URL
 
 
@@ -25,6 +25,10 @@ for command in (
     blocklist.blocklist,
     transfer.import_group,
     transfer.export_group,
+    deploy.plan,
+    deploy.apply,
+    deploy.status,
+    deploy.rollback,
 ):
     cli.add_command(command)
 

@@ -98,6 +98,26 @@ class SerialState:
         self.changed = True
         return serial
 
+    def raise_floor(self, zone: str, view: str, served: int) -> bool:
+        """Make the next serial of ``zone`` in ``view`` go above ``served`` (RFC 1982).
+
+        Deploy calls this with what a server serves: after a hand edit or a
+        restored backup it may be ahead of the state, and a serial that does
+        not move past it would never reach the secondaries. Whether it raised.
+        """
+        entry = self.serials.get(zone, {}).get(view)
+        if entry is not None and not serial_gt(served, int(entry["serial"])):  # type: ignore[call-overload]
+            return False
+        # No digest matches "": the zone then gets the serial after ``served``.
+        self.serials.setdefault(zone, {})[view] = {"serial": served, "digest": ""}
+        self.changed = True
+        return True
+
+    def pin(self, zone: str, view: str, serial: int, digest: str) -> None:
+        """Record ``serial`` for ``digest``: a plan's serials, so applying it gives its bytes."""
+        self.serials.setdefault(zone, {})[view] = {"serial": serial, "digest": digest}
+        self.changed = True
+
     def text(self) -> str:
         """The state as JSON, one line per zone: an edited zone is a one-line diff.
 

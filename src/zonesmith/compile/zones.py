@@ -376,14 +376,18 @@ class CompiledSite:
 
 
 def compile_site(
-    site: Site, today: datetime.date | None = None, body: BodyStage = zone_body
+    site: Site,
+    today: datetime.date | None = None,
+    body: BodyStage = zone_body,
+    state: SerialState | None = None,
 ) -> CompiledSite:
     """Compile every zone in every view it is served in, each around the body ``body``
-    gives it.
+    gives it, with the site's serial state or ``state`` (a deploy's, its floors
+    raised by what servers serve).
 
     Raises SiteError when the serial state cannot be read.
     """
-    state = SerialState.load(Path(site.root))
+    state = state if state is not None else SerialState.load(Path(site.root))
     today = today or build_date()
     compiled: dict[tuple[str, str], CompiledZone] = {}
     for view in site.view_names:

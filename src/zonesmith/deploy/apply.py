@@ -1,0 +1,212 @@
+"""Applying a plan: rank by rank, per server lock, stage, check, swap, reload, verify, restore."""
+
+from __future__ import annotations
+
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zonesmith.compile.serials import STATE_FILE
+from zonesmith.deploy import journal, remote_sh
+from zonesmith.deploy.build import ServerFiles, zone_key
+from zonesmith.deploy.errors import DeployError
+from zonesmith.deploy.install import Target
+from zonesmith.deploy.observe import Question
+from zonesmith.deploy.plan import Plan, ServerPlan
+from zonesmith.deploy.planner import Planned, tsig_for
+from zonesmith.deploy.verify import Expect, primary_matches, wait_for_serials
+from zonesmith.drivers import OutputFile
+from zonesmith.drivers.command import Command
+from zonesmith.own_files import write_atomically
+
+
+@dataclass
+class Outcome:
+    """Where one server stands after an apply."""
+
+    server: str
+    state: str = "not started"  # unchanged, applied, restored, failed, not started
+    release: str = ""  # the release copy of what was live before
+    detail: str = ""
+
+
+@dataclass
+class Applied:
+    ok: bool
+    outcomes: dict[str, Outcome]
+    problem: str | None = None
+    journal: dict = field(default_factory=dict)
+
+
+def run_command(target: Target, command: Command) -> None:
+    """Run one reload command in the server's folder; a failure is a DeployError."""
+    done = target.transport.run(
+        remote_sh.sh(remote_sh.IN_FOLDER, target.path, *command.argv), timeout=command.timeout
+    )
+    if not done.ok:
+        raise DeployError(f"{target.name}: {command.why} failed: {done.message()}")
+
+
+def install(
+    target: Target, entry: ServerFiles, plan: ServerPlan, outcome: Outcome, break_lock: bool
+) -> None:
+    """Lock, stage, check on the target, swap and reload one server (restored on failure)."""
+    if not plan.files:
+        outcome.state = "unchanged"
+        return
+    driver, build = entry.driver, entry.build
+    holder = target.holder() if break_lock else None
+    if holder is not None and holder.stale() is not None:
+        target.break_lock()  # the user said so; a lock still held by a live deploy stays
+    with target.lock(journal.who()):
+        if entry.folders:
+            folders = [f"{target.path}/{folder}" for folder in entry.folders]
+            target.transport.run(["mkdir", "-p", "--", *folders], timeout=60)
+        staged = target.staging_folder()
+        config = driver.render_check_config(build, staged)
+        extra = {f"{driver.config_name}.check": OutputFile(config, 0o600)}
+        check = driver.check_command(build, staged)
+        target.stage(entry.files, extra, staged)
+        if entry.folders:
+            folders = [f"{staged}/{folder}" for folder in entry.folders]
+            target.transport.run(["mkdir", "-p", "--", *folders], timeout=60)
+        done = target.check(check, staged)
+        if not done.ok:
+            raise DeployError(
+                f"{target.name}: {check.why} refused the staged files ({done.message()}); "
+                "the server is untouched"
+            )
+        outcome.release = target.swap(staged)
+        if plan.down is not None:
+            # Nothing to reload: the files are in place for when it starts.
+            outcome.state = "installed"
+            outcome.detail = f"{plan.down}: the files are in place; start it"
+            return
+        try:
+            for command in plan.commands:
+                run_command(target, command)
+        except DeployError:
+            restore(target, plan, outcome)
+            raise
+    outcome.state = "applied"
+    if plan.restart:
+        outcome.detail = f"restart it to finish (apply never restarts): {plan.restart}"
+
+
+def restore(target: Target, plan: ServerPlan, outcome: Outcome) -> None:
+    """Put the release copy back and reload it; the outcome says how that went."""
+    if not outcome.release:
+        return
+    try:
+        target.restore(outcome.release)
+        for command in plan.commands:
+            with contextlib.suppress(DeployError):
+                run_command(target, command)
+        outcome.state = "restored"
+    except DeployError as problem:
+        outcome.state = "failed"
+        outcome.detail = f"{outcome.detail}; restoring {outcome.release} failed: {problem}"
+
+
+def expectations(planned: Planned, plan: ServerPlan) -> list[tuple[Expect, ServerFiles]]:
+    """What a server of the plan must serve once applied."""
+    entry = planned.build.servers[plan.server]
+    server = entry.server
+    found = []
+    for change in plan.zones:
+        skip = plan.down is not None or plan.role == "resolver"
+        if skip or change.kind == "removed" or change.new_serial is None:
+            continue
+        key = zone_key(change.view, change.zone)
+        tsig = tsig_for(planned.build.site, server, change.view, planned.secrets)
+        question = Question(key, change.zone, tsig)
+        found.append(
+            (Expect(server.name, server.address, server.port, question, change.new_serial), entry)
+        )
+    return found
+
+
+def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dict[str, str]:
+    """server -> why it does not serve its part of the plan (empty: all good)."""
+    wanted = [pair for plan in rank for pair in expectations(planned, plan)]
+    problems = wait_for_serials([want for want, _ in wanted], timeout)
+    for want, entry in wanted:
+        if entry.server.role != "primary" or want.server in problems:
+            continue
+        view, _, _ = want.question.key.partition("/")
+        files = {rel: f for rel, f in entry.files.items() if f.zone is not None}
+        for output in files.values():
+            zone = output.zone
+            if zone is not None and (zone.view, zone.text_name) == (view, want.question.zone):
+                problem = primary_matches(want, output.content, zone.origin)
+                if problem:
+                    problems[want.server] = problem
+    return problems
+
+
+def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applied:
+    """Apply ``planned`` rank by rank; the first failure stops the rollout."""
+    plan = planned.plan
+    timeout = planned.build.site.deploy.verify_timeout
+    outcomes = {server.server: Outcome(server.server) for server in plan.servers}
+    problem = None
+    for rank in plan.ranks():
+        with ThreadPoolExecutor(max_workers=max(len(rank), 1)) as threads:
+            futures = {
+                server.server: threads.submit(
+                    install,
+                    planned.targets[server.server],
+                    planned.build.servers[server.server],
+                    server,
+                    outcomes[server.server],
+                    break_lock,
+                )
+                for server in rank
+            }
+        failed = []
+        for name, future in futures.items():
+            error = future.exception()
+            if error is not None:
+                if not isinstance(error, DeployError):
+                    raise error
+                outcomes[name].detail = str(error)
+                if outcomes[name].state == "not started":
+                    outcomes[name].state = "failed" if outcomes[name].release else "untouched"
+                failed.append(str(error))
+        if not failed:
+            for name, why in verify_rank(planned, rank, timeout).items():
+                outcome = outcomes[name]
+                outcome.detail = why
+                outcome.state = "failed"
+                restore(planned.targets[name], plan.server(name), outcome)
+                failed.append(why)
+        if failed:
+            problem = failed[0]
+            break
+        for server in rank:
+            if server.zones and outcomes[server.server].state == "unchanged":
+                outcomes[server.server].state = "verified"  # took the zones by transfer
+    ok = problem is None
+    if ok and planned.build.state.changed:
+        write_atomically(root / STATE_FILE, planned.build.state.text().encode())
+    entry = journal.append(root, journal_entry(plan, outcomes, ok))
+    return Applied(ok, outcomes, problem, entry)
+
+
+def journal_entry(plan: Plan, outcomes: dict[str, Outcome], ok: bool) -> dict:
+    """What the journal keeps of an apply: per server its state, files and serials."""
+    servers = {}
+    for server in plan.servers:
+        outcome = outcomes[server.server]
+        if not server.changed and outcome.state in ("not started", "unchanged"):
+            continue
+        servers[server.server] = {
+            "state": outcome.state,
+            "release": outcome.release,
+            "files": {f.path: f.kind for f in server.files},
+            "zones": {
+                zone_key(z.view, z.zone): [z.kind, z.old_serial, z.new_serial] for z in server.zones
+            },
+        }
+    return {"kind": plan.kind, "ok": ok, "build": plan.build_digest, "servers": servers}

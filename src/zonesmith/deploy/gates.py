@@ -1,0 +1,59 @@
+"""Gates: changes ``--yes`` does not pass, found in a plan and passed by ``--ack GATE:ZONE``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from zonesmith.deploy.plan import Gate, ServerPlan, ZoneChange
+
+GATES = ("apex-ns", "zone-delete", "mass-change", "drift")
+#: Zones with fewer RRsets than this never trip the mass-change gate.
+MASS_CHANGE_MINIMUM = 10
+
+
+def zone_gates(server: str, change: ZoneChange, threshold: float) -> list[Gate]:
+    """The gates one zone's change on one server trips."""
+    zone = change.zone
+    found = []
+    if change.kind == "removed":
+        found.append(Gate("zone-delete", zone, server, f"{zone} leaves {server}"))
+    if change.kind == "drift":
+        why = change.drift[0] if change.drift else f"{zone} on {server} is not the last deploy's"
+        found.append(Gate("drift", zone, server, f"{why}; apply would overwrite it"))
+    if change.apex_ns:
+        found.append(Gate("apex-ns", zone, server, f"the NS RRset at the apex of {zone} changes"))
+    total, changed = change.rrsets_total, change.rrsets_changed
+    if total >= MASS_CHANGE_MINIMUM and changed >= threshold * total:
+        share = round(100 * changed / total)
+        found.append(
+            Gate(
+                "mass-change",
+                zone,
+                server,
+                f"{changed} of the {total} RRsets of {zone} change ({share} %)",
+            )
+        )
+    return found
+
+
+def gates_of(servers: Sequence[ServerPlan], threshold: float) -> tuple[Gate, ...]:
+    """Every gate a plan trips, one per gate and zone (the first server that trips it)."""
+    found: dict[tuple[str, str], Gate] = {}
+    for server in servers:
+        for zone in server.zones:
+            for gate in zone_gates(server.server, zone, threshold):
+                found.setdefault((gate.gate, gate.zone), gate)
+    return tuple(found.values())
+
+
+def unacknowledged(gates: Iterable[Gate], acks: Iterable[str]) -> list[Gate]:
+    """The gates no ``--ack`` passes."""
+    given = {ack.strip().lower().rstrip(".") for ack in acks}
+    return [gate for gate in gates if gate.ack.lower().rstrip(".") not in given]
+
+
+def refusal(gates: Sequence[Gate]) -> str:
+    """One sentence per gate, naming the flag that passes it."""
+    return "\n".join(
+        f"gate {gate.gate}: {gate.why}; pass --ack {gate.ack} to go on" for gate in gates
+    )

@@ -1,0 +1,320 @@
+"""Making a plan: build the site, observe every server, and compare the two."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from zonesmith.compile.fleet import ServedZone
+from zonesmith.compile.serials import SerialState, serial_gt
+from zonesmith.deploy.build import (
+    DEPLOYED,
+    DeployBuild,
+    ServerFiles,
+    build_for_deploy,
+    checked_site,
+    zone_key,
+)
+from zonesmith.deploy.diff import RRsets, file_diff, parse_zone, rrset_diff, zone_rrsets
+from zonesmith.deploy.errors import DeployError
+from zonesmith.deploy.gates import gates_of
+from zonesmith.deploy.install import Target, digest
+from zonesmith.deploy.observe import Observed, Question, observe, transfer
+from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, ZoneChange
+from zonesmith.deploy.transport import Transport, transport_for
+from zonesmith.drivers.command import Command
+from zonesmith.drivers.control import ServerChange
+from zonesmith.model import Server, Site
+from zonesmith.pipeline import read_secrets
+from zonesmith.site.control_secrets import read_control_secrets
+
+
+def target_for(server: Server, pool: dict[str, Transport], releases: int) -> Target:
+    return Target(transport_for(server.host, pool), server.name, server.path, releases)
+
+
+@dataclass
+class Planned:
+    """A plan with what it was made from: apply sends ``build``'s files."""
+
+    plan: Plan
+    build: DeployBuild
+    targets: dict[str, Target]
+    observed: dict[str, Observed]
+    secrets: dict[str, str]
+
+
+Rework = Callable[[DeployBuild, dict[str, Target], dict[str, Observed]], DeployBuild]
+
+
+def tsig_for(site: Site, server: Server, view: str, secrets: Mapping[str, str]):
+    """The key that makes a BIND server with views answer from ``view``."""
+    if site.implicit_view or server.software != "bind":
+        return None
+    found = next((v for v in site.views if v.name == view), None)
+    if found is None or found.key is None:
+        return None
+    key = next((k for k in site.keys if k.name == found.key.name), None)
+    if key is None or key.name not in secrets:
+        return None
+    return (key.name, key.algorithm, secrets[key.name])
+
+
+def observe_fleet(
+    build: DeployBuild, targets: Mapping[str, Target], secrets: Mapping[str, str]
+) -> dict[str, Observed]:
+    """Every server of the build observed, several at once."""
+
+    def look(name: str) -> Observed:
+        entry = build.servers[name]
+        server = entry.server
+        questions = [
+            Question(key, zone.text_name, tsig_for(build.site, server, zone.view, secrets))
+            for key, (zone, _) in entry.zones.items()
+        ]
+        return observe(targets[name], server.address, server.port, questions)
+
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        return dict(zip(build.servers, threads.map(look, build.servers), strict=True))
+
+
+def make_plan(
+    root: Path,
+    pool: dict[str, Transport],
+    pinned: Mapping[tuple[str, str], tuple[int, str]] | None = None,
+    kind: str = "apply",
+    rework: Rework | None = None,
+) -> Planned:
+    """Build, observe, compare: the plan of an apply (DeployError / SiteError otherwise).
+
+    ``rework`` changes the build before it is compared (a rollback's release files).
+    """
+    site = checked_site(root)
+    secrets = read_secrets(site) | read_control_secrets(site)
+    releases = site.deploy.releases
+    build = build_for_deploy(site, pinned=pinned)
+    targets = {
+        name: target_for(entry.server, pool, releases) for name, entry in build.servers.items()
+    }
+
+    observed = observe_fleet(build, targets, secrets)
+    floors = served_floors(build, observed)
+    if floors:
+        build = build_for_deploy(site, floors=floors, pinned=pinned)
+    if rework is not None:
+        build = rework(build, targets, observed)
+    before = SerialState.load(Path(site.root))
+    servers = tuple(
+        plan_server(build, entry, targets[name], observed[name], before, secrets)
+        for name, entry in build.servers.items()
+    )
+    threshold = site.deploy.mass_change
+    serials = tuple(
+        (zone.zone.text, view, zone.serial, zone.digest)
+        for (view, _), zone in sorted(build.compiled.items())
+    )
+    plan = Plan(
+        site=str(root),
+        build_digest=build.digest,
+        servers=servers,
+        gates=gates_of(servers, threshold),
+        serials=serials,
+        kind=kind,
+    )
+    return Planned(plan, build, targets, observed, secrets)
+
+
+def served_floors(
+    build: DeployBuild, observed: Mapping[str, Observed]
+) -> dict[tuple[str, str], int]:
+    """(zone, view) -> the highest serial served where it is above the state's."""
+    floors: dict[tuple[str, str], int] = {}
+    for name, entry in build.servers.items():
+        for key, (served, compiled) in entry.zones.items():
+            serial = observed[name].served.get(key)
+            if serial is None or compiled is None:
+                continue
+            pair = (served.zone.text, served.view)
+            known = build.state.serials.get(pair[0], {}).get(pair[1])
+            floor = floors.get(pair, int(known["serial"]) if known else None)  # type: ignore[call-overload]
+            if floor is None or serial_gt(serial, floor):
+                floors[pair] = serial
+    return {
+        pair: serial
+        for pair, serial in floors.items()
+        if (entry := build.state.serials.get(pair[0], {}).get(pair[1])) is None
+        or serial_gt(serial, int(entry["serial"]))  # type: ignore[call-overload]
+        or serial == int(entry["serial"])
+        and entry["digest"] == ""  # type: ignore[call-overload]
+    }
+
+
+def _deployed(target: Target) -> dict:
+    try:
+        text = target.read(DEPLOYED)
+    except DeployError:
+        return {}
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return {}
+
+
+def plan_server(
+    build: DeployBuild,
+    entry: ServerFiles,
+    target: Target,
+    seen: Observed,
+    before: SerialState,
+    secrets: Mapping[str, str],
+) -> ServerPlan:
+    """One server's part of the plan."""
+    server = entry.server
+    if seen.files_error is not None:
+        raise DeployError(seen.files_error)
+    hidden = [*secrets.values(), *(key.secret for key in entry.build.keys)]
+    deployed = _deployed(target)
+    files: list[FileChange] = []
+    zone_files = {relative: f.zone for relative, f in entry.files.items() if f.zone is not None}
+    for relative, output in sorted(entry.files.items()):
+        if seen.installed.get(relative) == digest(output.content):
+            continue
+        kind = "changed" if relative in seen.installed else "added"
+        shown: tuple[str, ...] = ()
+        if kind == "changed" and relative not in zone_files and relative != DEPLOYED:
+            old = target.read(relative)
+            shown = tuple(file_diff(old, output.content, relative, hidden))
+        files.append(FileChange(relative, kind, shown))
+    for relative in sorted(set(seen.installed) - set(entry.files)):
+        files.append(FileChange(relative, "removed"))
+    zones = zone_changes(entry, target, seen, before, deployed, secrets)
+    restart = _restart(entry, deployed)
+    plan = ServerPlan(
+        server=server.name,
+        software=server.software,
+        role=server.role,
+        where=target.transport.host,
+        path=server.path,
+        fingerprint=seen.fingerprint,
+        files=tuple(files),
+        zones=tuple(zones),
+        restart=restart,
+        down=seen.down,
+    )
+    return replace(plan, commands=tuple(reload_commands(entry, plan)))
+
+
+def zone_changes(
+    entry: ServerFiles,
+    target: Target,
+    seen: Observed,
+    before: SerialState,
+    deployed: dict,
+    secrets: Mapping[str, str],
+) -> list[ZoneChange]:
+    """Zones added, removed, changed or drifted on one server."""
+    changes = []
+    known = set(deployed.get("zones", ()))
+    by_zone = {
+        zone_key(f.zone.view, f.zone.text_name): relative
+        for relative, f in entry.files.items()
+        if f.zone is not None
+    }
+    for key, (served, compiled) in entry.zones.items():
+        old = seen.served.get(key)
+        new = compiled.serial if compiled is not None else None
+        relative = by_zone.get(key) if served.data is not None else None
+        drift: tuple[str, ...] = ()
+        diff = None
+        if relative is not None and compiled is not None:
+            drift = _drift(entry, seen, before, served, relative)
+            if drift or seen.installed.get(relative) != digest(entry.files[relative].content):
+                live = _live_rrsets(entry, seen, secrets, served) if drift else None
+                if live is None:
+                    live = parse_zone(target.read(relative), compiled.origin)
+                new_sets = parse_zone(entry.files[relative].content, compiled.origin) or {}
+                diff = rrset_diff(live, new_sets, compiled.origin)
+        if key not in known and (old is None or not known):
+            kind = "added"
+        elif drift:
+            kind = "drift"
+        elif (seen.down is None and old != new and new is not None) or (diff and diff.lines):
+            kind = "changed"
+        else:
+            continue
+        counts = (diff.changed, diff.total, diff.apex_ns_changed) if diff else (0, 0, False)
+        lines = diff.lines if diff else ()
+        changes.append(
+            ZoneChange(served.text_name, served.view, kind, old, new, lines, drift, *counts)
+        )
+    for key in sorted(known - set(entry.zones)):
+        view, _, zone = key.partition("/")
+        changes.append(ZoneChange(zone, view, "removed", seen.served.get(key), None))
+    return changes
+
+
+def _drift(
+    entry: ServerFiles, seen: Observed, before: SerialState, served: ServedZone, relative: str
+) -> tuple[str, ...]:
+    """Why a primary's live zone is not what the last deploy made: its file
+    edited by hand, or a serial served above the last deploy's."""
+    last_entry = before.serials.get(served.zone.text, {}).get(served.view)
+    last = int(last_entry["serial"]) if last_entry else None  # type: ignore[call-overload]
+    old = seen.served.get(zone_key(served.view, served.text_name))
+    edited = relative in seen.hand_edited()
+    if not edited and (old is None or last is None or not serial_gt(old, last)):
+        return ()
+    made = "" if last is None else f", the last deploy made {last}"
+    by_hand = "; its zone file was edited by hand" if edited else ""
+    return (f"{served.text_name} on {entry.server.name} serves serial {old}{made}{by_hand}",)
+
+
+def _live_rrsets(
+    entry: ServerFiles, seen: Observed, secrets: Mapping[str, str], served: ServedZone
+) -> RRsets | None:
+    """The zone as the server serves it (AXFR with the view's key), or None."""
+    if seen.down is not None:
+        return None
+    tsig = tsig_for(entry.build.site, entry.server, served.view, secrets)
+    server = entry.server
+    try:
+        return zone_rrsets(transfer(server.address, server.port, served.text_name, tsig))
+    except DeployError:
+        return None
+
+
+def _restart(entry: ServerFiles, deployed: dict) -> str | None:
+    """Why the server needs a restart to take the build (apply never restarts), or None."""
+    listen = deployed.get("listen")
+    if not listen:
+        return None  # a first install: the server is started, not restarted
+    address, port, control = ([*listen, None, None, None])[:3]
+    server = entry.server
+    old_server = replace(server, address=address, port=port, control_port=control)
+    reason = entry.driver.needs_restart(replace(entry.build, server=old_server), entry.build)
+    return f"{server.name}: {reason}" if reason else None
+
+
+def reload_commands(entry: ServerFiles, plan: ServerPlan) -> list[Command]:
+    """What the driver runs after the swap, as narrow as the software allows."""
+    if not plan.files:
+        return []
+
+    def pairs(kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        return tuple((z.view, z.zone) for z in plan.zones if z.kind in kinds)
+
+    changed_paths = {f.path for f in plan.files}
+    zone_paths = {rel for rel, f in entry.files.items() if f.zone is not None}
+    config = bool(changed_paths - zone_paths - {DEPLOYED})
+    main = entry.driver.config_name
+    change = ServerChange(
+        zones_changed=pairs(("changed", "drift")),
+        zones_added=pairs(("added",)),
+        zones_removed=pairs(("removed",)),
+        config_changed=config,
+        options_changed=bool(main in changed_paths and not pairs(("added", "removed"))),
+    )
+    return list(entry.driver.reload_commands(entry.build, change))

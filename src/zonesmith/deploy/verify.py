@@ -1,0 +1,66 @@
+"""Verifying a rollout: every server serves the new serials; a primary's zone equals the build."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from zonesmith.compile.serials import serial_gt
+from zonesmith.deploy.diff import parse_zone, zone_rrsets
+from zonesmith.deploy.errors import DeployError
+from zonesmith.deploy.observe import Question, soa_serials, transfer
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A server that must serve ``question`` with ``serial`` (or later)."""
+
+    server: str
+    address: str
+    port: int
+    question: Question
+    serial: int
+
+
+def wait_for_serials(expected: Sequence[Expect], timeout: float) -> dict[str, str]:
+    """Ask until every server serves its serial or ``timeout`` passes; server ->
+    what it still does not serve (empty: all good)."""
+    deadline = time.monotonic() + timeout
+    pending = list(expected)
+    while True:
+        by_server: dict[tuple[str, str, int], list[Expect]] = {}
+        for want in pending:
+            by_server.setdefault((want.server, want.address, want.port), []).append(want)
+        still = []
+        for (_, address, port), wants in by_server.items():
+            served, _ = soa_serials(address, port, [w.question for w in wants], timeout=0.5)
+            for want in wants:
+                serial = served.get(want.question.key)
+                if serial is None or (serial != want.serial and not serial_gt(serial, want.serial)):
+                    still.append((want, serial))
+        if not still or time.monotonic() >= deadline:
+            problems: dict[str, str] = {}
+            for want, serial in still:
+                problems.setdefault(
+                    want.server,
+                    f"{want.server} serves {want.question.zone} with serial "
+                    f"{'nothing' if serial is None else serial}, not {want.serial}, "
+                    f"after {timeout:g} s",
+                )
+            return problems
+        pending = [want for want, _ in still]
+        time.sleep(0.1)
+
+
+def primary_matches(want: Expect, content: bytes, origin: str) -> str | None:
+    """None when the primary's zone by AXFR (with the view's key) equals the build."""
+    try:
+        live = zone_rrsets(
+            transfer(want.address, want.port, want.question.zone, want.question.tsig)
+        )
+    except DeployError as problem:
+        return f"{want.server}: {problem}"
+    if live != parse_zone(content, origin):
+        return f"{want.server} serves {want.question.zone} with content that is not the build's"
+    return None
