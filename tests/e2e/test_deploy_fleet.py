@@ -395,6 +395,34 @@ def test_rollback_puts_back_the_last_deploys_content_with_a_larger_serial(fleet:
     assert f"serial {now} -> " in plan.stdout
 
 
+def test_rollback_of_a_zone_removal_serves_the_zone_again_above_its_last_serial(
+    fleet: Fleet,
+) -> None:
+    fleet.zones["example.edu"] = "{include: [ns]}"
+    fleet.write_config()
+    fleet.edit("example.edu", "www: A 192.0.2.70\n")
+    ok(fleet.run("apply", fleet.site, "--yes", "--ack", "apex-ns:example.edu"))
+    last = fleet.serial("ns1", "example.edu")
+    assert last is not None
+    for server in ("ns2", "ns3", "ns4"):
+        fleet.wait_for(server, "example.edu", last)
+    del fleet.zones["example.edu"]
+    fleet.write_config()
+    ok(fleet.run("apply", fleet.site, "--yes", "--ack", "zone-delete:example.edu"))
+    assert fleet.serial("ns1", "example.edu") is None
+
+    ok(fleet.run("rollback", fleet.site, "--yes"))
+    now = fleet.serial("ns1", "example.edu")
+    # above the serial the secondaries last had (a secondary may keep its copy on disk)
+    assert now is not None and now > last
+    for server in ("ns2", "ns3", "ns4"):
+        fleet.wait_for(server, "example.edu", now)
+        assert fleet.address_of(server, "www.example.edu") == ["192.0.2.70"], server
+    # the site no longer has the zone: the next apply removes it again, behind its gate
+    ok(fleet.run("apply", fleet.site, "--yes", "--ack", "zone-delete:example.edu"))
+    assert fleet.serial("ns1", "example.edu") is None
+
+
 def test_each_driver_reads_a_secondarys_last_refresh_from_its_control_channel(
     fleet: Fleet,
 ) -> None:
