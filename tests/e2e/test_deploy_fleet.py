@@ -110,6 +110,11 @@ class Fleet:
     def edit(self, zone: str, text: str) -> None:
         (self.site / "zones" / f"{zone}.yaml").write_text(text)
 
+    def add_zone(self, zone: str, text: str) -> None:
+        self.zones[zone] = "{include: [ns]}"
+        self.write_config()
+        self.edit(zone, text)
+
     def run(self, *args: str | Path, env: dict[str, str] | None = None):
         return zonesmith(*args, env=env)
 
@@ -219,9 +224,7 @@ def test_after_apply_every_server_serves_the_change(fleet: Fleet) -> None:
 
 
 def test_a_new_zone_reaches_nsd(fleet: Fleet) -> None:
-    fleet.zones["example.net"] = "{include: [ns]}"
-    fleet.write_config()
-    fleet.edit("example.net", EXAMPLE_NET)
+    fleet.add_zone("example.net", EXAMPLE_NET)
     plan = fleet.run("plan", fleet.site)
     assert plan.returncode == 2
     assert "zone example.net: added" in plan.stdout
@@ -340,9 +343,7 @@ def test_a_failed_reload_restores_the_release_and_stops_the_rollout(fleet: Fleet
 def test_an_apply_killed_mid_swap_leaves_old_or_new_and_the_next_apply_finishes(
     fleet: Fleet,
 ) -> None:
-    fleet.zones["example.info"] = "{include: [ns]}"
-    fleet.write_config()
-    fleet.edit("example.info", "www: A 192.0.2.90\n")
+    fleet.add_zone("example.info", "www: A 192.0.2.90\n")
     before = {name: fleet.serial(name, "example.com") for name in ("ns1", "ns2", "ns3", "ns4")}
     env = checkout_env()
     env["ZONESMITH_TEST_SWAP_PAUSE"] = "1"  # seconds after each file a swap moves in
@@ -398,9 +399,7 @@ def test_rollback_puts_back_the_last_deploys_content_with_a_larger_serial(fleet:
 def test_rollback_of_a_zone_removal_serves_the_zone_again_above_its_last_serial(
     fleet: Fleet,
 ) -> None:
-    fleet.zones["example.edu"] = "{include: [ns]}"
-    fleet.write_config()
-    fleet.edit("example.edu", "www: A 192.0.2.70\n")
+    fleet.add_zone("example.edu", "www: A 192.0.2.70\n")
     ok(fleet.run("apply", fleet.site, "--yes"))
     last = fleet.serial("ns1", "example.edu")
     assert last is not None
