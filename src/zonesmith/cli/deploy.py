@@ -269,6 +269,14 @@ def apply(
     run_apply(site, plan_file, yes, acks, as_json, break_lock=break_lock)
 
 
+def _rough(seconds: float) -> str:
+    """``130`` -> ``'2m'``: the largest unit of which there is at least one, rounded down."""
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
 @click.command()
 @site_argument
 @json_option
@@ -287,13 +295,22 @@ def status(site: Path, as_json: bool) -> None:
         width = max((len(name) for name in names), default=4)
         report.line(f"{'zone':<{width}}  {'server':<8} {'served':>10} {'expected':>10}  state")
         for name, row in zip(names, rows, strict=True):
+            refresh = ""
+            if row.refreshed is not None and row.expire is not None:
+                refresh = f"  refreshed {_rough(row.refreshed)} ago / expire {_rough(row.expire)}"
             report.styled(
                 f"{name:<{width}}  {row.server:<8} {row.served or '-':>10} "
-                f"{row.expected or '-':>10}  {row.state}",
+                f"{row.expected or '-':>10}  {row.state}{refresh}",
                 None if row.ok else "red",
             )
         for name, row in zip(names, rows, strict=True):
-            if not row.ok:
+            if row.state == "expired":
+                click.echo(
+                    f"not ok: {name} on {row.server}: expired (last refreshed "
+                    f"{_rough(row.refreshed or 0)} ago, SOA expire {_rough(row.expire or 0)})",
+                    err=True,
+                )
+            elif not row.ok:
                 click.echo(f"not ok: {name} on {row.server}: {row.state}", err=True)
     if bad:
         sys.exit(EXIT_ERRORS)

@@ -1,12 +1,15 @@
-"""Status: per zone and server, the serial served against the serial the last deploy made."""
+"""Status: per zone and server, the serial served against the serial the last deploy made,
+and a secondary's last refresh against its SOA expire where the control channel tells it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from zonesmith.compile.fleet import ServedZone
 from zonesmith.compile.serials import SerialState, serial_gt
-from zonesmith.deploy.build import build_for_deploy, checked_site
+from zonesmith.deploy.build import ServerFiles, build_for_deploy, checked_site
 from zonesmith.deploy.planner import observe_fleet, target_for
 from zonesmith.deploy.transport import Transport
 from zonesmith.pipeline import read_secrets
@@ -19,7 +22,10 @@ class ZoneStatus:
     server: str
     served: int | None
     expected: int | None
-    state: str  # ok, lagging, drift, not served, server down
+    state: str  # ok, lagging, drift, expired, not served, server down
+    #: seconds since a secondary last refreshed the zone, where its control channel says
+    refreshed: float | None = None
+    expire: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,5 +66,30 @@ def site_status(root: Path, pool: dict[str, Transport]) -> list[ZoneStatus]:
                 state = "lagging"
             else:
                 state = "ok"
-            found.append(ZoneStatus(served.text_name, served.view, name, serial, expected, state))
+            refreshed = None
+            expire = compiled.soa.expire if compiled is not None else None
+            if seen.down is None and serial is not None and served.data is None and expire:
+                refreshed = _since_refresh(entry, targets[name].transport, served, expire)
+                if refreshed is not None and refreshed > expire and state != "drift":
+                    state = "expired"
+            found.append(
+                ZoneStatus(
+                    served.text_name, served.view, name, serial, expected, state, refreshed, expire
+                )
+            )
     return found
+
+
+def _since_refresh(
+    entry: ServerFiles, transport: Transport, served: ServedZone, expire: int
+) -> float | None:
+    """Seconds since the secondary last refreshed the zone, or None where it does not say."""
+    command = entry.driver.zone_state_command(entry.build, served.view, served.zone.text)
+    if command is None:
+        return None
+    done = transport.run(command.argv, timeout=command.timeout)
+    if not done.ok:
+        return None
+    now = datetime.now(UTC)
+    last = entry.driver.last_refresh(done.stdout.decode("utf-8", "replace"), expire, now)
+    return None if last is None else max(0.0, (now - last).total_seconds())

@@ -18,6 +18,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -105,6 +106,11 @@ class Driver(ABC):
 
     def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
         """What the control channel tells of a zone's state (for status), or None."""
+        return None
+
+    def last_refresh(self, output: str, expire: int, now: datetime) -> datetime | None:
+        """When a secondary last refreshed the zone, read from zone_state_command's output
+        (``expire``: the zone's SOA expire, in seconds), or None where it does not say."""
         return None
 
 

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -648,3 +650,16 @@ class BindDriver(Driver):
             *_zone_arguments(build, view, name),
             why=f"state of zone {zone_label(build, view, name)}",
         )
+
+    def last_refresh(self, output: str, expire: int, now: datetime) -> datetime | None:
+        """rndc zonestatus's ``expires:`` time less the SOA expire: BIND sets a secondary
+        zone's expiry to now + expire at each refresh that reaches a primary, changed or not
+        (``last loaded`` moves only when a transfer brings a new serial)."""
+        found = re.search(r"^expires: (.+)$", output, re.MULTILINE)
+        if found is None:
+            return None
+        try:
+            expires = parsedate_to_datetime(found.group(1).strip())
+        except (TypeError, ValueError):
+            return None
+        return expires - timedelta(seconds=expire)

@@ -39,6 +39,7 @@ socket, ``secondary/`` and the databases).
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild, Transfer
@@ -384,9 +385,19 @@ class KnotDriver(Driver):
         return render_knot_conf(build, staged.rstrip("/")).encode()
 
     def check_command(self, build: ServerBuild, staged: str) -> Command:
+        """knotc conf-check, then knotc zone-check on every zone Knot loads from a file.
+
+        ``conf-check`` reads no zone file, and Knot's zone parser refuses records
+        BIND (and so zonesmith) accepts: a zone file knotd cannot load would leave
+        the zone unserved after the reload. ``zone-check`` loads each staged file
+        as knotd would (the staged config names them; it needs no running server).
+        """
         conf = f"{staged.rstrip('/')}/{self.config_name}.check"
+        zones = [zone.text_name for zone in build.zones if zone.data is not None]
         return command(
-            ["knotc", "-c", conf, "conf-check"], "knotc conf-check: the staged files", timeout=600
+            ["sh", "-c", _CHECK_SCRIPT, "knot-check", conf, *zones],
+            "knotc conf-check and zone-check: the staged files",
+            timeout=600,
         )
 
     def reload_commands(self, build: ServerBuild, change: ServerChange) -> list[Command]:
@@ -416,6 +427,31 @@ class KnotDriver(Driver):
     def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
         label = zone_label(build, view, name)
         return _knotc(build, "zone-status", name.rstrip(".") + ".", why=f"state of zone {label}")
+
+    def last_refresh(self, output: str, expire: int, now: datetime) -> datetime | None:
+        """knotc zone-status's ``expiration: +6D23h59m58s`` (the time left) less the SOA
+        expire: Knot restarts a secondary's expire timer at each successful refresh."""
+        found = re.search(r"\bexpiration: ([+-])((?:\d+[YMDhms])+)", output)
+        if found is None:
+            return None
+        units = {"Y": 31536000, "M": 2592000, "D": 86400, "h": 3600, "m": 60, "s": 1}
+        left = sum(
+            int(amount) * units[unit] for amount, unit in re.findall(r"(\d+)([YMDhms])", found[2])
+        )
+        sign = -1 if found[1] == "-" else 1
+        return now + timedelta(seconds=sign * left - expire)
+
+
+#: knotc conf-check CONF, then knotc zone-check on the zones that follow. knotc's last line
+#: of a refused zone only names the zone; its first names the file, line and error.
+_CHECK_SCRIPT = """conf=$1
+shift
+knotc -c "$conf" conf-check || exit 1
+[ "$#" -eq 0 ] && exit 0
+out=$(knotc -c "$conf" zone-check "$@" 2>&1) && exit 0
+printf '%s\\n' "$out" | head -n 1 >&2
+exit 1
+"""
 
 
 def _knotc(build: ServerBuild, *arguments: str, why: str) -> Command:

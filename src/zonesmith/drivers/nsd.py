@@ -25,6 +25,7 @@ only from the addresses they were told about.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild, Transfer
@@ -316,6 +317,14 @@ class NsdDriver(Driver):
     def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
         label = zone_label(build, view, name)
         return _nsd_control(build, "zonestatus", name.rstrip("."), why=f"state of zone {label}")
+
+    def last_refresh(self, output: str, expire: int, now: datetime) -> datetime | None:
+        """nsd-control zonestatus's ``served-serial: "N since 2026-12-05T20:50:01"`` (the
+        host's local time): when NSD last had the served serial confirmed by a primary."""
+        found = re.search(r'served-serial: "\d+ since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)"', output)
+        if found is None:
+            return None
+        return datetime.fromisoformat(found[1]).astimezone(now.tzinfo)
 
 
 #: nsd-checkconf CONF, then nsd-checkzone ZONE FILE for each pair that follows.
