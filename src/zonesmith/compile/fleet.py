@@ -99,7 +99,8 @@ class ServerBuild:
     firewall_clients: tuple[str, ...] = ("any",)
     #: For a resolver: its compiled blocklists, in the order the server names them.
     blocklists: tuple[CompiledBlocklist, ...] = ()
-    #: The secret of its control channel where the software needs one (BIND's rndc key).
+    #: The secret of its control channel where the software needs one (BIND's rndc key),
+    #: and of a primary's deploy key.
     control_secret: str | None = field(default=None, repr=False)
 
     @property

@@ -14,7 +14,7 @@ from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
 from zonesmith.deploy.observe import Question
 from zonesmith.deploy.plan import Plan, ServerPlan
-from zonesmith.deploy.planner import Planned, tsig_for
+from zonesmith.deploy.planner import Planned, transfer_key, tsig_for
 from zonesmith.deploy.verify import Expect, primary_matches, wait_for_serials
 from zonesmith.drivers import OutputFile
 from zonesmith.drivers.command import Command
@@ -135,11 +135,16 @@ def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dic
         if entry.server.role != "primary" or want.server in problems:
             continue
         view, _, _ = want.question.key.partition("/")
+        key = transfer_key(planned.build.site, entry.server, view, planned.secrets)
+        if key is None:
+            problems[want.server] = f"{want.server}: no deploy key to verify its zones with"
+            continue
         files = {rel: f for rel, f in entry.files.items() if f.zone is not None}
         for output in files.values():
             zone = output.zone
             if zone is not None and (zone.view, zone.text_name) == (view, want.question.zone):
-                problem = primary_matches(want, output.content, zone.origin)
+                target = planned.targets[want.server]
+                problem = primary_matches(want, target, key, output.content, zone.origin)
                 if problem:
                     problems[want.server] = problem
     return problems

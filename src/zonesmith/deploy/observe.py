@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 import dns.exception
 import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
-import dns.zone
 
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
@@ -193,30 +191,3 @@ def _answer(wire: bytes, flying: dict) -> tuple[str | None, int | None]:
             return question.key, rrset[0].serial
     return question.key, None
 
-
-def transfer(
-    address: str, port: int, zone: str, tsig: tuple[str, str, str] | None, timeout: float = 10
-) -> dns.zone.Zone:
-    """The zone as the server serves it, by AXFR (signed with the key when given)."""
-    keyring = keyname = None
-    if tsig is not None:
-        keyname = tsig[0]
-        keyring = dns.tsigkeyring.from_text({tsig[0]: (tsig[1], tsig[2])})
-    try:
-        return dns.zone.from_xfr(
-            dns.query.xfr(
-                address,
-                zone,
-                port=port,
-                keyring=keyring,
-                keyname=keyname,
-                lifetime=timeout,
-                relativize=False,
-            ),
-            relativize=False,
-        )
-    except (dns.exception.DNSException, OSError, EOFError) as problem:
-        raise DeployError(
-            f"the transfer of {zone} from {address} port {port} failed: "
-            f"{problem or type(problem).__name__}"
-        ) from None

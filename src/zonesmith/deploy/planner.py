@@ -10,6 +10,7 @@ from pathlib import Path
 
 from zonesmith.compile.fleet import ServedZone
 from zonesmith.compile.serials import SerialState, serial_gt
+from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.build import (
     DEPLOYED,
     DeployBuild,
@@ -22,14 +23,14 @@ from zonesmith.deploy.diff import RRsets, file_diff, parse_zone, rrset_diff, zon
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.gates import gates_of
 from zonesmith.deploy.install import Target, digest
-from zonesmith.deploy.observe import Observed, Question, observe, transfer
+from zonesmith.deploy.observe import Observed, Question, observe
 from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, ZoneChange
 from zonesmith.deploy.transport import Transport, transport_for
 from zonesmith.drivers.command import Command
-from zonesmith.drivers.control import ServerChange
+from zonesmith.drivers.control import CONTROL_ALGORITHM, CONTROL_KEY, ServerChange
 from zonesmith.model import Server, Site
 from zonesmith.pipeline import read_secrets
-from zonesmith.site.control_secrets import read_control_secrets
+from zonesmith.site.control_secrets import control_secret_name, read_control_secrets
 
 
 def target_for(server: Server, pool: dict[str, Transport], releases: int) -> Target:
@@ -61,6 +62,16 @@ def tsig_for(site: Site, server: Server, view: str, secrets: Mapping[str, str]):
     if key is None or key.name not in secrets:
         return None
     return (key.name, key.algorithm, secrets[key.name])
+
+
+def transfer_key(
+    site: Site, server: Server, view: str, secrets: Mapping[str, str]
+) -> tuple[str, str, str] | None:
+    """The key a deploy transfers a primary's zone in ``view`` with, on its host:
+    the view's key where a key chooses the view (BIND), else its deploy key."""
+    secret = secrets.get(control_secret_name(server.name))
+    deploy = (CONTROL_KEY, CONTROL_ALGORITHM, secret) if secret is not None else None
+    return tsig_for(site, server, view, secrets) or deploy
 
 
 def observe_fleet(
@@ -232,7 +243,7 @@ def zone_changes(
         if relative is not None and compiled is not None:
             drift = _drift(entry, seen, before, served, relative)
             if drift or seen.installed.get(relative) != digest(entry.files[relative].content):
-                live = _live_rrsets(entry, seen, secrets, served) if drift else None
+                live = _live_rrsets(entry, target, seen, secrets, served) if drift else None
                 if live is None:
                     live = parse_zone(target.read(relative), compiled.origin)
                 new_sets = parse_zone(entry.files[relative].content, compiled.origin) or {}
@@ -273,15 +284,19 @@ def _drift(
 
 
 def _live_rrsets(
-    entry: ServerFiles, seen: Observed, secrets: Mapping[str, str], served: ServedZone
+    entry: ServerFiles,
+    target: Target,
+    seen: Observed,
+    secrets: Mapping[str, str],
+    served: ServedZone,
 ) -> RRsets | None:
-    """The zone as the server serves it (AXFR with the view's key), or None."""
-    if seen.down is not None:
-        return None
-    tsig = tsig_for(entry.build.site, entry.server, served.view, secrets)
+    """The zone as the server serves it (AXFR on its host), or None."""
     server = entry.server
+    key = transfer_key(entry.build.site, server, served.view, secrets)
+    if seen.down is not None or key is None:
+        return None
     try:
-        return zone_rrsets(transfer(server.address, server.port, served.text_name, tsig))
+        return zone_rrsets(transfer(target, server.address, server.port, served.text_name, key))
     except DeployError:
         return None
 

@@ -186,3 +186,27 @@ for r in *; do
 done
 """
 )
+
+#: A zone by AXFR on the server's host, signed with a key given on standard input
+#: (never on a command line), kept in a 0600 file while dig or kdig runs.
+#: $2 address, $3 port, $4 zone, $5 source address, $6 key name, $7 algorithm;
+#: the secret on standard input. Exit 127 when the host has neither tool.
+AXFR = (
+    _PRELUDE
+    + """IFS= read -r secret || true
+umask 077
+mkdir -p "$z"
+f="$z/deploy-key.$$"
+trap 'rm -f "$f"' EXIT
+if command -v dig >/dev/null 2>&1; then
+  printf 'key "%s" {\\n\\talgorithm %s;\\n\\tsecret "%s";\\n};\\n' "$6" "$7" "$secret" > "$f"
+  dig -k "$f" -b "$5" -p "$3" "@$2" -t AXFR -q "$4" +noall +answer +tries=1 +timeout=10
+elif command -v kdig >/dev/null 2>&1; then
+  printf '%s:%s:%s\\n' "$7" "$6" "$secret" > "$f"
+  kdig -k "$f" -b "$5" -p "$3" "@$2" -t AXFR -q "$4" +noall +answer +retry=0 +timeout=10
+else
+  echo "the host has neither dig (bind9-dnsutils) nor kdig (knot-dnsutils)" >&2
+  exit 127
+fi
+"""
+)

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from zonesmith.compile.serials import serial_gt
+from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.diff import parse_zone, zone_rrsets
 from zonesmith.deploy.errors import DeployError
-from zonesmith.deploy.observe import Question, soa_serials, transfer
+from zonesmith.deploy.install import Target
+from zonesmith.deploy.observe import Question, soa_serials
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,12 @@ def wait_for_serials(expected: Sequence[Expect], timeout: float) -> dict[str, st
         time.sleep(0.1)
 
 
-def primary_matches(want: Expect, content: bytes, origin: str) -> str | None:
-    """None when the primary's zone by AXFR (with the view's key) equals the build."""
+def primary_matches(
+    want: Expect, target: Target, key: tuple[str, str, str], content: bytes, origin: str
+) -> str | None:
+    """None when the primary's zone, by AXFR on its host with ``key``, equals the build."""
     try:
-        live = zone_rrsets(
-            transfer(want.address, want.port, want.question.zone, want.question.tsig)
-        )
+        live = zone_rrsets(transfer(target, want.address, want.port, want.question.zone, key))
     except DeployError as problem:
         return f"{want.server}: {problem}"
     if live != parse_zone(content, origin):

@@ -221,12 +221,15 @@ def flat_zone_file(zone: ServedZone) -> str:
 
 
 def flat_zone_files(
-    build: ServerBuild, render_keys: Callable[[tuple[Secret, ...]], str]
+    build: ServerBuild,
+    render_keys: Callable[[tuple[Secret, ...]], str],
+    keys: tuple[Secret, ...],
 ) -> dict[str, OutputFile]:
-    """The key file (``render_keys`` writes it) and zone files of a server without views."""
+    """The key file (``render_keys`` writes ``keys`` there) and zone files of a server
+    without views."""
     files = {}
-    if build.keys:
-        files["keys.conf"] = OutputFile(render_keys(build.keys).encode(), 0o600)
+    if keys:
+        files["keys.conf"] = OutputFile(render_keys(keys).encode(), 0o600)
     for zone in build.zones:
         if zone.data is not None:
             files[flat_zone_file(zone)] = OutputFile.of_zone(zone.data)

@@ -51,9 +51,11 @@ from zonesmith.drivers.command import Command
 from zonesmith.drivers.control import (
     CONTROL_ALGORITHM,
     CONTROL_KEY,
+    LOOPBACK,
     ServerChange,
     command,
     control_port,
+    deploy_key,
     loads_from_file,
     restart_reason,
     server_path,
@@ -115,20 +117,41 @@ def _listen(build: ServerBuild) -> list[str]:
     ]
 
 
-def _allow_transfer(transfers: tuple[Transfer, ...]) -> str:
-    """Only the declared secondaries, by address, and with their key when they have one.
+def _address_and_key(addresses: list[str]) -> str:
+    """``!{ !a; !b; any; };``: refuses every other address, so that a ``key k;``
+    after it requires the key: BIND's idiom for "this address and this key"."""
+    return "!{ " + " ".join(f"!{a};" for a in addresses) + " any; };"
 
-    ``!{ !a; !b; any; };`` refuses every other address, then ``key k;``
-    requires the key: BIND's idiom for "this address and this key".
+
+def _loopback_key(build: ServerBuild, zone: ServedZone) -> str | None:
+    """The key a deploy transfers a zone of this primary with from its own host: the
+    deploy key, or the view's key where a key chooses the view."""
+    if zone.data is None or deploy_key(build) is None:
+        return None
+    view = next((v for v, _ in build.views if v.name == zone.view), None)
+    if build.uses_views and view is not None and view.key is not None:
+        return view.key.name
+    return CONTROL_KEY
+
+
+def _allow_transfer(transfers: tuple[Transfer, ...], loopback: str | None = None) -> str:
+    """Only the declared secondaries, by address, and with their key when they have one;
+    and, with ``loopback``, this host by loopback with that key (see _loopback_key).
+
+    The deploy's element is a nested list, so that an address it refuses
+    goes on to the secondaries' elements rather than being refused outright.
     """
+    elements = []
+    if loopback is not None:
+        elements.append(f"{{ {_address_and_key(list(LOOPBACK))} key {quote(loopback)}; }};")
     if not transfers:
-        return "none;"
+        return " ".join(elements) or "none;"
     plain = sorted({t.secondary.address for t in transfers if t.key is None})
     keyed = sorted({t.secondary.address for t in transfers if t.key is not None})
     keys = sorted({t.key.name for t in transfers if t.key is not None})
-    elements = [f"{address};" for address in plain]
+    elements += [f"{address};" for address in plain]
     if keyed:
-        elements.append("!{ " + " ".join(f"!{a};" for a in keyed) + " any; };")
+        elements.append(_address_and_key(keyed))
         elements += [f"key {quote(k)};" for k in keys]
     return " ".join(elements)
 
@@ -155,7 +178,8 @@ def _zone_stanza(build: ServerBuild, zone: ServedZone, path: str) -> list[str]:
             f"    allow-notify {{ {notifiers} }};",
         ]
     lines.append(f"    file {quote(f'{path}/{zone_file(build, zone)}')};")
-    lines.append(f"    allow-transfer {{ {_allow_transfer(zone.secondaries)} }};")
+    loopback = _loopback_key(build, zone)
+    lines.append(f"    allow-transfer {{ {_allow_transfer(zone.secondaries, loopback)} }};")
     if zone.secondaries:
         notify = " ".join(
             _remote(t.secondary.address, t.secondary.port, t.key.name if t.key else None) + ";"

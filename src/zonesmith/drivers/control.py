@@ -12,14 +12,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zonesmith.compile.fleet import ServedZone, ServerBuild
+from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild
 from zonesmith.drivers.command import Command
-from zonesmith.model import DEFAULT_CONTROL_PORT, Server
+from zonesmith.model import DEFAULT_CONTROL_PORT, Server, TsigKey
 
-#: The name of the key of BIND's control channel, in keys.conf and rndc.conf.
+#: The name of the key of BIND's control channel, in keys.conf and rndc.conf,
+#: and of every primary's deploy key (the same secret).
 CONTROL_KEY = "zonesmith-control"
 #: Its algorithm.
 CONTROL_ALGORITHM = "hmac-sha256"
+#: Where a deploy's own zone transfers come from: the primary's host, by loopback.
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def deploy_key(build: ServerBuild) -> Secret | None:
+    """The key a deploy transfers a primary's zones with, from its own host only.
+
+    None for a server that is no primary: nobody needs its zones by transfer.
+    """
+    if build.server.role != "primary" or build.control_secret is None:
+        return None
+    key = TsigKey(CONTROL_KEY, CONTROL_ALGORITHM, None, None, build.server.position)
+    return Secret(key, build.control_secret)
+
+
+def file_keys(build: ServerBuild) -> tuple[Secret, ...]:
+    """The keys of the server's keys.conf: its TSIG keys and, on a primary, its deploy key."""
+    deploy = deploy_key(build)
+    return build.keys + ((deploy,) if deploy is not None else ())
 
 
 def control_port(server: Server) -> int:

@@ -44,9 +44,12 @@ from zonesmith.drivers import (
 )
 from zonesmith.drivers.command import Command
 from zonesmith.drivers.control import (
+    LOOPBACK,
     ServerChange,
     command,
+    deploy_key,
     expected_serial,
+    file_keys,
     loads_from_file,
     server_path,
     zone_label,
@@ -125,6 +128,10 @@ def _zone_clause(build: ServerBuild, zone: ServedZone, path: str) -> list[str]:
             lines.append(f"    allow-notify: {address} {key}")
     for address, key in sorted({(t.secondary.address, _key(t)) for t in zone.secondaries}):
         lines.append(f"    provide-xfr: {address} {key}")
+    deploy = deploy_key(build)
+    if zone.data is not None and deploy is not None:
+        # A deploy verifies the zone by AXFR from this host, with its own key.
+        lines += [f"    provide-xfr: {address} {quote(deploy.name)}" for address in LOOPBACK]
     for t in zone.secondaries:
         lines.append(f"    notify: {t.secondary.address}@{t.secondary.port} {_key(t)}")
     if zone.primaries or zone.secondaries:
@@ -165,7 +172,7 @@ def render_nsd_conf(build: ServerBuild, path: str, runs_from_build: bool) -> str
         f"    control-interface: {quote(path + '/nsd.sock')}",
         "",
     ]
-    if build.keys:
+    if file_keys(build):
         lines += [f"include: {quote(path + '/keys.conf')}", ""]
     for _, zones in build.views[:1]:
         for zone in zones:
@@ -204,7 +211,7 @@ class NsdDriver(Driver):
             ),
             "state/": OutputFile(b"", 0o755),
         }
-        files.update(flat_zone_files(build, render_keys))
+        files.update(flat_zone_files(build, render_keys, file_keys(build)))
         return files
 
     def check(self, build: ServerBuild, staged: Path, display: str) -> list[Diagnostic]:

@@ -1,4 +1,4 @@
-"""Control channel secrets: one per BIND server in SITE/secrets/control/, made on first use."""
+"""Control secrets: one per BIND server or primary in SITE/secrets/control/, made on first use."""
 
 from __future__ import annotations
 
@@ -25,16 +25,17 @@ def control_secret_name(server: str) -> str:
 
 
 def needs_control_secret(server: Server) -> bool:
-    """Whether the server's control channel needs a shared secret: BIND's rndc key.
+    """Whether the server needs a shared secret: BIND's rndc key, a primary's deploy key.
 
     Knot, NSD and Unbound are controlled through a unix socket under the
-    server's path, which file modes guard.
+    server's path, which file modes guard; but every primary admits a deploy's
+    zone transfers from its own host signed with this secret.
     """
-    return server.software == "bind"
+    return server.software == "bind" or server.role == "primary"
 
 
 def read_control_secrets(site: Site) -> dict[str, str]:
-    """Every BIND server's control secret, by :func:`control_secret_name`.
+    """Every server's control secret it needs, by :func:`control_secret_name`.
 
     A missing secret is made (32 random bytes, base64, mode 0600, in a 0700
     folder), so a first build needs no setup and every later build writes the

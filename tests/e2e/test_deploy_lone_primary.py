@@ -1,0 +1,116 @@
+"""Deploying to a primary with no secondaries: apply verifies it by AXFR on its own host.
+
+A primary admits transfers from its secondaries and from its own loopback
+signed with its deploy key; a lone primary has no secondaries, so only the
+deploy key (used by dig or kdig on the primary's host) lets apply check that
+it serves the build. Each software runs as a real server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dns.exception
+import dns.query
+import dns.rcode
+import dns.zone
+import pytest
+from servers import (
+    RunningServer,
+    answers,
+    find_binary,
+    free_port,
+    query,
+    requires,
+    start_knot,
+    start_named,
+    start_nsd,
+)
+from sites import write_site, zonesmith
+
+pytestmark = [pytest.mark.servers, requires("dig")]
+
+ADDRESS = "127.0.0.1"
+
+SITE = """\
+defaults:
+  ttl: 1h
+  soa: {{primary: ns1.example.com., contact: hostmaster@example.com}}
+deploy:
+  verify-timeout: 20s
+servers:
+  ns1: {{software: {software}, role: primary, address: {address}, port: {port},
+        path: {path}{extra}}}
+zones:
+  example.com: {{}}
+"""
+
+ZONE = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\nwww: A 192.0.2.80\n"
+
+Starter = Callable[..., RunningServer]
+SOFTWARE: dict[str, tuple[str, Starter, tuple[str, ...]]] = {
+    "bind": ("named.conf", start_named, ("named", "rndc")),
+    "knot": ("knot.conf", start_knot, ("knotd", "knotc")),
+    "nsd": ("nsd.conf", start_nsd, ("nsd", "nsd-control")),
+}
+
+
+class LonePrimary:
+    def __init__(self, root: Path, software: str) -> None:
+        self.root = root
+        self.software = software
+        self.site = root / "site"
+        self.path = root / "srv" / "ns1"
+        self.port = free_port(ADDRESS)
+        control = free_port(ADDRESS)
+        extra = f", control-port: {control}" if software == "bind" else ""
+        config = SITE.format(
+            software=software, address=ADDRESS, port=self.port, path=self.path, extra=extra
+        )
+        write_site(self.site, config, {"example.com.yaml": ZONE})
+
+    def www(self) -> list[str]:
+        response = query("www.example.com", "A", ADDRESS, self.port)
+        assert response.rcode() == dns.rcode.NOERROR
+        return answers(response)
+
+    def edit(self, address: str) -> None:
+        text = ZONE.replace("192.0.2.80", address)
+        (self.site / "zones" / "example.com.yaml").write_text(text)
+
+
+@pytest.fixture(params=sorted(SOFTWARE))
+def primary(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LonePrimary]:
+    config, start, tools = SOFTWARE[request.param]
+    missing = [tool for tool in tools if find_binary(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    primary = LonePrimary(tmp_path, request.param)
+    first = zonesmith("apply", primary.site, "--yes")
+    assert first.returncode == 0, first.stdout + first.stderr
+    server = start(primary.path / config, ADDRESS, primary.port, "example.com", tmp_path / "log")
+    server.start()
+    try:
+        yield primary
+    finally:
+        server.stop()
+
+
+def test_apply_verifies_a_primary_without_secondaries(primary: LonePrimary) -> None:
+    assert primary.www() == ["192.0.2.80"]
+    for address in ("192.0.2.81", "192.0.2.82"):
+        primary.edit(address)
+        applied = zonesmith("apply", primary.site, "--yes")
+        said = applied.stdout + applied.stderr
+        assert applied.returncode == 0, said
+        assert "NOTAUTH" not in said and "failed" not in said
+        assert primary.www() == [address]
+    # Nothing is left of the key file the transfer used.
+    assert not list((primary.path / ".zonesmith").glob("deploy-key*"))
+
+
+def test_a_transfer_without_the_deploy_key_is_refused(primary: LonePrimary) -> None:
+    """The deploy key admits this host only; unsigned, nobody gets the zone."""
+    with pytest.raises(dns.exception.DNSException):
+        dns.zone.from_xfr(dns.query.xfr(ADDRESS, "example.com", port=primary.port, lifetime=5))
