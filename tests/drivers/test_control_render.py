@@ -113,10 +113,12 @@ def test_knot_nsd_and_unbound_are_controlled_through_a_socket_in_their_folder(
     assert 'control-enable: yes\n    control-interface: "/srv/ns3/nsd.sock"' in nsd
     unbound = (out / "res2" / "unbound.conf").read_text()
     assert 'control-enable: yes\n    control-interface: "/srv/res2/unbound.ctl"' in unbound
-    # No shared secret for a socket: only BIND servers have one.
+    # No shared secret for a socket: BIND servers have one for rndc, and the Knot
+    # primary ns4 one for its deploy key; the NSD secondary and Unbound none.
     assert sorted(p.name for p in (site / "secrets" / "control").iterdir()) == [
         "ns1.key",
         "ns2.key",
+        "ns4.key",
         "res1.key",
     ]
 

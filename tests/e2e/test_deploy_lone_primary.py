@@ -8,6 +8,7 @@ it serves the build. Each software runs as a real server on 127.0.0.1.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,6 +30,12 @@ from servers import (
 )
 from sites import write_site, zonesmith
 
+from zonesmith.deploy.axfr import transfer
+from zonesmith.deploy.errors import DeployError
+from zonesmith.deploy.install import Target
+from zonesmith.deploy.transport import LocalTransport
+from zonesmith.drivers.control import CONTROL_KEY
+
 pytestmark = [pytest.mark.servers, requires("dig")]
 
 ADDRESS = "127.0.0.1"
@@ -46,6 +53,8 @@ zones:
   example.com: {{}}
 """
 
+#: A well-formed secret that is not the deploy key's.
+XFR_WRONG = "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC0wMTIzNDU="
 ZONE = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\nwww: A 192.0.2.80\n"
 
 Starter = Callable[..., RunningServer]
@@ -114,3 +123,49 @@ def test_a_transfer_without_the_deploy_key_is_refused(primary: LonePrimary) -> N
     """The deploy key admits this host only; unsigned, nobody gets the zone."""
     with pytest.raises(dns.exception.DNSException):
         dns.zone.from_xfr(dns.query.xfr(ADDRESS, "example.com", port=primary.port, lifetime=5))
+
+
+def host_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *tools: str) -> None:
+    """This host's PATH with sh, mkdir, rm and ``tools`` only (as on a server with just those)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for tool in ("sh", "mkdir", "rm", *tools):
+        found = shutil.which(tool)
+        assert found is not None, tool
+        (folder / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(folder))
+
+
+@pytest.mark.parametrize("tool", ["dig", "kdig"])
+def test_the_transfer_runs_with_dig_or_kdig_whichever_the_host_has(
+    primary: LonePrimary, tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which(tool) is None:
+        pytest.skip(f"needs {tool}")
+    secret = (primary.site / "secrets" / "control" / "ns1.key").read_text().strip()
+    target = Target(LocalTransport(), "ns1", str(primary.path))
+    host_with(tmp_path, monkeypatch, tool)
+    zone = transfer(
+        target, ADDRESS, primary.port, "example.com", (CONTROL_KEY, "hmac-sha256", secret)
+    )
+    assert zone.find_rdataset("www", "A").to_text() == "3600 IN A 192.0.2.80"
+    with pytest.raises(DeployError, match="REFUSED|NOTAUTH|failed"):
+        transfer(
+            target, ADDRESS, primary.port, "example.com", (CONTROL_KEY, "hmac-sha256", XFR_WRONG)
+        )
+    assert not list((primary.path / ".zonesmith").glob("deploy-key*"))
+
+
+def test_a_host_without_dig_or_kdig_is_one_sentence_naming_them(
+    primary: LonePrimary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = Target(LocalTransport(), "ns1", str(primary.path))
+    host_with(tmp_path, monkeypatch)
+    with pytest.raises(DeployError) as refused:
+        transfer(
+            target, ADDRESS, primary.port, "example.com", (CONTROL_KEY, "hmac-sha256", XFR_WRONG)
+        )
+    assert str(refused.value) == (
+        f"the transfer of example.com from {ADDRESS} port {primary.port} on ns1 failed: "
+        "the host has neither dig (bind9-dnsutils) nor kdig (knot-dnsutils)"
+    )
