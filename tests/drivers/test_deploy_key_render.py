@@ -8,16 +8,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from sites import write_site, zonesmith
+from sites import BASE_CONFIG, write_site, zonesmith
 
 XFR_SECRET = "eGZyLXRyYW5zZmVyLXNlY3JldC0wMTIzNDU2Nzg5YWI="
 
-CONFIG = """\
-defaults:
-  ttl: 1h
-  soa: {primary: ns1.example.com., contact: hostmaster@example.com}
-keys:
-  xfr: {algorithm: hmac-sha256, secret-file: secrets/xfr.key}
+CONFIG = (
+    BASE_CONFIG
+    + """\
+keys: {xfr: {algorithm: hmac-sha256, secret-file: secrets/xfr.key}}
 servers:
   b1: {software: bind, role: primary, address: 192.0.2.1, path: /srv/b1}
   n1: {software: nsd, role: primary, address: 192.0.2.2, path: /srv/n1}
@@ -34,6 +32,7 @@ zones:
   example.org: {servers: [k1, b2, k2]}
   lone.example: {servers: [k1]}
 """
+)
 ZONE = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\n"
 LOOPBACK_BIND = '{ !{ !127.0.0.1; !::1; any; }; key "zonesmith-control"; };'
 
@@ -118,20 +117,15 @@ def test_no_other_server_admits_deploy_transfers(out: Path, server: str, config:
     assert not (out / "site" / "secrets" / "control" / f"{server}.key").exists() or server == "b2"
 
 
-VIEWS = """\
-defaults:
-  ttl: 1h
-  soa: {primary: ns1.example.com., contact: hostmaster@example.com}
-keys:
-  ext: {algorithm: hmac-sha256, secret-file: secrets/ext.key}
-views:
-  internal: {clients: [10.0.0.0/8]}
-  external: {clients: [any], key: ext}
-servers:
-  b1: {software: bind, role: primary, address: 192.0.2.1, path: /srv/b1}
-zones:
-  example.com: {}
+VIEWS = (
+    BASE_CONFIG
+    + """\
+keys: {ext: {algorithm: hmac-sha256, secret-file: secrets/ext.key}}
+views: {internal: {clients: [10.0.0.0/8]}, external: {clients: [any], key: ext}}
+servers: {b1: {software: bind, role: primary, address: 192.0.2.1, path: /srv/b1}}
+zones: {example.com: {}}
 """
+)
 
 
 def test_a_bind_primary_with_views_admits_its_loopback_with_the_key_choosing_each_view(

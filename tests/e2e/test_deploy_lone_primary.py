@@ -17,18 +17,9 @@ import dns.query
 import dns.rcode
 import dns.zone
 import pytest
-from servers import (
-    RunningServer,
-    answers,
-    find_binary,
-    free_port,
-    query,
-    requires,
-    start_knot,
-    start_named,
-    start_nsd,
-)
-from sites import write_site, zonesmith
+import servers
+from servers import RunningServer, answers, free_port, query
+from sites import BASE_CONFIG, write_site, zonesmith
 
 from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.errors import DeployError
@@ -36,22 +27,21 @@ from zonesmith.deploy.install import Target
 from zonesmith.deploy.transport import LocalTransport
 from zonesmith.drivers.control import CONTROL_KEY
 
-pytestmark = [pytest.mark.servers, requires("dig")]
+pytestmark = [pytest.mark.servers, servers.requires("dig")]
 
 ADDRESS = "127.0.0.1"
 
-SITE = """\
-defaults:
-  ttl: 1h
-  soa: {{primary: ns1.example.com., contact: hostmaster@example.com}}
-deploy:
-  verify-timeout: 20s
+SITE = (
+    BASE_CONFIG.replace("{", "{{").replace("}", "}}")
+    + """\
+deploy: {{verify-timeout: 20s}}
 servers:
   ns1: {{software: {software}, role: primary, address: {address}, port: {port},
         path: {path}{extra}}}
 zones:
   example.com: {{}}
 """
+)
 
 #: A well-formed secret that is not the deploy key's.
 XFR_WRONG = "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC0wMTIzNDU="
@@ -59,9 +49,9 @@ ZONE = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\nwww: A 192.0.2.80\n"
 
 Starter = Callable[..., RunningServer]
 SOFTWARE: dict[str, tuple[str, Starter, tuple[str, ...]]] = {
-    "bind": ("named.conf", start_named, ("named", "rndc")),
-    "knot": ("knot.conf", start_knot, ("knotd", "knotc")),
-    "nsd": ("nsd.conf", start_nsd, ("nsd", "nsd-control")),
+    "bind": ("named.conf", servers.start_named, ("named", "rndc")),
+    "knot": ("knot.conf", servers.start_knot, ("knotd", "knotc")),
+    "nsd": ("nsd.conf", servers.start_nsd, ("nsd", "nsd-control")),
 }
 
 
@@ -92,7 +82,7 @@ class LonePrimary:
 @pytest.fixture(params=sorted(SOFTWARE))
 def primary(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LonePrimary]:
     config, start, tools = SOFTWARE[request.param]
-    missing = [tool for tool in tools if find_binary(tool) is None]
+    missing = [tool for tool in tools if servers.find_binary(tool) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
     primary = LonePrimary(tmp_path, request.param)
