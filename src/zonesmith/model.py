@@ -179,6 +179,8 @@ class View:
 
 
 #: The port of BIND's control channel (rndc) when a server does not say.
+#: Key names zonesmith gives its own keys (the control and deploy key) start with this.
+OWN_KEY_PREFIX = "zonesmith-"
 DEFAULT_CONTROL_PORT = 953
 
 

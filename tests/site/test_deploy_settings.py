@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sites import write_site
+from sites import BASE_CONFIG, write_site
 
 from zonesmith.model import DeploySettings
+from zonesmith.pipeline import check_site
 from zonesmith.site.loader import load_site
 
 HEAD = """\
@@ -110,3 +111,22 @@ def test_a_bad_deploy_setting_is_one_error_where_it_is_written(
     assert [(d.rule, d.position.line) for d in diagnostics] == [(rule, 11)], diagnostics
     assert says in diagnostics[0].message
     assert site.deploy == DeploySettings()  # the default stands in
+
+
+def test_a_site_key_cannot_take_the_name_of_zonesmiths_own_keys(tmp_path: Path) -> None:
+    config = (
+        BASE_CONFIG
+        + "keys:\n  zonesmith-control: {secret-file: secrets/k.key}\n"
+        + "  xfr: {secret-file: secrets/k.key}\n"
+        + "servers:\n  ns1: {software: bind, role: primary, address: 127.0.0.1}\n"
+        + "zones:\n  example.com: {}\n"
+    )
+    site = write_site(
+        tmp_path,
+        config,
+        {"example.com.yaml": "'@': NS ns1.example.com.\nns1: A 192.0.2.1\n"},
+        {"secrets/k.key": "c2VjcmV0LW9uZQ==\n"},
+    )
+    _, diagnostics = check_site(site)
+    assert [(d.rule, d.position.line) for d in diagnostics if d.is_error] == [("bad-identifier", 4)]
+    assert "zonesmith's own" in diagnostics[0].message

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild
 from zonesmith.drivers.command import Command
-from zonesmith.model import DEFAULT_CONTROL_PORT, Server, TsigKey
+from zonesmith.model import DEFAULT_CONTROL_PORT, OWN_KEY_PREFIX, Server, TsigKey
 
 #: The name of the key of BIND's control channel, in keys.conf and rndc.conf,
 #: and of every primary's deploy key (the same secret).
-CONTROL_KEY = "zonesmith-control"
+CONTROL_KEY = f"{OWN_KEY_PREFIX}control"  # no key of the site may take it (see OWN_KEY_PREFIX)
 #: Its algorithm.
 CONTROL_ALGORITHM = "hmac-sha256"
 #: Where a deploy's own zone transfers come from: the primary's host, by loopback.

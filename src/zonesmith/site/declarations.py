@@ -16,6 +16,7 @@ import dns.tokenizer
 from zonesmith.declared import RecordSpec
 from zonesmith.diagnostics import Position
 from zonesmith.model import (
+    OWN_KEY_PREFIX,
     ROLES,
     SOFTWARES,
     Blocklist,
@@ -135,6 +136,14 @@ class KeysSection:
         for name, (key_node, value_node) in self.mapping(source, node, None, "keys").items():
             where = f"key '{name}'"
             if not self.identifier(source, key_node, "a key", name):
+                continue
+            if name.lower().startswith(OWN_KEY_PREFIX):
+                self.error(
+                    source.at(key_node),
+                    "bad-identifier",
+                    f"{where}: names starting with '{OWN_KEY_PREFIX}' are zonesmith's own "
+                    "(its control and deploy keys); choose another name",
+                )
                 continue
             try:
                 dns.name.from_text(name)
