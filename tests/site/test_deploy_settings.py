@@ -128,5 +128,5 @@ def test_a_site_key_cannot_take_the_name_of_zonesmiths_own_keys(tmp_path: Path) 
         {"secrets/k.key": "c2VjcmV0LW9uZQ==\n"},
     )
     _, diagnostics = check_site(site)
-    assert [(d.rule, d.position.line) for d in diagnostics if d.is_error] == [("bad-identifier", 4)]
+    assert [(d.rule, d.position.line) for d in diagnostics if d.is_error] == [("bad-identifier", 5)]
     assert "zonesmith's own" in diagnostics[0].message
