@@ -157,6 +157,54 @@ class Defaults:
     ttl: int
     soa: Soa | None
     position: Position
+    #: The DNSSEC policy of zones that name none (``defaults: {dnssec: POLICY}``).
+    dnssec: Reference | None = None
+
+
+#: Algorithms a policy may name (BIND's spelling); the first four are deprecated.
+DEPRECATED_ALGORITHMS = ("RSAMD5", "DSA", "RSASHA1", "NSEC3RSASHA1")
+DNSSEC_ALGORITHMS = (
+    *DEPRECATED_ALGORITHMS,
+    "RSASHA256",
+    "RSASHA512",
+    "ECDSAP256SHA256",
+    "ECDSAP384SHA384",
+    "ED25519",
+    "ED448",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DnssecPolicy:
+    """How the zones that name it are signed (``dnssec-policies:``); durations in seconds.
+
+    ``keys`` is ``csk`` or ``ksk+zsk``; a lifetime of None is unlimited.
+    ``nsec`` is ``nsec`` or ``nsec3`` (then the NSEC3 fields count; the
+    defaults are RFC 9276's). ``ds`` says how DS reaches the parent: ``manual``
+    or ``cds`` (the signer publishes CDS/CDNSKEY).
+    """
+
+    name: str
+    position: Position
+    algorithm: str = "ECDSAP256SHA256"
+    keys: str = "csk"
+    csk_lifetime: int | None = None
+    ksk_lifetime: int | None = None
+    zsk_lifetime: int | None = None
+    signature_validity: int = 21 * 86400
+    signature_refresh: int = 5 * 86400
+    nsec: str = "nsec"
+    nsec3_iterations: int = 0
+    #: hex, "" for none
+    nsec3_salt: str = ""
+    nsec3_opt_out: bool = False
+    ds: str = "manual"
+    #: where each key of the policy was written, for diagnostics
+    positions: tuple[tuple[str, Position], ...] = ()
+
+    def at(self, key: str) -> Position:
+        """Where ``key`` of this policy is written (the policy's name if it is not)."""
+        return dict(self.positions).get(key, self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +294,8 @@ class Zone:
     #: The zone's name as absolute text ("example.com."): the form records use.
     #: Worked out from ``name`` when not given.
     origin: str = ""
+    #: The DNSSEC policy the zone is signed with (its own or the default); None: unsigned.
+    dnssec: Reference | None = None
     #: Whether some records are for one view only (then views see different zones).
     differs_by_view: bool = field(init=False, default=False)
 
@@ -391,6 +441,15 @@ class Site:
     implicit_view: bool = True
     sets: tuple[str, ...] = field(default=())
     deploy: DeploySettings = DeploySettings()
+    dnssec_policies: tuple[DnssecPolicy, ...] = ()
+
+    @cached_property
+    def policies_by_name(self) -> dict[str, DnssecPolicy]:
+        return {policy.name: policy for policy in self.dnssec_policies}
+
+    def policy_of(self, zone: Zone) -> DnssecPolicy | None:
+        """The DNSSEC policy ``zone`` is signed with; None: unsigned (or an unknown policy)."""
+        return self.policies_by_name.get(zone.dnssec.name) if zone.dnssec else None
 
     @cached_property
     def view_names(self) -> tuple[str, ...]:

@@ -82,6 +82,13 @@ def apex(records_at_apex: str, others: str = "") -> Site:
     return Site(records=at_apex + others)
 
 
+def signed(policy_text: str, policy: str = "standard", **site: str) -> Site:
+    """example.com signed with ``policy``; the site declares the policy 'standard'."""
+    extra = f"dnssec-policies:\n  standard: {policy_text}\n"
+    site.setdefault("zones", f"  example.com: {{dnssec: {policy}}}\n")
+    return Site(extra=extra, **site)
+
+
 def hidden(address: str) -> Site:
     servers = f"  ns1: {{software: bind, role: primary, address: {address}, hidden: true}}\n"
     return Site(servers=servers)
@@ -321,6 +328,40 @@ CASES: dict[str, tuple[Site, Site]] = {
         Site(records=MASTER + "sub TXT not-an-SOA\n", zone_file=ZONE_FILE),
     ),
     "empty-nsap": (records("host: NSAP \\# 0\n"), records("host: NSAP 0x47000580005a\n")),
+    # DNSSEC policies
+    "unknown-dnssec-policy": (signed("{}", policy="standrd"), signed("{}")),
+    "signature-validity-short": (
+        signed("{signature-validity: 14d, signature-refresh: 5d}"),
+        signed("{signature-validity: 15d, signature-refresh: 5d}"),
+    ),
+    "signature-refresh-long": (
+        signed("{signature-validity: 21d, signature-refresh: 21d}"),
+        signed("{signature-validity: 21d, signature-refresh: 20d}"),
+    ),
+    "deprecated-algorithm": (signed("{algorithm: RSASHA1}"), signed("{algorithm: RSASHA256}")),
+    "nsec3-parameters": (
+        signed("{nsec: nsec3, nsec3: {iterations: 10}}"),
+        signed("{nsec: nsec3, nsec3: {iterations: 0, salt: '-'}}"),
+    ),
+    "dnssec-unsupported": (
+        signed("{}", servers="  ns1: {software: nsd, role: primary, address: 192.0.2.1}\n"),
+        signed("{}", servers="  ns1: {software: knot, role: primary, address: 192.0.2.1}\n"),
+    ),
+    "missing-ds": (
+        signed("{}", zones="  sub.example.com: {dnssec: standard}\n  example.com: {}\n"),
+        signed("{}", zones="  sub.example.com: {}\n  example.com: {dnssec: standard}\n"),
+    ),
+    "ds-for-unsigned": (
+        Site(
+            records=ZONE + f"sub: [NS ns1.example.com., DS {DS}]\n",
+            zones="  example.com: {}\n  sub.example.com: {}\n",
+        ),
+        Site(
+            records=ZONE + f"sub: [NS ns1.example.com., DS {DS}]\n",
+            extra="dnssec-policies:\n  standard: {}\n",
+            zones="  example.com: {}\n  sub.example.com: {dnssec: standard}\n",
+        ),
+    ),
 }
 
 

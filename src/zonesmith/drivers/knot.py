@@ -326,7 +326,7 @@ class KnotDriver(Driver):
         # A catalog zone is an ordinary zone to the server that produces it.
         catalog_producer=True,
         catalog_consumer=True,
-        dnssec=False,
+        dnssec=True,  # signs as a primary (a policy section, dnssec-signing)
         rrl=True,
     )
 

@@ -1,4 +1,4 @@
-"""Rules on DNSSEC records in a zone (DS, CDS, NSEC3)."""
+"""Rules on DNSSEC: records in a zone (DS, CDS, NSEC3) and the site's signing policies."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import dns.name
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
+from zonesmith.model import DEPRECATED_ALGORITHMS, DnssecPolicy, Record, Site, Zone
+from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
@@ -86,4 +88,164 @@ def bad_nsec3(view: ZoneView) -> Iterator[Diagnostic]:
                 "bad-nsec3",
                 record.position,
                 f"NSEC3 next hashed owner is {len(record.rdata.next)} octets; a SHA-1 hash is 20",
+            )
+
+
+# -- signing policies: judged on the model and the drivers' capabilities -----------------
+
+
+def _signed(site: Site) -> Iterator[tuple[Zone, DnssecPolicy]]:
+    for zone in site.zones:
+        policy = site.policy_of(zone)
+        if policy is not None:
+            yield zone, policy
+
+
+@rule(
+    "signature-validity-short",
+    Severity.ERROR,
+    "signatures valid for less than the SOA expire plus the zone's largest TTL",
+    "site",
+)
+def signature_validity_short(site: Site) -> Iterator[Diagnostic]:
+    for zone, policy in _signed(site):
+        soa = zone.soa or site.defaults.soa
+        if soa is None:
+            continue
+        largest = max((record.ttl for record in zone.records), default=0)
+        largest = max(largest, soa.negative_ttl, zone.ttl or site.defaults.ttl)
+        if policy.signature_validity < soa.expire + largest:
+            yield _report(
+                "signature-validity-short",
+                zone.dnssec.position if zone.dnssec else zone.position,
+                f"zone '{zone.text}': signatures of policy '{policy.name}' are valid for "
+                f"{policy.signature_validity}s, less than the SOA expire ({soa.expire}s) plus the "
+                f"largest TTL ({largest}s); a secondary cut off from the primary could serve "
+                "expired signatures: raise signature-validity or lower the expire",
+            )
+
+
+@rule(
+    "signature-refresh-long",
+    Severity.ERROR,
+    "a policy refreshes signatures no sooner than they expire",
+    "site",
+)
+def signature_refresh_long(site: Site) -> Iterator[Diagnostic]:
+    for policy in site.dnssec_policies:
+        if policy.signature_refresh >= policy.signature_validity:
+            yield _report(
+                "signature-refresh-long",
+                policy.at("signature-refresh"),
+                f"DNSSEC policy '{policy.name}': signature-refresh "
+                f"({policy.signature_refresh}s) is not shorter than signature-validity "
+                f"({policy.signature_validity}s); signatures would expire before they are "
+                "made anew",
+            )
+
+
+@rule("deprecated-algorithm", Severity.ERROR, "a policy signs with a deprecated algorithm", "site")
+def deprecated_algorithm(site: Site) -> Iterator[Diagnostic]:
+    for policy in site.dnssec_policies:
+        if policy.algorithm in DEPRECATED_ALGORITHMS:
+            yield _report(
+                "deprecated-algorithm",
+                policy.at("algorithm"),
+                f"DNSSEC policy '{policy.name}': {policy.algorithm} is deprecated (RFC 8624) and "
+                "many validators treat it as insecure; use ECDSAP256SHA256",
+            )
+
+
+@rule(
+    "nsec3-parameters",
+    Severity.WARNING,
+    "NSEC3 with extra iterations or a salt (RFC 9276 says 0 and none)",
+    "site",
+)
+def nsec3_parameters(site: Site) -> Iterator[Diagnostic]:
+    for policy in site.dnssec_policies:
+        if policy.nsec != "nsec3":
+            continue
+        if policy.nsec3_iterations > 0 or policy.nsec3_salt:
+            yield _report(
+                "nsec3-parameters",
+                policy.at("nsec3"),
+                f"DNSSEC policy '{policy.name}': NSEC3 with {policy.nsec3_iterations} extra "
+                f"iterations and {'a' if policy.nsec3_salt else 'no'} salt; RFC 9276 asks for "
+                "0 iterations and no salt (validators may treat more as insecure)",
+            )
+
+
+@rule(
+    "dnssec-unsupported",
+    Severity.ERROR,
+    "a signed zone whose primary's software cannot sign",
+    "facts",
+)
+def dnssec_unsupported(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
+    for zone, policy in _signed(site):
+        for server in site.servers:
+            if server.role != "primary" or not any(
+                site.serves(server, zone, view) for view in zone.views
+            ):
+                continue
+            capabilities = facts.capabilities.get(server.software)
+            if capabilities is not None and not capabilities.dnssec:
+                yield _report(
+                    "dnssec-unsupported",
+                    zone.dnssec.position if zone.dnssec else zone.position,
+                    f"zone '{zone.text}' is signed (policy '{policy.name}') but its primary "
+                    f"'{server.name}' runs {server.software}, which zonesmith cannot make sign; "
+                    "make a BIND or Knot server its primary (NSD can serve it as a secondary)",
+                )
+
+
+def _delegations(site: Site) -> Iterator[tuple[Zone, Zone, list[Record]]]:
+    """Each zone of the site delegated from its closest parent zone of the site, with the
+    DS records the parent has for it."""
+    for child in site.zones:
+        parent_name = child.name.parent() if child.name != dns.name.root else None
+        while parent_name is not None and parent_name not in site.zones_by_name:
+            parent_name = parent_name.parent() if parent_name != dns.name.root else None
+        if parent_name is None:
+            continue
+        parent = site.zones_by_name[parent_name]
+        ds = [r for r in parent.records if r.rdtype == T.DS and r.owner == child.origin]
+        yield parent, child, ds
+
+
+@rule(
+    "missing-ds",
+    Severity.WARNING,
+    "a signed zone of the site whose parent in the site has no DS for it",
+    "site",
+)
+def missing_ds(site: Site) -> Iterator[Diagnostic]:
+    for parent, child, ds in _delegations(site):
+        policy = site.policy_of(child)
+        if policy is not None and not ds:
+            yield _report(
+                "missing-ds",
+                child.dnssec.position if child.dnssec else child.position,
+                f"zone '{child.text}' is signed but its parent '{parent.text}' has no DS for it, "
+                "so validators treat it as unsigned; add the DS records of its KSK (or CSK) to "
+                f"'{parent.text}' (dnssec-dsfromkey or keymgr prints them)",
+            )
+
+
+@rule(
+    "ds-for-unsigned",
+    Severity.ERROR,
+    "a parent in the site has a DS for a child zone of the site that is not signed",
+    "site",
+)
+def ds_for_unsigned(site: Site) -> Iterator[Diagnostic]:
+    for parent, child, ds in _delegations(site):
+        if ds and child.dnssec is None:
+            yield _report(
+                "ds-for-unsigned",
+                ds[0].position,
+                f"'{parent.text}' has a DS for '{child.text}', which is not signed: every "
+                "validating resolver would fail its names; remove the DS or sign the zone "
+                "(dnssec: POLICY)",
             )

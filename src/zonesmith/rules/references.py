@@ -130,3 +130,21 @@ def unknown_zone(site: Site) -> Iterator[Diagnostic]:
                     ref.position,
                     f"reverse-of names '{ref.name}', which is not a zone of this site",
                 )
+
+
+@rule(
+    "unknown-dnssec-policy",
+    Severity.ERROR,
+    "a zone (or the defaults) names a DNSSEC policy the site does not declare",
+    "site",
+)
+def unknown_dnssec_policy(site: Site) -> Iterator[Diagnostic]:
+    refs = {id(ref): ref for ref in [site.defaults.dnssec] + [z.dnssec for z in site.zones] if ref}
+    for ref in refs.values():
+        if ref.name not in site.policies_by_name:
+            known = _choices(ref.name, site.policies_by_name, "DNSSEC policies")
+            yield _report(
+                "unknown-dnssec-policy",
+                ref.position,
+                f"unknown DNSSEC policy '{ref.name}'; {known}",
+            )

@@ -47,14 +47,22 @@ class DefaultsSection:
         self, source: SourceFile, node: yaml.Node | None, document: yaml.Node | None
     ) -> Defaults:
         where = source.at(node) if node is not None else Position(source.display, 1, 1)
-        entries = self.mapping(source, node, ("ttl", "soa"), "defaults")
+        entries = self.mapping(source, node, ("ttl", "soa", "dnssec"), "defaults")
         ttl = 3600
         if "ttl" in entries:
             ttl = self.duration(source, entries["ttl"][1], "defaults ttl", ttl=True) or ttl
         soa = None
         if "soa" in entries:
             soa = self.load_soa(source, entries["soa"][1], None, "defaults soa")
-        return Defaults(ttl, soa, where)
+        dnssec = None
+        if "dnssec" in entries:
+            dnssec = self.policy_reference(source, entries["dnssec"][1], "defaults dnssec")
+        return Defaults(ttl, soa, where, dnssec)
+
+    def policy_reference(self, source: SourceFile, node: yaml.Node, what: str) -> Reference | None:
+        """The DNSSEC policy a zone (or the defaults) names."""
+        text = self.scalar(source, node, what)
+        return Reference(text, source.at(node)) if text is not None else None
 
     def load_soa(
         self, source: SourceFile, node: yaml.Node, base: Soa | None, where: str

@@ -37,6 +37,7 @@ from zonesmith.site.declarations import (
     ViewsSection,
 )
 from zonesmith.site.deploy_settings import DeploySection
+from zonesmith.site.dnssec_policies import DnssecPoliciesSection
 from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path, is_site_file
 from zonesmith.site.limits import real_root
 from zonesmith.site.memo import NoMemo, SiteMemo
@@ -54,6 +55,7 @@ class Loader(
     SetsSection,
     ZonesSection,
     DeploySection,
+    DnssecPoliciesSection,
 ):
     """Reads one site; collects diagnostics instead of stopping at the first.
 
@@ -91,7 +93,17 @@ class Loader(
         top = self.mapping(
             source,
             document,
-            ("defaults", "keys", "views", "servers", "sets", "zones", "blocklists", "deploy"),
+            (
+                "defaults",
+                "keys",
+                "views",
+                "servers",
+                "sets",
+                "zones",
+                "blocklists",
+                "deploy",
+                "dnssec-policies",
+            ),
             SITE_FILE,
         )
 
@@ -118,6 +130,7 @@ class Loader(
             implicit_view=implicit_view,
             sets=tuple(set_specs),
             deploy=self.load_deploy(source, section("deploy")),
+            dnssec_policies=self.load_dnssec_policies(source, section("dnssec-policies")),
         )
         diagnostics = self.taken_since(reported)
         return Declarations(site, zones, set_specs, diagnostics, probes=self.probes)

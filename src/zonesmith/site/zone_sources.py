@@ -128,7 +128,7 @@ class ZonesSection:
             entries = self.mapping(
                 source,
                 value_node,
-                ("include", "views", "reverse-of", "ttl", "soa", "servers"),
+                ("include", "views", "reverse-of", "ttl", "soa", "servers", "dnssec"),
                 where,
             )
             zone_servers = (
@@ -200,6 +200,11 @@ class ZonesSection:
                 soa=soa,
                 servers=zone_servers,
                 origin=origin_text,
+                dnssec=(
+                    self.policy_reference(source, entries["dnssec"][1], f"{where} dnssec")
+                    if "dnssec" in entries
+                    else defaults.dnssec
+                ),
             )
             context = _records_context(zone, ttl, sets, set_digests)
             source_of_records = ZoneSource(str(path) if path else None, master_file, ttl, context)
