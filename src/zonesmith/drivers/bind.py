@@ -11,7 +11,13 @@ Files written to OUT/<server>/:
   secrets live in one file that nothing else shows;
 - ``zones/<view>/<zone>.zone`` (``zones/<zone>.zone`` without views): the
   zones this server is primary for, and its catalog zone;
-- ``secondary/<view>/``: where named keeps the zones it transfers.
+- ``secondary/<view>/``: where named keeps the zones it transfers;
+- ``keys/<view>/`` (``keys/`` without views): the key directory of the zones
+  this primary signs (``dnssec-policy`` of the site's policy, never BIND's
+  built-in ``default``, with ``inline-signing``). The folder is made, never
+  filled: the keys are named's, so no build or deploy deletes or replaces
+  them (a build keeps the files of its output it did not write, and a
+  deploy manages only the files of its manifest).
 
 With views, a transfer or NOTIFY is routed to its view by TSIG key: each
 view's match-clients starts with the keys of that view and excludes the keys
@@ -61,7 +67,7 @@ from zonesmith.drivers.control import (
     server_path,
     zone_label,
 )
-from zonesmith.model import View
+from zonesmith.model import DnssecPolicy, View
 
 if TYPE_CHECKING:
     from zonesmith.blocklists.compiled import CompiledBlocklist
@@ -78,6 +84,10 @@ _ZONE_FILE_LINE = re.compile(r"^dns_master_load: (?P<file>[^:\s]+):(?P<line>\d+)
 
 #: Responses per second to one client netblock before BIND's RRL slips or drops.
 RATE_LIMIT = 20
+
+
+#: The key directories of the zones a primary signs, under its path.
+KEYS = "keys"
 
 
 def quote(text: str) -> str:
@@ -163,10 +173,66 @@ def _primaries(transfers: tuple[Transfer, ...]) -> str:
     )
 
 
+def signed_by(build: ServerBuild, zone: ServedZone) -> DnssecPolicy | None:
+    """The policy this server signs ``zone`` with: a primary's signed zone; None otherwise."""
+    if zone.data is None or zone.is_catalog:
+        return None
+    return build.site.policy_of(zone.zone)
+
+
+def _duration(seconds: int) -> str:
+    return f"PT{seconds}S"  # ISO 8601, which every BIND 9 duration takes
+
+
+def _dnssec_policy(policy: DnssecPolicy) -> list[str]:
+    def lifetime(seconds: int | None) -> str:
+        return "unlimited" if seconds is None else _duration(seconds)
+
+    algorithm = policy.algorithm.lower()
+    if policy.keys == "csk":
+        keys = [
+            f"csk key-directory lifetime {lifetime(policy.csk_lifetime)} algorithm {algorithm};"
+        ]
+    else:
+        keys = [
+            f"ksk key-directory lifetime {lifetime(policy.ksk_lifetime)} algorithm {algorithm};",
+            f"zsk key-directory lifetime {lifetime(policy.zsk_lifetime)} algorithm {algorithm};",
+        ]
+    lines = [
+        f"dnssec-policy {quote(policy.name)} {{",
+        "    keys {",
+        *("        " + key for key in keys),
+        "    };",
+        f"    signatures-validity {_duration(policy.signature_validity)};",
+        f"    signatures-validity-dnskey {_duration(policy.signature_validity)};",
+        f"    signatures-refresh {_duration(policy.signature_refresh)};",
+    ]
+    if policy.nsec == "nsec3":
+        # BIND 9.18 takes a salt length (it picks the salt), not a salt.
+        lines.append(
+            f"    nsec3param iterations {policy.nsec3_iterations} "
+            f"optout {'yes' if policy.nsec3_opt_out else 'no'} "
+            f"salt-length {len(policy.nsec3_salt) // 2};"
+        )
+    return [*lines, "};", ""]
+
+
+def _dnssec_policies(build: ServerBuild) -> list[str]:
+    names = {policy.name: policy for z in build.zones if (policy := signed_by(build, z))}
+    return [line for name in sorted(names) for line in _dnssec_policy(names[name])]
+
+
 def _zone_stanza(build: ServerBuild, zone: ServedZone, path: str) -> list[str]:
     lines = [f"zone {quote(zone.text_name)} {{"]
     if zone.data is not None:
         lines.append("    type primary;")
+        policy = signed_by(build, zone)
+        if policy is not None:
+            lines += [
+                f"    dnssec-policy {quote(policy.name)};",
+                "    inline-signing yes;",
+                f"    key-directory {quote(f'{path}/{_folder(build, KEYS, zone.view)}')};",
+            ]
     else:
         # NOTIFY is accepted from this zone's primaries only.
         notifiers = " ".join(sorted({f"{t.primary.address};" for t in zone.primaries}))
@@ -290,6 +356,7 @@ def render_named_conf(build: ServerBuild, path: str) -> str:
         *_controls(build),
         "",
         *_interop(build),
+        *_dnssec_policies(build),
     ]
     for view, zones in build.views:
         body = _view_body(build, view, zones, path)
@@ -545,6 +612,8 @@ class BindDriver(Driver):
         for zone in build.zones:
             if zone.data is not None:
                 files[zone_file(build, zone)] = OutputFile.of_zone(zone.data)
+                if signed_by(build, zone) is not None:
+                    files[_folder(build, KEYS, zone.view) + "/"] = OutputFile(b"", 0o700)
             elif not zone.via_catalog:
                 files[zone_file(build, zone).rsplit("/", 1)[0] + "/"] = OutputFile(b"", 0o755)
         for catalog in build.catalogs:
@@ -657,8 +726,10 @@ class BindDriver(Driver):
 
     def needs_restart(self, old: ServerBuild | None, new: ServerBuild) -> str | None:
         reason = restart_reason(old, new)
-        if reason is None and old is not None and control_port(old.server) != control_port(
-            new.server
+        if (
+            reason is None
+            and old is not None
+            and control_port(old.server) != control_port(new.server)
         ):
             # rndc.conf names the new port once swapped in: rndc cannot reach the old one.
             return (

@@ -14,7 +14,10 @@ Files written to OUT/<server>/:
   catalog zone of a catalog producer, an ordinary zone to Knot);
 - ``secondary/``: where Knot writes the zones it transfers, catalog
   members included;
-- ``journal/``, ``timers/``, ``kasp/``, ``catalog/``: Knot's databases.
+- ``journal/``, ``timers/``, ``kasp/``, ``catalog/``: Knot's databases;
+  ``kasp/`` holds the keys of the zones this primary signs (a ``policy``
+  per site policy, ``dnssec-signing: on``): made, never filled, so no build
+  or deploy deletes or replaces the keys (see zonesmith.drivers.bind).
 
 Access is explicit: ``automatic-acl`` is off, a zone allows transfers only
 to its declared secondaries (address and key) and NOTIFY only from its
@@ -67,7 +70,7 @@ from zonesmith.drivers.control import (
     server_path,
     zone_label,
 )
-from zonesmith.model import Server
+from zonesmith.model import DnssecPolicy, Server
 
 #: Responses per second to one client netblock before RRL drops or slips
 #: (the same budget as the BIND servers of the fleet).
@@ -231,6 +234,7 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
         + [t for transfers in onward.values() for t in transfers],
     )
     zone_lines: list[str] = []
+    policies: dict[str, DnssecPolicy] = {}
     for zone in explicit:
         zone_lines += [
             f"  - domain: {_domain(zone)}",
@@ -240,6 +244,10 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
         if zone.data is not None:
             # The generated file is the truth: never written back, no journal.
             zone_lines += ["    zonefile-sync: -1", "    journal-content: none"]
+            policy = None if zone.is_catalog else build.site.policy_of(zone.zone)
+            if policy is not None:
+                policies[policy.name] = policy
+                zone_lines += ["    dnssec-signing: on", f"    dnssec-policy: {quote(policy.name)}"]
     for catalog in build.catalogs:
         zone_lines += [
             f"  - domain: {_domain(catalog)}",
@@ -295,10 +303,42 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
         "",
     ]
     lines += peers.render()
+    lines += _policies(policies)
     lines += template_lines + [""]
     if zone_lines:
         lines += ["zone:", *zone_lines, ""]
     return "\n".join(lines)
+
+
+def _policies(policies: dict[str, DnssecPolicy]) -> list[str]:
+    """The ``policy`` section: one per site policy a zone of this server is signed with."""
+    if not policies:
+        return []
+    lines = ["policy:"]
+    for name in sorted(policies):
+        policy = policies[name]
+        csk = policy.keys == "csk"
+        ksk = policy.csk_lifetime if csk else policy.ksk_lifetime
+        zsk = policy.csk_lifetime if csk else policy.zsk_lifetime
+        lines += [
+            f"  - id: {quote(policy.name)}",
+            f"    algorithm: {policy.algorithm.lower()}",
+            f"    single-type-signing: {'on' if csk else 'off'}",
+            # 0 is Knot's "never roll" (its own default rolls a ZSK every 30 days).
+            f"    ksk-lifetime: {ksk or 0}",
+            f"    zsk-lifetime: {zsk or 0}",
+            f"    rrsig-lifetime: {policy.signature_validity}",
+            f"    rrsig-refresh: {policy.signature_refresh}",
+            f"    cds-cdnskey-publish: {'always' if policy.ds == 'cds' else 'none'}",
+        ]
+        if policy.nsec == "nsec3":
+            lines += [
+                "    nsec3: on",
+                f"    nsec3-iterations: {policy.nsec3_iterations}",
+                f"    nsec3-salt-length: {len(policy.nsec3_salt) // 2}",
+                f"    nsec3-opt-out: {'on' if policy.nsec3_opt_out else 'off'}",
+            ]
+    return [*lines, ""]
 
 
 def render_keys(keys: tuple[Secret, ...]) -> str:
