@@ -72,3 +72,10 @@ def test_an_unknown_policy_is_an_error_where_it_is_named(tmp_path: Path) -> None
     [found] = [d for d in diagnostics if d.rule == "unknown-dnssec-policy"]
     assert "did you mean 'standard'?" in found.message
     assert found.position.line == HEAD.count("\n") + 4
+
+
+def test_a_policy_cannot_take_a_built_in_policy_name(tmp_path: Path) -> None:
+    site, diagnostics = load(tmp_path, "  default: {}\n  standard: {}\n")
+    [found] = [d for d in diagnostics if d.rule == "bad-identifier"]
+    assert "built-in" in found.message and found.position.line == HEAD.count("\n") + 2
+    assert [p.name for p in site.dnssec_policies] == ["standard"]

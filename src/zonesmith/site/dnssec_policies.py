@@ -23,6 +23,8 @@ _POLICY_KEYS = (
 )
 _NSEC3_KEYS = ("iterations", "salt", "opt-out")
 _CHOICES = {"keys": ("csk", "ksk+zsk"), "nsec": ("nsec", "nsec3"), "ds": ("manual", "cds")}
+#: Names BIND gives its built-in policies (which change between versions) and Knot its default.
+RESERVED_POLICIES = ("default", "none", "insecure")
 _HEX = re.compile(r"[0-9a-fA-F]{2,510}")
 
 
@@ -37,6 +39,14 @@ class DnssecPoliciesSection:
             source, node, None, "dnssec-policies"
         ).items():
             if not self.identifier(source, key_node, "a DNSSEC policy", name):
+                continue
+            if name.lower() in RESERVED_POLICIES:
+                self.error(
+                    source.at(key_node),
+                    "bad-identifier",
+                    f"DNSSEC policy '{name}' takes the name of a signer's built-in policy; "
+                    "name it after what it is (for example 'standard')",
+                )
                 continue
             policies.append(self._policy(source, name, key_node, value_node))
         return tuple(policies)
