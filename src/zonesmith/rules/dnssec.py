@@ -94,6 +94,11 @@ def bad_nsec3(view: ZoneView) -> Iterator[Diagnostic]:
 # -- signing policies: judged on the model and the drivers' capabilities -----------------
 
 
+def _on_policy(rule_id: str, policy: DnssecPolicy, key: str, message: str) -> Diagnostic:
+    """A finding on ``key`` of ``policy`` (where it is written, else the policy's name)."""
+    return _report(rule_id, policy.at(key), f"DNSSEC policy '{policy.name}': {message}")
+
+
 def _signed(site: Site) -> Iterator[tuple[Zone, DnssecPolicy]]:
     for zone in site.zones:
         policy = site.policy_of(zone)
@@ -134,13 +139,13 @@ def signature_validity_short(site: Site) -> Iterator[Diagnostic]:
 def signature_refresh_long(site: Site) -> Iterator[Diagnostic]:
     for policy in site.dnssec_policies:
         if policy.signature_refresh >= policy.signature_validity:
-            yield _report(
+            yield _on_policy(
                 "signature-refresh-long",
-                policy.at("signature-refresh"),
-                f"DNSSEC policy '{policy.name}': signature-refresh "
-                f"({policy.signature_refresh}s) is not shorter than signature-validity "
-                f"({policy.signature_validity}s); signatures would expire before they are "
-                "made anew",
+                policy,
+                "signature-refresh",
+                f"signature-refresh ({policy.signature_refresh}s) is not shorter than "
+                f"signature-validity ({policy.signature_validity}s); signatures would expire "
+                "before they are made anew",
             )
 
 
@@ -148,10 +153,11 @@ def signature_refresh_long(site: Site) -> Iterator[Diagnostic]:
 def deprecated_algorithm(site: Site) -> Iterator[Diagnostic]:
     for policy in site.dnssec_policies:
         if policy.algorithm in DEPRECATED_ALGORITHMS:
-            yield _report(
+            yield _on_policy(
                 "deprecated-algorithm",
-                policy.at("algorithm"),
-                f"DNSSEC policy '{policy.name}': {policy.algorithm} is deprecated (RFC 8624) and "
+                policy,
+                "algorithm",
+                f"{policy.algorithm} is deprecated (RFC 8624) and "
                 "many validators treat it as insecure; use ECDSAP256SHA256",
             )
 
@@ -164,13 +170,12 @@ def deprecated_algorithm(site: Site) -> Iterator[Diagnostic]:
 )
 def nsec3_parameters(site: Site) -> Iterator[Diagnostic]:
     for policy in site.dnssec_policies:
-        if policy.nsec != "nsec3":
-            continue
-        if policy.nsec3_iterations > 0 or policy.nsec3_salt:
-            yield _report(
+        if policy.nsec == "nsec3" and (policy.nsec3_iterations > 0 or policy.nsec3_salt):
+            yield _on_policy(
                 "nsec3-parameters",
-                policy.at("nsec3"),
-                f"DNSSEC policy '{policy.name}': NSEC3 with {policy.nsec3_iterations} extra "
+                policy,
+                "nsec3",
+                f"NSEC3 with {policy.nsec3_iterations} extra "
                 f"iterations and {'a' if policy.nsec3_salt else 'no'} salt; RFC 9276 asks for "
                 "0 iterations and no salt (validators may treat more as insecure)",
             )
