@@ -93,6 +93,23 @@ def test_a_missing_plan_file_is_one_sentence(tmp_path: Path) -> None:
     )
 
 
+def test_a_signed_zone_is_refused_at_its_line_and_nothing_is_installed(tmp_path: Path) -> None:
+    text = SITE.format(port=free_port(), control=free_port(), path=tmp_path / "srv/ns1", extra="")
+    text = text.replace("  example.com: {}", "  example.com: {dnssec: signed}")
+    root = write_site(
+        tmp_path / "site", "dnssec-policies:\n  signed: {}\n" + text, {"example.com.yaml": ZONE}
+    )
+    for command in ("plan", "apply"):
+        result = (
+            zonesmith(command, root, "--yes") if command == "apply" else zonesmith(command, root)
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output
+        assert "zonesmith.yaml:10:3: error: [dnssec-not-deployable]" in output, output
+    assert not (tmp_path / "srv").exists()
+
+
 class Terminal:
     """``zonesmith ARGS`` with a new pseudo-terminal as its terminal."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from zonesmith.compile.fleet import ServedZone, ServerBuild
 from zonesmith.compile.serials import SerialState
 from zonesmith.compile.zones import CompiledZone
-from zonesmith.diagnostics import SiteError
+from zonesmith.diagnostics import SiteError, error
 from zonesmith.drivers import Driver, OutputFile
 from zonesmith.model import Server, Site
 from zonesmith.pipeline import check_site, render_site
@@ -23,10 +23,24 @@ DEPLOYED = "zonesmith-deployed.json"
 
 
 def checked_site(root: Path) -> Site:
-    """The site, validated; SiteError with every diagnostic when it has errors."""
+    """The site, validated; SiteError with every diagnostic when it has errors, or when
+    it signs a zone (a signer serves its own serials and RRSIGs, which plan and verify
+    do not understand yet: refused at the zone's line rather than failing half-way)."""
     site, diagnostics = check_site(root)
     if any(d.is_error for d in diagnostics):
         raise SiteError(diagnostics)
+    signed = [
+        error(
+            zone.position,
+            "dnssec-not-deployable",
+            f"zone '{zone.text}' is signed (dnssec: {zone.dnssec.name}): plan, apply and "
+            "status do not deploy signed zones yet; build it and install it by hand",
+        )
+        for zone in site.zones
+        if zone.dnssec is not None and site.policy_of(zone) is not None
+    ]
+    if signed:
+        raise SiteError(signed)
     return site
 
 
