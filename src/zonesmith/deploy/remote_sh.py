@@ -261,7 +261,8 @@ while IFS=' ' read -r name alg secret; do
 done
 [ "$n" -gt 0 ] || exit 0
 # A server that does not answer one question is down: not asked the rest.
-out=$(ask 1 "$(head -n 1 "$d/1.q")" SOA 2>&1 || true)
+IFS= read -r first < "$d/1.q" || true
+out=$(ask 1 "$first" SOA 2>&1 || true)
 case $out in *status:*) ;; *) exit 9 ;; esac
 i=0
 while [ "$i" -lt "$n" ]; do
