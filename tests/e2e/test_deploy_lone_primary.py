@@ -24,7 +24,13 @@ from sites import BASE_CONFIG, write_site, zonesmith
 from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
-from zonesmith.deploy.observe import Question, observe, soa_serials, soa_serials_on
+from zonesmith.deploy.observe import (
+    QUERY_TIMEOUT,
+    Question,
+    observe,
+    soa_serials,
+    soa_serials_on,
+)
 from zonesmith.deploy.transport import LocalTransport
 from zonesmith.drivers.control import CONTROL_KEY
 
@@ -181,11 +187,11 @@ def test_soa_questions_on_the_host_give_what_the_deploy_machine_would_ask(
     here = soa_serials(ADDRESS, primary.port, questions)
     target = Target(LocalTransport(), "ns1", str(primary.path))
     host_with(tmp_path, monkeypatch, tool)
-    on_host = soa_serials_on(target, ADDRESS, primary.port, questions)
+    on_host = soa_serials_on(target, ADDRESS, primary.port, questions, QUERY_TIMEOUT)
     assert on_host == here
     assert on_host[0]["plain"] is not None and on_host[0]["signed"] == on_host[0]["plain"]
     assert on_host[0]["wrong"] is None and on_host[0]["elsewhere"] is None
-    assert soa_serials_on(target, ADDRESS, free_port(), questions)[1] is False
+    assert soa_serials_on(target, ADDRESS, free_port(), questions, QUERY_TIMEOUT)[1] is False
     assert not list((primary.path / ".zonesmith").glob("soa.*"))
 
 
@@ -197,7 +203,7 @@ def test_a_host_without_dig_or_kdig_shows_its_server_down_in_one_sentence(
     seen = observe(target, ADDRESS, primary.port, [Question("plain", "example.com")])
     assert seen.down is None  # a local server is asked from this machine
     with pytest.raises(DeployError) as refused:
-        soa_serials_on(target, ADDRESS, primary.port, [Question("plain", "example.com")])
+        soa_serials_on(target, ADDRESS, primary.port, [Question("plain", "example.com")], 1)
     assert str(refused.value) == (
         f"ns1: the SOA questions to {ADDRESS} port {primary.port} failed: "
         "the host has neither dig (bind9-dnsutils) nor kdig (knot-dnsutils)"

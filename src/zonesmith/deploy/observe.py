@@ -133,11 +133,7 @@ _GROUP = ";; zonesmith group "
 
 
 def soa_serials_on(
-    target: Target,
-    address: str,
-    port: int,
-    questions: list[Question],
-    timeout: float = QUERY_TIMEOUT,
+    target: Target, address: str, port: int, questions: list[Question], timeout: float
 ) -> tuple[dict[str, int | None], bool]:
     """:func:`soa_serials`, asked on ``target``'s host with dig or kdig in one
     command: one run of the tool per TSIG key, the keys on standard input."""
