@@ -8,6 +8,9 @@ per host shared by the two servers for a whole apply.
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +76,66 @@ def test_apply_over_ssh_installs_reloads_and_verifies(ssh_site) -> None:
             assert answers(response) == ["192.0.2.99"]
         status = zonesmith("status", site, env=env)
         assert status.returncode == 0, status.stdout + status.stderr
+
+
+def _walled_off(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """A command prefix running in a network namespace of its own, where no DNS
+    server of the test answers, and the environment whose ssh reaches the test's
+    sshd from there (a ProxyCommand relaying in the test's namespace)."""
+    relay = Path(__file__).parent.parent / "relay.py"
+    proxy = f"nsenter --net=/proc/{os.getpid()}/ns/net {sys.executable} {relay} %h %p"
+    walled = dict(env)
+    walled["ZONESMITH_SSH_OPTIONS"] += " -o " + shlex.quote(f"ProxyCommand={proxy}")
+    prefix = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "walled"]
+    return prefix, walled
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+@requires("unshare", "nsenter", "ip", "dig")
+def test_soa_questions_are_asked_on_the_servers_host(ssh_site) -> None:
+    """plan, apply's verification and status ask each server for its serials
+    on its host: a deploy machine that cannot reach the servers' addresses at
+    all (as behind a hidden primary's firewall) still sees them serve."""
+    site, _, extra = ssh_site
+    env, ports, srv, root = extra["env"], extra["ports"], extra["srv"], extra["root"]
+    prefix, walled = _walled_off(env)
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*prefix, sys.executable, "-m", "zonesmith", *map(str, args)],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+            env=walled, check=False,
+        )  # fmt: skip
+
+    assert zonesmith("apply", site, "--yes", env=env).returncode == 0
+    with (
+        start_named(
+            srv / "ns1/named.conf", "127.0.0.1", ports["ns1"], "example.com", root / "ns1w.log"
+        ),
+        start_nsd(
+            srv / "ns2/nsd.conf", "127.0.0.1", ports["ns2"], "example.com", root / "ns2w.log"
+        ),
+    ):
+        # From inside, the servers' addresses really are out of reach.
+        probe = [*prefix, "dig", "-p", str(ports["ns1"]), "@127.0.0.1", "+tries=1", "+time=1"]
+        unreached = subprocess.run(
+            [*probe, "example.com", "SOA"], capture_output=True, text=True, env=walled, timeout=60
+        )
+        assert "status: NOERROR" not in unreached.stdout
+        status = run("status", site)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "server down" not in status.stdout
+        (site / "zones/example.com.yaml").write_text(ZONE + "walled: A 192.0.2.77\n")
+        plan = run("plan", site)
+        assert plan.returncode == 2, plan.stdout + plan.stderr
+        assert "down" not in plan.stdout and "+ walled.example.com." in plan.stdout
+        applied = run("apply", site, "--yes")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        for port in (ports["ns1"], ports["ns2"]):
+            response = query("walled.example.com", "A", "127.0.0.1", port, tcp=True)
+            assert answers(response) == ["192.0.2.77"]
+        again = run("plan", site)
+        assert again.returncode == 0, again.stdout + again.stderr
 
 
 def test_a_host_key_that_is_not_known_is_one_sentence(ssh_site, tmp_path: Path) -> None:

@@ -24,6 +24,13 @@ from sites import BASE_CONFIG, write_site, zonesmith
 from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
+from zonesmith.deploy.observe import (
+    QUERY_TIMEOUT,
+    Question,
+    observe,
+    soa_serials,
+    soa_serials_on,
+)
 from zonesmith.deploy.transport import LocalTransport
 from zonesmith.drivers.control import CONTROL_KEY
 
@@ -157,5 +164,47 @@ def test_a_host_without_dig_or_kdig_is_one_sentence_naming_them(
         )
     assert str(refused.value) == (
         f"the transfer of example.com from {ADDRESS} port {primary.port} on ns1 failed: "
+        "the host has neither dig (bind9-dnsutils) nor kdig (knot-dnsutils)"
+    )
+
+
+@pytest.mark.parametrize("tool", ["dig", "kdig"])
+def test_soa_questions_on_the_host_give_what_the_deploy_machine_would_ask(
+    primary: LonePrimary, tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked on the host with either tool, in one command, each question gets
+    the answer a question from this machine gets: signed ones with their key."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"needs {tool}")
+    secret = (primary.site / "secrets" / "control" / "ns1.key").read_text().strip()
+    questions = [
+        Question("plain", "example.com"),
+        Question("signed", "example.com", (CONTROL_KEY, "hmac-sha256", secret)),
+        Question("wrong", "example.com", (CONTROL_KEY, "hmac-sha256", XFR_WRONG)),
+        Question("elsewhere", "example.net"),
+        Question("dash", "-x.example.com"),
+    ]
+    here = soa_serials(ADDRESS, primary.port, questions)
+    target = Target(LocalTransport(), "ns1", str(primary.path))
+    host_with(tmp_path, monkeypatch, tool)
+    on_host = soa_serials_on(target, ADDRESS, primary.port, questions, QUERY_TIMEOUT)
+    assert on_host == here
+    assert on_host[0]["plain"] is not None and on_host[0]["signed"] == on_host[0]["plain"]
+    assert on_host[0]["wrong"] is None and on_host[0]["elsewhere"] is None
+    assert soa_serials_on(target, ADDRESS, free_port(), questions, QUERY_TIMEOUT)[1] is False
+    assert not list((primary.path / ".zonesmith").glob("soa.*"))
+
+
+def test_a_host_without_dig_or_kdig_shows_its_server_down_in_one_sentence(
+    primary: LonePrimary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = Target(LocalTransport(), "ns1", str(primary.path))
+    host_with(tmp_path, monkeypatch, "cat")
+    seen = observe(target, ADDRESS, primary.port, [Question("plain", "example.com")])
+    assert seen.down is None  # a local server is asked from this machine
+    with pytest.raises(DeployError) as refused:
+        soa_serials_on(target, ADDRESS, primary.port, [Question("plain", "example.com")], 1)
+    assert str(refused.value) == (
+        f"ns1: the SOA questions to {ADDRESS} port {primary.port} failed: "
         "the host has neither dig (bind9-dnsutils) nor kdig (knot-dnsutils)"
     )

@@ -130,7 +130,7 @@ def expectations(planned: Planned, plan: ServerPlan) -> list[tuple[Expect, Serve
 def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dict[str, str]:
     """server -> why it does not serve its part of the plan (empty: all good)."""
     wanted = [pair for plan in rank for pair in expectations(planned, plan)]
-    problems = wait_for_serials([want for want, _ in wanted], timeout)
+    problems = wait_for_serials([want for want, _ in wanted], planned.targets, timeout)
     for want, entry in wanted:
         if entry.server.role != "primary" or want.server in problems:
             continue

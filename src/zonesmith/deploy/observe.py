@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import select
 import socket
 import time
@@ -20,8 +21,10 @@ import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
 
+from zonesmith.deploy import remote_sh
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
+from zonesmith.deploy.transport import LOCAL
 
 #: Seconds to wait for an SOA answer; a question is asked ATTEMPTS times at most.
 QUERY_TIMEOUT = 1.0
@@ -85,9 +88,12 @@ def observe(target: Target, address: str, port: int, questions: Iterable[Questio
     questions = list(questions)
     # A server of no zones (a resolver) is asked for the root's SOA: any answer tells it runs.
     asked = questions or [Question("", ".")]
-    served, answered = soa_serials(address, port, asked)
-    served.pop("", None)
     down = None
+    try:
+        served, answered = serials_of(target, address, port, asked)
+    except DeployError as problem:
+        served, answered, down = {}, True, str(problem)
+    served.pop("", None)
     if not answered:
         down = f"{target.name}: no answer from {address} port {port}"
     return Observed(target.name, installed, manifest, served, down, files_error)
@@ -103,6 +109,100 @@ def read_manifest(target: Target) -> dict[str, str]:
             if relative:
                 found[relative] = value
     return found
+
+
+def serials_of(
+    target: Target,
+    address: str,
+    port: int,
+    questions: list[Question],
+    timeout: float = QUERY_TIMEOUT,
+) -> tuple[dict[str, int | None], bool]:
+    """The serials served, as :func:`soa_serials` tells them: asked from this
+    machine for a server on it, and on the server's host (see
+    :func:`soa_serials_on`) for one reached over SSH, whose firewall may admit
+    no one but its peers. A DeployError says why the host could not ask."""
+    if target.transport.host == LOCAL:
+        return soa_serials(address, port, questions, timeout)
+    return soa_serials_on(target, address, port, questions, timeout)
+
+
+_STATUS = re.compile(r"status: (\w+)")
+_FLAGS = re.compile(r"^;; flags:([^;]*);", re.IGNORECASE)  # not EDNS's "; EDNS: ... flags:;"
+_GROUP = ";; zonesmith group "
+
+
+def soa_serials_on(
+    target: Target, address: str, port: int, questions: list[Question], timeout: float
+) -> tuple[dict[str, int | None], bool]:
+    """:func:`soa_serials`, asked on ``target``'s host with dig or kdig in one
+    command: one run of the tool per TSIG key, the keys on standard input."""
+    served: dict[str, int | None] = {q.key: None for q in questions}
+    groups: dict[tuple[str, str, str] | None, list[Question]] = {}
+    for question in questions:
+        groups.setdefault(question.tsig, []).append(question)
+    lines = []
+    index: dict[tuple[int, dns.name.Name], str] = {}
+    for number, (tsig, asked) in enumerate(groups.items(), start=1):
+        lines.append(" ".join(tsig) if tsig is not None else "- - -")
+        for question in asked:
+            name = dns.name.from_text(question.zone)
+            index[(number, name)] = question.key
+            lines.append(_argument(name))
+        lines.append("")
+    seconds = max(1, round(timeout))
+    where = f"{target.where}: the SOA questions to {address} port {port}"
+    try:
+        done = target.transport.run(
+            remote_sh.sh(remote_sh.SOA, target.path, address, str(port), str(seconds), "2"),
+            input="\n".join(lines).encode() + b"\n",
+            timeout=60 + 2 * seconds * len(groups),
+        )
+    except DeployError as problem:
+        raise DeployError(f"{where} failed: {problem}") from None
+    if done.returncode == 9:
+        return served, False
+    if done.returncode != 0:
+        raise DeployError(f"{where} failed: {done.message()}")
+    group, status, authoritative = 0, None, False
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith(_GROUP):
+            group, status = int(line[len(_GROUP) :]), None
+        elif found := _STATUS.search(line):
+            status, authoritative = found[1], False
+        elif found := _FLAGS.search(line):
+            authoritative = "aa" in found[1].split()
+        elif status == "NOERROR" and authoritative and not line.startswith(";"):
+            _record(line, group, index, served)
+    return served, True
+
+
+def _argument(name: dns.name.Name) -> str:
+    """The name as the tool's argument: a leading ``-`` or ``+`` escaped, so
+    that it is never read as an option."""
+    text = name.to_text()
+    if text[:1] in "-+":
+        text = f"\\{ord(text[0]):03d}{text[1:]}"
+    return text
+
+
+def _record(
+    line: str,
+    group: int,
+    index: Mapping[tuple[int, dns.name.Name], str],
+    served: dict[str, int | None],
+) -> None:
+    """Note the serial of an SOA answer line for the question it answers."""
+    fields = line.split()
+    if len(fields) < 7 or fields[3].upper() != "SOA":
+        return
+    try:
+        key = index.get((group, dns.name.from_text(fields[0])))
+        serial = int(fields[6])
+    except (dns.exception.DNSException, ValueError):
+        return
+    if key is not None:
+        served[key] = serial
 
 
 def _message(question: Question) -> dns.message.Message:
@@ -190,4 +290,3 @@ def _answer(wire: bytes, flying: dict) -> tuple[str | None, int | None]:
         if rrset.rdtype == dns.rdatatype.SOA and rrset.name == name:
             return question.key, rrset[0].serial
     return question.key, None
-

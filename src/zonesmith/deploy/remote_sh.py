@@ -187,26 +187,90 @@ done
 """
 )
 
+#: Chooses the host's query tool into $tool (exit 127 with one sentence when
+#: there is none) and defines ``keyfile FILE NAME ALGORITHM SECRET``, writing
+#: a TSIG key in that tool's format.
+_TOOL = """if command -v dig >/dev/null 2>&1; then tool=dig
+elif command -v kdig >/dev/null 2>&1; then tool=kdig
+else
+  echo "the host has neither dig (bind9-dnsutils) nor kdig (knot-dnsutils)" >&2
+  exit 127
+fi
+keyfile() {
+  if [ "$tool" = dig ]; then
+    printf 'key "%s" {\\n\\talgorithm %s;\\n\\tsecret "%s";\\n};\\n' "$2" "$3" "$4" > "$1"
+  else
+    printf '%s:%s:%s\\n' "$3" "$2" "$4" > "$1"
+  fi
+}
+"""
+
 #: A zone by AXFR on the server's host, signed with a key given on standard input
 #: (never on a command line), kept in a 0600 file while dig or kdig runs.
 #: $2 address, $3 port, $4 zone, $5 source address, $6 key name, $7 algorithm;
 #: the secret on standard input. Exit 127 when the host has neither tool.
 AXFR = (
     _PRELUDE
+    + _TOOL
     + """IFS= read -r secret || true
 umask 077
 mkdir -p "$z"
 f="$z/deploy-key.$$"
 trap 'rm -f "$f"' EXIT
-if command -v dig >/dev/null 2>&1; then
-  printf 'key "%s" {\\n\\talgorithm %s;\\n\\tsecret "%s";\\n};\\n' "$6" "$7" "$secret" > "$f"
+keyfile "$f" "$6" "$7" "$secret"
+if [ "$tool" = dig ]; then
   dig -k "$f" -b "$5" -p "$3" "@$2" -t AXFR -q "$4" +noall +answer +tries=1 +timeout=10
-elif command -v kdig >/dev/null 2>&1; then
-  printf '%s:%s:%s\\n' "$7" "$6" "$secret" > "$f"
-  kdig -k "$f" -b "$5" -p "$3" "@$2" -t AXFR -q "$4" +noall +answer +retry=0 +timeout=10
 else
-  echo "the host has neither dig (bind9-dnsutils) nor kdig (knot-dnsutils)" >&2
-  exit 127
+  kdig -k "$f" -b "$5" -p "$3" "@$2" -t AXFR -q "$4" +noall +answer +retry=0 +timeout=10
 fi
+"""
+)
+
+#: SOA questions on the server's host, in one run of dig or kdig per TSIG key.
+#: $2 address, $3 port, $4 seconds to wait for an answer, $5 tries. Standard
+#: input: groups, each a line "KEYNAME ALGORITHM SECRET" ("- - -": unsigned),
+#: then one zone a line, then an empty line; keys live in 0600 files only while
+#: the tool runs. Prints ";; zonesmith group N" before each group's headers and
+#: answers; exit 9 when the server does not answer the first question at all.
+SOA = (
+    _PRELUDE
+    + _TOOL
+    + """a=$2 port=$3 t=$4 tries=$5
+umask 077
+mkdir -p "$z"
+d="$z/soa.$$"
+mkdir "$d"
+trap 'rm -rf -- "$d"' EXIT
+ask() {
+  g=$1
+  shift
+  if [ "$tool" = dig ]; then
+    set -- +noall +comments +answer +norecurse "+tries=$tries" "+timeout=$t" "$@"
+  else
+    set -- +noall +header +answer +norecurse "+retry=$((tries - 1))" "+timeout=$t" "$@"
+  fi
+  if [ -f "$d/$g.key" ]; then set -- -k "$d/$g.key" "$@"; fi
+  "$tool" -p "$port" "@$a" "$@"
+}
+n=0
+while IFS=' ' read -r name alg secret; do
+  n=$((n + 1))
+  if [ "$name" != - ]; then keyfile "$d/$n.key" "$name" "$alg" "$secret"; fi
+  : > "$d/$n.q"
+  while IFS= read -r q && [ -n "$q" ]; do printf '%s\n' "$q" >> "$d/$n.q"; done
+done
+[ "$n" -gt 0 ] || exit 0
+# A server that does not answer one question is down: not asked the rest.
+IFS= read -r first < "$d/1.q" || true
+out=$(ask 1 "$first" SOA 2>&1 || true)
+case $out in *status:*) ;; *) exit 9 ;; esac
+i=0
+while [ "$i" -lt "$n" ]; do
+  i=$((i + 1))
+  set --
+  while IFS= read -r q; do set -- "$@" "$q" SOA; done < "$d/$i.q"
+  printf ';; zonesmith group %s\n' "$i"
+  if [ "$#" -gt 0 ]; then ask "$i" "$@" || true; fi
+done
 """
 )

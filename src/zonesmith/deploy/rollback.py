@@ -21,7 +21,7 @@ from zonesmith.deploy import journal
 from zonesmith.deploy.build import DeployBuild, zone_key
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
-from zonesmith.deploy.observe import Observed, Question, soa_serials
+from zonesmith.deploy.observe import Observed, Question, serials_of
 from zonesmith.drivers import OutputFile
 
 
@@ -113,7 +113,9 @@ def rolled_back(
         for relative, output in list(files.items()):
             zone = _zone_of(entry.files, relative)
             if zone is None:
-                restored = _restore_removed(build, relative, output, highest, today, bumped_gone)
+                restored = _restore_removed(
+                    build, targets, relative, output, highest, today, bumped_gone
+                )
                 if restored is not None:
                     files[relative] = restored
                 continue
@@ -141,6 +143,7 @@ def rolled_back(
 
 def _restore_removed(
     build: DeployBuild,
+    targets: Mapping[str, Target],
     relative: str,
     output: OutputFile,
     highest: dict[str, int],
@@ -161,7 +164,7 @@ def _restore_removed(
         last = build.state.serials.get(name, {}).get(view)
         if last:
             known.append(int(last["serial"]))  # type: ignore[call-overload]
-        known += [s for s in _served_anywhere(build, key, origin) if s is not None]
+        known += [s for s in _served_anywhere(build, targets, key, origin) if s is not None]
         top = max(known, key=_serial_order(known)) if known else None
         bumped[key] = next_serial(top, today)
     text = with_serial(output.content, origin, bumped[key])
@@ -194,14 +197,22 @@ def _serial_of(text: bytes, origin: str) -> int | None:
     return None if read is None else read[1][0].serial
 
 
-def _served_anywhere(build: DeployBuild, key: str, origin: str) -> list[int | None]:
-    """The zone's serial on each authoritative server of the site that still serves it."""
+def _served_anywhere(
+    build: DeployBuild, targets: Mapping[str, Target], key: str, origin: str
+) -> list[int | None]:
+    """The zone's serial on each authoritative server of the site that still serves it,
+    asked where a plan asks it (on the server's host when it has one)."""
     found = []
-    for entry in build.servers.values():
+    for name, entry in build.servers.items():
         server = entry.server
         if server.role == "resolver":
             continue
-        served, _ = soa_serials(server.address, server.port, [Question(key, origin)])
+        try:
+            served, _ = serials_of(
+                targets[name], server.address, server.port, [Question(key, origin)]
+            )
+        except DeployError:
+            continue  # the plan made of the same observations reports that server
         found.append(served[key])
     return found
 

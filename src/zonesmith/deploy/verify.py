@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from zonesmith.compile.serials import serial_gt
@@ -11,7 +11,7 @@ from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.diff import parse_zone, zone_rrsets
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
-from zonesmith.deploy.observe import Question, soa_serials
+from zonesmith.deploy.observe import Question, serials_of
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,12 @@ class Expect:
     serial: int
 
 
-def wait_for_serials(expected: Sequence[Expect], timeout: float) -> dict[str, str]:
+def wait_for_serials(
+    expected: Sequence[Expect], targets: Mapping[str, Target], timeout: float
+) -> dict[str, str]:
     """Ask until every server serves its serial or ``timeout`` passes; server ->
-    what it still does not serve (empty: all good)."""
+    what it still does not serve (empty: all good). Each server is asked where
+    :func:`~zonesmith.deploy.observe.serials_of` says: on its host when it has one."""
     deadline = time.monotonic() + timeout
     pending = list(expected)
     while True:
@@ -35,14 +38,20 @@ def wait_for_serials(expected: Sequence[Expect], timeout: float) -> dict[str, st
         for want in pending:
             by_server.setdefault((want.server, want.address, want.port), []).append(want)
         still = []
-        for (_, address, port), wants in by_server.items():
-            served, _ = soa_serials(address, port, [w.question for w in wants], timeout=0.5)
+        failed: dict[str, str] = {}
+        for (name, address, port), wants in by_server.items():
+            try:
+                served, _ = serials_of(
+                    targets[name], address, port, [w.question for w in wants], timeout=0.5
+                )
+            except DeployError as problem:
+                served, failed[name] = {}, str(problem)
             for want in wants:
                 serial = served.get(want.question.key)
                 if serial is None or (serial != want.serial and not serial_gt(serial, want.serial)):
                     still.append((want, serial))
         if not still or time.monotonic() >= deadline:
-            problems: dict[str, str] = {}
+            problems: dict[str, str] = dict(failed)
             for want, serial in still:
                 problems.setdefault(
                     want.server,
