@@ -4,6 +4,9 @@ Everything zonesmith knows about a site after loading it lives here as frozen
 dataclasses and tuples, so later stages (rules, compile, drivers) can share
 and cache them freely. Each value keeps the source position it came from, so
 any stage can point the user at the line to fix.
+
+Over 600 lines: one value per concept of a site, kept together so that the
+lower layers import one module; split by concept when a value grows behaviour.
 """
 
 from __future__ import annotations

@@ -32,6 +32,10 @@ and one ``forward only`` zone per zone of the site, pointing at the
 authoritative servers of the site that serve it in the resolver's view
 (chosen as for Unbound, see :mod:`zonesmith.drivers.unbound`), so internal
 names resolve. It holds no keys.
+
+Over 600 lines, on purpose for now: everything about BIND lives in its driver
+(authoritative and resolver configs, control channel, signing, reloads). Its
+resolver and control-channel parts are the next to move to modules of their own.
 """
 
 from __future__ import annotations

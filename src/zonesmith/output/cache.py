@@ -36,6 +36,9 @@ classes allowed, so a planted cache file cannot run code.
 A zone's site context (its views, SOA, servers) is not in its fingerprint:
 site rules and the fleet are worked out on every run from the model, which
 is complete whether its zones came from the cache or from their files.
+
+Over 600 lines: the cache's format, its pickling of model values and its
+shards belong together (a change to one is a change of format).
 """
 
 from __future__ import annotations
