@@ -294,9 +294,10 @@ def render_site(site: Site, state: SerialState, cache: ZoneCache | None = None) 
 def server_builds(site: Site) -> dict[str, ServerBuild]:
     """What every server of a checked site serves, as the last build compiled it.
 
-    For a deploy, which asks the drivers what to run for a server (its
-    reload commands, its checker on the target). Serials are those of the
-    serial state, as the build that wrote the output left it.
+    For asking the drivers about a server (its reload commands, its checker
+    on the target) without rendering its files; a deploy renders them anyway
+    and takes its builds from render_site. Serials are those of the serial
+    state, as the build that wrote the output left it.
     """
     secrets = read_secrets(site) | read_control_secrets(site)
     return _fleet(compile_site(site), secrets, _resolver_blocklists(site))
