@@ -323,6 +323,16 @@ class Zone:
             return known
         return apex_ns_of(self.records, self.origin)
 
+    def links(self) -> tuple[Record, ...]:
+        """The records whose targets the site rules follow into other zones (see links_of).
+
+        Records from the cache keep them beside the others, as the apex NS.
+        """
+        known = getattr(self.records, "links", None)
+        if known is not None:
+            return known
+        return links_of(self.records, self.origin)
+
     def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
         """This zone with ``records`` (what it is made from: ``fingerprint``)."""
         return Zone.from_arguments(_zone_arguments(self), records, fingerprint)
@@ -445,6 +455,9 @@ class Site:
     sets: tuple[str, ...] = field(default=())
     deploy: DeploySettings = DeploySettings()
     dnssec_policies: tuple[DnssecPolicy, ...] = ()
+    #: Names that send mail (``mail-senders:``), absolute lower-case text: their
+    #: reverse records are checked as those of MX targets are.
+    mail_senders: tuple[Reference, ...] = ()
 
     @cached_property
     def policies_by_name(self) -> dict[str, DnssecPolicy]:
@@ -590,6 +603,36 @@ def apex_ns_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
     apex = origin.lower()
     ns = dns.rdatatype.NS
     return tuple(r for r in records if r[2] == ns and r[0].lower() == apex)
+
+
+#: Types whose RDATA is one name a client looks up next: MX, SRV, NS and CNAME targets.
+LINK_TYPES = frozenset({dns.rdatatype.MX, dns.rdatatype.SRV, dns.rdatatype.NS, dns.rdatatype.CNAME})
+
+
+def link_target(record: Record) -> str:
+    """The name an MX, SRV, NS or CNAME record points at (its RDATA's last field)."""
+    return record[3].rpartition(" ")[2]
+
+
+def links_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
+    """The records of a zone whose targets may be in another zone: every MX (mail hosts
+    are followed to their reverse records), and the SRV, NS and CNAME records whose
+    target is outside the zone or at or below a delegation of it."""
+    link_types = LINK_TYPES
+    mx = dns.rdatatype.MX
+    ns = dns.rdatatype.NS
+    apex = origin.lower()
+    suffix = "." + apex if apex != "." else "."
+    found = [r for r in records if r[2] in link_types]
+    cuts = tuple("." + r[0].lower() for r in found if r[2] == ns and r[0].lower() != apex)
+
+    def outward(record: Record) -> bool:
+        target = "." + link_target(record).lower()
+        if not (target.endswith(suffix) or target[1:] == apex):
+            return True
+        return any(target.endswith(cut) for cut in cuts)
+
+    return tuple(r for r in found if r[2] == mx or outward(r))
 
 
 def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:

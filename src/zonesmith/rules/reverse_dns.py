@@ -1,0 +1,153 @@
+"""Forward-confirmed reverse DNS of the site's mail hosts: MX targets and ``mail-senders``.
+
+Many mail servers refuse mail from an address whose PTR does not name a
+host that has that address again. For each mail host in the site, each of
+its addresses whose reverse zone is in the site must have a PTR (written,
+or derived by ``reverse-of``) pointing at a name whose addresses include it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import dns.rdatatype
+import dns.reversename
+
+from zonesmith.diagnostics import Diagnostic, Position, Severity
+from zonesmith.model import Record, Site, link_target
+from zonesmith.rules.registry import _report, rule
+from zonesmith.rules.site_names import (
+    SiteNames,
+    canonical_address,
+    is_reverse,
+    site_names,
+    views_note,
+)
+
+T = dns.rdatatype
+
+#: CNAMEs followed from a reverse name (RFC 2317 classless delegation) before giving up.
+_MAX_CNAMES = 8
+
+
+def _mail_hosts(site: Site, names: SiteNames) -> dict[tuple[str, str], str]:
+    """Each mail host of the site in each view it is looked up in, and why it is one."""
+    hosts: dict[tuple[str, str], str] = {}
+    for zone in site.zones:
+        for record in zone.links():
+            if record[2] != T.MX:
+                continue
+            target = link_target(record).lower()
+            if target == ".":
+                continue
+            for view in zone.views:
+                if record[4] is None or record[4] == view:
+                    hosts.setdefault((target, view), f"MX target of '{record.owner}'")
+    for sender in site.mail_senders:
+        for view in site.view_names:
+            hosts.setdefault((sender.name, view), "a mail sender")
+    return hosts
+
+
+def _ptr_records(names: SiteNames, name: str, view: str) -> tuple[list[Record], str] | None:
+    """The PTR records at a reverse name in a view, following CNAMEs; None: outside the
+    site. Also gives the name the PTRs (or their absence) were found at."""
+    for _ in range(_MAX_CNAMES):
+        found = names.lookup(name, view)
+        if found is None:
+            return None
+        zone_view, key = found
+        types = zone_view.types_at(key)
+        cnames = types.get(T.CNAME)
+        if not cnames:
+            return types.get(T.PTR, []), name
+        name = cnames[0].data
+    return None
+
+
+def _confirms(names: SiteNames, ptrs: list[Record], address: str, view: str) -> bool:
+    """Whether a PTR names a host whose addresses include ``address`` (or one outside the
+    site, which is not checked)."""
+    for ptr in ptrs:
+        addresses = names.addresses(ptr.data, view)
+        if addresses is None or any(canonical_address(r.data) == address for r in addresses):
+            return True
+    return False
+
+
+def _problem(
+    names: SiteNames, host: str, why: str, record: Record, view: str
+) -> tuple[Position, str] | None:
+    """What is wrong with the reverse of one address of a mail host in a view."""
+    address = canonical_address(record.data)
+    reverse_name = dns.reversename.from_address(address).to_text().lower()
+    reverse = names.zone_of(reverse_name, view)
+    if reverse is None or not is_reverse(reverse):
+        return None  # its reverse zone is not the site's
+    found = _ptr_records(names, reverse_name, view)
+    if found is None:
+        return None
+    ptrs, at = found
+    if not ptrs:
+        holder = names.lookup(at, view)
+        derived = (
+            holder is not None
+            and holder[1] not in holder[0].by_name
+            and names.derived_ptr_owners(holder[0].zone, view, address)
+        )
+        if derived:
+            return None  # reverse-of derives PTRs to the names with this address
+        return record.position, (
+            f"mail host '{host}' ({why}) has address {address}, but '{at}' has no PTR"
+            "\x00; many mail servers refuse mail from an address without one: add "
+            f"PTR {host} there (or reverse-of in zone '{reverse.text}')"
+        )
+    if _confirms(names, ptrs, address, view):
+        return None
+    targets = ", ".join(sorted({f"'{p.data}'" for p in ptrs}))
+    return ptrs[0].position, (
+        f"the PTR of {address} (address of mail host '{host}', {why}) names {targets}, "
+        f"whose addresses do not include {address}\x00; mail from it fails the "
+        f"forward-confirmed reverse check: point the PTR at '{host}'"
+    )
+
+
+@rule(
+    "reverse-mismatch",
+    Severity.WARNING,
+    "a mail host's address has no PTR in the site's reverse zone, or one not pointing back",
+    "site",
+)
+def reverse_mismatch(site: Site) -> Iterator[Diagnostic]:
+    if not any(is_reverse(zone) for zone in site.zones):
+        return
+    names = site_names(site)
+    findings: dict[tuple[Position, str], list[str]] = defaultdict(list)
+    for (host, view), why in _mail_hosts(site, names).items():
+        addresses = names.addresses(host, view)
+        for record in addresses or ():
+            found = _problem(names, host, why, record, view)
+            if found is not None:
+                findings[found].append(view)
+    for (position, message), views in findings.items():
+        head, _, tail = message.partition("\x00")
+        yield _report("reverse-mismatch", position, head + views_note(site, views) + tail)
+
+
+@rule(
+    "mail-sender-outside-site",
+    Severity.WARNING,
+    "a name of mail-senders is in no zone of the site",
+    "site",
+)
+def mail_sender_outside_site(site: Site) -> Iterator[Diagnostic]:
+    names = site_names(site)
+    for sender in site.mail_senders:
+        if all(names.zone_of(sender.name, view) is None for view in site.view_names):
+            yield _report(
+                "mail-sender-outside-site",
+                sender.position,
+                f"mail sender '{sender.name}' is in no zone of the site, so its reverse "
+                "records cannot be checked; list the site's own hosts here",
+            )

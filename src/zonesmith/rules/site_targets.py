@@ -1,0 +1,170 @@
+"""Rules that follow MX, SRV, NS and CNAME targets into the other zones of the site.
+
+The zone rules (rules/records.py) judge targets inside their own zone; the
+site parts here judge the targets another zone of the site holds, per view
+the referring zone is served in, through :mod:`zonesmith.rules.site_names`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import dns.rdatatype
+
+from zonesmith.diagnostics import Diagnostic, Position, Severity
+from zonesmith.model import Record, Site, link_target
+from zonesmith.rules.records import address_literal
+from zonesmith.rules.registry import _report, rule, site_part
+from zonesmith.rules.site_names import site_names, views_note
+from zonesmith.rules.zone_view import ZoneView
+
+T = dns.rdatatype
+
+_WHAT = {T.MX: "MX", T.SRV: "SRV", T.NS: "NS", T.CNAME: "CNAME"}
+
+
+def _crossing(site: Site, rdtypes: frozenset[int]) -> Iterator[tuple[Record, str, ZoneView, str]]:
+    """Each record of ``rdtypes`` whose target another zone of the site holds, in each view
+    of the record's zone: (record, view, the target's zone view, the target's key there)."""
+    names = site_names(site)
+    for zone in site.zones:
+        for record in zone.links():
+            if record[2] not in rdtypes:
+                continue
+            target = link_target(record)
+            if target == ".":
+                continue  # null MX (RFC 7505), "no service" SRV (RFC 2782)
+            for view in zone.views:
+                if record[4] is not None and record[4] != view:
+                    continue
+                holder = names.zone_of(target, view)
+                if holder is None or holder is zone:
+                    continue  # outside the site, or judged by the zone rules
+                found = names.lookup(target, view)
+                if found is not None:
+                    yield record, view, found[0], found[1]
+
+
+def _grouped(
+    site: Site, findings: dict[tuple[str, Position, str], list[str]]
+) -> Iterator[Diagnostic]:
+    """One diagnostic per finding, naming the views it holds in."""
+    for (rule_id, position, message), views in findings.items():
+        head, _, tail = message.partition("\x00")
+        yield _report(rule_id, position, head + views_note(site, views) + tail)
+
+
+def _target_problems(site: Site, rule_id: str, rdtype: int, cname: bool) -> Iterator[Diagnostic]:
+    findings: dict[tuple[str, Position, str], list[str]] = defaultdict(list)
+    what = _WHAT[rdtype]
+    for record, view, target_view, key in _crossing(site, frozenset({rdtype})):
+        types = target_view.types_at(key)
+        shown = f"'{link_target(record)}' (zone '{target_view.zone.text}')"
+        if cname and T.CNAME in types:
+            message = (
+                f"{what} target {shown} is a CNAME\x00; RFC 2181 asks for a name with "
+                "address records: point it at the CNAME's target"
+            )
+        elif not cname and T.CNAME not in types and T.A not in types and T.AAAA not in types:
+            message = f"{what} target {shown} has no A or AAAA record\x00"
+        else:
+            continue
+        findings[(rule_id, record.position, message)].append(view)
+    return _grouped(site, findings)
+
+
+@site_part("mx-target-cname")
+def mx_target_cname_across(site: Site) -> Iterator[Diagnostic]:
+    return _target_problems(site, "mx-target-cname", T.MX, cname=True)
+
+
+@site_part("srv-target-cname")
+def srv_target_cname_across(site: Site) -> Iterator[Diagnostic]:
+    return _target_problems(site, "srv-target-cname", T.SRV, cname=True)
+
+
+@site_part("ns-target-cname")
+def ns_target_cname_across(site: Site) -> Iterator[Diagnostic]:
+    return _target_problems(site, "ns-target-cname", T.NS, cname=True)
+
+
+@site_part("mx-no-address")
+def mx_no_address_across(site: Site) -> Iterator[Diagnostic]:
+    return _target_problems(site, "mx-no-address", T.MX, cname=False)
+
+
+@site_part("srv-no-address")
+def srv_no_address_across(site: Site) -> Iterator[Diagnostic]:
+    return _target_problems(site, "srv-no-address", T.SRV, cname=False)
+
+
+# -- CNAMEs that point at nothing ----------------------------------------------------------
+
+
+def _exists(view: ZoneView, key: str) -> bool:
+    """Whether a name of the zone has records, is an empty non-terminal, or a wildcard
+    answers for it."""
+    if key in view.by_name or key in view.nonterminals:
+        return True
+    while key:
+        key = key.rpartition("\x00")[0]
+        if (key + "\x00*" if key else "*") in view.by_name:
+            return True
+    return False
+
+
+@rule("dangling-cname", Severity.WARNING, "a CNAME points at a name of the site with no records")
+def dangling_cname(view: ZoneView) -> Iterator[Diagnostic]:
+    for record, target in view.targets(T.CNAME):
+        if target is None or view.cut_above(target) is not None or target in view.delegations:
+            continue  # someone else's name, or a child zone's
+        if view.below_dname(target) is not None or _exists(view, target):
+            continue
+        yield _report(
+            "dangling-cname",
+            record.position,
+            f"CNAME target '{view.label(target)}' does not exist in this zone{view.view_note}, "
+            "so the name answers NXDOMAIN: add records for it or remove the CNAME",
+        )
+
+
+@site_part("dangling-cname")
+def dangling_cname_across(site: Site) -> Iterator[Diagnostic]:
+    findings: dict[tuple[str, Position, str], list[str]] = defaultdict(list)
+    for record, view, target_view, key in _crossing(site, frozenset({T.CNAME})):
+        if not _exists(target_view, key):
+            message = (
+                f"CNAME target '{link_target(record)}' does not exist in zone "
+                f"'{target_view.zone.text}'\x00, so the name answers NXDOMAIN: add records for "
+                "it or remove the CNAME"
+            )
+            findings[("dangling-cname", record.position, message)].append(view)
+    return _grouped(site, findings)
+
+
+# -- targets written as addresses ----------------------------------------------------------
+
+
+def _target_is_address(view: ZoneView, rdtype: int, rule_id: str) -> Iterator[Diagnostic]:
+    what = _WHAT[rdtype]
+    for record in view.by_type.get(rdtype, ()):
+        address = address_literal(link_target(record), view.origin)
+        if address is not None:
+            yield _report(
+                rule_id,
+                record.position,
+                f"{what} target '{address}' is an address; an {what} record names a host "
+                f"(RFC {'5321 5.1' if rdtype == T.MX else '2782'}), which is looked up as the "
+                "name written here: give the host a name with an A or AAAA record and use it",
+            )
+
+
+@rule("mx-target-address", Severity.WARNING, "an MX target is an IP address, not a host name")
+def mx_target_address(view: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_address(view, T.MX, "mx-target-address")
+
+
+@rule("srv-target-address", Severity.WARNING, "an SRV target is an IP address, not a host name")
+def srv_target_address(view: ZoneView) -> Iterator[Diagnostic]:
+    return _target_is_address(view, T.SRV, "srv-target-address")
