@@ -331,7 +331,11 @@ class Zone:
         known = getattr(self.records, "links", None)
         if known is not None:
             return known
-        return links_of(self.records, self.origin)
+        if self.differs_by_view:
+            return links_of(self.records, self.origin)
+        # Every view sees every record: the index the zone rules made has them by type.
+        by_type = self.index("")[1]
+        return links_of((r for rdtype in LINK_TYPES for r in by_type.get(rdtype, ())), self.origin)
 
     def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
         """This zone with ``records`` (what it is made from: ``fingerprint``)."""
@@ -616,8 +620,9 @@ def link_target(record: Record) -> str:
 
 def links_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
     """The records of a zone whose targets may be in another zone: every MX (mail hosts
-    are followed to their reverse records), and the SRV, NS and CNAME records whose
-    target is outside the zone or at or below a delegation of it."""
+    are followed to their reverse records) and NS (their servers are judged), and the
+    SRV and CNAME records whose target is outside the zone or at or below a delegation
+    of it."""
     link_types = LINK_TYPES
     mx = dns.rdatatype.MX
     ns = dns.rdatatype.NS
@@ -632,7 +637,7 @@ def links_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
             return True
         return any(target.endswith(cut) for cut in cuts)
 
-    return tuple(r for r in found if r[2] == mx or outward(r))
+    return tuple(r for r in found if r[2] == mx or r[2] == ns or outward(r))
 
 
 def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:

@@ -209,6 +209,8 @@ def srv_target_cname(view: ZoneView) -> Iterator[Diagnostic]:
 def address_literal(target: str, origin: str) -> str | None:
     """The address a target was meant to be (an IP literal, made a name relative to the
     zone when written without a final dot), or None."""
+    if not (target[0].isdigit() or ":" in target):
+        return None  # most targets: a host name
     text = target[:-1]
     if target.lower().endswith("." + origin.lower()) and origin != ".":
         relative = target[: -len(origin) - 1]

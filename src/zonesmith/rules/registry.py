@@ -107,8 +107,6 @@ def validate(site: Site, facts: SiteFacts, memo: ZoneMemo | None = None) -> list
     diagnostics: list[Diagnostic] = []
     for site_rule in (r for r in RULES if r.scope == "site"):
         diagnostics.extend(site_rule.check(site))
-    for crossing in (r.site_part for r in RULES if r.site_part is not None):
-        diagnostics.extend(crossing(site))
     for facts_rule in (r for r in RULES if r.scope == "facts"):
         diagnostics.extend(facts_rule.check(site, facts))
     zone_rules = [r for r in RULES if r.scope == "zone"]
@@ -119,4 +117,7 @@ def validate(site: Site, facts: SiteFacts, memo: ZoneMemo | None = None) -> list
             return [d for zone_rule in zone_rules for d in zone_rule.check(zone_view)]
 
         diagnostics.extend(memo(zone, view, work) if memo is not None else work())
+    # After the zone rules, which index the zones they look at: the site parts use those.
+    for crossing in (r.site_part for r in RULES if r.site_part is not None):
+        diagnostics.extend(crossing(site))
     return diagnostics

@@ -16,7 +16,7 @@ from zonesmith.diagnostics import Diagnostic, Position, Severity
 from zonesmith.model import Record, Site, link_target
 from zonesmith.rules.records import address_literal
 from zonesmith.rules.registry import _report, rule, site_part
-from zonesmith.rules.site_names import site_names, views_note
+from zonesmith.rules.site_names import SiteNames, site_names, views_note
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -24,14 +24,22 @@ T = dns.rdatatype
 _WHAT = {T.MX: "MX", T.SRV: "SRV", T.NS: "NS", T.CNAME: "CNAME"}
 
 
-def _crossing(site: Site, rdtypes: frozenset[int]) -> Iterator[tuple[Record, str, ZoneView, str]]:
-    """Each record of ``rdtypes`` whose target another zone of the site holds, in each view
+def _crossing(site: Site, rdtype: int) -> list[tuple[Record, str, ZoneView, str]]:
+    """Each record of ``rdtype`` whose target another zone of the site holds, in each view
     of the record's zone: (record, view, the target's zone view, the target's key there)."""
     names = site_names(site)
+    known = names.worked_out.get("crossing")
+    if known is None:
+        known = names.worked_out["crossing"] = _all_crossing(site, names)
+    return known.get(rdtype, [])  # type: ignore[attr-defined]
+
+
+def _all_crossing(
+    site: Site, names: SiteNames
+) -> dict[int, list[tuple[Record, str, ZoneView, str]]]:
+    found: dict[int, list[tuple[Record, str, ZoneView, str]]] = defaultdict(list)
     for zone in site.zones:
         for record in zone.links():
-            if record[2] not in rdtypes:
-                continue
             target = link_target(record)
             if target == ".":
                 continue  # null MX (RFC 7505), "no service" SRV (RFC 2782)
@@ -41,9 +49,10 @@ def _crossing(site: Site, rdtypes: frozenset[int]) -> Iterator[tuple[Record, str
                 holder = names.zone_of(target, view)
                 if holder is None or holder is zone:
                     continue  # outside the site, or judged by the zone rules
-                found = names.lookup(target, view)
-                if found is not None:
-                    yield record, view, found[0], found[1]
+                looked_up = names.lookup(target, view)
+                if looked_up is not None:
+                    found[record[2]].append((record, view, *looked_up))
+    return found
 
 
 def _grouped(
@@ -58,7 +67,7 @@ def _grouped(
 def _target_problems(site: Site, rule_id: str, rdtype: int, cname: bool) -> Iterator[Diagnostic]:
     findings: dict[tuple[str, Position, str], list[str]] = defaultdict(list)
     what = _WHAT[rdtype]
-    for record, view, target_view, key in _crossing(site, frozenset({rdtype})):
+    for record, view, target_view, key in _crossing(site, rdtype):
         types = target_view.types_at(key)
         shown = f"'{link_target(record)}' (zone '{target_view.zone.text}')"
         if cname and T.CNAME in types:
@@ -132,7 +141,7 @@ def dangling_cname(view: ZoneView) -> Iterator[Diagnostic]:
 @site_part("dangling-cname")
 def dangling_cname_across(site: Site) -> Iterator[Diagnostic]:
     findings: dict[tuple[str, Position, str], list[str]] = defaultdict(list)
-    for record, view, target_view, key in _crossing(site, frozenset({T.CNAME})):
+    for record, view, target_view, key in _crossing(site, T.CNAME):
         if not _exists(target_view, key):
             message = (
                 f"CNAME target '{link_target(record)}' does not exist in zone "
