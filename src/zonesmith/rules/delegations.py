@@ -171,7 +171,7 @@ def _lame(
 def lame_delegation(site: Site) -> Iterator[Diagnostic]:
     names = site_names(site)
     if not names.servers_by_address:
-        return
+        return iter(())
     findings: Findings = defaultdict(list)
     for zone in site.zones:
         for view in zone.views:
