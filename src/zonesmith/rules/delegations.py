@@ -14,23 +14,21 @@ from collections.abc import Iterator
 
 import dns.rdatatype
 
-from zonesmith.diagnostics import Diagnostic, Position, Severity
+from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, Zone
-from zonesmith.rules.registry import _report, rule
+from zonesmith.rules.registry import rule
 from zonesmith.rules.site_names import (
+    Findings,
     SiteNames,
     canonical_address,
+    emit,
     parent_of,
     site_names,
-    views_note,
 )
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
 _ADDR = frozenset({T.A, T.AAAA})
-
-#: (rule id, position, message with \x00 where the views go) -> the views it holds in
-Findings = dict[tuple[str, Position, str], list[str]]
 
 
 def _cuts(site: Site, names: SiteNames) -> Iterator[tuple[Zone, str, ZoneView, str, ZoneView]]:
@@ -116,12 +114,6 @@ def _differences(site: Site, names: SiteNames) -> tuple[Findings, Findings]:
     return ns_findings, glue_findings
 
 
-def _emit(site: Site, findings: Findings) -> Iterator[Diagnostic]:
-    for (rule_id, position, message), views in findings.items():
-        head, _, tail = message.partition("\x00")
-        yield _report(rule_id, position, head + views_note(site, views) + tail)
-
-
 @rule(
     "delegation-ns-mismatch",
     Severity.WARNING,
@@ -129,7 +121,7 @@ def _emit(site: Site, findings: Findings) -> Iterator[Diagnostic]:
     "site",
 )
 def delegation_ns_mismatch(site: Site) -> Iterator[Diagnostic]:
-    return _emit(site, _compare(site)[0])
+    return emit(site, _compare(site)[0])
 
 
 @rule(
@@ -139,7 +131,7 @@ def delegation_ns_mismatch(site: Site) -> Iterator[Diagnostic]:
     "site",
 )
 def glue_mismatch(site: Site) -> Iterator[Diagnostic]:
-    return _emit(site, _compare(site)[1])
+    return emit(site, _compare(site)[1])
 
 
 def _lame(
@@ -185,4 +177,4 @@ def lame_delegation(site: Site) -> Iterator[Diagnostic]:
     for child, view, parent_view, key, _ in _cuts(site, names):
         for record in parent_view.types_at(key).get(T.NS, []):
             _lame(site, names, child, view, record, findings)
-    return _emit(site, findings)
+    return emit(site, findings)

@@ -18,11 +18,12 @@ from zonesmith.diagnostics import Diagnostic, Position, Severity
 from zonesmith.model import Record, Site, link_target
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.site_names import (
+    Findings,
     SiteNames,
     canonical_address,
+    emit,
     is_reverse,
     site_names,
-    views_note,
 )
 
 T = dns.rdatatype
@@ -123,16 +124,14 @@ def reverse_mismatch(site: Site) -> Iterator[Diagnostic]:
     if not any(is_reverse(zone) for zone in site.zones):
         return
     names = site_names(site)
-    findings: dict[tuple[Position, str], list[str]] = defaultdict(list)
+    findings: Findings = defaultdict(list)
     for (host, view), why in _mail_hosts(site, names).items():
         addresses = names.addresses(host, view)
         for record in addresses or ():
             found = _problem(names, host, why, record, view)
             if found is not None:
-                findings[found].append(view)
-    for (position, message), views in findings.items():
-        head, _, tail = message.partition("\x00")
-        yield _report("reverse-mismatch", position, head + views_note(site, views) + tail)
+                findings[("reverse-mismatch", *found)].append(view)
+    yield from emit(site, findings)
 
 
 @rule(

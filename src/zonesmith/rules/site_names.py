@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import dns.rdatatype
 
+from zonesmith.diagnostics import Diagnostic, Position
 from zonesmith.model import Record, Server, Site, Zone
+from zonesmith.rules.registry import _report
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -133,6 +135,17 @@ def site_names(site: Site) -> SiteNames:
 
 def is_reverse(zone: Zone) -> bool:
     return zone.origin.lower().endswith(REVERSE_SUFFIXES)
+
+
+#: (rule id, position, message with \x00 where the views go) -> the views it holds in
+Findings = dict[tuple[str, Position, str], list[str]]
+
+
+def emit(site: Site, findings: Findings) -> Iterator[Diagnostic]:
+    """One diagnostic per finding, naming the views it holds in."""
+    for (rule_id, position, message), views in findings.items():
+        head, _, tail = message.partition("\x00")
+        yield _report(rule_id, position, head + views_note(site, views) + tail)
 
 
 def views_note(site: Site, views: Sequence[str]) -> str:

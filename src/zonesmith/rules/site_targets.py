@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from functools import partial
 
 import dns.rdatatype
 
-from zonesmith.diagnostics import Diagnostic, Position, Severity
+from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, link_target
 from zonesmith.rules.records import address_literal
 from zonesmith.rules.registry import _report, rule, site_part
-from zonesmith.rules.site_names import SiteNames, site_names, views_note
+from zonesmith.rules.site_names import Findings, SiteNames, emit, site_names
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -55,17 +56,8 @@ def _all_crossing(
     return found
 
 
-def _grouped(
-    site: Site, findings: dict[tuple[str, Position, str], list[str]]
-) -> Iterator[Diagnostic]:
-    """One diagnostic per finding, naming the views it holds in."""
-    for (rule_id, position, message), views in findings.items():
-        head, _, tail = message.partition("\x00")
-        yield _report(rule_id, position, head + views_note(site, views) + tail)
-
-
-def _target_problems(site: Site, rule_id: str, rdtype: int, cname: bool) -> Iterator[Diagnostic]:
-    findings: dict[tuple[str, Position, str], list[str]] = defaultdict(list)
+def _target_problems(site: Site, *, rule_id: str, rdtype: int, cname: bool) -> Iterator[Diagnostic]:
+    findings: Findings = defaultdict(list)
     what = _WHAT[rdtype]
     for record, view, target_view, key in _crossing(site, rdtype):
         types = target_view.types_at(key)
@@ -80,32 +72,17 @@ def _target_problems(site: Site, rule_id: str, rdtype: int, cname: bool) -> Iter
         else:
             continue
         findings[(rule_id, record.position, message)].append(view)
-    return _grouped(site, findings)
+    return emit(site, findings)
 
 
-@site_part("mx-target-cname")
-def mx_target_cname_across(site: Site) -> Iterator[Diagnostic]:
-    return _target_problems(site, "mx-target-cname", T.MX, cname=True)
-
-
-@site_part("srv-target-cname")
-def srv_target_cname_across(site: Site) -> Iterator[Diagnostic]:
-    return _target_problems(site, "srv-target-cname", T.SRV, cname=True)
-
-
-@site_part("ns-target-cname")
-def ns_target_cname_across(site: Site) -> Iterator[Diagnostic]:
-    return _target_problems(site, "ns-target-cname", T.NS, cname=True)
-
-
-@site_part("mx-no-address")
-def mx_no_address_across(site: Site) -> Iterator[Diagnostic]:
-    return _target_problems(site, "mx-no-address", T.MX, cname=False)
-
-
-@site_part("srv-no-address")
-def srv_no_address_across(site: Site) -> Iterator[Diagnostic]:
-    return _target_problems(site, "srv-no-address", T.SRV, cname=False)
+for _rule_id, _rdtype, _cname in (
+    ("mx-target-cname", T.MX, True),
+    ("srv-target-cname", T.SRV, True),
+    ("ns-target-cname", T.NS, True),
+    ("mx-no-address", T.MX, False),
+    ("srv-no-address", T.SRV, False),
+):
+    site_part(_rule_id)(partial(_target_problems, rule_id=_rule_id, rdtype=_rdtype, cname=_cname))
 
 
 # -- CNAMEs that point at nothing ----------------------------------------------------------
@@ -140,7 +117,7 @@ def dangling_cname(view: ZoneView) -> Iterator[Diagnostic]:
 
 @site_part("dangling-cname")
 def dangling_cname_across(site: Site) -> Iterator[Diagnostic]:
-    findings: dict[tuple[str, Position, str], list[str]] = defaultdict(list)
+    findings: Findings = defaultdict(list)
     for record, view, target_view, key in _crossing(site, T.CNAME):
         if not _exists(target_view, key):
             message = (
@@ -149,7 +126,7 @@ def dangling_cname_across(site: Site) -> Iterator[Diagnostic]:
                 "it or remove the CNAME"
             )
             findings[("dangling-cname", record.position, message)].append(view)
-    return _grouped(site, findings)
+    return emit(site, findings)
 
 
 # -- targets written as addresses ----------------------------------------------------------
