@@ -142,8 +142,12 @@ def _lame(
     if record[4] is not None and record[4] != view:
         return
     for address in sorted(_addresses(names.addresses(record.data, view) or ())):
-        servers = names.servers_by_address.get(address, ())
-        if servers and not any(site.serves(s, zone, v) for s in servers for v in zone.views):
+        # A server is judged in the views it serves: clients of another view do not
+        # reach it (a split horizon's internal NS often name the external servers).
+        servers = [
+            s for s in names.servers_by_address.get(address, ()) if view in site.views_of(s)
+        ]
+        if servers and not any(site.serves(s, zone, view) for s in servers):
             listed = ", ".join(f"'{s.name}'" for s in servers)
             message = (
                 f"NS '{record.data}' of zone '{zone.text}' has address {address}, that of "
