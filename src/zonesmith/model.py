@@ -333,9 +333,10 @@ class Zone:
             return known
         if self.differs_by_view:
             return links_of(self.records, self.origin)
-        # Every view sees every record: the index the zone rules made has them by type.
-        by_type = self.index("")[1]
-        return links_of((r for rdtype in LINK_TYPES for r in by_type.get(rdtype, ())), self.origin)
+        # Every view sees every record: the index the zone rules made has them.
+        by_name, by_type = self.index("")
+        linking = [r for rdtype in LINK_TYPES for r in by_type.get(rdtype, ())]
+        return links_of(linking, self.origin, by_name)
 
     def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
         """This zone with ``records`` (what it is made from: ``fingerprint``)."""
@@ -618,14 +619,21 @@ def link_target(record: Record) -> str:
     return record[3].rpartition(" ")[2]
 
 
-def links_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
+def links_of(
+    records: Sequence[Record], origin: str, by_name: dict[str, Sequence[Record]] | None = None
+) -> tuple[Record, ...]:
     """The records of a zone whose targets may be in another zone: every MX (mail hosts
-    are followed to their reverse records) and NS (their servers are judged), and the
-    SRV and CNAME records whose target is outside the zone or at or below a delegation
-    of it."""
+    are followed to their reverse records) and NS (their servers are judged), the SRV
+    and CNAME records whose target is outside the zone or at or below a delegation of
+    it, and the address records of the mail hosts its MX records name in it.
+
+    With ``by_name`` (the zone's index by name key), ``records`` need only be those of
+    the MX, SRV, NS and CNAME types.
+    """
     link_types = LINK_TYPES
     mx = dns.rdatatype.MX
     ns = dns.rdatatype.NS
+    a, aaaa = dns.rdatatype.A, dns.rdatatype.AAAA
     apex = origin.lower()
     suffix = "." + apex if apex != "." else "."
     found = [r for r in records if r[2] in link_types]
@@ -637,7 +645,15 @@ def links_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
             return True
         return any(target.endswith(cut) for cut in cuts)
 
-    return tuple(r for r in found if r[2] == mx or r[2] == ns or outward(r))
+    linked = [r for r in found if r[2] == mx or r[2] == ns or outward(r)]
+    hosts = {link_target(r).lower() for r in found if r[2] == mx and not outward(r)}
+    if hosts and by_name is None:
+        linked += [r for r in records if (r[2] == a or r[2] == aaaa) and r[0].lower() in hosts]
+    elif hosts and by_name is not None:
+        for host in hosts:
+            at_host = by_name.get(name_key(host, origin), ())
+            linked += [r for r in at_host if r[2] == a or r[2] == aaaa]
+    return tuple(linked)
 
 
 def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:

@@ -144,9 +144,7 @@ def _lame(
     for address in sorted(_addresses(names.addresses(record.data, view) or ())):
         # A server is judged in the views it serves: clients of another view do not
         # reach it (a split horizon's internal NS often name the external servers).
-        servers = [
-            s for s in names.servers_by_address.get(address, ()) if view in site.views_of(s)
-        ]
+        servers = [s for s in names.servers_by_address.get(address, ()) if view in site.views_of(s)]
         if servers and not any(site.serves(s, zone, view) for s in servers):
             listed = ", ".join(f"'{s.name}'" for s in servers)
             message = (

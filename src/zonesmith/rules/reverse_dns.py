@@ -8,11 +8,11 @@ or derived by ``reverse-of``) pointing at a name whose addresses include it.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterator
 
 import dns.rdatatype
-import dns.reversename
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity
 from zonesmith.model import Record, Site, link_target
@@ -32,22 +32,40 @@ T = dns.rdatatype
 _MAX_CNAMES = 8
 
 
-def _mail_hosts(site: Site, names: SiteNames) -> dict[tuple[str, str], str]:
-    """Each mail host of the site in each view it is looked up in, and why it is one."""
-    hosts: dict[tuple[str, str], str] = {}
+#: (mail host, view) -> why it is one, and its addresses when its MX's zone holds them
+MailHosts = dict[tuple[str, str], tuple[str, list[Record] | None]]
+
+
+def _mail_hosts(site: Site, names: SiteNames) -> MailHosts:
+    """Each mail host of the site in each view it is looked up in, and why it is one.
+
+    The addresses of a host in the zone of its MX come with the zone's links, so a
+    zone from the cache need not be unpacked for them.
+    """
+    hosts: MailHosts = {}
     for zone in site.zones:
-        for record in zone.links():
+        links = zone.links()
+        for record in links:
             if record[2] != T.MX:
                 continue
             target = link_target(record).lower()
             if target == ".":
                 continue
             for view in zone.views:
-                if record[4] is None or record[4] == view:
-                    hosts.setdefault((target, view), f"MX target of '{record.owner}'")
+                if (record[4] is None or record[4] == view) and (target, view) not in hosts:
+                    own = names.zone_of(target, view) is zone
+                    known = [
+                        r
+                        for r in links
+                        if (r[2] == T.A or r[2] == T.AAAA)
+                        and r[0].lower() == target
+                        and (r[4] is None or r[4] == view)
+                    ]
+                    why = f"MX target of '{record.owner}'"
+                    hosts[(target, view)] = (why, known if own else None)
     for sender in site.mail_senders:
         for view in site.view_names:
-            hosts.setdefault((sender.name, view), "a mail sender")
+            hosts.setdefault((sender.name, view), ("a mail sender", None))
     return hosts
 
 
@@ -67,22 +85,27 @@ def _ptr_records(names: SiteNames, name: str, view: str) -> tuple[list[Record], 
     return None
 
 
-def _confirms(names: SiteNames, ptrs: list[Record], address: str, view: str) -> bool:
+def _confirms(
+    names: SiteNames, ptrs: list[Record], address: str, view: str, host: tuple[str, list[Record]]
+) -> bool:
     """Whether a PTR names a host whose addresses include ``address`` (or one outside the
-    site, which is not checked)."""
+    site, which is not checked). ``host`` is the mail host and its addresses."""
     for ptr in ptrs:
-        addresses = names.addresses(ptr.data, view)
+        if ptr.data.lower() == host[0]:
+            addresses: list[Record] | None = host[1]
+        else:
+            addresses = names.addresses(ptr.data, view)
         if addresses is None or any(canonical_address(r.data) == address for r in addresses):
             return True
     return False
 
 
 def _problem(
-    names: SiteNames, host: str, why: str, record: Record, view: str
+    names: SiteNames, host: str, why: str, addresses: list[Record], record: Record, view: str
 ) -> tuple[Position, str] | None:
     """What is wrong with the reverse of one address of a mail host in a view."""
     address = canonical_address(record.data)
-    reverse_name = dns.reversename.from_address(address).to_text().lower()
+    reverse_name = ipaddress.ip_address(address).reverse_pointer + "."
     reverse = names.zone_of(reverse_name, view)
     if reverse is None or not is_reverse(reverse):
         return None  # its reverse zone is not the site's
@@ -104,7 +127,7 @@ def _problem(
             "\x00; many mail servers refuse mail from an address without one: add "
             f"PTR {host} there (or reverse-of in zone '{reverse.text}')"
         )
-    if _confirms(names, ptrs, address, view):
+    if _confirms(names, ptrs, address, view, (host, addresses)):
         return None
     targets = ", ".join(sorted({f"'{p.data}'" for p in ptrs}))
     return ptrs[0].position, (
@@ -125,10 +148,10 @@ def reverse_mismatch(site: Site) -> Iterator[Diagnostic]:
         return
     names = site_names(site)
     findings: Findings = defaultdict(list)
-    for (host, view), why in _mail_hosts(site, names).items():
-        addresses = names.addresses(host, view)
+    for (host, view), (why, known) in _mail_hosts(site, names).items():
+        addresses = known if known is not None else names.addresses(host, view)
         for record in addresses or ():
-            found = _problem(names, host, why, record, view)
+            found = _problem(names, host, why, addresses, record, view)
             if found is not None:
                 findings[("reverse-mismatch", *found)].append(view)
     yield from emit(site, findings)
