@@ -3,13 +3,16 @@ delegations; and CAA values (RFC 8659's own examples)."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 from sites import write_site
 
 from zonesmith.diagnostics import Diagnostic
-from zonesmith.output.cache import ZoneCache
+from zonesmith.model import Site
+from zonesmith.output.cache import CachedRecords, ZoneCache
 from zonesmith.pipeline import check_site
 
 HEAD = """\
@@ -29,8 +32,20 @@ EXAMPLE_COM = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\n"
 
 def check(root: Path, config: str, zones: dict[str, str], cache: bool = False) -> list[Diagnostic]:
     write_site(root, config, zones)
-    _, diagnostics = check_site(root, ZoneCache(root) if cache else None)
-    return diagnostics
+    if cache:
+        # As files checked out a while ago: the cache re-reads a file changed just now.
+        an_hour_ago = time.time() - 3600
+        for path in (root / "zones").iterdir():
+            os.utime(path, (an_hour_ago, an_hour_ago))
+    return recheck(root)[1] if cache else check_site(root)[1]
+
+
+def recheck(root: Path) -> tuple[Site, list[Diagnostic]]:
+    """Check with the site's cache, and keep what was learnt, as `zonesmith check` does."""
+    cache = ZoneCache(root)
+    site, diagnostics = check_site(root, cache)
+    cache.save(site.zones, collect=True)
+    return site, diagnostics
 
 
 def found(diagnostics: list[Diagnostic], rule: str) -> list[str]:
@@ -314,7 +329,8 @@ def test_the_rules_across_zones_find_the_same_with_the_cache(tmp_path: Path) -> 
         "example.net.yaml": "'@': NS ns1.example.com.\nmail: CNAME gone\n",
     }
     first = check(tmp_path, TWO_DOMAINS, zones, cache=True)
-    again = check(tmp_path, TWO_DOMAINS, zones, cache=True)
+    site, again = recheck(tmp_path)
+    assert all(isinstance(zone.records, CachedRecords) for zone in site.zones)
     assert found(first, "mx-target-cname") and found(again, "mx-target-cname") == found(
         first, "mx-target-cname"
     )
@@ -362,3 +378,29 @@ def test_caa_records_breaking_rfc_8659_are_reported(
     diagnostics = check(tmp_path, HEAD + "zones:\n  example.com: {}\n", zones)
     messages = found(diagnostics, "bad-caa")
     assert len(messages) == 1 and problem in messages[0]
+
+
+def test_a_server_is_judged_lame_only_in_the_views_it_serves(tmp_path: Path) -> None:
+    config = (
+        HEAD
+        + VIEWS
+        + "  ns2: {software: nsd, role: secondary, address: 192.0.2.2, primaries: [ns1], "
+        "views: [external]}\n"
+        + "zones:\n  example.com: {}\n  internal.example: {views: [internal]}\n"
+    )
+    zones = {
+        "example.com.yaml": EXAMPLE_COM + "ns2: A 192.0.2.2\n",
+        "internal.example.yaml": "'@': [NS ns1.example.com., NS ns2.example.com.]\n",
+    }
+    assert found(check(tmp_path, config, zones), "lame-delegation") == []
+
+
+def test_the_reverse_of_mail_hosts_is_checked_the_same_from_the_cache(tmp_path: Path) -> None:
+    zones = {
+        "example.com.yaml": MAIL,
+        "2.0.192.in-addr.arpa.yaml": reverse_zone("25: PTR ns1.example.com.\n"),
+    }
+    first = found(check(tmp_path, REVERSE_SITE, zones, cache=True), "reverse-mismatch")
+    site, diagnostics = recheck(tmp_path)
+    assert all(isinstance(zone.records, CachedRecords) for zone in site.zones)
+    assert len(first) == 1 and found(diagnostics, "reverse-mismatch") == first
