@@ -17,14 +17,23 @@ from zonesmith.deploy.build import (
     ServerFiles,
     build_for_deploy,
     checked_site,
+    signed_policy,
+    signs,
     zone_key,
 )
-from zonesmith.deploy.diff import RRsets, file_diff, parse_zone, rrset_diff, zone_rrsets
+from zonesmith.deploy.diff import (
+    RRsets,
+    file_diff,
+    parse_zone,
+    rrset_diff,
+    without_dnssec,
+    zone_rrsets,
+)
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.gates import gates_of
 from zonesmith.deploy.install import Target, digest
 from zonesmith.deploy.observe import Observed, Question, observe
-from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, ZoneChange
+from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, Signing, ZoneChange
 from zonesmith.deploy.transport import Transport, transport_for
 from zonesmith.drivers.command import Command
 from zonesmith.drivers.control import CONTROL_ALGORITHM, CONTROL_KEY, ServerChange
@@ -112,12 +121,12 @@ def make_plan(
     }
 
     observed = observe_fleet(build, targets, secrets)
-    floors = served_floors(build, observed)
+    before = SerialState.load(Path(site.root))
+    floors = served_floors(build, observed, before)
     if floors:
         build = build_for_deploy(site, floors=floors, pinned=pinned)
     if rework is not None:
         build = rework(build, targets, observed)
-    before = SerialState.load(Path(site.root))
     servers = tuple(
         plan_server(build, entry, targets[name], observed[name], before, secrets)
         for name, entry in build.servers.items()
@@ -139,14 +148,31 @@ def make_plan(
 
 
 def served_floors(
-    build: DeployBuild, observed: Mapping[str, Observed]
+    build: DeployBuild, observed: Mapping[str, Observed], before: SerialState | None = None
 ) -> dict[tuple[str, str], int]:
-    """(zone, view) -> the highest serial served where it is above the state's."""
+    """(zone, view) -> the highest serial served where it is above the state's.
+
+    A signed zone's served serial is its signer's, which moves on its own (each
+    re-signing raises it): it raises the floor only when the zone's content
+    changed since ``before`` (the state of the last deploy) or its file was
+    edited by hand, that is when the zone file is reloaded, so that the new
+    serial goes above it. Knot loads a zone file's serial as it is, even below
+    the signed serial it served (secondaries would then never transfer); BIND
+    serves the larger of the file's serial and its signed serial plus one.
+    """
     floors: dict[tuple[str, str], int] = {}
     for name, entry in build.servers.items():
+        edited = observed[name].hand_edited()
+        by_hand = {
+            zone_key(f.zone.view, f.zone.text_name)
+            for relative, f in entry.files.items()
+            if f.zone is not None and relative in edited
+        }
         for key, (served, compiled) in entry.zones.items():
             serial = observed[name].served.get(key)
             if serial is None or compiled is None:
+                continue
+            if key not in by_hand and _signed_unchanged(build, served, compiled.digest, before):
                 continue
             pair = (served.zone.text, served.view)
             known = build.state.serials.get(pair[0], {}).get(pair[1])
@@ -161,6 +187,16 @@ def served_floors(
         or serial == int(entry["serial"])
         and entry["digest"] == ""  # type: ignore[call-overload]
     }
+
+
+def _signed_unchanged(
+    build: DeployBuild, served: ServedZone, digest: str, before: SerialState | None
+) -> bool:
+    """A signed zone whose content is the last deploy's: its signer's serial is no floor."""
+    if before is None or signed_policy(build.site, served) is None:
+        return False
+    last = before.serials.get(served.zone.text, {}).get(served.view)
+    return last is not None and last["digest"] == digest
 
 
 def _deployed(target: Target) -> dict:
@@ -203,6 +239,7 @@ def plan_server(
         files.append(FileChange(relative, "removed"))
     zones = zone_changes(entry, target, seen, before, deployed, secrets)
     restart = _restart(entry, deployed)
+    signed = signings(entry, deployed)
     plan = ServerPlan(
         server=server.name,
         software=server.software,
@@ -214,8 +251,30 @@ def plan_server(
         zones=tuple(zones),
         restart=restart,
         down=seen.down,
+        signed=signed,
     )
     return replace(plan, commands=tuple(reload_commands(entry, plan)))
+
+
+def signings(entry: ServerFiles, deployed: dict) -> tuple[Signing, ...]:
+    """The zones the server signs in the build or signed at the last deploy (DEPLOYED),
+    with their algorithms before and after."""
+    before = deployed.get("signed") or {}
+    before = before if isinstance(before, dict) else {}
+    known = set(deployed.get("zones", ()))
+    after = {
+        key: policy.algorithm
+        for key, (served, _) in entry.zones.items()
+        if (policy := signs(entry.build.site, served)) is not None
+    }
+    found = []
+    for key in sorted(set(before) | set(after)):
+        view, _, zone = key.partition("/")
+        old = before.get(key)
+        found.append(
+            Signing(zone, view, str(old) if old else None, after.get(key), key not in known)
+        )
+    return tuple(found)
 
 
 def zone_changes(
@@ -234,14 +293,16 @@ def zone_changes(
         for relative, f in entry.files.items()
         if f.zone is not None
     }
+    site = entry.build.site
     for key, (served, compiled) in entry.zones.items():
         old = seen.served.get(key)
         new = compiled.serial if compiled is not None else None
         relative = by_zone.get(key) if served.data is not None else None
+        signed = signed_policy(site, served) is not None
         drift: tuple[str, ...] = ()
         diff = None
         if relative is not None and compiled is not None:
-            drift = _drift(entry, seen, before, served, relative)
+            drift = _drift(entry, seen, before, served, relative, signed)
             if drift or seen.installed.get(relative) != digest(entry.files[relative].content):
                 live = _live_rrsets(entry, target, seen, secrets, served) if drift else None
                 if live is None:
@@ -252,7 +313,7 @@ def zone_changes(
             kind = "added"
         elif drift:
             kind = "drift"
-        elif (seen.down is None and old != new and new is not None) or (diff and diff.lines):
+        elif (seen.down is None and _behind(old, new, signed)) or (diff and diff.lines):
             kind = "changed"
         else:
             continue
@@ -267,16 +328,35 @@ def zone_changes(
     return changes
 
 
+def _behind(old: int | None, new: int | None, signed: bool) -> bool:
+    """Whether a server serving serial ``old`` has yet to take the build's ``new``.
+
+    A signed zone is served with its signer's serial, at or above the build's
+    (re-signing raises it): only one below the build's is behind."""
+    if new is None:
+        return False
+    if signed:
+        return old is None or serial_gt(new, old)
+    return old != new
+
+
 def _drift(
-    entry: ServerFiles, seen: Observed, before: SerialState, served: ServedZone, relative: str
+    entry: ServerFiles,
+    seen: Observed,
+    before: SerialState,
+    served: ServedZone,
+    relative: str,
+    signed: bool = False,
 ) -> tuple[str, ...]:
     """Why a primary's live zone is not what the last deploy made: its file
-    edited by hand, or a serial served above the last deploy's."""
+    edited by hand, or a serial served above the last deploy's (not for a
+    signed zone, whose signer raises its serial as it re-signs)."""
     last_entry = before.serials.get(served.zone.text, {}).get(served.view)
     last = int(last_entry["serial"]) if last_entry else None  # type: ignore[call-overload]
     old = seen.served.get(zone_key(served.view, served.text_name))
     edited = relative in seen.hand_edited()
-    if not edited and (old is None or last is None or not serial_gt(old, last)):
+    raised = not signed and old is not None and last is not None and serial_gt(old, last)
+    if not edited and not raised:
         return ()
     made = "" if last is None else f", the last deploy made {last}"
     by_hand = "; its zone file was edited by hand" if edited else ""
@@ -296,9 +376,10 @@ def _live_rrsets(
     if seen.down is not None or key is None:
         return None
     try:
-        return zone_rrsets(transfer(target, server.address, server.port, served.text_name, key))
+        live = zone_rrsets(transfer(target, server.address, server.port, served.text_name, key))
     except DeployError:
         return None
+    return without_dnssec(live) if signed_policy(entry.build.site, served) else live
 
 
 def _restart(entry: ServerFiles, deployed: dict) -> str | None:
