@@ -161,6 +161,8 @@ def served_floors(
     serves the larger of the file's serial and its signed serial plus one.
     """
     floors: dict[tuple[str, str], int] = {}
+    #: signed zones reloaded from their file: a serial served equal to the new one is a floor
+    reloaded: set[tuple[str, str]] = set()
     for name, entry in build.servers.items():
         edited = observed[name].hand_edited()
         by_hand = {
@@ -175,17 +177,19 @@ def served_floors(
             if key not in by_hand and _signed_unchanged(build, served, compiled.digest, before):
                 continue
             pair = (served.zone.text, served.view)
+            if signed_policy(build.site, served) is not None:
+                reloaded.add(pair)
             known = build.state.serials.get(pair[0], {}).get(pair[1])
             floor = floors.get(pair, int(known["serial"]) if known else None)  # type: ignore[call-overload]
-            if floor is None or serial_gt(serial, floor):
+            if floor is None or serial_gt(serial, floor) or serial == floor and pair in reloaded:
                 floors[pair] = serial
     return {
         pair: serial
         for pair, serial in floors.items()
         if (entry := build.state.serials.get(pair[0], {}).get(pair[1])) is None
         or serial_gt(serial, int(entry["serial"]))  # type: ignore[call-overload]
-        or serial == int(entry["serial"])
-        and entry["digest"] == ""  # type: ignore[call-overload]
+        or serial == int(entry["serial"])  # type: ignore[call-overload]
+        and (entry["digest"] == "" or pair in reloaded)
     }
 
 
