@@ -38,6 +38,8 @@ from servers import (
 )
 from sites import write_site, zonesmith
 
+from zonesmith.model import DEFAULT_VIEW
+
 pytestmark = [
     pytest.mark.servers,
     requires("named", "nsd", "knotd", "rndc", "knotc", "keymgr"),
@@ -312,6 +314,43 @@ def test_a_lost_key_store_stops_apply_before_anything_is_installed(
     ok(fleet.run("apply", fleet.site, "--yes"))
     fleet.edit(zone, RECORDS + "new: A 192.0.2.99\n")
     ok(fleet.run("apply", fleet.site, "--yes"))
+
+
+def test_verify_takes_a_signed_zone_and_refuses_one_served_unsigned(fleet: Fleet) -> None:
+    from zonesmith.deploy.observe import Question
+    from zonesmith.deploy.planner import make_plan, transfer_key
+    from zonesmith.deploy.transport import close_all
+    from zonesmith.deploy.verify import Expect, signed_primary_matches
+
+    pool: dict = {}
+    try:
+        planned = make_plan(fleet.site, pool)
+        entry = planned.build.servers["b1"]
+        key = transfer_key(planned.build.site, entry.server, DEFAULT_VIEW, planned.secrets)
+        assert key is not None
+        found = {}
+        for zone in ("example.com", "example.org"):
+            output = entry.files[f"zones/{zone}.zone"]
+            assert output.zone is not None
+            question = Question(f"{DEFAULT_VIEW}/{zone}", zone)
+            want = Expect("b1", ADDRESS, fleet.ports["b1"], question, output.zone.serial)
+            found[zone] = signed_primary_matches(
+                want,
+                planned.targets["b1"],
+                key,
+                output.content,
+                output.zone.origin,
+                time.monotonic() + 1,
+            )
+    finally:
+        close_all(pool)
+    problem, served = found["example.com"]
+    assert problem is None and served == fleet.serial("b1", "example.com")
+    problem, served = found["example.org"]
+    assert served is None
+    assert problem == (
+        "b1 serves example.org unsigned (no DNSKEY at its apex or no RRSIG over its SOA)"
+    )
 
 
 def test_signing_an_existing_zone_needs_the_dnssec_gate(fleet: Fleet) -> None:

@@ -47,7 +47,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import dns.dnssec
+import dns.dnssectypes
 
 from zonesmith.compile.fleet import (
     Secret,
@@ -756,7 +756,7 @@ class BindDriver(Driver):
         """A key pair ``K<zone>.+<algorithm>+<tag>.key`` and ``.private`` in the zone's key
         directory: without one, named makes new keys when it loads the zone."""
         folder = f"{server_path(build)}/{_folder(build, KEYS, view)}"
-        number = int(dns.dnssec.Algorithm.from_text(algorithm))
+        number = int(dns.dnssectypes.Algorithm.from_text(algorithm))
         name = zone.rstrip(".").lower() + "."
         return command(
             ["sh", "-c", _KEY_PAIR_SCRIPT, "key-check", folder, name, f"{number:03d}"],

@@ -1,0 +1,167 @@
+"""Signed zones in a deploy, without servers: the dnssec gate and its safe order, the plan
+file, what a signer adds that verify sets apart, and each driver's key store test run on
+real key stores made by the servers' own key tools."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import dns.zone
+import pytest
+from servers import find_binary
+from sites import write_site
+
+from zonesmith.deploy.build import checked_site
+from zonesmith.deploy.diff import without_dnssec, zone_rrsets
+from zonesmith.deploy.gates import gates_of
+from zonesmith.deploy.plan import Plan, ServerPlan, Signing
+from zonesmith.deploy.verify import is_signed
+from zonesmith.drivers import driver_for
+from zonesmith.model import DEFAULT_VIEW
+from zonesmith.pipeline import server_builds
+
+
+def server_plan(*signed: Signing) -> ServerPlan:
+    return ServerPlan("ns1", "bind", "primary", "local", "/srv/ns1", "f", signed=signed)
+
+
+@pytest.mark.parametrize(
+    ("signing", "words"),
+    [
+        (
+            Signing("example.org", DEFAULT_VIEW, None, "ECDSAP256SHA256"),
+            "example.org becomes signed by ns1 (ECDSAP256SHA256): ns1 publishes its keys and "
+            "signs first; add the parent's DS only after every secondary serves the signed zone",
+        ),
+        (
+            Signing("example.org", DEFAULT_VIEW, "ECDSAP256SHA256", None),
+            "example.org stops being signed by ns1: first remove its DS at the parent and wait "
+            "the DS TTL, then unsign",
+        ),
+        (
+            Signing("example.org", DEFAULT_VIEW, "RSASHA256", "ECDSAP256SHA256"),
+            "example.org changes algorithm on ns1 from RSASHA256 to ECDSAP256SHA256: ns1 rolls "
+            "to the new algorithm; replace the parent's DS once the new key is active",
+        ),
+    ],
+)
+def test_signing_unsigning_or_a_new_algorithm_trips_the_dnssec_gate(
+    signing: Signing, words: str
+) -> None:
+    [gate] = gates_of([server_plan(signing)], 0.3)
+    assert (gate.gate, gate.zone, gate.ack) == ("dnssec", "example.org", "dnssec:example.org")
+    assert gate.why.startswith(words)
+
+
+def test_a_zone_signed_from_its_first_deploy_or_unchanged_trips_no_gate() -> None:
+    first = Signing("example.com", DEFAULT_VIEW, None, "ECDSAP256SHA256", first=True)
+    same = Signing("example.net", DEFAULT_VIEW, "ECDSAP256SHA256", "ECDSAP256SHA256")
+    assert gates_of([server_plan(first, same)], 0.3) == ()
+    assert not first.keys_kept and same.keys_kept
+
+
+def test_a_plan_file_keeps_what_each_server_signs(tmp_path: Path) -> None:
+    signing = Signing("example.org", DEFAULT_VIEW, None, "ECDSAP256SHA256")
+    plan = Plan("site", "digest", (server_plan(signing),), gates_of([server_plan(signing)], 0.3))
+    plan.write(tmp_path / "plan.json")
+    assert Plan.read(tmp_path / "plan.json") == plan
+
+
+SIGNED_ZONE = """\
+$ORIGIN example.com.
+@ 3600 IN SOA ns1 hostmaster 2026120507 3600 600 1209600 3600
+@ 3600 IN NS ns1
+@ 3600 IN DNSKEY 257 3 13 ( mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+
+    KkxLbxILfDLUT0rAK9iUzy1L53eKGQ== )
+@ 3600 IN NSEC3PARAM 1 0 0 -
+@ 3600 IN CDS 12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE0D1C8C0E3A4A8E0C7A8F5F3B
+@ 3600 IN TYPE65534 \\# 5 0D30390001
+@ 3600 IN RRSIG SOA 13 2 3600 20270101000000 20261201000000 12345 example.com. dGVzdA==
+ns1 3600 IN A 192.0.2.1
+ns1 3600 IN NSEC www NS RRSIG NSEC
+"""
+
+
+def test_what_a_signer_adds_is_set_apart_and_the_zone_is_known_signed() -> None:
+    zone = dns.zone.from_text(SIGNED_ZONE, relativize=False)
+    kept = without_dnssec(zone_rrsets(zone))
+    assert {(owner, rdtype) for owner, rdtype in kept} == {
+        ("example.com.", 6),
+        ("example.com.", 2),
+        ("ns1.example.com.", 1),
+    }
+    assert is_signed(zone)
+    unsigned = "\n".join(line for line in SIGNED_ZONE.splitlines() if "RRSIG" not in line)
+    assert not is_signed(dns.zone.from_text(unsigned + "\n", relativize=False))
+
+
+SITE = """\
+defaults:
+  ttl: 1h
+  soa: {{primary: ns1.example.com., contact: hostmaster@example.com}}
+dnssec-policies:
+  csk: {{}}
+servers:
+  b1: {{software: bind, role: primary, address: 127.0.0.1, port: 5301, path: {path}/b1}}
+  k1: {{software: knot, role: primary, address: 127.0.0.1, port: 5302, path: {path}/k1}}
+zones:
+  example.com: {{dnssec: csk, servers: [b1]}}
+  example.net: {{dnssec: csk, servers: [k1]}}
+"""
+
+
+def key_check(tmp_path: Path, server: str, zone: str, algorithm: str) -> int:
+    """The exit code of the driver's key store test for ``zone``, run as a deploy runs it."""
+    records = {f"{z}.yaml": "'@': NS ns1.example.org.\n" for z in ("example.com", "example.net")}
+    root = write_site(tmp_path / "site", SITE.format(path=tmp_path / "srv"), records)
+    build = server_builds(checked_site(root))[server]
+    driver = driver_for(build.server.software)
+    assert driver is not None
+    command = driver.key_store_check(build, zone, DEFAULT_VIEW, algorithm)
+    assert command is not None
+    return subprocess.run(command.argv, capture_output=True, timeout=60, check=False).returncode
+
+
+@pytest.mark.skipif(find_binary("dnssec-keygen") is None, reason="dnssec-keygen not installed")
+def test_bind_keys_are_found_by_zone_and_algorithm_and_missing_ones_are_not(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "srv/b1/keys"
+    assert key_check(tmp_path, "b1", "example.com", "ECDSAP256SHA256") == 1  # no folder
+    folder.mkdir(parents=True)
+    keygen = find_binary("dnssec-keygen")
+    made = subprocess.run(
+        [str(keygen), "-q", "-K", str(folder), "-a", "ECDSAP256SHA256", "-f", "KSK", "example.com"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    assert key_check(tmp_path, "b1", "example.com", "ECDSAP256SHA256") == 0
+    assert key_check(tmp_path, "b1", "example.com", "RSASHA256") == 1
+    assert key_check(tmp_path, "b1", "example.net", "ECDSAP256SHA256") == 1
+    (folder / f"{made}.private").unlink()
+    assert key_check(tmp_path, "b1", "example.com", "ECDSAP256SHA256") == 1
+
+
+@pytest.mark.skipif(find_binary("keymgr") is None, reason="keymgr not installed")
+def test_knot_keys_are_found_in_its_kasp_database_and_missing_ones_are_not(
+    tmp_path: Path,
+) -> None:
+    kasp = tmp_path / "srv/k1/kasp"
+    assert key_check(tmp_path, "k1", "example.net", "ECDSAP256SHA256") == 1  # no database
+    kasp.mkdir(parents=True)
+    keymgr = find_binary("keymgr")
+    subprocess.run(
+        [str(keymgr), "-D", str(kasp), "example.net.", "generate", "algorithm=ECDSAP256SHA256"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert key_check(tmp_path, "k1", "example.net", "ECDSAP256SHA256") == 0
+    assert key_check(tmp_path, "k1", "example.net", "ECDSAP384SHA384") == 1
+    assert key_check(tmp_path, "k1", "example.com", "ECDSAP256SHA256") == 1
+    for pem in (kasp / "keys").iterdir():
+        pem.unlink()
+    assert key_check(tmp_path, "k1", "example.net", "ECDSAP256SHA256") == 1
