@@ -93,14 +93,17 @@ def build_for_deploy(
 ) -> DeployBuild:
     """Compile and render ``site`` without writing anything.
 
-    ``floors`` ((zone, view) -> served serial) raise the serial state's floor,
-    so new serials go above what servers serve; ``pinned`` ((zone, view) ->
+    ``floors`` ((zone, view) -> served serial, at or above the state's) raise the
+    serial state's floor, so new serials go above what servers serve; ``pinned`` ((zone, view) ->
     (serial, digest)) are a plan's serials, so applying a plan on another day
     makes the same bytes.
     """
     state = SerialState.load(Path(site.root))
     for (zone, view), served in (floors or {}).items():
-        state.raise_floor(zone, view, served)
+        if not state.raise_floor(zone, view, served):
+            # A floor equal to the state's serial (a signer serving it already): the
+            # next serial goes above it all the same.
+            state.pin(zone, view, served, "")
     for (zone, view), (serial, digest) in (pinned or {}).items():
         state.pin(zone, view, serial, digest)
     rendered = render_site(site, state)

@@ -95,7 +95,13 @@ def observe_fleet(
             Question(key, zone.text_name, tsig_for(build.site, server, zone.view, secrets))
             for key, (zone, _) in entry.zones.items()
         ]
-        return observe(targets[name], server.address, server.port, questions)
+        seen = observe(targets[name], server.address, server.port, questions)
+        signed = frozenset(
+            key
+            for key, (zone, _) in entry.zones.items()
+            if signed_policy(build.site, zone) is not None
+        )
+        return replace(seen, signed=signed) if signed else seen
 
     with ThreadPoolExecutor(max_workers=8) as threads:
         return dict(zip(build.servers, threads.map(look, build.servers), strict=True))
@@ -121,12 +127,12 @@ def make_plan(
     }
 
     observed = observe_fleet(build, targets, secrets)
-    before = SerialState.load(Path(site.root))
-    floors = served_floors(build, observed, before)
+    floors = served_floors(build, observed)
     if floors:
         build = build_for_deploy(site, floors=floors, pinned=pinned)
     if rework is not None:
         build = rework(build, targets, observed)
+    before = SerialState.load(Path(site.root))
     servers = tuple(
         plan_server(build, entry, targets[name], observed[name], before, secrets)
         for name, entry in build.servers.items()
@@ -148,37 +154,29 @@ def make_plan(
 
 
 def served_floors(
-    build: DeployBuild, observed: Mapping[str, Observed], before: SerialState | None = None
+    build: DeployBuild, observed: Mapping[str, Observed]
 ) -> dict[tuple[str, str], int]:
     """(zone, view) -> the highest serial served where it is above the state's.
 
     A signed zone's served serial is its signer's, which moves on its own (each
-    re-signing raises it): it raises the floor only when the zone's content
-    changed since ``before`` (the state of the last deploy) or its file was
-    edited by hand, that is when the zone file is reloaded, so that the new
-    serial goes above it. Knot loads a zone file's serial as it is, even below
-    the signed serial it served (secondaries would then never transfer); BIND
-    serves the larger of the file's serial and its signed serial plus one.
+    re-signing raises it): it is a floor only when the signer will load the
+    zone file again (the build's file differs from the one installed, or that
+    one was edited by hand), and then one equal to the new serial is a floor
+    too, so that the new serial goes above it: Knot loads a zone file's serial
+    as it is, even one at or below the signed serial it served (secondaries
+    would then never transfer); BIND serves the larger of the file's serial
+    and its last signed serial plus one.
     """
+    reloaded = _reloaded_signed(build, observed)
     floors: dict[tuple[str, str], int] = {}
-    #: signed zones reloaded from their file: a serial served equal to the new one is a floor
-    reloaded: set[tuple[str, str]] = set()
     for name, entry in build.servers.items():
-        edited = observed[name].hand_edited()
-        by_hand = {
-            zone_key(f.zone.view, f.zone.text_name)
-            for relative, f in entry.files.items()
-            if f.zone is not None and relative in edited
-        }
         for key, (served, compiled) in entry.zones.items():
             serial = observed[name].served.get(key)
             if serial is None or compiled is None:
                 continue
-            if key not in by_hand and _signed_unchanged(build, served, compiled.digest, before):
-                continue
             pair = (served.zone.text, served.view)
-            if signed_policy(build.site, served) is not None:
-                reloaded.add(pair)
+            if signed_policy(build.site, served) is not None and pair not in reloaded:
+                continue
             known = build.state.serials.get(pair[0], {}).get(pair[1])
             floor = floors.get(pair, int(known["serial"]) if known else None)  # type: ignore[call-overload]
             if floor is None or serial_gt(serial, floor) or serial == floor and pair in reloaded:
@@ -193,14 +191,22 @@ def served_floors(
     }
 
 
-def _signed_unchanged(
-    build: DeployBuild, served: ServedZone, digest: str, before: SerialState | None
-) -> bool:
-    """A signed zone whose content is the last deploy's: its signer's serial is no floor."""
-    if before is None or signed_policy(build.site, served) is None:
-        return False
-    last = before.serials.get(served.zone.text, {}).get(served.view)
-    return last is not None and last["digest"] == digest
+def _reloaded_signed(build: DeployBuild, observed: Mapping[str, Observed]) -> set[tuple[str, str]]:
+    """(zone, view) of the signed zones whose signer will load a new zone file."""
+    found = set()
+    for name, entry in build.servers.items():
+        seen = observed[name]
+        edited = seen.hand_edited()
+        for relative, output in entry.files.items():
+            zone = output.zone
+            if zone is None:
+                continue
+            served = entry.zones.get(zone_key(zone.view, zone.text_name))
+            if served is None or signs(build.site, served[0]) is None:
+                continue
+            if relative in edited or seen.installed.get(relative) != digest(output.content):
+                found.add((zone.zone.text, zone.view))
+    return found
 
 
 def _deployed(target: Target) -> dict:
