@@ -123,45 +123,69 @@ def key_check(tmp_path: Path, server: str, zone: str, algorithm: str) -> int:
     return subprocess.run(command.argv, capture_output=True, timeout=60, check=False).returncode
 
 
-@pytest.mark.skipif(find_binary("dnssec-keygen") is None, reason="dnssec-keygen not installed")
-def test_bind_keys_are_found_by_zone_and_algorithm_and_missing_ones_are_not(
-    tmp_path: Path,
-) -> None:
-    folder = tmp_path / "srv/b1/keys"
-    assert key_check(tmp_path, "b1", "example.com", "ECDSAP256SHA256") == 1  # no folder
-    folder.mkdir(parents=True)
-    keygen = find_binary("dnssec-keygen")
-    made = subprocess.run(
-        [str(keygen), "-q", "-K", str(folder), "-a", "ECDSAP256SHA256", "-f", "KSK", "example.com"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+def tool(name: str, *arguments: str | Path) -> str:
+    """Run a server's key tool; its output."""
+    argv = [str(find_binary(name)), *map(str, arguments)]
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, check=True
     ).stdout.strip()
-    assert key_check(tmp_path, "b1", "example.com", "ECDSAP256SHA256") == 0
-    assert key_check(tmp_path, "b1", "example.com", "RSASHA256") == 1
-    assert key_check(tmp_path, "b1", "example.net", "ECDSAP256SHA256") == 1
-    (folder / f"{made}.private").unlink()
-    assert key_check(tmp_path, "b1", "example.com", "ECDSAP256SHA256") == 1
 
 
-@pytest.mark.skipif(find_binary("keymgr") is None, reason="keymgr not installed")
-def test_knot_keys_are_found_in_its_kasp_database_and_missing_ones_are_not(
-    tmp_path: Path,
-) -> None:
-    kasp = tmp_path / "srv/k1/kasp"
-    assert key_check(tmp_path, "k1", "example.net", "ECDSAP256SHA256") == 1  # no database
-    kasp.mkdir(parents=True)
-    keymgr = find_binary("keymgr")
-    subprocess.run(
-        [str(keymgr), "-D", str(kasp), "example.net.", "generate", "algorithm=ECDSAP256SHA256"],
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    assert key_check(tmp_path, "k1", "example.net", "ECDSAP256SHA256") == 0
-    assert key_check(tmp_path, "k1", "example.net", "ECDSAP384SHA384") == 1
-    assert key_check(tmp_path, "k1", "example.com", "ECDSAP256SHA256") == 1
-    for pem in (kasp / "keys").iterdir():
+ALGORITHM = "ECDSAP256SHA256"
+
+
+def bind_keys(folder: Path, zone: str) -> None:
+    tool("dnssec-keygen", "-q", "-K", folder, "-a", ALGORITHM, zone)
+
+
+def lose_bind_keys(folder: Path) -> None:
+    for private in folder.glob("*.private"):
+        private.unlink()
+
+
+def knot_keys(folder: Path, zone: str) -> None:
+    tool("keymgr", "-D", folder, f"{zone}.", "generate", f"algorithm={ALGORITHM}")
+
+
+def lose_knot_keys(folder: Path) -> None:
+    for pem in (folder / "keys").iterdir():
         pem.unlink()
-    assert key_check(tmp_path, "k1", "example.net", "ECDSAP256SHA256") == 1
+
+
+@pytest.mark.parametrize(
+    ("server", "zone", "other", "store", "make", "lose"),
+    [
+        pytest.param(
+            "b1",
+            "example.com",
+            "example.net",
+            "keys",
+            bind_keys,
+            lose_bind_keys,
+            marks=pytest.mark.skipif(find_binary("dnssec-keygen") is None, reason="no keygen"),
+            id="bind-key-directory",
+        ),
+        pytest.param(
+            "k1",
+            "example.net",
+            "example.com",
+            "kasp",
+            knot_keys,
+            lose_knot_keys,
+            marks=pytest.mark.skipif(find_binary("keymgr") is None, reason="no keymgr"),
+            id="knot-kasp-database",
+        ),
+    ],
+)
+def test_a_key_store_holds_the_zones_keys_of_its_algorithm_until_they_are_lost(
+    tmp_path: Path, server: str, zone: str, other: str, store: str, make, lose
+) -> None:
+    folder = tmp_path / "srv" / server / store
+    assert key_check(tmp_path, server, zone, ALGORITHM) == 1  # no key store at all
+    folder.mkdir(parents=True)
+    make(folder, zone)
+    assert key_check(tmp_path, server, zone, ALGORITHM) == 0
+    assert key_check(tmp_path, server, zone, "ECDSAP384SHA384") == 1
+    assert key_check(tmp_path, server, other, ALGORITHM) == 1
+    lose(folder)
+    assert key_check(tmp_path, server, zone, ALGORITHM) == 1

@@ -8,14 +8,15 @@ its own ``path`` in a temporary folder:
 - k1, Knot, hidden primary: signs example.net (KSK+ZSK, NSEC3); b2, BIND, its
   secondary.
 
-The first ``apply --yes`` installs the files while nothing runs; the module
-then starts every server from its path. The tests run in file order: each
-step builds on the state the previous one left.
+Nothing runs at the first deploy (a signed zone's first deploy: no gate, a
+note); then the servers start from their paths, and each test goes on from
+where the one before it left the fleet.
 """
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,13 +30,15 @@ import pytest
 from servers import (
     RunningServer,
     answers,
-    free_port,
+    free_ports,
     query,
     requires,
+    soa_serial,
     start_knot,
     start_named,
     start_nsd,
 )
+from sites import ok as succeeded
 from sites import write_site, zonesmith
 
 from zonesmith.model import DEFAULT_VIEW
@@ -82,12 +85,7 @@ class Fleet:
         self.root = root
         self.site = root / "site"
         self.srv = root / "srv"
-        self.ports: dict[str, int] = {}
-        for name in ("b1", "n2", "k1", "b2", "ctl1", "ctl2"):
-            port = free_port(ADDRESS)
-            while port in self.ports.values():
-                port = free_port(ADDRESS)
-            self.ports[name] = port
+        self.ports = free_ports(("b1", "n2", "k1", "b2", "ctl1", "ctl2"), ADDRESS)
         self.signed = {"example.com": "csk", "example.org": None}
         self.algorithm = "ECDSAP256SHA256"
         zones = {f"{zone}.yaml": RECORDS for zone in SIGNER}
@@ -112,7 +110,7 @@ class Fleet:
     def edit(self, zone: str, text: str) -> None:
         (self.site / "zones" / f"{zone}.yaml").write_text(text)
 
-    def run(self, *args: str | Path):
+    def run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
         return zonesmith(*args)
 
     def ask(self, server: str, name: str, rdtype: str) -> dns.message.Message:
@@ -121,10 +119,7 @@ class Fleet:
         return dns.query.tcp(request, ADDRESS, port=self.ports[server], timeout=2.0)
 
     def serial(self, server: str, zone: str) -> int | None:
-        response = query(zone, "SOA", ADDRESS, self.ports[server], tcp=True)
-        if response.rcode() != dns.rcode.NOERROR or not response.answer:
-            return None
-        return response.answer[0][0].serial
+        return soa_serial(zone, ADDRESS, self.ports[server])
 
     def signed_rrsets(self, server: str, name: str, rdtype: str) -> bool:
         """Whether ``server`` answers ``name`` ``rdtype`` with its RRSIG."""
@@ -170,9 +165,20 @@ class Fleet:
         return found
 
 
-def ok(result) -> str:
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+def gated(fleet: Fleet, ack: str, *shown: str) -> None:
+    """The plan shows each of ``shown`` (exit 2) and apply --yes is refused, naming ``ack``."""
+    result = fleet.run("plan", fleet.site)
+    assert result.returncode == 2, result.stdout + result.stderr
+    for words in shown:
+        assert words in result.stdout, result.stdout
+    refused = fleet.run("apply", fleet.site, "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"pass --ack {ack}" in refused.stderr
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    """The output of a command that succeeded."""
+    return succeeded(result).stdout
 
 
 @pytest.fixture(scope="module")
@@ -227,8 +233,6 @@ def test_a_plan_after_re_signing_has_nothing_to_do(fleet: Fleet) -> None:
 
 def zonesmith_control(fleet: Fleet, server: str, *arguments: str):
     """rndc or knotc on a signer (a re-signing raises its serial)."""
-    import subprocess
-
     path = fleet.srv / server
     if server == "k1":
         argv = ["knotc", "-s", str(path / "knot.sock"), "-b", *arguments]
@@ -271,13 +275,7 @@ def test_a_hand_edit_of_the_unsigned_zone_file_is_drift(fleet: Fleet) -> None:
     zone_file = fleet.srv / "b1/zones/example.com.zone"
     original = zone_file.read_text()
     zone_file.write_text(original + "hand 3600 IN A 192.0.2.66\n")
-    result = fleet.run("plan", fleet.site)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "zone example.com: drift" in result.stdout
-    assert "edited by hand" in result.stdout
-    refused = fleet.run("apply", fleet.site, "--yes")
-    assert refused.returncode == 1
-    assert "--ack drift:example.com" in refused.stderr
+    gated(fleet, "drift:example.com", "zone example.com: drift", "edited by hand")
     ok(fleet.run("apply", fleet.site, "--yes", "--ack", "drift:example.com"))
     assert "hand" not in zone_file.read_text()
     assert fleet.run("plan", fleet.site).returncode == 0
@@ -360,13 +358,12 @@ def test_verify_takes_a_signed_zone_and_refuses_one_served_unsigned(fleet: Fleet
 def test_signing_an_existing_zone_needs_the_dnssec_gate(fleet: Fleet) -> None:
     fleet.signed["example.org"] = "csk"
     fleet.write_config()
-    result = fleet.run("plan", fleet.site)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "gate dnssec: example.org becomes signed by b1" in result.stdout
-    assert "add the parent's DS only after every secondary serves the signed zone" in result.stdout
-    refused = fleet.run("apply", fleet.site, "--yes")
-    assert refused.returncode == 1
-    assert "pass --ack dnssec:example.org" in refused.stderr
+    gated(
+        fleet,
+        "dnssec:example.org",
+        "gate dnssec: example.org becomes signed by b1",
+        "add the parent's DS only after every secondary serves the signed zone",
+    )
     assert not fleet.signed_rrsets("b1", "example.org", "SOA")
     ok(fleet.run("apply", fleet.site, "--yes", "--ack", "dnssec:example.org"))
     assert fleet.signed_rrsets("b1", "example.org", "SOA")
