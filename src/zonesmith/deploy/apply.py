@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -180,32 +181,51 @@ def verify_rank(
 
 def lost_keys(planned: Planned) -> str | None:
     """Why apply must not start: a zone the last deploy left signed, still signed in the
-    build, whose signer's key store no longer holds its keys (checked on its host)."""
+    build, whose signer's key store no longer holds its keys (checked on its host, all of
+    a server's zones in one run of ``sh``, the tests on its standard input)."""
 
     def check(plan: ServerPlan) -> str | None:
         entry = planned.build.servers[plan.server]
         target = planned.targets[plan.server]
-        for signing in plan.signed:
-            if not signing.keys_kept or signing.before is None:
-                continue
-            test = entry.driver.key_store_check(
-                entry.build, signing.zone, signing.view, signing.before
-            )
-            if test is None:
-                continue
-            done = target.transport.run(
-                remote_sh.sh(remote_sh.IN_FOLDER, target.path, *test.argv), timeout=test.timeout
-            )
-            if not done.ok:
-                return (
-                    f"{signing.zone} was signed by {plan.server} at the last deploy, but its "
-                    f"keys are gone from {test.why.removeprefix('the ')} on "
-                    f"{target.transport.host}: {plan.software} would make new keys and "
-                    "validating resolvers would fail the zone until the parent's DS is "
-                    "replaced; restore the key folder from a backup, or unsign the zone and "
-                    f"pass --ack dnssec:{signing.zone}. Nothing was installed"
+        tests = [
+            (signing, test)
+            for signing in plan.signed
+            if signing.keys_kept
+            and signing.before is not None
+            and (
+                test := entry.driver.key_store_check(
+                    entry.build, signing.zone, signing.view, signing.before
                 )
-        return None
+            )
+            is not None
+        ]
+        if not tests:
+            return None
+        script = 'cd "$1" || exit 1\n' + "".join(
+            f"{shlex.join(test.argv)} >/dev/null 2>&1 || echo {number}\n"
+            for number, (_, test) in enumerate(tests)
+        )
+        done = target.transport.run(
+            ["sh", "-s", target.path],
+            input=script.encode(),
+            timeout=max(test.timeout for _, test in tests) + len(tests),
+        )
+        if not done.ok:
+            raise DeployError(
+                f"{target.name}: the check of its DNSSEC keys failed: {done.message()}"
+            )
+        lost = done.stdout.decode("utf-8", "replace").split()
+        if not lost:
+            return None
+        signing, test = tests[int(lost[0])]
+        return (
+            f"{signing.zone} was signed by {plan.server} at the last deploy, but its "
+            f"keys are gone from {test.why.removeprefix('the ')} on "
+            f"{target.transport.host}: {plan.software} would make new keys and "
+            "validating resolvers would fail the zone until the parent's DS is "
+            "replaced; restore the key folder from a backup, or unsign the zone and "
+            f"pass --ack dnssec:{signing.zone}. Nothing was installed"
+        )
 
     signers = [plan for plan in planned.plan.servers if any(s.keys_kept for s in plan.signed)]
     with ThreadPoolExecutor(max_workers=max(len(signers), 1)) as threads:
