@@ -5,6 +5,7 @@ real key stores made by the servers' own key tools."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import dns.zone
@@ -12,9 +13,11 @@ import pytest
 from servers import find_binary
 from sites import write_site
 
-from zonesmith.deploy.build import checked_site
+from zonesmith.deploy.apply import keys_gone
+from zonesmith.deploy.build import build_for_deploy, checked_site
 from zonesmith.deploy.diff import without_dnssec, zone_rrsets
 from zonesmith.deploy.gates import gates_of
+from zonesmith.deploy.install import Target
 from zonesmith.deploy.plan import Plan, ServerPlan, Signing
 from zonesmith.deploy.verify import is_signed
 from zonesmith.drivers import driver_for
@@ -132,6 +135,7 @@ def tool(name: str, *arguments: str | Path) -> str:
 
 
 ALGORITHM = "ECDSAP256SHA256"
+ZONES = ("example.com", "example.net")
 
 
 def bind_keys(folder: Path, zone: str) -> None:
@@ -189,3 +193,35 @@ def test_a_key_store_holds_the_zones_keys_of_its_algorithm_until_they_are_lost(
     assert key_check(tmp_path, server, other, ALGORITHM) == 1
     lose(folder)
     assert key_check(tmp_path, server, zone, ALGORITHM) == 1
+
+
+@pytest.mark.skipif(find_binary("dnssec-keygen") is None, reason="dnssec-keygen not installed")
+def test_lost_keys_are_found_on_the_signers_host_locally_and_over_ssh(
+    target: Target, tmp_path: Path
+) -> None:
+    config = SITE.format(path=tmp_path).replace("b1:", "ns1:").replace("/b1", "/ns1")
+    config = config.replace("servers: [b1]", "servers: [ns1]")
+    records = {f"{z}.yaml": "'@': NS ns1.example.org.\n" for z in ("example.com", "example.net")}
+    site = checked_site(write_site(tmp_path / "site", config.replace("[k1]", "[ns1]"), records))
+    entry = build_for_deploy(site).servers["ns1"]
+    kept = [Signing(zone, DEFAULT_VIEW, ALGORITHM, ALGORITHM) for zone in ZONES]
+    skipped = [
+        Signing("new.example", DEFAULT_VIEW, None, ALGORITHM, first=True),
+        Signing("gone.example", DEFAULT_VIEW, ALGORITHM, None),
+    ]
+    plan = ServerPlan("ns1", "bind", "primary", target.transport.host, target.path, "f")
+    plan = replace(plan, signed=(*kept, *skipped))
+    folder = tmp_path / "ns1/keys"
+    folder.mkdir(parents=True)
+    for zone in ZONES:
+        bind_keys(folder, zone)
+    assert keys_gone(target, entry, plan) is None
+    for private in folder.glob("Kexample.net.+*.private"):
+        private.unlink()
+    assert keys_gone(target, entry, plan) == (
+        f"example.net was signed by ns1 at the last deploy, but its keys are gone from key "
+        f"directory {folder} on {target.transport.host}: BIND would make new keys and "
+        "validating resolvers would fail the zone until the parent's DS is replaced; restore "
+        "the key folder from a backup, or unsign the zone and pass --ack dnssec:example.net. "
+        "Nothing was installed"
+    )

@@ -181,56 +181,62 @@ def verify_rank(
 
 def lost_keys(planned: Planned) -> str | None:
     """Why apply must not start: a zone the last deploy left signed, still signed in the
-    build, whose signer's key store no longer holds its keys (checked on its host, all of
-    a server's zones in one run of ``sh``, the tests on its standard input)."""
+    build, whose signer's key store no longer holds its keys (see :func:`keys_gone`)."""
+    signers = [plan for plan in planned.plan.servers if any(s.keys_kept for s in plan.signed)]
 
     def check(plan: ServerPlan) -> str | None:
-        entry = planned.build.servers[plan.server]
-        target = planned.targets[plan.server]
-        tests = [
-            (signing, test)
-            for signing in plan.signed
-            if signing.keys_kept
-            and signing.before is not None
-            and (
-                test := entry.driver.key_store_check(
-                    entry.build, signing.zone, signing.view, signing.before
-                )
-            )
-            is not None
-        ]
-        if not tests:
-            return None
-        script = 'cd "$1" || exit 1\n' + "".join(
-            f"{shlex.join(test.argv)} >/dev/null 2>&1 || echo {number}\n"
-            for number, (_, test) in enumerate(tests)
-        )
-        done = target.transport.run(
-            ["sh", "-s", target.path],
-            input=script.encode(),
-            timeout=max(test.timeout for _, test in tests) + len(tests),
-        )
-        if not done.ok:
-            raise DeployError(
-                f"{target.name}: the check of its DNSSEC keys failed: {done.message()}"
-            )
-        lost = done.stdout.decode("utf-8", "replace").split()
-        if not lost:
-            return None
-        signing, test = tests[int(lost[0])]
-        return (
-            f"{signing.zone} was signed by {plan.server} at the last deploy, but its "
-            f"keys are gone from {test.why.removeprefix('the ')} on "
-            f"{target.transport.host}: {plan.software} would make new keys and "
-            "validating resolvers would fail the zone until the parent's DS is "
-            "replaced; restore the key folder from a backup, or unsign the zone and "
-            f"pass --ack dnssec:{signing.zone}. Nothing was installed"
-        )
+        return keys_gone(planned.targets[plan.server], planned.build.servers[plan.server], plan)
 
-    signers = [plan for plan in planned.plan.servers if any(s.keys_kept for s in plan.signed)]
     with ThreadPoolExecutor(max_workers=max(len(signers), 1)) as threads:
         found = list(threads.map(check, signers))
     return next((why for why in found if why), None)
+
+
+_SHOWN = {"bind": "BIND", "knot": "Knot"}
+
+
+def keys_gone(target: Target, entry: ServerFiles, plan: ServerPlan) -> str | None:
+    """Why a zone ``plan``'s server signed at the last deploy, and still signs, has no keys
+    on its host, in one sentence; None when every such zone has them. All the zones of
+    the server are checked in one run of ``sh``, the driver's tests on its standard input."""
+    tests = [
+        (signing, test)
+        for signing in plan.signed
+        if signing.keys_kept
+        and signing.before is not None
+        and (
+            test := entry.driver.key_store_check(
+                entry.build, signing.zone, signing.view, signing.before
+            )
+        )
+        is not None
+    ]
+    if not tests:
+        return None
+    script = 'cd "$1" || exit 1\n' + "".join(
+        f"{shlex.join(test.argv)} >/dev/null 2>&1 || echo {number}\n"
+        for number, (_, test) in enumerate(tests)
+    )
+    done = target.transport.run(
+        ["sh", "-s", target.path],
+        input=script.encode(),
+        timeout=max(test.timeout for _, test in tests) + len(tests),
+    )
+    if not done.ok:
+        raise DeployError(f"{target.name}: the check of its DNSSEC keys failed: {done.message()}")
+    lost = done.stdout.decode("utf-8", "replace").split()
+    if not lost:
+        return None
+    signing, test = tests[int(lost[0])]
+    return (
+        f"{signing.zone} was signed by {plan.server} at the last deploy, but its "
+        f"keys are gone from {test.why.removeprefix('the ')} on "
+        f"{target.transport.host}: {_SHOWN.get(plan.software, plan.software)} would make "
+        "new keys and "
+        "validating resolvers would fail the zone until the parent's DS is "
+        "replaced; restore the key folder from a backup, or unsign the zone and "
+        f"pass --ack dnssec:{signing.zone}. Nothing was installed"
+    )
 
 
 def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applied:
