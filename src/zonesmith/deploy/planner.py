@@ -137,6 +137,7 @@ def make_plan(
         plan_server(build, entry, targets[name], observed[name], before, secrets)
         for name, entry in build.servers.items()
     )
+    servers = with_signing_changes(build, observed, servers)
     threshold = site.deploy.mass_change
     serials = tuple(
         (zone.zone.text, view, zone.serial, zone.digest)
@@ -266,6 +267,29 @@ def plan_server(
     return replace(plan, commands=tuple(reload_commands(entry, plan)))
 
 
+def with_signing_changes(
+    build: DeployBuild, observed: Mapping[str, Observed], servers: tuple[ServerPlan, ...]
+) -> tuple[ServerPlan, ...]:
+    """``servers`` with each zone whose signing changes (signed, unsigned, a new algorithm)
+    changed on every server of it: apply then verifies that its signer serves it signed
+    (or not) and that its secondaries took what the signer serves."""
+    changing = {zone_key(s.view, s.zone) for plan in servers for s in plan.signed if s.changes}
+    if not changing:
+        return servers
+    found = []
+    for plan in servers:
+        entry = build.servers[plan.server]
+        listed = {zone_key(zone.view, zone.zone) for zone in plan.zones}
+        more = []
+        for key in sorted(changing & set(entry.zones) - listed):
+            served, compiled = entry.zones[key]
+            serial = compiled.serial if compiled is not None else None
+            old = observed[plan.server].served.get(key)
+            more.append(ZoneChange(served.text_name, served.view, "changed", old, serial))
+        found.append(replace(plan, zones=plan.zones + tuple(more)) if more else plan)
+    return tuple(found)
+
+
 def signings(entry: ServerFiles, deployed: dict) -> tuple[Signing, ...]:
     """The zones the server signs in the build or signed at the last deploy (DEPLOYED),
     with their algorithms before and after."""
@@ -304,11 +328,14 @@ def zone_changes(
         if f.zone is not None
     }
     site = entry.build.site
+    was_signed = deployed.get("signed") or {}
     for key, (served, compiled) in entry.zones.items():
         old = seen.served.get(key)
         new = compiled.serial if compiled is not None else None
         relative = by_zone.get(key) if served.data is not None else None
-        signed = signed_policy(site, served) is not None
+        # a zone its signer signed at the last deploy keeps the signer's serial until the
+        # new one goes above it
+        signed = signed_policy(site, served) is not None or key in was_signed
         drift: tuple[str, ...] = ()
         diff = None
         if relative is not None and compiled is not None:

@@ -1,16 +1,27 @@
 """Verifying a rollout: every server serves the new serials; a primary's zone equals the build.
 
-A signed zone is served with its signer's serial, not the build's: BIND
-(``inline-signing``) serves the larger of the unsigned file's serial and its
-last signed serial plus one, and raises it again at each re-signing; Knot
-serves the file's serial as it loads it (even one below what it served
-before) and raises it at each re-signing. Its secondaries serve the signer's
-serial they transfer. So a signed zone is verified with the build's serial
-or a later one, on the primary its content without what the signer adds
-(DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, CDS, CDNSKEY, BIND's TYPE65534) and
-without the SOA serial, and it must be signed (a DNSKEY at the apex, an
-RRSIG over the SOA): signing runs after the load, so the primary is asked
-again until it is, within the verify timeout.
+A signed zone is served with its signer's serial, not the build's (found on
+BIND 9.18 and Knot 3.2, as zonesmith configures them):
+
+- BIND (``inline-signing``) signs the zone file into a zone of its own,
+  kept beside it (``.signed`` and its journal) across reloads and restarts.
+  It raises the signed serial at each signing; a zone file reloaded with a
+  new serial is served with the larger of that serial and the last signed
+  serial plus one; one reloaded with the same serial changes nothing.
+- Knot (``dnssec-signing``, no journal of the zone's content) serves the
+  zone file's serial as it loads it, at each reload and restart, even when
+  that is below the serial it served (a re-signing raised it by one).
+- Secondaries serve the signed serial they transfer.
+
+So a signed zone is verified with the build's serial or a later one (a
+deploy makes the build's serial larger than the one served, see
+``planner.served_floors``, because of Knot); on the primary, by AXFR, its
+content without what the signer adds (DNSKEY, RRSIG, NSEC, NSEC3,
+NSEC3PARAM, CDS, CDNSKEY, BIND's TYPE65534) and without the SOA serial, and
+it must be signed (a DNSKEY at the apex, an RRSIG over the SOA): signing
+follows the load, so the primary is asked again until it is, within the
+verify timeout. Its secondaries must then serve at least the serial the
+primary was verified with.
 """
 
 from __future__ import annotations
