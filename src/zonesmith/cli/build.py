@@ -17,7 +17,7 @@ from zonesmith.cli.common import (
 )
 from zonesmith.diagnostics import SiteError, summary
 from zonesmith.output.cache import ZoneCache
-from zonesmith.pipeline import build_site, check_site
+from zonesmith.pipeline import build_site, check_site_in_full
 
 
 @click.command()
@@ -27,15 +27,24 @@ from zonesmith.pipeline import build_site, check_site
 def check(site: Path, as_json: bool, no_cache: bool) -> None:
     """Load and validate SITE; exit 1 on any error."""
     cache = ZoneCache(None if no_cache else site)
-    loaded, diagnostics = check_site(site, cache)
+    checked = check_site_in_full(site, cache)
+    diagnostics = checked.diagnostics
     failed = any(d.is_error for d in diagnostics)
-    cache.save(loaded.zones, collect=not failed)
+    cache.save(checked.site.zones, collect=not failed)
     if as_json:
-        _json({"ok": not failed, "diagnostics": [d.as_json() for d in diagnostics]})
+        _json(
+            {
+                "ok": not failed,
+                "diagnostics": [d.as_json() for d in diagnostics],
+                "switched_off": [d.as_json() for d in checked.switched_off],
+            }
+        )
     else:
         report = Report()
         report.diagnostics(diagnostics)
-        report.line(f"{site}: {summary(diagnostics)}")
+        off = len(checked.switched_off)
+        switched = f"; {off} finding{'' if off == 1 else 's'} switched off" if off else ""
+        report.line(f"{site}: {summary(diagnostics)}{switched}")
     sys.exit(EXIT_ERRORS if failed else 0)
 
 

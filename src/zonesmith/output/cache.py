@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
-from zonesmith.model import Record, Zone, apex_ns_of
+from zonesmith.model import Record, RuleSwitch, Zone, apex_ns_of
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 3
+_FORMAT = 4
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -86,6 +86,8 @@ BIG_ZONE_FILE_BYTES = 4 * 1024 * 1024
 
 #: path, line, column, severity, rule, message
 DiagnosticTuple = tuple[str, int, int, str, str, str]
+#: rule, path, line, column, the records it covers (see RuleSwitch)
+SwitchTuple = tuple[str, str, int, int, tuple[tuple[str, int, int], ...]]
 
 
 def _code_digest() -> str:
@@ -163,6 +165,7 @@ class _ModelUnpickler(pickle.Unpickler):
                     "Defaults",
                     "DeploySettings",
                     "Reference",
+                    "RuleSwitch",
                     "Server",
                     "Site",
                     "Soa",
@@ -251,19 +254,21 @@ class _Entry:
     "body <view key>" to the rendered body of the zone in a view.
     """
 
-    __slots__ = ("records", "apex_ns", "diagnostics", "results", "changed")
+    __slots__ = ("records", "apex_ns", "diagnostics", "switches", "results", "changed")
 
     def __init__(
         self,
         records: Sequence[Record],
         apex_ns: bytes,
         diagnostics: tuple[DiagnosticTuple, ...],
+        switches: tuple[SwitchTuple, ...],
         results: dict[str, object],
         changed: bool,
     ) -> None:
         self.records = records
         self.apex_ns = apex_ns
         self.diagnostics = diagnostics
+        self.switches = switches
         self.results = results
         self.changed = changed
 
@@ -275,7 +280,8 @@ class _Entry:
         else:
             blob = _pack(records)
             differs = any(r[4] is not None for r in records)
-        return (len(records), differs, self.apex_ns, self.diagnostics, self.results), blob
+        kept = (self.apex_ns, self.diagnostics, self.switches, self.results)
+        return (len(records), differs, *kept), blob
 
 
 class ZoneCache:
@@ -461,20 +467,27 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            count, differs_by_view, apex_ns, diagnostics, results = stored
+            count, differs_by_view, apex_ns, diagnostics, switches, results = stored
             records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns)
-            entry = _Entry(records, apex_ns, diagnostics, results, False)
+            entry = _Entry(records, apex_ns, diagnostics, switches, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
         return entry
 
-    def records(self, fingerprint: str | None) -> tuple[Sequence[Record], list[Diagnostic]] | None:
-        """A zone's records and what loading them reported, if known."""
+    def records(
+        self, fingerprint: str | None
+    ) -> tuple[Sequence[Record], list[Diagnostic], tuple[RuleSwitch, ...]] | None:
+        """A zone's records, what loading them reported and the rules switched off
+        beside them, if known."""
         entry = self._entry(fingerprint)
         if entry is None:
             return None
-        return entry.records, [_diagnostic(t) for t in entry.diagnostics]
+        switches = tuple(
+            RuleSwitch(rule, Position(path, line, column), None, at)
+            for rule, path, line, column, at in entry.switches
+        )
+        return entry.records, [_diagnostic(t) for t in entry.diagnostics], switches
 
     def keep_records(
         self,
@@ -482,8 +495,10 @@ class ZoneCache:
         records: Sequence[Record],
         diagnostics: Sequence[Diagnostic],
         origin: str,
+        switches: tuple[RuleSwitch, ...] = (),
     ) -> None:
-        """Keep the records of the zone ``origin`` and what loading them reported."""
+        """Keep the records of the zone ``origin``, what loading them reported and the
+        rules switched off beside them."""
         if fingerprint is None or self.folder is None:
             return
         if len(records) > BIG_ZONE_RECORDS:
@@ -492,6 +507,10 @@ class ZoneCache:
             tuple(records),
             _pack(apex_ns_of(records, origin)),
             tuple(map(_diagnostic_tuple, diagnostics)),
+            tuple(
+                (s.rule, s.position.path, s.position.line, s.position.column, s.at)
+                for s in switches
+            ),
             {},
             True,
         )
