@@ -186,24 +186,32 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
 class _Owners:
     """The names a finding's position is about: of the records written there, or the
     zone declared there. Worked out only for findings a switch names names for, and
-    only from the zones whose files (or zonesmith.yaml's sets) hold the position."""
+    per file only from the zones whose records that file (or zonesmith.yaml's sets)
+    holds."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.by_zone: dict[int, dict[tuple[str, int, int], set[str]]] = {}
+        self.declared = {zone.position: zone.origin.lower() for zone in site.zones}
+        self.by_path: dict[str, dict[tuple[int, int], set[str]]] = {}
 
     def at(self, position: Position) -> set[str]:
-        names: set[str] = set()
-        site_file = position.path.endswith(SITE_FILE)
-        for zone in self.site.zones:
-            if site_file and zone.position == position:
-                names.add(zone.origin.lower())
-            if zone.source_path == position.path or (site_file and zone.includes):
-                index = self.by_zone.get(id(zone))
-                if index is None:
-                    index = self.by_zone[id(zone)] = {}
-                    for record in zone.records:
-                        key = (record[5], record[6], record[7])
-                        index.setdefault(key, set()).add(record[0].lower())
-                names |= index.get((position.path, position.line, position.column), set())
+        path = position.path
+        index = self.by_path.get(path)
+        if index is None:
+            index = self.by_path[path] = self._index(path)
+        names = set(index.get((position.line, position.column), ()))
+        declared = self.declared.get(position)
+        if declared is not None:
+            names.add(declared)
         return names
+
+    def _index(self, path: str) -> dict[tuple[int, int], set[str]]:
+        """The owners of the records written in file ``path``, by line and column."""
+        index: dict[tuple[int, int], set[str]] = {}
+        site_file = path.endswith(SITE_FILE)
+        for zone in self.site.zones:
+            if zone.source_path == path or (site_file and zone.includes):
+                for record in zone.records:
+                    if record[5] == path:
+                        index.setdefault((record[6], record[7]), set()).add(record[0].lower())
+        return index
