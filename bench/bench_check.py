@@ -64,7 +64,7 @@ def zone_records(n: int, name: str, key: str) -> list[str]:
         f"vpn: AAAA 2001:db8:{n:x}::1",
         f"_dmarc: 'TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@{name}\"'",
         # in strings of at most 255 octets, as master files need them
-        f"sel1._domainkey: 'TXT \"v=DKIM1; k=rsa; p={key[:200]}\" \"{key[200:]}\"'",
+        f'sel1._domainkey: \'TXT "v=DKIM1; k=rsa; p={key[:200]}" "{key[200:]}"\'',
     ]
 
 

@@ -182,6 +182,8 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: (checker, server) of every server check not run: the checker is not installed
     skipped_checks: list[tuple[str, str]] = field(default_factory=list)
+    #: the rules' findings the site's switches dropped
+    switched_off: list[Diagnostic] = field(default_factory=list)
 
 
 def build_site(
@@ -194,7 +196,8 @@ def build_site(
     only the swap failed (see _write_state). A failure of the operating
     system is an error naming the path and the cause.
     """
-    site, diagnostics = check_site(root, cache)
+    checked = check_site_in_full(root, cache)
+    site, diagnostics = checked.site, checked.diagnostics
     if any(d.is_error for d in diagnostics):
         if cache is not None:
             cache.save(site.zones, collect=False)
@@ -202,6 +205,7 @@ def build_site(
     secrets = read_secrets(site) | read_control_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
+    result.switched_off = checked.switched_off
     out = checked_output(out)
     try:
         # Builds into one output, and builds of one site, take turns from

@@ -15,7 +15,7 @@ from zonesmith.cli.common import (
     no_cache_option,
     site_argument,
 )
-from zonesmith.diagnostics import SiteError, summary
+from zonesmith.diagnostics import Diagnostic, SiteError, summary
 from zonesmith.output.cache import ZoneCache
 from zonesmith.pipeline import build_site, check_site_in_full
 
@@ -42,9 +42,7 @@ def check(site: Path, as_json: bool, no_cache: bool) -> None:
     else:
         report = Report()
         report.diagnostics(diagnostics)
-        off = len(checked.switched_off)
-        switched = f"; {off} finding{'' if off == 1 else 's'} switched off" if off else ""
-        report.line(f"{site}: {summary(diagnostics)}{switched}")
+        report.line(f"{site}: {summary(diagnostics)}{_switched(checked.switched_off)}")
     sys.exit(EXIT_ERRORS if failed else 0)
 
 
@@ -91,6 +89,7 @@ def build(
                 "out": str(result.out),
                 "servers": result.servers,
                 "diagnostics": [d.as_json() for d in result.diagnostics],
+                "switched_off": [d.as_json() for d in result.switched_off],
                 "skipped_checks": _skipped_json(result.skipped_checks),
             }
         )
@@ -100,7 +99,12 @@ def build(
         report.line(f"wrote {out / server}/")
     if not result.servers:
         report.line("no server to build: declare servers in zonesmith.yaml")
-    report.line(f"{site}: {summary(result.diagnostics)}")
+    report.line(f"{site}: {summary(result.diagnostics)}{_switched(result.switched_off)}")
+
+
+def _switched(off: list[Diagnostic]) -> str:
+    """How many findings the site's switches dropped, for the summary line."""
+    return f"; {len(off)} finding{'' if len(off) == 1 else 's'} switched off" if off else ""
 
 
 def _skipped_notice(skipped: list[tuple[str, str]]) -> None:
