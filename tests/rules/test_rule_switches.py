@@ -181,3 +181,34 @@ def test_every_unswitchable_id_is_a_rule_or_reported_while_reading() -> None:
     assert {
         r.id for r in RULES if r.id in NOT_SWITCHABLE and r.severity.value == "warning"
     } == set()
+
+
+def test_switches_on_a_set_hold_where_the_set_is_included(tmp_path: Path) -> None:
+    sets = "sets:\n  mail:\n    '@': {records: [MX 10 nomail], rules: {mx-no-address: off}}\n"
+    config = BASE_CONFIG + sets + "zones:\n  example.com: {include: [mail]}\n"
+    config += "  example.net: {include: [mail]}\n"
+    zones = {"example.com.yaml": "'@': NS ns1.example.com.\nns1: A 192.0.2.1\n"}
+    zones["example.net.yaml"] = "'@': NS ns1.example.com.\n"
+    site = write_site(tmp_path / "site", config, zones)
+    # one finding at the set's record, the same for both zones
+    assert found(site) == (set(), {("mx-no-address", "zonesmith.yaml", 6)})
+    # A name switch drops a finding at a set's record only if every zone the record
+    # is in is switched off there.
+    by_name = config.replace(", rules: {mx-no-address: off}", "")
+    (site / "zonesmith.yaml").write_text(
+        by_name + "rules:\n  mx-no-address: {off: [example.com]}\n"
+    )
+    assert found(site) == ({("mx-no-address", "zonesmith.yaml", 6)}, set())
+    names = "rules:\n  mx-no-address: {off: [example.com, example.net]}\n"
+    (site / "zonesmith.yaml").write_text(by_name + names)
+    assert found(site) == (set(), {("mx-no-address", "zonesmith.yaml", 6)})
+
+
+def test_build_counts_and_lists_what_is_switched_off(tmp_path: Path) -> None:
+    site = site_with(tmp_path, "rules:\n  ttl-mismatch: off\n")
+    out = tmp_path / "out"
+    run = zonesmith("build", site, "-o", out, "--no-server-checks")
+    assert run.returncode == 0, run.stdout
+    assert run.stdout.splitlines()[-1].endswith("; 1 finding switched off")
+    run = zonesmith("build", "--json", site, "-o", out, "--no-server-checks")
+    assert [d["rule"] for d in json.loads(run.stdout)["switched_off"]] == ["ttl-mismatch"]
