@@ -137,7 +137,8 @@ class Record(tuple):
 
 @dataclass(frozen=True, slots=True)
 class RuleSwitch:
-    """A rule switched off: for the whole site, at some names, or at some records.
+    """A rule switched off (or given another severity): for the whole site, at some
+    names, or at some records.
 
     ``rules:`` in zonesmith.yaml gives the first two (``names`` None: the
     whole site; else absolute names in lower case, ``*.`` for the names
@@ -151,9 +152,12 @@ class RuleSwitch:
     position: Position
     names: tuple[str, ...] | None = None
     at: tuple[tuple[str, int, int], ...] = ()
+    #: "warning" or "error": the rule's findings are kept with this severity; None: off
+    severity: str | None = None
 
     def __reduce__(self) -> tuple[type[RuleSwitch], tuple]:
-        return RuleSwitch, (self.rule, self.position, self.names, self.at)  # see Position
+        # see Position
+        return RuleSwitch, (self.rule, self.position, self.names, self.at, self.severity)
 
 
 @dataclass(frozen=True, slots=True)

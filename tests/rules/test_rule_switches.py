@@ -127,7 +127,7 @@ def test_unknown_and_unswitchable_ids_are_one_error_each_at_the_id(tmp_path: Pat
         "site/zonesmith.yaml:6:3: error: [not-switchable] 'bad-rdata' cannot be switched off: "
         "it is found while the site is read, and what it concerns is not in any zone",
         "site/zonesmith.yaml:7:20: error: [bad-value] rules mx-target-cname must be 'off', "
-        "not 'on'",
+        "'warning' or 'error', not 'on'",
     ]
     # the misspelt switches switch nothing off
     assert "mx-no-address" in run.stdout and "ttl-mismatch]" in run.stdout
@@ -212,3 +212,28 @@ def test_build_counts_and_lists_what_is_switched_off(tmp_path: Path) -> None:
     assert run.stdout.splitlines()[-1].endswith("; 1 finding switched off")
     run = zonesmith("build", "--json", site, "-o", out, "--no-server-checks")
     assert [d["rule"] for d in json.loads(run.stdout)["switched_off"]] == ["ttl-mismatch"]
+
+
+def test_a_switch_may_give_a_rule_another_severity(tmp_path: Path) -> None:
+    site = site_with(
+        tmp_path, "rules:\n  ttl-mismatch: error\n  mx-no-address: {off: [example.net]}\n"
+    )
+    checked = check_site_in_full(site)
+    severities = {(d.rule, d.severity.value) for d in checked.diagnostics}
+    assert severities == {("ttl-mismatch", "error"), ("mx-no-address", "warning")}
+    assert zonesmith("check", site).returncode == 1
+    # beside records: the error made a warning there only; off wins over a severity
+    com = COM_ZONE.replace(
+        "shop IN MX 10 nomail", "shop IN MX 10 nomail ; zonesmith: off mx-no-address"
+    )
+    net = NET_ZONE.replace(
+        "mx: [MX 10 nomail]", "mx: {records: [MX 10 nomail], rules: {mx-no-address: error}}"
+    )
+    site = site_with(tmp_path, "rules:\n  mx-no-address: warning\n", com, net)
+    assert found(site)[1] == {("mx-no-address", "example.com.zone", 5)}
+    found_now = {
+        (d.rule, Path(d.position.path).name, d.position.line, d.severity.value)
+        for d in check_site_in_full(site).diagnostics
+    }
+    assert ("mx-no-address", "example.net.yaml", 2, "error") in found_now
+    assert ("mx-no-address", "example.net.yaml", 1, "warning") in found_now

@@ -86,8 +86,8 @@ BIG_ZONE_FILE_BYTES = 4 * 1024 * 1024
 
 #: path, line, column, severity, rule, message
 DiagnosticTuple = tuple[str, int, int, str, str, str]
-#: rule, path, line, column, the records it covers (see RuleSwitch)
-SwitchTuple = tuple[str, str, int, int, tuple[tuple[str, int, int], ...]]
+#: rule, path, line, column, the records it covers, severity (see RuleSwitch)
+SwitchTuple = tuple[str, str, int, int, tuple[tuple[str, int, int], ...], str | None]
 
 
 def _code_digest() -> str:
@@ -484,8 +484,8 @@ class ZoneCache:
         if entry is None:
             return None
         switches = tuple(
-            RuleSwitch(rule, Position(path, line, column), None, at)
-            for rule, path, line, column, at in entry.switches
+            RuleSwitch(rule, Position(path, line, column), None, at, severity)
+            for rule, path, line, column, at, severity in entry.switches
         )
         return entry.records, [_diagnostic(t) for t in entry.diagnostics], switches
 
@@ -508,7 +508,7 @@ class ZoneCache:
             _pack(apex_ns_of(records, origin)),
             tuple(map(_diagnostic_tuple, diagnostics)),
             tuple(
-                (s.rule, s.position.path, s.position.line, s.position.column, s.at)
+                (s.rule, s.position.path, s.position.line, s.position.column, s.at, s.severity)
                 for s in switches
             ),
             {},

@@ -9,15 +9,18 @@ Some findings cannot be switched off: what is found while reading the site
 (the value is not in the model at all), and the rules whose finding means a
 server would refuse the zone or its configuration, or zonesmith could not
 write one (:data:`NOT_SWITCHABLE`). A switch naming one of them, or no rule
-at all, is an error at the id.
+at all, is an error at the id. A switch may instead give a rule's findings
+another severity (``warning``, ``error``); where one switch drops a finding
+and another changes it, it is dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from zonesmith.diagnostics import Diagnostic, Position, error
+from zonesmith.diagnostics import Diagnostic, Position, Severity, error
 from zonesmith.model import RuleSwitch, Site
 from zonesmith.rules.registry import RULES, _choices
 from zonesmith.site.files import SITE_FILE
@@ -142,7 +145,8 @@ def switch_problems(switches: Iterable[RuleSwitch]) -> list[Diagnostic]:
 
 
 def sift(site: Site, findings: list[Diagnostic]) -> Sifted:
-    """The rules' findings less those the site's switches drop (set apart)."""
+    """The rules' findings less those the site's switches drop (set apart), with the
+    severity the switches give them."""
     switches = list(all_switches(site))
     sifted = Sifted(problems=switch_problems(switches))
     usable: dict[str, list[RuleSwitch]] = {}
@@ -155,15 +159,19 @@ def sift(site: Site, findings: list[Diagnostic]) -> Sifted:
     owners = _Owners(site)
     for finding in findings:
         of_rule = usable.get(finding.rule)
-        if of_rule is not None and any(_drops(s, finding.position, owners) for s in of_rule):
+        holding = [s for s in of_rule if _holds(s, finding.position, owners)] if of_rule else []
+        if any(s.severity is None for s in holding):
             sifted.switched_off.append(finding)
+        elif holding:
+            severity = Severity(holding[-1].severity)
+            sifted.kept.append(dataclasses.replace(finding, severity=severity))
         else:
             sifted.kept.append(finding)
     return sifted
 
 
-def _drops(switch: RuleSwitch, position: Position, owners: _Owners) -> bool:
-    """Whether ``switch`` drops a finding of its rule at ``position``."""
+def _holds(switch: RuleSwitch, position: Position, owners: _Owners) -> bool:
+    """Whether ``switch`` holds for a finding of its rule at ``position``."""
     if switch.at:
         return any(
             path == position.path and line == position.line and column in (0, position.column)

@@ -15,6 +15,7 @@ from zonesmith.site.values import describe_name_error
 from zonesmith.site.yaml_nodes import SourceFile, yaml
 
 _OFF = "off"
+_VALUES = (_OFF, "warning", "error")
 
 
 class RuleSwitchesSection:
@@ -23,8 +24,9 @@ class RuleSwitchesSection:
     def load_rule_switches(
         self, source: SourceFile, node: yaml.Node | None
     ) -> tuple[RuleSwitch, ...]:
-        """``rules: {RULE: off}`` (the whole site) and ``rules: {RULE: {off: [NAME, ...]}}``
-        (those names; ``*.example.net`` for every name below example.net)."""
+        """``rules: {RULE: off}`` (the whole site; or ``warning``, ``error``: its findings
+        take that severity) and ``rules: {RULE: {off: [NAME, ...]}}`` (those names;
+        ``*.example.net`` for every name below example.net)."""
         switches = []
         for rule, (key_node, value_node) in self.mapping(source, node, None, "rules").items():
             where = f"rules {rule}"
@@ -41,28 +43,36 @@ class RuleSwitchesSection:
                         message = f"{where} off: {describe_name_error(text, name)}"
                         self.error(position, "bad-name", message)
                 switches.append(RuleSwitch(rule, source.at(key_node), tuple(names)))
-            elif self._off(source, value_node, where):
-                switches.append(RuleSwitch(rule, source.at(key_node)))
+            elif (value := self._value(source, value_node, where)) is not None:
+                switches.append(RuleSwitch(rule, source.at(key_node), severity=value or None))
         return tuple(switches)
 
     def record_switches(
         self, source: SourceFile, node: yaml.Node, at: tuple[tuple[str, int, int], ...], what: str
     ) -> None:
-        """``rules: {RULE: off}`` beside records, which are ``at`` (path, line, column):
-        kept in ``self.rule_switches`` until the file's records are taken."""
+        """``rules: {RULE: off}`` (or ``warning``, ``error``) beside records, which are
+        ``at`` (path, line, column): kept in ``self.rule_switches`` until the file's
+        records are taken."""
         entries = self.mapping(source, node, None, f"{what} rules")
         for rule, (key_node, value_node) in entries.items():
-            if self._off(source, value_node, f"{what} rules {rule}"):
-                self.rule_switches.append(RuleSwitch(rule, source.at(key_node), None, at))
+            value = self._value(source, value_node, f"{what} rules {rule}")
+            if value is not None:
+                switch = RuleSwitch(rule, source.at(key_node), None, at, value or None)
+                self.rule_switches.append(switch)
 
-    def _off(self, source: SourceFile, node: yaml.Node, where: str) -> bool:
-        """Whether a switch's value is ``off``, reporting any other."""
+    def _value(self, source: SourceFile, node: yaml.Node, where: str) -> str | None:
+        """A switch's value: "" for ``off``, or the severity its findings take instead
+        (``warning``, ``error``); None: another value, reported."""
         text = self.scalar(source, node, where)
+        if text is None:
+            return None
         # YAML 1.1 reads a bare off as false: the text is what the user wrote.
-        if text is not None and text.lower() != _OFF:
-            self.error(source.at(node), "bad-value", f"{where} must be 'off', not '{text}'")
-            return False
-        return text is not None
+        value = text.lower()
+        if value not in _VALUES:
+            message = f"{where} must be 'off', 'warning' or 'error', not '{text}'"
+            self.error(source.at(node), "bad-value", message)
+            return None
+        return "" if value == _OFF else value
 
 
 def _name_pattern(text: str) -> str | Exception:
