@@ -4,8 +4,8 @@ A site of ten thousand zones is mostly zones nobody touched since the last
 build. Reading, validating and rendering them again is most of a build's
 time, so ``check`` and ``build`` keep, per zone, what that work gave:
 
-- its records (from its file and the sets it includes), and what reading
-  them reported;
+- its records (from its file and the sets it includes), what reading
+  them reported, and the rules its file switches off beside them;
 - per view, the diagnostics of the zone rules and the rendered zone body.
 
 It lives in ``SITE/.zonesmith/cache/zones/`` (git-ignored). An entry is
