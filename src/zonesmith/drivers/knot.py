@@ -17,7 +17,10 @@ Files written to OUT/<server>/:
 - ``journal/``, ``timers/``, ``kasp/``, ``catalog/``: Knot's databases;
   ``kasp/`` holds the keys of the zones this primary signs (a ``policy``
   per site policy, ``dnssec-signing: on``): made, never filled, so no build
-  or deploy deletes or replaces the keys (see zonesmith.drivers.bind).
+  or deploy deletes or replaces the keys (see zonesmith.drivers.bind);
+  ``journal/`` holds, besides a secondary's history, the whole signed zone
+  of each zone this primary signs (see ``SIGNED_ZONE``): restarts keep its
+  serial, so it must be backed up and restored with ``kasp/``.
 
 Access is explicit: ``automatic-acl`` is off, a zone allows transfers only
 to its declared secondaries (address and key) and NOTIFY only from its
@@ -79,6 +82,33 @@ RATE_LIMIT = 20
 #: The folders of Knot's databases under the server's path.
 DATABASES = {"journal-db": "journal", "timer-db": "timers", "kasp-db": "kasp"}
 CATALOG_DB = "catalog"
+
+#: The items of a zone this primary signs. Without a journal of the zone's
+#: content, Knot serves the zone file's serial at each load (every reload and
+#: restart), even below the serial a re-signing raised it to, and secondaries
+#: that hold the higher serial keep their copy until its signatures expire.
+#: With the whole signed zone in the journal (``journal-content: all``, in
+#: ``journal/`` under the server's path) Knot starts from the journal and
+#: applies only the difference between it and the zone file
+#: (``zonefile-load: difference``), so (Knot 3.2):
+#:
+#: - a restart, and a reload of an unchanged zone file (``zone-reload``, with
+#:   or without ``-f``), serve the signed serial served before, not re-signed;
+#: - a changed zone file is taken and signed; it is served with its own serial
+#:   when that is above the one served, else with the served serial plus one;
+#: - a changed zone file whose serial is below the one served is refused
+#:   ("zone file changed with decreased SOA serial"): the zone stays as it was,
+#:   which a deploy never asks for, since it puts a new build's serial above
+#:   the served one (``difference-no-serial`` would take it, but would serve
+#:   the signer's serial plus one instead of the build's, which verify waits for).
+#:
+#: The zone file stays the unsigned source the deploy installed
+#: (``zonefile-sync: -1``), so drift is still found by comparing it.
+SIGNED_ZONE = (
+    "    journal-content: all",
+    "    zonefile-load: difference",
+    "    dnssec-signing: on",
+)
 
 # "error: config, file '/path/knot.conf', line 12, item 'x', value 'y' (message)"
 _CONF_ERROR = re.compile(
@@ -242,12 +272,14 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
             *peers.items(zone.primaries, list(zone.secondaries), zone.data is not None),
         ]
         if zone.data is not None:
-            # The generated file is the truth: never written back, no journal.
-            zone_lines += ["    zonefile-sync: -1", "    journal-content: none"]
+            # The generated file is the truth: never written back.
+            zone_lines.append("    zonefile-sync: -1")
             policy = None if zone.is_catalog else build.site.policy_of(zone.zone)
-            if policy is not None:
+            if policy is None:
+                zone_lines.append("    journal-content: none")
+            else:
                 policies[policy.name] = policy
-                zone_lines += ["    dnssec-signing: on", f"    dnssec-policy: {quote(policy.name)}"]
+                zone_lines += [*SIGNED_ZONE, f"    dnssec-policy: {quote(policy.name)}"]
     for catalog in build.catalogs:
         zone_lines += [
             f"  - domain: {_domain(catalog)}",
