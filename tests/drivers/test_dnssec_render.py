@@ -89,9 +89,8 @@ def test_a_knot_signed_zone_keeps_its_signed_zone_in_the_journal_and_unsigned_on
     )
     out = built(tmp_path, config)
     conf = (out / "ns3/knot.conf").read_text()
-    zones = {
-        block.split("\n", 1)[0]: block for block in conf.split("zone:\n", 1)[1].split("  - domain: ")
-    }
+    blocks = conf.split("zone:\n", 1)[1].split("  - domain: ")
+    zones = {block.split("\n", 1)[0]: block for block in blocks}
     signed, unsigned = zones['"example.net."'], zones['"example.com."']
     # the signed zone starts from the journal and takes only what changed in its zone file
     assert "journal-content: all\n" in signed and "zonefile-load: difference\n" in signed
