@@ -99,8 +99,8 @@ CATALOG_DB = "catalog"
 #:   when that is above the one served, with the served serial plus one when
 #:   equal (a zone loaded whole, with nothing in the journal, is served with
 #:   the file's serial plus one: the signing is a change of its own);
-#: - a change to the zone's items in knot.conf (such as these) loads it anew
-#:   from its zone file, once;
+#: - a signed zone switched to these items (from ``journal-content: none``)
+#:   is loaded anew from its zone file once, the journal holding nothing yet;
 #: - a changed zone file whose serial is below the one served is refused
 #:   ("zone file changed with decreased SOA serial"): the zone stays as it was,
 #:   which a deploy never asks for, since it puts a new build's serial above
