@@ -587,11 +587,13 @@ def _forget_journals(build: ServerBuild, change: ServerChange) -> list[Command]:
     """Before a reload adds zones this server signs: drop what the journal still holds
     of them (an earlier life of the zone on this server; its keys stay in ``kasp/``).
 
-    Knot would load such a zone from that journal and ignore a zone file whose serial
-    is below the journal's ("zone file changed with SOA serial decreased"), serving
-    the old content; without it, the zone starts from its zone file. The zones are
-    not configured yet, so they are orphans to Knot (``+orphan``), and ``-f``
-    is what ``zone-purge`` always asks for.
+    Knot would load such a zone from that journal, then either apply its old
+    re-signings on top of a zone file whose serial they start from (failing, old
+    zone served, when a name of then is gone: "failed to apply journal changes")
+    or ignore one whose serial is below the journal's ("zone file changed with
+    SOA serial decreased"); without it, the zone starts from its zone file. The
+    zones are not configured yet, so they are orphans to Knot (``+orphan``), and
+    ``-f`` is what ``zone-purge`` always asks for.
     """
     added = [
         name.rstrip(".") + "."
