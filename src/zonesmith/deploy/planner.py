@@ -163,10 +163,10 @@ def served_floors(
     re-signing raises it): it is a floor only when the signer will load the
     zone file again (the build's file differs from the one installed, or that
     one was edited by hand), and then one equal to the new serial is a floor
-    too, so that the new serial goes above it: Knot loads a zone file's serial
-    as it is, even one at or below the signed serial it served (secondaries
-    would then never transfer); BIND serves the larger of the file's serial
-    and its last signed serial plus one.
+    too, so that the new serial goes above it: Knot refuses a changed zone file
+    whose serial is below the signed serial it serves (and serves the build's
+    serial only when above it; see ``zonesmith.drivers.knot.SIGNED_ZONE``);
+    BIND serves the larger of the file's serial and its last signed serial plus one.
     """
     reloaded = _reloaded_signed(build, observed)
     floors: dict[tuple[str, str], int] = {}
