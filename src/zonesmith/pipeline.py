@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonesmith.compile.fleet import ServerBuild, compile_fleet
+from zonesmith.compile.live_keys import KeyState, with_live_ds
 from zonesmith.compile.serials import SerialState
 from zonesmith.compile.zones import (
     BodyStage,
@@ -66,14 +67,24 @@ if TYPE_CHECKING:
     from zonesmith.compile.serials import SerialState
 
 
-def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
+def check_site(
+    root: Path, cache: ZoneCache | None = None, keys: KeyState | None = None
+) -> tuple[Site, list[Diagnostic]]:
     """Load and validate: every problem of the site, sorted.
 
     With a ``cache`` (see zonesmith.output.cache), unchanged zones are not read or
-    checked again, and what this run learnt is kept for the next.
+    checked again, and what this run learnt is kept for the next. The parents of
+    signed zones get their DS from the key state (``keys``, else the site's
+    ``zonesmith.keys``; see zonesmith.compile.live_keys.with_live_ds).
     """
     site, diagnostics = load_site(root, cache)
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
+        try:
+            keys = keys if keys is not None else KeyState.load(root)
+        except SiteError as problem:
+            diagnostics += problem.diagnostics
+            keys = KeyState(Path(root))
+        site = with_live_ds(site, keys)
         memo = _zone_rules_memo(site, cache) if cache is not None else None
         diagnostics += validate(site, gather_facts(site), memo)
     return site, sort_diagnostics(diagnostics)
