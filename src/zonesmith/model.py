@@ -445,6 +445,16 @@ class Site:
     sets: tuple[str, ...] = field(default=())
     deploy: DeploySettings = DeploySettings()
     dnssec_policies: tuple[DnssecPolicy, ...] = ()
+    #: The DS records (SHA-256, presentation text) of the live keys of each signed zone
+    #: the key state knows: (zone origin, view, DS texts); see zonesmith.compile.live_keys.
+    live_ds: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def live_ds_of(self, zone: Zone, view: str) -> tuple[str, ...]:
+        """The DS records of ``zone``'s live keys in ``view`` (none: not known yet)."""
+        for origin, in_view, texts in self.live_ds:
+            if origin == zone.origin and in_view == view:
+                return texts
+        return ()
 
     @cached_property
     def policies_by_name(self) -> dict[str, DnssecPolicy]:

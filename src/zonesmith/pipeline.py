@@ -227,7 +227,9 @@ def _build_locked(
         # Server checks need every server's build: they take a full render.
         replayable = is_spare and not server_checks
         memo_path = staging.with_suffix(".memo")
-        memo = take_memo(memo_path, replay_key(cache, secrets, lists) if replayable else None)
+        memo = take_memo(
+            memo_path, replay_key(cache, secrets, lists, site.live_ds) if replayable else None
+        )
         try:
             rendered = replay(site, _body_stage(cache), memo) if memo is not None else None
             if rendered is None:
@@ -260,7 +262,7 @@ def _build_locked(
         if is_spare and not staging.exists():
             make_spare(staging, recorded, out)
         # Known once the cache is saved: the declarations of a first build.
-        key = replay_key(cache, secrets, lists) if replayable else None
+        key = replay_key(cache, secrets, lists, site.live_ds) if replayable else None
         if key is not None:
             keep_memo(memo_path, key, rendered, recorded)
 

@@ -149,10 +149,19 @@ def with_live_ds(site: Site, keys: KeyState) -> Site:
     against (a hand-written one is at best a copy, at worst a stale key). A
     child whose keys are not known yet keeps what the parent says (see the
     missing-ds rule). A parent changed here has no fingerprint: it is
-    compiled at every build, like a zone whose records come from elsewhere.
+    compiled at every build, like a zone whose records come from elsewhere. The site's
+    ``live_ds`` holds the DS of every signed zone whose keys are known (a resolver's
+    trust anchors).
     """
     if not keys.keys:
         return site
+    live_ds = tuple(
+        (zone.origin, view, texts)
+        for zone in site.zones
+        if site.policy_of(zone) is not None
+        for view in zone.views
+        if (texts := tuple(ds.to_text() for ds in keys.ds(zone, view)))
+    )
     zones = []
     changed = False
     for parent in site.zones:
@@ -185,9 +194,7 @@ def with_live_ds(site: Site, keys: KeyState) -> Site:
             r for r in parent.records if not (r.rdtype == dns.rdatatype.DS and r.owner in replaced)
         ]
         zones.append(parent.with_records((*kept, *_one_view_less(live, parent)), None))
-    if not changed:
-        return site
-    return replace(site, zones=tuple(zones))
+    return replace(site, zones=tuple(zones) if changed else site.zones, live_ds=live_ds)
 
 
 def _one_view_less(live: list[Record], parent: Zone) -> list[Record]:
