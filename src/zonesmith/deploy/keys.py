@@ -1,4 +1,4 @@
-"""The live DNSKEYs of the site's signed zones, read from their signers on their hosts and checked."""
+"""The live DNSKEYs of the site's signed zones, read from their signers and checked."""
 
 from __future__ import annotations
 
