@@ -14,24 +14,28 @@ from zonesmith.deploy.axfr import ask_on_host
 from zonesmith.deploy.build import DeployBuild, ServerFiles, zone_key
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
-from zonesmith.model import Server, Zone
+from zonesmith.model import Server, Site, Zone
 
 #: The key a deploy asks a server with in a view: (name, algorithm, secret), or None.
 KeyFor = Callable[[Server, str], "tuple[str, str, str] | None"]
 
 
-def signers(build: DeployBuild) -> Iterator[tuple[Zone, str, ServerFiles]]:
+def signers_in(site: Site) -> Iterator[tuple[Zone, str, Server]]:
     """Each signed zone of the site in each view, with the primary that signs it there."""
-    site = build.site
     for zone in site.zones:
         if site.policy_of(zone) is None:
             continue
         for view in zone.views:
-            key = zone_key(view, zone.text)
-            for entry in build.servers.values():
-                if entry.server.role == "primary" and key in entry.zones:
-                    yield zone, view, entry
+            for server in site.servers:
+                if server.role == "primary" and site.serves(server, zone, view):
+                    yield zone, view, server
                     break
+
+
+def signers(build: DeployBuild) -> Iterator[tuple[Zone, str, ServerFiles]]:
+    """:func:`signers_in` the build's site, with each signer's build."""
+    for zone, view, server in signers_in(build.site):
+        yield zone, view, build.servers[server.name]
 
 
 def live_dnskeys(
