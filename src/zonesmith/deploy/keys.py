@@ -43,7 +43,7 @@ def live_dnskeys(
 ) -> list[dns.rdata.Rdata]:
     """The DNSKEY set ``server`` serves for ``zone`` (empty: no keys yet), asked on its
     host; a set that none of its own keys signs validly is a DeployError, never kept."""
-    where = f"the DNSKEY question for {zone.text} to {server.name} on {target.where}"
+    where = f"the DNSKEY question for {zone.text} to {target.where}"
     answer = ask_on_host(target, server.address, server.port, zone.text, tsig, "DNSKEY", where)
     keys = answer.get_rrset(zone.name, dns.rdatatype.DNSKEY)
     if keys is None:
