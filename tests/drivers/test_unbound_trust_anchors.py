@@ -79,10 +79,11 @@ def test_islands_get_anchors_children_of_signed_parents_nothing_others_insecure(
 def test_zones_whose_keys_are_not_known_yet_stay_insecure(tmp_path: Path) -> None:
     keys = {"sub.example.test": key(2)}  # the parent's keys are not known: the child is an island
     lines = anchor_lines(tmp_path, keys)
+    sub = ds("sub.example.test.", keys["sub.example.test"])
     assert sorted(lines) == sorted(
         [
             'domain-insecure: "example.test."',
-            f'trust-anchor: "sub.example.test. DS {ds("sub.example.test.", keys["sub.example.test"])}"',
+            f'trust-anchor: "sub.example.test. DS {sub}"',
             'domain-insecure: "unsigned.example.test."',
             'domain-insecure: "island.example."',
             'domain-insecure: "plain.example."',

@@ -271,3 +271,17 @@ def test_apply_gives_the_parent_the_childs_ds_and_the_resolver_validates(fleet: 
     } == expected
     assert all(line.startswith("sub.example.test. IN ") for line in printed.splitlines())
     assert any(" IN DNSKEY 257 " in line for line in printed.splitlines())
+    # --digest sha384 and --json: the same keys, another digest
+    report = json.loads(
+        ok(run(fleet.site, "dnssec", "ds", "sub.example.test", "--digest", "sha384", "--json"))
+    )
+    [zone] = report["zones"]
+    sha384 = {
+        dns.dnssec.make_ds(name, dns.rdata.from_text("IN", "DNSKEY", text), "SHA384").to_text()
+        for text in state["sub.example.test"]["default"]
+        if text.startswith("257 ")
+    }
+    assert report["ok"] and zone["signer"] == "ns1"
+    assert {
+        dns.rdata.from_text("IN", "DS", line.split(" IN DS ")[1]).to_text() for line in zone["ds"]
+    } == sha384
