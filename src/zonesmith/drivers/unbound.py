@@ -8,7 +8,10 @@ Files written to OUT/<server>/:
   ``unbound.ctl`` (no certificates), one ``include:`` per blocklist, an
   ``rpz:`` clause per blocklist that asks for RPZ, and one ``stub-zone:``
   per zone of the site, pointing at the authoritative servers of the site
-  that serve it in the resolver's view, so internal names resolve;
+  that serve it in the resolver's view, so internal names resolve, with a
+  ``trust-anchor`` for each signed zone of the site whose live keys are known
+  and no signed parent in the site validates it, ``domain-insecure`` for the
+  zones that are not validated;
 - ``blocklists/<list>.conf``: the blocklist as ``local-zone`` lines, the form
   Unbound loads fastest (``always_nxdomain``, ``always_null``, or
   ``redirect`` with a ``local-data`` address for a sinkhole), with
