@@ -451,10 +451,11 @@ class Site:
 
     def live_ds_of(self, zone: Zone, view: str) -> tuple[str, ...]:
         """The DS records of ``zone``'s live keys in ``view`` (none: not known yet)."""
-        for origin, in_view, texts in self.live_ds:
-            if origin == zone.origin and in_view == view:
-                return texts
-        return ()
+        return self._live_ds_index.get((zone.origin, view), ())
+
+    @cached_property
+    def _live_ds_index(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        return {(origin, view): texts for origin, view, texts in self.live_ds}
 
     @cached_property
     def policies_by_name(self) -> dict[str, DnssecPolicy]:

@@ -10,7 +10,7 @@ copy and paste, and a plain ``build`` makes the same bytes a deploy would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -125,18 +125,15 @@ class KeyState:
         self.changed = False
 
 
-def in_site_children(site: Site, parent: Zone) -> Iterator[Zone]:
-    """The signed zones of the site whose closest enclosing zone of the site is ``parent``."""
-    for child in site.zones:
-        if child is parent or site.policy_of(child) is None:
-            continue
-        if not child.name.is_subdomain(parent.name):
-            continue
-        name = child.name.parent()
-        while name not in site.zones_by_name and name != parent.name:
-            name = name.parent()
-        if name == parent.name:
-            yield child
+def parent_in_site(site: Site, child: Zone) -> Zone | None:
+    """The closest zone of the site that encloses ``child`` (None: none does)."""
+    name = child.name
+    while name != dns.name.root:
+        name = name.parent()
+        found = site.zones_by_name.get(name)
+        if found is not None:
+            return found
+    return None
 
 
 def with_live_ds(site: Site, keys: KeyState) -> Site:
@@ -162,39 +159,32 @@ def with_live_ds(site: Site, keys: KeyState) -> Site:
         for view in zone.views
         if (texts := tuple(ds.to_text() for ds in keys.ds(zone, view)))
     )
-    zones = []
-    changed = False
-    for parent in site.zones:
-        live: list[Record] = []
-        replaced: set[str] = set()
-        ttl = site.ttl_for(parent)
-        for child in in_site_children(site, parent):
-            for view in parent.views:
-                if view not in child.views:
-                    continue
-                for ds in keys.ds(child, view):
-                    live.append(
-                        Record.new(
-                            child.origin,
-                            ttl,
-                            dns.rdatatype.DS,
-                            ds.to_text(),
-                            view,
-                            child.position,
-                            LIVE_SOURCE,
-                            ds,
-                        )
-                    )
-                    replaced.add(child.origin)
-        if not live:
-            zones.append(parent)
+    known = {(origin, view): texts for origin, view, texts in live_ds}
+    added: dict[dns.name.Name, list[Record]] = {}
+    for child in site.zones:
+        parent = parent_in_site(site, child) if site.policy_of(child) is not None else None
+        if parent is None:
             continue
-        changed = True
+        ttl = site.ttl_for(parent)
+        for view in parent.views:
+            for text in known.get((child.origin, view), ()) if view in child.views else ():
+                ds = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DS, text)
+                record = Record.new(
+                    child.origin, ttl, dns.rdatatype.DS, text, view, child.position, LIVE_SOURCE, ds
+                )
+                added.setdefault(parent.name, []).append(record)
+    zones = []
+    for zone in site.zones:
+        live = added.get(zone.name)
+        if not live:
+            zones.append(zone)
+            continue
+        replaced = {record.owner for record in live}
         kept = [
-            r for r in parent.records if not (r.rdtype == dns.rdatatype.DS and r.owner in replaced)
+            r for r in zone.records if not (r.rdtype == dns.rdatatype.DS and r.owner in replaced)
         ]
-        zones.append(parent.with_records((*kept, *_one_view_less(live, parent)), None))
-    return replace(site, zones=tuple(zones) if changed else site.zones, live_ds=live_ds)
+        zones.append(zone.with_records((*kept, *_one_view_less(live, zone)), None))
+    return replace(site, zones=tuple(zones) if added else site.zones, live_ds=live_ds)
 
 
 def _one_view_less(live: list[Record], parent: Zone) -> list[Record]:

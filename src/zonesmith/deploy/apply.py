@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zonesmith.compile.live_keys import in_site_children
+from zonesmith.compile.live_keys import parent_in_site
 from zonesmith.compile.serials import STATE_FILE
 from zonesmith.deploy import journal, remote_sh
 from zonesmith.deploy.build import ServerFiles, zone_key
@@ -261,9 +261,10 @@ def apply_rounds(
     again = make_plan(root, pool)
     parents = [
         f"round 2: {parent.text} gets the DS of {child.text}"
-        for parent in site.zones
-        for child in in_site_children(site, parent)
-        if live.keys.get(child.text) != planned.keys.keys.get(child.text)
+        for child in site.zones
+        if site.policy_of(child) is not None
+        and live.keys.get(child.text) != planned.keys.keys.get(child.text)
+        and (parent := parent_in_site(site, child)) is not None
     ]
     applied.rounds = parents or ["round 2: the signers' new keys reach the site's servers"]
     if again.plan.gates:
