@@ -223,6 +223,7 @@ def run_apply(
             pool,
             break_lock,
             second_round=plan_file is None and make is None,
+            acks=acks,
         )
     second = applied.second
     if as_json:

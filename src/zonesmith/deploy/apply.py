@@ -12,6 +12,7 @@ from zonesmith.compile.serials import STATE_FILE
 from zonesmith.deploy import journal, remote_sh
 from zonesmith.deploy.build import ServerFiles, zone_key
 from zonesmith.deploy.errors import DeployError
+from zonesmith.deploy.gates import unacknowledged
 from zonesmith.deploy.install import Target
 from zonesmith.deploy.keys import keys_after_apply
 from zonesmith.deploy.observe import Question
@@ -232,11 +233,12 @@ def apply_rounds(
     pool: dict[str, Transport],
     break_lock: bool = False,
     second_round: bool = True,
+    acks: tuple[str, ...] = (),
 ) -> Applied:
     """Apply ``planned``; then, if the signers' keys are not those the build used (a zone
     signed for the first time has keys only once its signer loaded it), one more round
     gives the parents in the site their children's DS: planned anew, applied when it
-    needs no acknowledgement (``second_round``: else only said)."""
+    needs no acknowledgement beyond ``acks`` (``second_round``: else only said)."""
     applied = apply_plan(planned, root, break_lock)
     if not applied.ok or planned.keys is None:
         return applied
@@ -267,9 +269,10 @@ def apply_rounds(
         and (parent := parent_in_site(site, child)) is not None
     ]
     applied.rounds = parents or ["round 2: the signers' new keys reach the site's servers"]
-    if again.plan.gates:
-        acks = " ".join(f"--ack {gate.ack}" for gate in again.plan.gates)
-        applied.rounds.append(f"round 2 needs {acks}: run apply again with it")
+    pending = unacknowledged(again.plan.gates, acks)
+    if pending:
+        needed = " ".join(f"--ack {gate.ack}" for gate in pending)
+        applied.rounds.append(f"round 2 needs {needed}: run apply again with it")
         return applied
     if again.plan.changed:
         applied.second = apply_plan(again, root, break_lock)
