@@ -6,27 +6,15 @@ import json
 from pathlib import Path
 
 from servers import free_port
-from sites import write_site, zonesmith
+from sites import one_signer_config, write_site, zonesmith
 
-CONFIG = """\
-defaults:
-  ttl: 1h
-  soa: {{primary: ns1.example.test., contact: hostmaster@example.test}}
-dnssec-policies:
-  standard: {{}}
-servers:
-  ns1: {{software: bind, role: primary, address: 127.0.0.1, port: {port}, path: {path},
-        control-port: {control}}}
-zones:
-  example.test: {{dnssec: standard}}
-  example.org: {{}}
-"""
 RECORDS = "'@': NS ns1.example.test.\nns1: A 127.0.0.1\n"
 
 
 def site(tmp_path: Path) -> Path:
     """A site whose signer is not running (its port answers nothing)."""
-    config = CONFIG.format(port=free_port(), control=free_port(), path=tmp_path / "srv/ns1")
+    path = tmp_path / "srv/ns1"
+    config = one_signer_config("example.test", "example.org", free_port(), free_port(), path)
     zones = {"example.test.yaml": RECORDS, "example.org.yaml": RECORDS}
     return write_site(tmp_path / "site", config, zones)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import dns.rdatatype
 import pytest
 from servers import RunningServer, free_port, query, requires, start_named
-from sites import write_site, zonesmith
+from sites import one_signer_config, write_site, zonesmith
 
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
@@ -28,19 +28,6 @@ from zonesmith.site.control_secrets import read_control_secrets
 
 pytestmark = [pytest.mark.servers, requires("named", "dig")]
 
-CONFIG = """\
-defaults:
-  ttl: 300
-  soa: {{primary: ns1.good.test., contact: hostmaster@good.test}}
-dnssec-policies:
-  standard: {{}}
-servers:
-  ns1: {{software: bind, role: primary, address: 127.0.0.1, port: {port}, path: {path},
-        control-port: {control}}}
-zones:
-  good.test: {{dnssec: standard}}
-  forged.test: {{}}
-"""
 GOOD = "'@': NS ns1.good.test.\nns1: A 127.0.0.1\n"
 KEY = base64.b64encode(bytes(range(64))).decode()
 SIGNATURE = base64.b64encode(bytes(64)).decode()
@@ -55,7 +42,7 @@ class Signer:
     def __init__(self, root: Path) -> None:
         self.path = root / "out/ns1"
         self.port = free_port()
-        config = CONFIG.format(port=self.port, control=free_port(), path=self.path)
+        config = one_signer_config("good.test", "forged.test", self.port, free_port(), self.path)
         self.site = write_site(
             root / "site", config, {"good.test.yaml": GOOD, "forged.test.yaml": FORGED}
         )
