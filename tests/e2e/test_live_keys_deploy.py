@@ -192,6 +192,10 @@ class Fleet:
                     check=True,
                 )
                 lines += done.stdout.splitlines()
+                key_lines = [
+                    line for line in key_file.read_text().splitlines() if " DNSKEY " in line
+                ]
+                self.key_rdata = key_lines[0].split(" DNSKEY ")[1]
         else:
             done = subprocess.run(
                 [
@@ -206,6 +210,7 @@ class Fleet:
                 check=True,
             )
             lines = done.stdout.splitlines()
+        self.tool_lines = lines
         found = set()
         for line in lines:
             fields = line.split()
@@ -271,6 +276,10 @@ def test_apply_gives_the_parent_the_childs_ds_and_the_resolver_validates(fleet: 
     } == expected
     assert all(line.startswith("sub.example.test. IN ") for line in printed.splitlines())
     assert any(" IN DNSKEY 257 " in line for line in printed.splitlines())
+    if fleet.software == "bind":  # the very lines of dnssec-dsfromkey -2, and the key file's key
+        assert ds_lines == fleet.tool_lines
+        key = dns.rdata.from_text("IN", "DNSKEY", fleet.key_rdata).to_text(chunksize=0)
+        assert f"sub.example.test. IN DNSKEY {key}" in printed.splitlines()
     # --digest sha384 and --json: the same keys, another digest
     report = json.loads(
         ok(run(fleet.site, "dnssec", "ds", "sub.example.test", "--digest", "sha384", "--json"))

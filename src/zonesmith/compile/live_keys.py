@@ -76,7 +76,7 @@ class KeyState:
             data = json.loads(path.read_text())
             keys = {
                 str(zone): {
-                    str(view): sorted(_dnskey(text).to_text() for text in texts)
+                    str(view): sorted(_dnskey(text).to_text(chunksize=0) for text in texts)
                     for view, texts in views.items()
                 }
                 for zone, views in data["keys"].items()
@@ -110,7 +110,7 @@ class KeyState:
 
     def record(self, zone: str, view: str, dnskeys: Iterable[dns.rdata.Rdata]) -> None:
         """Note what ``zone``'s signer serves in ``view`` now."""
-        texts = sorted(key.to_text() for key in dnskeys)
+        texts = sorted(key.to_text(chunksize=0) for key in dnskeys)
         if self.keys.get(zone, {}).get(view) != texts:
             self.keys.setdefault(zone, {})[view] = texts
             self.changed = True

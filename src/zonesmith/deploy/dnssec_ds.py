@@ -73,7 +73,7 @@ def signed_zone_ds(
             for r in ds_of(signed.name, keys, digest)
         )
         dnskeys = tuple(
-            f"{owner} IN DNSKEY {key.to_text()}"
+            f"{owner} IN DNSKEY {key.to_text(chunksize=0)}"
             for key in sorted(keys, key=lambda k: dns.dnssec.key_id(k))
         )
         results.append(ZoneDs(signed.text, view, server.name, ds, dnskeys))
