@@ -503,6 +503,17 @@ class Site:
     mail_senders: tuple[Reference, ...] = ()
     #: ``rules:`` of zonesmith.yaml, and switches beside the records of its sets
     rule_switches: tuple[RuleSwitch, ...] = ()
+    #: The DS records (SHA-256, presentation text) of the live keys of each signed zone
+    #: the key state knows: (zone origin, view, DS texts); see zonesmith.compile.live_keys.
+    live_ds: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def live_ds_of(self, zone: Zone, view: str) -> tuple[str, ...]:
+        """The DS records of ``zone``'s live keys in ``view`` (none: not known yet)."""
+        return self._live_ds_index.get((zone.origin, view), ())
+
+    @cached_property
+    def _live_ds_index(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        return {(origin, view): texts for origin, view, texts in self.live_ds}
 
     @cached_property
     def policies_by_name(self) -> dict[str, DnssecPolicy]:

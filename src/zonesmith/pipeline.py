@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonesmith.compile.fleet import ServerBuild, compile_fleet
+from zonesmith.compile.live_keys import KeyState, with_live_ds
 from zonesmith.compile.serials import SerialState
 from zonesmith.compile.zones import (
     BodyStage,
@@ -77,23 +78,35 @@ class CheckedSite:
     switched_off: list[Diagnostic] = field(default_factory=list)
 
 
-def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
+def check_site(
+    root: Path, cache: ZoneCache | None = None, keys: KeyState | None = None
+) -> tuple[Site, list[Diagnostic]]:
     """Load and validate: every problem of the site, sorted (see check_site_in_full)."""
-    checked = check_site_in_full(root, cache)
+    checked = check_site_in_full(root, cache, keys)
     return checked.site, checked.diagnostics
 
 
-def check_site_in_full(root: Path, cache: ZoneCache | None = None) -> CheckedSite:
+def check_site_in_full(
+    root: Path, cache: ZoneCache | None = None, keys: KeyState | None = None
+) -> CheckedSite:
     """Load and validate: every problem of the site, and the findings switched off.
 
     With a ``cache`` (see zonesmith.output.cache), unchanged zones are not read or
     checked again, and what this run learnt is kept for the next. The zone
     rules' findings are kept whole: switches drop them after, so a switch
-    changed since counts as on a fresh run.
+    changed since counts as on a fresh run. The parents of signed zones get
+    their DS from the key state (``keys``, else the site's ``zonesmith.keys``;
+    see zonesmith.compile.live_keys.with_live_ds).
     """
     site, diagnostics = load_site(root, cache)
     switched_off: list[Diagnostic] = []
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
+        try:
+            keys = keys if keys is not None else KeyState.load(root)
+        except SiteError as problem:
+            diagnostics += problem.diagnostics
+            keys = KeyState(Path(root))
+        site = with_live_ds(site, keys)
         memo = _zone_rules_memo(site, cache) if cache is not None else None
         sifted = sift(site, validate(site, gather_facts(site), memo))
         diagnostics += sifted.kept + sifted.problems
@@ -242,7 +255,9 @@ def _build_locked(
         # Server checks need every server's build: they take a full render.
         replayable = is_spare and not server_checks
         memo_path = staging.with_suffix(".memo")
-        memo = take_memo(memo_path, replay_key(cache, secrets, lists) if replayable else None)
+        memo = take_memo(
+            memo_path, replay_key(cache, secrets, lists, site.live_ds) if replayable else None
+        )
         try:
             rendered = replay(site, _body_stage(cache), memo) if memo is not None else None
             if rendered is None:
@@ -275,7 +290,7 @@ def _build_locked(
         if is_spare and not staging.exists():
             make_spare(staging, recorded, out)
         # Known once the cache is saved: the declarations of a first build.
-        key = replay_key(cache, secrets, lists) if replayable else None
+        key = replay_key(cache, secrets, lists, site.live_ds) if replayable else None
         if key is not None:
             keep_memo(memo_path, key, rendered, recorded)
 
