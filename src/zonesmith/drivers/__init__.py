@@ -53,6 +53,19 @@ class OutputFile:
 
 
 @dataclass(frozen=True)
+class DnssecKey:
+    """One key of a signed zone, as its signer tells it."""
+
+    tag: int
+    role: str  # KSK, ZSK or CSK
+    algorithm: str  # its mnemonic, e.g. ECDSAP256SHA256
+    #: the key's state in the signer's own words ("ready", "active"; BIND: what the key does)
+    state: str
+    #: the rest of what the signer says of it (its records' states, its timings)
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class CheckerRun:
     """The outcome of one run of a software's own checker."""
 
@@ -112,6 +125,15 @@ class Driver(ABC):
         """When a secondary last refreshed the zone, read from zone_state_command's output
         (``expire``: the zone's SOA expire, in seconds), or None where it does not say."""
         return None
+
+    def key_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
+        """What tells the keys of a zone this server signs and their states (for status),
+        or None where the software does not sign."""
+        return None
+
+    def key_states(self, output: str, now: datetime) -> list[DnssecKey]:
+        """The keys key_state_command's output lists (none where it lists none)."""
+        return []
 
 
 #: Folders (as PATH) where server tools are looked up instead of PATH and the sbin folders.
