@@ -542,9 +542,7 @@ def parse_keymgr_list(output: str, now: datetime) -> list[DnssecKey]:
             continue
         come = [e for e in KEY_EVENTS if 0 < (key.get(e) or 0) <= moment]
         state = come[-1] if come else "created"
-        state = {"publish": "published", "retire": "retired", "remove": "removed"}.get(
-            state, state
-        )
+        state = {"publish": "published", "retire": "retired", "remove": "removed"}.get(state, state)
         role = "CSK" if key.get("ksk") and key.get("zsk") else "KSK" if key.get("ksk") else "ZSK"
         detail = ", ".join(
             f"{event} {datetime.fromtimestamp(key[event], UTC):%Y-%m-%d %H:%M:%S}"
