@@ -533,7 +533,7 @@ def parse_keymgr_list(output: str, now: datetime) -> list[DnssecKey]:
         listed = json.loads(output) if output.strip() else []
     except ValueError:
         return []
-    from dns.dnssec import algorithm_to_text
+    from dns.dnssectypes import Algorithm
 
     moment = now.timestamp()
     found = []
@@ -549,7 +549,7 @@ def parse_keymgr_list(output: str, now: datetime) -> list[DnssecKey]:
             for event in KEY_EVENTS
             if key.get(event)
         )
-        algorithm = algorithm_to_text(int(key.get("algorithm", 0)))
+        algorithm = Algorithm.to_text(int(key.get("algorithm", 0)))
         found.append(DnssecKey(key["tag"], role, algorithm, state, detail))
     return found
 
