@@ -13,9 +13,9 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import dns.dnssec
 import dns.flags
@@ -32,25 +32,24 @@ from zonesmith.pipeline import check_site, server_builds
 pytestmark = [pytest.mark.servers, requires("named", "knotd", "rndc", "keymgr")]
 
 CONFIG = """\
-defaults:
-  ttl: 1h
-  soa: {{primary: ns1.example.com., contact: hostmaster@example.com}}
 dnssec-policies:
-  csk: {{}}
-  split: {{keys: ksk+zsk}}
+  single: {{keys: csk}}
+  pair: {{keys: ksk+zsk}}
+defaults:
+  ttl: 10m
+  soa: {{primary: ns1.example.com., contact: hostmaster@example.com}}
 servers:
   b1: {{software: bind, role: primary, address: 127.0.0.1, port: {b1}, path: {out}/b1,
        control-port: {ctl}}}
   k1: {{software: knot, role: primary, address: 127.0.0.1, port: {k1}, path: {out}/k1}}
 zones:
-  example.com: {{dnssec: csk, servers: [b1]}}
-  example.net: {{dnssec: split, servers: [k1]}}
+  example.com: {{dnssec: single, servers: [b1]}}
+  example.net: {{dnssec: pair, servers: [k1]}}
 """
 RECORDS = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\n"
 
 
-@dataclass
-class Captured:
+class Captured(NamedTuple):
     """What each signer printed for its zone, and the DNSKEY set it served (tag -> flags)."""
 
     bind_output: str

@@ -35,7 +35,7 @@ from zonesmith.deploy.install import Target
 from zonesmith.deploy.observe import Observed
 from zonesmith.deploy.planner import transfer_key, tsig_for
 from zonesmith.deploy.transport import LOCAL
-from zonesmith.drivers import DnssecKey
+from zonesmith.drivers.key_state import DnssecKey
 from zonesmith.model import DnssecPolicy
 
 #: Seconds to wait for one DNSSEC answer.

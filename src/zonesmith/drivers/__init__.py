@@ -27,6 +27,7 @@ from zonesmith.compile.zones import CompiledZone
 from zonesmith.diagnostics import Diagnostic
 from zonesmith.drivers.command import Command
 from zonesmith.drivers.control import ServerChange, restart_reason
+from zonesmith.drivers.key_state import DnssecKey
 from zonesmith.model import Capabilities
 
 
@@ -50,19 +51,6 @@ class OutputFile:
     def of_zone(cls, zone: CompiledZone) -> OutputFile:
         """The master file of ``zone``."""
         return cls(zone.master_file(), zone=zone)
-
-
-@dataclass(frozen=True)
-class DnssecKey:
-    """One key of a signed zone, as its signer tells it."""
-
-    tag: int
-    role: str  # KSK, ZSK or CSK
-    algorithm: str  # its mnemonic, e.g. ECDSAP256SHA256
-    #: the key's state in the signer's own words ("ready", "active"; BIND: what the key does)
-    state: str
-    #: the rest of what the signer says of it (its records' states, its timings)
-    detail: str = ""
 
 
 @dataclass(frozen=True)

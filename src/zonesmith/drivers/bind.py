@@ -56,15 +56,7 @@ from zonesmith.compile.fleet import (
     stub_zones,
 )
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.drivers import (
-    Capabilities,
-    DnssecKey,
-    Driver,
-    OutputFile,
-    check_copy,
-    find_tool,
-    quoted,
-)
+from zonesmith.drivers import Capabilities, Driver, OutputFile, check_copy, find_tool, quoted
 from zonesmith.drivers.command import Command
 from zonesmith.drivers.control import (
     CONTROL_ALGORITHM,
@@ -79,6 +71,7 @@ from zonesmith.drivers.control import (
     server_path,
     zone_label,
 )
+from zonesmith.drivers.key_state import DnssecKey
 from zonesmith.model import DnssecPolicy, View
 
 if TYPE_CHECKING:

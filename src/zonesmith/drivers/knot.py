@@ -50,7 +50,6 @@ from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild, Transfer
 from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.drivers import (
     Capabilities,
-    DnssecKey,
     Driver,
     OutputFile,
     check_copy,
@@ -72,6 +71,7 @@ from zonesmith.drivers.control import (
     server_path,
     zone_label,
 )
+from zonesmith.drivers.key_state import DnssecKey
 from zonesmith.model import DnssecPolicy, Server
 
 #: Responses per second to one client netblock before RRL drops or slips
