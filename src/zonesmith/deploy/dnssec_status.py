@@ -97,10 +97,6 @@ class SignedZone:
                 return expiry.state
         return self.ds.state if self.ds.state in RED else None
 
-    @property
-    def ok(self) -> bool:
-        return all(self.state_on(e.server) is None for e in self.servers)
-
 
 Ask = tuple[str, str, str] | None  # the TSIG key (name, algorithm, secret) a view needs
 
