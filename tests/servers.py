@@ -98,6 +98,17 @@ def free_port(address: str = "127.0.0.1", attempts: int = 50) -> int:
     raise AssertionError(f"no free UDP+TCP port on {address} after {attempts} attempts")
 
 
+def free_ports(*names: str, address: str = "127.0.0.1") -> dict[str, int]:
+    """A free port (see :func:`free_port`) for each name, no two the same."""
+    ports: dict[str, int] = {}
+    for name in names:
+        port = free_port(address)
+        while port in ports.values():
+            port = free_port(address)
+        ports[name] = port
+    return ports
+
+
 # --------------------------------------------------------------------------- queries
 
 

@@ -23,7 +23,7 @@ import dns.message
 import dns.query
 import dns.rdatatype
 import pytest
-from servers import free_port, requires, start_knot, start_named
+from servers import free_ports, requires, start_knot, start_named
 from sites import write_site, zonesmith
 
 from zonesmith.drivers import driver_for
@@ -85,7 +85,7 @@ def run(argv: tuple[str, ...]) -> str:
 def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     root = tmp_path_factory.mktemp("key-parsers")
     out = root / "out"
-    ports = {"b1": free_port(), "k1": free_port(), "ctl": free_port()}
+    ports = free_ports("b1", "k1", "ctl")
     site = write_site(
         root / "site",
         CONFIG.format(out=out, **ports),

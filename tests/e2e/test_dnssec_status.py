@@ -31,7 +31,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 from click.testing import CliRunner
-from servers import free_port, requires, start_knot, start_named, start_nsd
+from servers import free_ports, requires, start_knot, start_named, start_nsd
 from sites import write_site, zonesmith
 
 from zonesmith.cli import cli
@@ -97,7 +97,7 @@ def signed_answer(name: str, rdtype: str, port: int) -> dns.message.Message:
 class Fleet:
     def __init__(self, root: Path) -> None:
         self.out = root / "out"
-        self.ports = {name: free_port() for name in ("b1", "k1", "n1", "ctl")}
+        self.ports = free_ports("b1", "k1", "n1", "ctl")
         self.site = write_site(root / "site", "defaults: {}\n")
         self.configure()
         self.zones(BOGUS_DS)

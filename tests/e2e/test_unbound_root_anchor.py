@@ -21,7 +21,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import pytest
-from servers import answers, free_port, learned_root_anchor, query, requires, start_unbound
+from servers import answers, free_ports, learned_root_anchor, query, requires, start_unbound
 from servers import start_nsd as start_primary
 from sites import write_site, zonesmith
 
@@ -44,7 +44,7 @@ RECORDS = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\nwww: A 192.0.2.10\n"
 class Site:
     def __init__(self, root: Path) -> None:
         self.srv = root / "srv"
-        self.ports = {"ns1": free_port(), "res1": free_port()}
+        self.ports = free_ports("ns1", "res1")
         self.site = write_site(
             root / "site",
             SITE.format(srv=self.srv, **self.ports),
