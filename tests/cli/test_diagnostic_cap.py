@@ -16,7 +16,9 @@ def bad_site(tmp_path: Path, bad_com: int, bad_net: int) -> Path:
     """A site whose two zones have that many bad records."""
 
     def zone(bad: int) -> str:
-        return "@ 3600 NS ns1.example.com.\n" + "".join(f"h{i} A 192.0.2.300\n" for i in range(bad))
+        return "@ 3600 NS ns1.example.com.\n" + "".join(
+            f"h{i} A 192.0.2.300\n" for i in range(bad)
+        )
 
     return write_site(
         tmp_path / "site",

@@ -37,13 +37,8 @@ def sample_plan() -> Plan:
         commands=(Command(("rndc", "reload", "example.org"), "reload zone example.org"),),
     )
     secondary = ServerPlan("ns2", "nsd", "secondary", "local", "/srv/ns2", "def")
-    return Plan(
-        "site",
-        "digest",
-        (secondary, server),
-        (Gate("drift", "example.org", "ns1", "x"),),
-        (("example.org", "_default", 6, "sha256:1"),),
-    )
+    return Plan("site", "digest", (secondary, server), (Gate("drift", "example.org", "ns1", "x"),),
+                (("example.org", "_default", 6, "sha256:1"),))
 
 
 def test_a_plan_survives_json_unchanged(tmp_path: Path) -> None:

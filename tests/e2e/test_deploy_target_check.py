@@ -91,3 +91,4 @@ def test_a_zone_knot_cannot_load_plans_but_the_target_check_refuses_it(
     assert {p: p.read_bytes() for p in files_before} == files_before
     assert primary.serial() == served
     assert primary.server is not None and primary.server.running
+
