@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -361,6 +360,10 @@ def compare_ds(
     :func:`dns.dnssec.make_ds` with the DS's own digest type), ``ds mismatch`` when DS are
     served and none is, ``no ds`` when the parent serves none (the zone is then insecure,
     not broken)."""
+    # Imported here: dns.dnssec loads every algorithm's crypto, which status of an
+    # unsigned site never needs.
+    import dns.dnssec
+
     sep = [key for key in dnskeys if key.flags & 0x0001]  # the SEP bit: KSK or CSK
     key_tags = tuple(sorted(dns.dnssec.key_id(key) for key in sep))
     ds_tags = tuple(sorted({ds.key_tag for ds in served_ds}))
