@@ -19,6 +19,7 @@ status judges at is moved past the expiry.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,6 +28,7 @@ from pathlib import Path
 import dns.dnssec
 import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rdatatype
 import pytest
@@ -36,10 +38,18 @@ from sites import write_site, zonesmith
 
 from zonesmith.cli import cli
 from zonesmith.deploy.build import build_for_deploy
-from zonesmith.deploy.dnssec_status import SignedZone, signed_zones
+from zonesmith.deploy.dnssec_status import (
+    APEX_TYPES,
+    SignedZone,
+    ask,
+    dig_argv,
+    dig_rrsets,
+    signed_zones,
+)
+from zonesmith.deploy.install import Target
 from zonesmith.deploy.planner import observe_fleet, target_for
 from zonesmith.deploy.status import full_status
-from zonesmith.deploy.transport import Transport, close_all
+from zonesmith.deploy.transport import Transport, close_all, transport_for
 from zonesmith.diagnostics import SiteError
 from zonesmith.model import DEFAULT_VIEW, Site
 from zonesmith.pipeline import check_site, read_secrets
@@ -320,13 +330,11 @@ def install_zone(fleet: Fleet, server: str, relative: str, zone: str) -> None:
     floors = {(zone, DEFAULT_VIEW): soa.serial}
     build = build_for_deploy(lenient_site(fleet.site), floors=floors)
     (fleet.out / server / relative).write_bytes(build.servers[server].files[relative].content)
-    result = zonesmith_rndc(fleet, server, "reload", zone)
+    result = rndc(fleet, server, "reload", zone)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def zonesmith_rndc(fleet: Fleet, server: str, *arguments: str):
-    import subprocess
-
+def rndc(fleet: Fleet, server: str, *arguments: str) -> subprocess.CompletedProcess:
     conf = fleet.out / server / "rndc.conf"
     return subprocess.run(
         ["rndc", "-c", str(conf), *arguments], capture_output=True, text=True, timeout=30
@@ -340,3 +348,22 @@ def test_status_rows_of_a_signed_zone_turn_red(fleet: Fleet) -> None:
     assert rows[("sub.example.com", "k1")] == "ds mismatch"  # the parent's DS is a bogus one
     assert rows[("example.net", "n1")] == "ok"
     assert rows[("plain.org", "n1")] == "ok"
+
+
+def test_dig_on_a_servers_host_reads_what_a_query_from_here_reads(fleet: Fleet) -> None:
+    """Status asks a secondary on an SSH host with dig there: the same RRsets and RRSIGs."""
+    name = dns.name.from_text("example.net")
+    types = APEX_TYPES
+    printed = subprocess.run(
+        dig_argv("127.0.0.1", fleet.ports["n1"], name, types),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert printed.returncode == 0, printed.stderr
+    by_dig = sorted(r.to_text() for r in dig_rrsets(printed.stdout))
+    here = Target(transport_for(None, {}), "n1", str(fleet.out / "n1"))
+    asked = ask(here, "127.0.0.1", fleet.ports["n1"], name, types)
+    assert by_dig == sorted(r.to_text() for r in asked)
+    covered = {r.covers for r in dig_rrsets(printed.stdout) if r.rdtype == dns.rdatatype.RRSIG}
+    assert {dns.rdatatype.SOA, dns.rdatatype.DNSKEY, dns.rdatatype.NSEC} <= covered

@@ -264,26 +264,38 @@ def ask(
         raise DeployError(
             f"{target.where}: a view chosen by a key is not asked over SSH for its signatures"
         )
+    done = target.transport.run(dig_argv(address, port, name, types), timeout=30)
+    if not done.ok:
+        raise DeployError(f"{target.where}: dig {address} port {port} failed: {done.message()}")
+    return dig_rrsets(done.stdout.decode("utf-8", "replace"))
+
+
+def dig_argv(address: str, port: int, name: dns.name.Name, types: Iterable[str]) -> list[str]:
+    """dig asking ``address`` for ``name`` and each of ``types`` in one run, DO set."""
     argv = ["dig", "+dnssec", "+norecurse", "+tcp", "+noall", "+answer", "+time=3", "+tries=1"]
     argv += ["-p", str(port), f"@{address}"]
     for rdtype in types:
         argv += ["-q", name.to_text(), "-t", rdtype]
-    done = target.transport.run(argv, timeout=30)
-    if not done.ok:
-        raise DeployError(f"{target.where}: dig {address} port {port} failed: {done.message()}")
-    found = []
-    for line in done.stdout.decode("utf-8", "replace").splitlines():
-        if line.strip() and not line.startswith(";"):
-            try:
-                found.append(dns.rrset.from_text(*_fields(line)))
-            except (dns.exception.DNSException, ValueError):
-                continue
-    return found
+    return argv
 
 
-def _fields(line: str) -> tuple:
-    owner, ttl, rdclass, rdtype, rdata = line.split(None, 4)
-    return owner, int(ttl), rdclass, rdtype, rdata
+def dig_rrsets(text: str) -> list[dns.rrset.RRset]:
+    """The RRsets of dig's answer lines (one record a line), records of one set together."""
+    found: dict[tuple, dns.rrset.RRset] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith(";"):
+            continue
+        try:
+            owner, ttl, rdclass, rdtype, rdata = line.split(None, 4)
+            record = dns.rrset.from_text(owner, int(ttl), rdclass, rdtype, rdata)
+        except (dns.exception.DNSException, ValueError):
+            continue
+        key = (record.name, record.rdtype, record.covers)
+        if key in found:
+            found[key].union_update(record)
+        else:
+            found[key] = record
+    return list(found.values())
 
 
 def _ask_here(
