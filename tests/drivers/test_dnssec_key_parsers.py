@@ -85,7 +85,7 @@ def run(argv: tuple[str, ...]) -> str:
 def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     root = tmp_path_factory.mktemp("key-parsers")
     out = root / "out"
-    ports = free_ports("b1", "k1", "ctl")
+    ports = free_ports(("b1", "k1", "ctl"))
     site = write_site(
         root / "site",
         CONFIG.format(out=out, **ports),

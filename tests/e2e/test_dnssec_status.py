@@ -8,9 +8,8 @@ One site, one build, servers shared by the module's tests, all on 127.0.0.1:
 - n1, NSD, a secondary of all four zones (it admits no transfer from its own
   host: its signatures are read by DNSSEC queries).
 
-Until signed zones are deployable (`checked_site` refuses them with
-dnssec-not-deployable), the servers run from the build and status checks
-the site without that refusal. A red state is shown without waiting: the
+The servers run from the build (the DS test installs the parent's zone file
+as apply would). A red state is shown without waiting: the
 site's policy is changed after the servers signed (a refresh larger than
 the time left, an unsigned zone that the site says is signed), or the time
 status judges at is moved past the expiry.
@@ -22,7 +21,7 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import dns.dnssec
@@ -37,7 +36,7 @@ from servers import free_ports, requires, start_knot, start_named, start_nsd
 from sites import write_site, zonesmith
 
 from zonesmith.cli import cli
-from zonesmith.deploy.build import build_for_deploy
+from zonesmith.deploy.build import build_for_deploy, checked_site
 from zonesmith.deploy.dnssec_status import (
     APEX_TYPES,
     SignedZone,
@@ -50,9 +49,8 @@ from zonesmith.deploy.install import Target
 from zonesmith.deploy.planner import observe_fleet, target_for
 from zonesmith.deploy.status import full_status
 from zonesmith.deploy.transport import Transport, close_all, transport_for
-from zonesmith.diagnostics import SiteError
-from zonesmith.model import DEFAULT_VIEW, Site
-from zonesmith.pipeline import check_site, read_secrets
+from zonesmith.model import DEFAULT_VIEW
+from zonesmith.pipeline import read_secrets
 from zonesmith.site.control_secrets import read_control_secrets
 
 pytestmark = [pytest.mark.servers, requires("named", "knotd", "nsd", "rndc", "keymgr")]
@@ -107,7 +105,7 @@ def signed_answer(name: str, rdtype: str, port: int) -> dns.message.Message:
 class Fleet:
     def __init__(self, root: Path) -> None:
         self.out = root / "out"
-        self.ports = free_ports("b1", "k1", "n1", "ctl")
+        self.ports = free_ports(("b1", "k1", "n1", "ctl"))
         self.site = write_site(root / "site", "defaults: {}\n")
         self.configure()
         self.zones(BOGUS_DS)
@@ -132,24 +130,9 @@ class Fleet:
         (zones / "plain.org.yaml").write_text(NS)
 
 
-def lenient_site(root: Path) -> Site:
-    """checked_site without its dnssec-not-deployable refusal (another change lifts it)."""
-    site, diagnostics = check_site(root)
-    if any(d.is_error for d in diagnostics):
-        raise SiteError(diagnostics)
-    return site
-
-
-@contextmanager
-def lenient() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("zonesmith.deploy.status.checked_site", lenient_site)
-        yield
-
-
 def signed(site: Path, now: float | None = None) -> dict[str, SignedZone]:
     """The signed zones as status sees them, at ``now``."""
-    checked = lenient_site(site)
+    checked = checked_site(site)
     secrets = read_secrets(checked) | read_control_secrets(checked)
     build = build_for_deploy(checked)
     pool: dict[str, Transport] = {}
@@ -236,10 +219,9 @@ def test_red_when_the_refresh_is_larger_than_the_time_left(fleet: Fleet) -> None
     fleet.configure(validity="6h", refresh="4h")
     try:
         zones = signed(fleet.site)
-        with lenient():
-            runner = CliRunner()
-            shown = runner.invoke(cli, ["status", str(fleet.site)])
-            as_json = runner.invoke(cli, ["status", str(fleet.site), "--json"])
+        runner = CliRunner()
+        shown = runner.invoke(cli, ["status", str(fleet.site)])
+        as_json = runner.invoke(cli, ["status", str(fleet.site), "--json"])
     finally:
         fleet.configure()
     assert {e.state for e in zones["example.net"].servers} == {"signatures expiring"}
@@ -248,6 +230,7 @@ def test_red_when_the_refresh_is_larger_than_the_time_left(fleet: Fleet) -> None
     assert "not ok: example.net on k1: signatures expiring" in shown.output
     assert "not ok: example.net on n1: signatures expiring" in shown.output
     assert "not ok: plain.org" not in shown.output
+    assert "not ok: example.com" not in shown.output  # a signer serial above the build is ok
     assert "example.net: signed by k1 (policy short, signature-refresh 4h)" in shown.output
     report = json.loads(as_json.output)
     assert report["ok"] is False
@@ -328,7 +311,7 @@ def install_zone(fleet: Fleet, server: str, relative: str, zone: str) -> None:
     (what apply does, until signed zones are deployable), its serial above the one served."""
     [soa] = do_query(zone, "SOA", fleet.ports[server]).answer[0]
     floors = {(zone, DEFAULT_VIEW): soa.serial}
-    build = build_for_deploy(lenient_site(fleet.site), floors=floors)
+    build = build_for_deploy(checked_site(fleet.site), floors=floors)
     (fleet.out / server / relative).write_bytes(build.servers[server].files[relative].content)
     result = rndc(fleet, server, "reload", zone)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -342,8 +325,7 @@ def rndc(fleet: Fleet, server: str, *arguments: str) -> subprocess.CompletedProc
 
 
 def test_status_rows_of_a_signed_zone_turn_red(fleet: Fleet) -> None:
-    with lenient():
-        found = full_status(fleet.site, {})
+    found = full_status(fleet.site, {})
     rows = {(row.zone, row.server): row.state for row in found.zones}
     assert rows[("sub.example.com", "k1")] == "ds mismatch"  # the parent's DS is a bogus one
     assert rows[("example.net", "n1")] == "ok"

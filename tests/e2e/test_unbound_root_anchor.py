@@ -44,7 +44,7 @@ RECORDS = "'@': NS ns1.example.com.\nns1: A 192.0.2.1\nwww: A 192.0.2.10\n"
 class Site:
     def __init__(self, root: Path) -> None:
         self.srv = root / "srv"
-        self.ports = free_ports("ns1", "res1")
+        self.ports = free_ports(("ns1", "res1"))
         self.site = write_site(
             root / "site",
             SITE.format(srv=self.srv, **self.ports),

@@ -28,7 +28,7 @@ import dns.zone
 
 from zonesmith.compile.fleet import ServedZone
 from zonesmith.deploy.axfr import transfer
-from zonesmith.deploy.build import DeployBuild, ServerFiles, zone_key
+from zonesmith.deploy.build import DeployBuild, ServerFiles, signs, zone_key
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
 from zonesmith.deploy.observe import Observed
@@ -117,7 +117,7 @@ def signed_zones(
     found = []
     for name, entry in build.servers.items():
         for served, _ in entry.zones.values():
-            policy = _signed_here(build, served)
+            policy = signs(build.site, served)
             if policy is not None:
                 found.append(
                     _zone_status(
@@ -125,13 +125,6 @@ def signed_zones(
                     )
                 )
     return found
-
-
-def _signed_here(build: DeployBuild, served: ServedZone) -> DnssecPolicy | None:
-    """The policy of a zone this server signs (its primary's zone), or None."""
-    if served.data is None or served.is_catalog:
-        return None
-    return build.site.policy_of(served.zone)
 
 
 def _zone_status(

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
-from zonesmith.model import Record, Zone, apex_ns_of
+from zonesmith.model import Record, Zone, apex_ns_of, links_of
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 3
+_FORMAT = 4
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -196,11 +196,20 @@ class CachedRecords(Sequence[Record]):
     thousand unchanged zones then cost no record at all, and their packed
     records are not even read from disk. What the site rules ask of every
     zone is kept beside them, so the zone need not be unpacked for it (see
-    Zone): whether some records are for one view only, and the NS records
-    at the apex.
+    Zone): whether some records are for one view only, the NS records at
+    the apex, and the records whose targets the site rules follow into
+    other zones (Zone.links).
     """
 
-    __slots__ = ("cache", "fingerprint", "count", "differs_by_view", "_apex_ns", "_records")
+    __slots__ = (
+        "cache",
+        "fingerprint",
+        "count",
+        "differs_by_view",
+        "_apex_ns",
+        "_links",
+        "_records",
+    )
 
     def __init__(
         self,
@@ -209,12 +218,14 @@ class CachedRecords(Sequence[Record]):
         count: int,
         differs_by_view: bool,
         apex_ns: bytes,
+        links: tuple[tuple, ...],
     ) -> None:
         self.cache = cache
         self.fingerprint = fingerprint
         self.count = count
         self.differs_by_view = differs_by_view
         self._apex_ns: bytes | tuple[Record, ...] = apex_ns
+        self._links = links
         self._records: tuple[Record, ...] | None = None
 
     @property
@@ -223,6 +234,13 @@ class CachedRecords(Sequence[Record]):
         if isinstance(apex_ns, bytes):
             apex_ns = self._apex_ns = tuple(map(Record, marshal.loads(apex_ns)))
         return apex_ns
+
+    @property
+    def links(self) -> tuple[Record, ...]:
+        links = self._links
+        if links and type(links[0]) is not Record:
+            links = self._links = tuple(map(Record, links))
+        return links  # type: ignore[return-value]
 
     def _unpacked(self) -> tuple[Record, ...]:
         if self._records is None:
@@ -251,18 +269,20 @@ class _Entry:
     "body <view key>" to the rendered body of the zone in a view.
     """
 
-    __slots__ = ("records", "apex_ns", "diagnostics", "results", "changed")
+    __slots__ = ("records", "apex_ns", "links", "diagnostics", "results", "changed")
 
     def __init__(
         self,
         records: Sequence[Record],
         apex_ns: bytes,
+        links: tuple[tuple, ...],
         diagnostics: tuple[DiagnosticTuple, ...],
         results: dict[str, object],
         changed: bool,
     ) -> None:
         self.records = records
         self.apex_ns = apex_ns
+        self.links = links
         self.diagnostics = diagnostics
         self.results = results
         self.changed = changed
@@ -275,7 +295,8 @@ class _Entry:
         else:
             blob = _pack(records)
             differs = any(r[4] is not None for r in records)
-        return (len(records), differs, self.apex_ns, self.diagnostics, self.results), blob
+        stored = (len(records), differs, self.apex_ns, self.links, self.diagnostics, self.results)
+        return stored, blob
 
 
 class ZoneCache:
@@ -461,9 +482,9 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            count, differs_by_view, apex_ns, diagnostics, results = stored
-            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns)
-            entry = _Entry(records, apex_ns, diagnostics, results, False)
+            count, differs_by_view, apex_ns, links, diagnostics, results = stored
+            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns, links)
+            entry = _Entry(records, apex_ns, links, diagnostics, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
@@ -491,6 +512,7 @@ class ZoneCache:
         self.entries[fingerprint] = _Entry(
             tuple(records),
             _pack(apex_ns_of(records, origin)),
+            tuple(map(_plain_record, links_of(records, origin))),
             tuple(map(_diagnostic_tuple, diagnostics)),
             {},
             True,
