@@ -8,8 +8,9 @@ One site, one build, servers shared by the module's tests, all on 127.0.0.1:
 - n1, NSD, a secondary of all four zones (it admits no transfer from its own
   host: its signatures are read by DNSSEC queries).
 
-The servers run from the build (the DS test installs the parent's zone file
-as apply would). A red state is shown without waiting: the
+The first `apply` installs every server's files while nothing runs; the
+servers then start from their paths, and the DS test deploys the parent's
+change with `apply`. A red state is shown without waiting: the
 site's policy is changed after the servers signed (a refresh larger than
 the time left, an unsigned zone that the site says is signed), or the time
 status judges at is moved past the expiry.
@@ -49,7 +50,6 @@ from zonesmith.deploy.install import Target
 from zonesmith.deploy.planner import observe_fleet, target_for
 from zonesmith.deploy.status import full_status
 from zonesmith.deploy.transport import Transport, close_all, transport_for
-from zonesmith.model import DEFAULT_VIEW
 from zonesmith.pipeline import read_secrets
 from zonesmith.site.control_secrets import read_control_secrets
 
@@ -109,7 +109,10 @@ class Fleet:
         self.site = write_site(root / "site", "defaults: {}\n")
         self.configure()
         self.zones(BOGUS_DS)
-        result = zonesmith("build", self.site, "-o", self.out)
+        self.apply()  # nothing runs yet: the files are installed at each server's path
+
+    def apply(self) -> None:
+        result = zonesmith("apply", self.site, "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
 
     def configure(self, validity: str = "3h", refresh: str = "100m", plain: str = "") -> None:
@@ -272,7 +275,7 @@ def test_parent_ds_in_the_site_mismatch_then_match(fleet: Fleet) -> None:
     # The parent's own parent is not in the site: not asked without --online.
     assert signed(fleet.site)["example.com"].ds.state == "not checked"
 
-    # Give the parent the DS of the child's live KSK, as a deploy would, and reload it.
+    # Give the parent the DS of the child's live KSK, and deploy it.
     response = do_query("sub.example.com", "DNSKEY", fleet.ports["k1"])
     ksk = next(
         key
@@ -284,11 +287,11 @@ def test_parent_ds_in_the_site_mismatch_then_match(fleet: Fleet) -> None:
     ds = dns.dnssec.make_ds("sub.example.com.", ksk, "SHA256")
     fleet.zones(f"DS {ds.to_text()}")
     try:
-        install_zone(fleet, "b1", "zones/example.com.zone", "example.com")
+        fleet.apply()
         child = ds_state(fleet, "match")
     finally:
         fleet.zones(BOGUS_DS)
-        install_zone(fleet, "b1", "zones/example.com.zone", "example.com")
+        fleet.apply()
         ds_state(fleet, "ds mismatch")
     assert child.ds.state == "match"
     assert child.ds.ds_tags == (dns.dnssec.key_id(ksk),)
@@ -304,24 +307,6 @@ def ds_state(fleet: Fleet, state: str) -> SignedZone:
         if child.ds.state == state or time.monotonic() > deadline:
             return child
         time.sleep(0.5)
-
-
-def install_zone(fleet: Fleet, server: str, relative: str, zone: str) -> None:
-    """Write one zone file of the build in memory where the server reads it, and reload it
-    (what apply does, until signed zones are deployable), its serial above the one served."""
-    [soa] = do_query(zone, "SOA", fleet.ports[server]).answer[0]
-    floors = {(zone, DEFAULT_VIEW): soa.serial}
-    build = build_for_deploy(checked_site(fleet.site), floors=floors)
-    (fleet.out / server / relative).write_bytes(build.servers[server].files[relative].content)
-    result = rndc(fleet, server, "reload", zone)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def rndc(fleet: Fleet, server: str, *arguments: str) -> subprocess.CompletedProcess:
-    conf = fleet.out / server / "rndc.conf"
-    return subprocess.run(
-        ["rndc", "-c", str(conf), *arguments], capture_output=True, text=True, timeout=30
-    )
 
 
 def test_status_rows_of_a_signed_zone_turn_red(fleet: Fleet) -> None:
