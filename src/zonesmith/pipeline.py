@@ -56,6 +56,7 @@ from zonesmith.own_files import make_folders, write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import ZoneMemo, validate
+from zonesmith.rules.switches import sift
 from zonesmith.site.control_secrets import read_control_secrets
 from zonesmith.site.files import display_path, is_site_file, os_failure
 from zonesmith.site.loader import load_site
@@ -66,17 +67,38 @@ if TYPE_CHECKING:
     from zonesmith.compile.serials import SerialState
 
 
+@dataclass
+class CheckedSite:
+    """A site loaded and validated: every problem, sorted, and the findings its
+    switches dropped (``rules:``, see zonesmith.rules.switches), sorted."""
+
+    site: Site
+    diagnostics: list[Diagnostic]
+    switched_off: list[Diagnostic] = field(default_factory=list)
+
+
 def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
-    """Load and validate: every problem of the site, sorted.
+    """Load and validate: every problem of the site, sorted (see check_site_in_full)."""
+    checked = check_site_in_full(root, cache)
+    return checked.site, checked.diagnostics
+
+
+def check_site_in_full(root: Path, cache: ZoneCache | None = None) -> CheckedSite:
+    """Load and validate: every problem of the site, and the findings switched off.
 
     With a ``cache`` (see zonesmith.output.cache), unchanged zones are not read or
-    checked again, and what this run learnt is kept for the next.
+    checked again, and what this run learnt is kept for the next. The zone
+    rules' findings are kept whole: switches drop them after, so a switch
+    changed since counts as on a fresh run.
     """
     site, diagnostics = load_site(root, cache)
+    switched_off: list[Diagnostic] = []
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
         memo = _zone_rules_memo(site, cache) if cache is not None else None
-        diagnostics += validate(site, gather_facts(site), memo)
-    return site, sort_diagnostics(diagnostics)
+        sifted = sift(site, validate(site, gather_facts(site), memo))
+        diagnostics += sifted.kept + sifted.problems
+        switched_off = sort_diagnostics(sifted.switched_off)
+    return CheckedSite(site, sort_diagnostics(diagnostics), switched_off)
 
 
 def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
@@ -160,6 +182,8 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: (checker, server) of every server check not run: the checker is not installed
     skipped_checks: list[tuple[str, str]] = field(default_factory=list)
+    #: the rules' findings the site's switches dropped
+    switched_off: list[Diagnostic] = field(default_factory=list)
 
 
 def build_site(
@@ -172,7 +196,8 @@ def build_site(
     only the swap failed (see _write_state). A failure of the operating
     system is an error naming the path and the cause.
     """
-    site, diagnostics = check_site(root, cache)
+    checked = check_site_in_full(root, cache)
+    site, diagnostics = checked.site, checked.diagnostics
     if any(d.is_error for d in diagnostics):
         if cache is not None:
             cache.save(site.zones, collect=False)
@@ -180,6 +205,7 @@ def build_site(
     secrets = read_secrets(site) | read_control_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
+    result.switched_off = checked.switched_off
     out = checked_output(out)
     try:
         # Builds into one output, and builds of one site, take turns from
