@@ -361,8 +361,55 @@ def start_knot(conf_path, address: str, port: int, zone: str, log_path=None, **o
     return start_server(["knotd", "-c", conf_path], address, port, zone, log_path, **options)
 
 
+#: Seconds until Unbound's next probe of the root's key, in the learned anchor file a
+#: test gives it.
+ROOT_PROBE_LATER = 43200
+
+
+def learned_root_anchor(folder: Path, now: float | None = None) -> Path:
+    """The root's learned trust anchor of the Unbound whose files are in ``folder``, as
+    Unbound writes it after a successful probe, the next one due in 12 hours.
+
+    Unbound probes the root's DNSKEY at start for an anchor it has not learned yet, which
+    would send queries to the root servers: tests make no traffic to non-local addresses.
+    Only a file the seed was copied to (no ``;;next_probe_time``) or none is replaced; a
+    file Unbound (or a test) wrote is kept, as a deploy keeps it.
+    """
+    learned = folder / "trust-anchors" / "root.key"
+    seed = folder / "root-anchor.seed"
+    if not seed.exists() or (learned.exists() and ";;next_probe_time" in learned.read_text()):
+        return learned
+    moment = int(time.time() if now is None else now)
+    keys = [
+        line.split(None, 3)[3]
+        for line in seed.read_text().splitlines()
+        if line.split()[2:3] == ["DNSKEY"]
+    ]
+    lines = [
+        "; autotrust trust anchor file",
+        ";;id: . 1",
+        f";;last_queried: {moment} ;;written by the tests",
+        f";;last_success: {moment} ;;written by the tests",
+        f";;next_probe_time: {moment + ROOT_PROBE_LATER} ;;written by the tests",
+        ";;query_failed: 0",
+        f";;query_interval: {ROOT_PROBE_LATER}",
+        ";;retry_time: 8640",
+        *(
+            f".\t172800\tIN\tDNSKEY\t{key} ;;state=2 [  VALID  ] ;;count=0 "
+            f";;lastchange={moment} ;;written by the tests"
+            for key in keys
+        ),
+    ]
+    learned.parent.mkdir(parents=True, exist_ok=True)
+    learned.write_text("\n".join(lines) + "\n")
+    return learned
+
+
 def start_unbound(conf_path, address: str, port: int, zone: str, log_path=None, **options):
-    """Unbound in the foreground (``unbound -d -c conf``); any non-SERVFAIL answer will do."""
+    """Unbound in the foreground (``unbound -d -c conf``); any non-SERVFAIL answer will do.
+
+    Its root anchor is given as learned first (see learned_root_anchor)."""
+    learned_root_anchor(Path(conf_path).parent)
     options.setdefault("probe", any_answer)
     return start_server(
         ["unbound", "-d", "-c", conf_path], address, port, zone, log_path, **options

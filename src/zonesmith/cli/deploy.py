@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from zonesmith.deploy.plan import Plan, ServerPlan
 from zonesmith.deploy.transport import Transport, close_all
 from zonesmith.diagnostics import SiteError
 from zonesmith.model import DEFAULT_VIEW
+
+if TYPE_CHECKING:
+    from zonesmith.deploy.dnssec_status import SignedZone
 
 EXIT_CHANGES = 2
 
@@ -306,16 +310,29 @@ def _rough(seconds: float) -> str:
 
 @click.command()
 @site_argument
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Ask the public DNS for the DS of a signed zone whose parent is not in the site.",
+)
 @json_option
-def status(site: Path, as_json: bool) -> None:
-    """Per zone and server: the serial served, the serial expected, and a state."""
-    from zonesmith.deploy.status import site_status
+def status(site: Path, online: bool, as_json: bool) -> None:
+    """Per zone and server: the serial served, the serial expected, and a state; per signed
+    zone its keys, next signature expiry per server and the parent's DS."""
+    from zonesmith.deploy.status import full_status
 
     with failures(as_json) as pool:
-        rows = site_status(site, pool)
+        found = full_status(site, pool, online)
+    rows = found.zones
     bad = [row for row in rows if not row.ok]
     if as_json:
-        _json({"ok": not bad, "zones": [asdict(row) for row in rows]})
+        _json(
+            {
+                "ok": not bad,
+                "zones": [asdict(row) for row in rows],
+                "signed": [asdict(zone) for zone in found.signed],
+            }
+        )
     else:
         report = DeployReport()
         names = [_zone_name(row.zone, row.view) for row in rows]
@@ -330,6 +347,8 @@ def status(site: Path, as_json: bool) -> None:
                 f"{row.expected or '-':>10}  {row.state}{refresh}",
                 None if row.ok else "red",
             )
+        for zone in found.signed:
+            _signed_zone(report, zone)
         for name, row in zip(names, rows, strict=True):
             if row.state == "expired":
                 click.echo(
@@ -341,6 +360,45 @@ def status(site: Path, as_json: bool) -> None:
                 click.echo(f"not ok: {name} on {row.server}: {row.state}", err=True)
     if bad:
         sys.exit(EXIT_ERRORS)
+
+
+def _signed_zone(report: DeployReport, zone: SignedZone) -> None:
+    """A signed zone's keys, next signature expiry per server, and the parent's DS."""
+    report.line("")
+    report.styled(
+        f"{_zone_name(zone.zone, zone.view)}: signed by {zone.signer} (policy {zone.policy}, "
+        f"signature-refresh {_rough(zone.refresh)})",
+        "bold",
+    )
+    if zone.keys_error is not None:
+        report.styled(f"  keys: not read: {zone.keys_error}", "yellow")
+    for key in zone.keys:
+        detail = f"  ({key.detail})" if key.detail else ""
+        report.line(f"  key {key.tag:>5} {key.role} {key.algorithm}: {key.state}{detail}")
+    for expiry in zone.servers:
+        if expiry.left is None:
+            why = f": {expiry.why}" if expiry.why else ""
+            text = f"  {expiry.server}: {expiry.state}{why}"
+        else:
+            when = f"in {_rough(expiry.left)}" if expiry.left > 0 else "passed"
+            text = (
+                f"  {expiry.server}: next signature expiry {expiry.expires} UTC ({when}, "
+                f"by {expiry.read_by}): {expiry.state}"
+            )
+        red = expiry.state not in ("ok", "unknown")
+        report.styled(text, "red" if red else None)
+    ds = zone.ds
+    tags = ""
+    if ds.ds_tags or ds.key_tags:
+        tags = (
+            f" (DS for key {', '.join(map(str, ds.ds_tags)) or '-'}; "
+            f"live KSK/CSK {', '.join(map(str, ds.key_tags)) or '-'})"
+        )
+    parent = f" at {ds.parent}" if ds.parent else ""
+    why = f": {ds.why}" if ds.why else ""
+    report.styled(
+        f"  parent DS{parent}: {ds.state}{tags}{why}", "red" if ds.state == "ds mismatch" else None
+    )
 
 
 @click.command()

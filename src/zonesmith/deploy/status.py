@@ -1,18 +1,21 @@
 """Status: per zone and server, the serial served against the serial the last deploy made,
-and a secondary's last refresh against its SOA expire where the control channel tells it."""
+a secondary's last refresh against its SOA expire where the control channel tells it, and
+for signed zones what deploy/dnssec_status.py finds (red states replace ``ok``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from zonesmith.compile.fleet import ServedZone
 from zonesmith.compile.serials import SerialState, serial_gt
 from zonesmith.deploy.build import ServerFiles, build_for_deploy, checked_site, signed_policy
+from zonesmith.deploy.dnssec_status import SignedZone, signed_zones
 from zonesmith.deploy.planner import observe_fleet, target_for
 from zonesmith.deploy.transport import Transport
 from zonesmith.pipeline import read_secrets
+from zonesmith.site.control_secrets import read_control_secrets
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,9 @@ class ZoneStatus:
     server: str
     served: int | None
     expected: int | None
-    state: str  # ok, lagging, drift, expired, not served, server down
+    #: ok, lagging, drift, expired, not served, server down; for a signed zone also
+    #: not signed, signatures expired, signatures expiring, ds mismatch
+    state: str
     #: seconds since a secondary last refreshed the zone, where its control channel says
     refreshed: float | None = None
     expire: int | None = None
@@ -32,10 +37,22 @@ class ZoneStatus:
         return self.state == "ok"
 
 
+@dataclass(frozen=True)
+class SiteStatus:
+    zones: list[ZoneStatus]
+    signed: list[SignedZone]
+
+
 def site_status(root: Path, pool: dict[str, Transport]) -> list[ZoneStatus]:
     """Every zone on every server that serves it, with its state."""
+    return full_status(root, pool).zones
+
+
+def full_status(root: Path, pool: dict[str, Transport], online: bool = False) -> SiteStatus:
+    """Every zone on every server that serves it, with its state, and the signed zones
+    (``online``: the DS of a zone whose parent is not in the site is asked of the public DNS)."""
     site = checked_site(root)
-    secrets = read_secrets(site)
+    secrets = read_secrets(site) | read_control_secrets(site)
     deployed = SerialState.load(Path(site.root))
     build = build_for_deploy(site)
     releases = site.deploy.releases
@@ -80,7 +97,19 @@ def site_status(root: Path, pool: dict[str, Transport]) -> list[ZoneStatus]:
                     served.text_name, served.view, name, serial, expected, state, refreshed, expire
                 )
             )
-    return found
+    signed = signed_zones(build, targets, secrets, observed, online)
+    return SiteStatus(with_signing(found, signed), signed)
+
+
+def with_signing(rows: list[ZoneStatus], signed: list[SignedZone]) -> list[ZoneStatus]:
+    """The rows, each ``ok`` row of a signed zone taking the zone's red state on its server."""
+    by_zone = {(zone.zone, zone.view): zone for zone in signed}
+    changed = []
+    for row in rows:
+        zone = by_zone.get((row.zone, row.view))
+        red = zone.state_on(row.server) if zone is not None and row.ok else None
+        changed.append(replace(row, state=red) if red else row)
+    return changed
 
 
 def _since_refresh(

@@ -27,6 +27,7 @@ from zonesmith.compile.zones import CompiledZone
 from zonesmith.diagnostics import Diagnostic
 from zonesmith.drivers.command import Command
 from zonesmith.drivers.control import ServerChange, restart_reason
+from zonesmith.drivers.key_state import DnssecKey
 from zonesmith.model import Capabilities
 
 
@@ -120,6 +121,15 @@ class Driver(ABC):
         """When a secondary last refreshed the zone, read from zone_state_command's output
         (``expire``: the zone's SOA expire, in seconds), or None where it does not say."""
         return None
+
+    def key_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
+        """What tells the keys of a zone this server signs and their states (for status),
+        or None where the software does not sign."""
+        return None
+
+    def key_states(self, output: str, now: datetime) -> list[DnssecKey]:
+        """The keys key_state_command's output lists (none where it lists none)."""
+        return []
 
 
 #: Folders (as PATH) where server tools are looked up instead of PATH and the sbin folders.

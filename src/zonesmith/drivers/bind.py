@@ -73,6 +73,7 @@ from zonesmith.drivers.control import (
     server_path,
     zone_label,
 )
+from zonesmith.drivers.key_state import DnssecKey
 from zonesmith.model import DnssecPolicy, View
 
 if TYPE_CHECKING:
@@ -87,6 +88,12 @@ _FILE_LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): (?P<message>.*)$")
 _ZONE_LINE = re.compile(r"^zone (?P<zone>[^/\s]+)/IN(?:/(?P<view>\S+))?: (?P<message>.*)$")
 # "dns_master_load: file:line: message" while loading a zone file.
 _ZONE_FILE_LINE = re.compile(r"^dns_master_load: (?P<file>[^:\s]+):(?P<line>\d+): (?P<message>.*)$")
+
+# "key: 17421 (ECDSAP256SHA256), CSK" opens a key's part of ``rndc dnssec -status``.
+_KEY_LINE = re.compile(r"^key: (?P<tag>\d+) \((?P<algorithm>[^)]+)\), (?P<role>[A-Z]+)\s*$")
+# "  published:      yes - since ..." and "  - dnskey:         rumoured" under it.
+_KEY_FACT = re.compile(r"^\s+(?P<what>published|key signing|zone signing):\s+(?P<yes>yes|no)\b")
+_KEY_RECORD = re.compile(r"^\s+- (?P<what>[a-z ]+):\s+(?P<state>\S+)\s*$")
 
 #: Responses per second to one client netblock before BIND's RRL slips or drops.
 RATE_LIMIT = 20
@@ -586,6 +593,46 @@ def _rndc(build: ServerBuild, *arguments: str, why: str) -> Command:
     return command(["rndc", "-c", conf, *arguments], why)
 
 
+def parse_dnssec_status(output: str) -> list[DnssecKey]:
+    """The keys ``rndc dnssec -status`` lists: what each does now (published, key signing,
+    zone signing; BIND says "no" to all of them for a retired key), its goal and the states
+    of its records, and what BIND says of its rollover."""
+    found: list[DnssecKey] = []
+    current: dict | None = None
+
+    def close() -> None:
+        if current is not None:
+            doing = ", ".join(current["doing"]) or "not published"
+            records = ", ".join(current["records"])
+            detail = "; ".join(part for part in (records, *current["notes"]) if part)
+            found.append(
+                DnssecKey(current["tag"], current["role"], current["algorithm"], doing, detail)
+            )
+
+    for line in output.splitlines():
+        if match := _KEY_LINE.match(line):
+            close()
+            current = {
+                "tag": int(match["tag"]),
+                "role": match["role"],
+                "algorithm": match["algorithm"],
+                "doing": [],
+                "records": [],
+                "notes": [],
+            }
+        elif current is None or not line.strip():
+            continue
+        elif match := _KEY_FACT.match(line):
+            if match["yes"] == "yes":
+                current["doing"].append(match["what"])
+        elif match := _KEY_RECORD.match(line):
+            current["records"].append(f"{match['what']} {match['state']}")
+        else:
+            current["notes"].append(line.strip())
+    close()
+    return found
+
+
 def _zone_arguments(build: ServerBuild, view: str, name: str) -> list[str]:
     """``zone`` alone without views; ``zone IN view`` with them (rndc needs the class then)."""
     zone = name.rstrip(".") or "."
@@ -770,6 +817,18 @@ class BindDriver(Driver):
             *_zone_arguments(build, view, name),
             why=f"state of zone {zone_label(build, view, name)}",
         )
+
+    def key_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
+        return _rndc(
+            build,
+            "dnssec",
+            "-status",
+            *_zone_arguments(build, view, name),
+            why=f"keys of zone {zone_label(build, view, name)}",
+        )
+
+    def key_states(self, output: str, now: datetime) -> list[DnssecKey]:
+        return parse_dnssec_status(output)
 
     def last_refresh(self, output: str, expire: int, now: datetime) -> datetime | None:
         """rndc zonestatus's ``expires:`` time less the SOA expire: BIND sets a secondary

@@ -44,8 +44,9 @@ socket, ``secondary/`` and the databases).
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from zonesmith.compile.fleet import Secret, ServedZone, ServerBuild, Transfer
@@ -74,6 +75,7 @@ from zonesmith.drivers.control import (
     server_path,
     zone_label,
 )
+from zonesmith.drivers.key_state import DnssecKey
 from zonesmith.model import DnssecPolicy, Server
 
 #: Responses per second to one client netblock before RRL drops or slips
@@ -555,6 +557,62 @@ class KnotDriver(Driver):
         )
         sign = -1 if found[1] == "-" else 1
         return now + timedelta(seconds=sign * left - expire)
+
+    def key_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
+        """keymgr on the server's configuration: it reads the KASP database (knotc tells
+        no keys); the running knotd keeps it open, which LMDB readers may share."""
+        conf = f"{server_path(build)}/{self.config_name}"
+        label = zone_label(build, view, name)
+        return command(
+            ["keymgr", "-c", conf, "-j", name.rstrip(".") + ".", "list"],
+            f"keys of zone {label}",
+        )
+
+    def key_states(self, output: str, now: datetime) -> list[DnssecKey]:
+        return parse_keymgr_list(output, now)
+
+
+#: A key's timestamps in ``keymgr list``, in the order a key lives through them: its state
+#: is the last of them that has come (Knot's own names).
+KEY_EVENTS = (
+    "pre-active",
+    "publish",
+    "ready",
+    "active",
+    "retire-active",
+    "retire",
+    "post-active",
+    "revoke",
+    "remove",
+)
+
+
+def parse_keymgr_list(output: str, now: datetime) -> list[DnssecKey]:
+    """The keys ``keymgr -j ZONE list`` lists, each in the state of its last event that has
+    come ("publish" is named "published"); the detail gives every event's time."""
+    try:
+        listed = json.loads(output) if output.strip() else []
+    except ValueError:
+        return []
+    from dns.dnssectypes import Algorithm
+
+    moment = now.timestamp()
+    found = []
+    for key in listed if isinstance(listed, list) else []:
+        if not isinstance(key, dict) or not isinstance(key.get("tag"), int):
+            continue
+        come = [e for e in KEY_EVENTS if 0 < (key.get(e) or 0) <= moment]
+        state = come[-1] if come else "created"
+        state = {"publish": "published", "retire": "retired", "remove": "removed"}.get(state, state)
+        role = "CSK" if key.get("ksk") and key.get("zsk") else "KSK" if key.get("ksk") else "ZSK"
+        detail = ", ".join(
+            f"{event} {datetime.fromtimestamp(key[event], UTC):%Y-%m-%d %H:%M:%S}"
+            for event in KEY_EVENTS
+            if key.get(event)
+        )
+        algorithm = Algorithm.to_text(int(key.get("algorithm", 0)))
+        found.append(DnssecKey(key["tag"], role, algorithm, state, detail))
+    return found
 
 
 #: knotc conf-check CONF, then knotc zone-check on the zones that follow. knotc's last line
