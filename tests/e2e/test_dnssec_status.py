@@ -30,7 +30,9 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.query
+import dns.rdataset
 import dns.rdatatype
+import dns.zone
 import pytest
 from click.testing import CliRunner
 from servers import free_ports, requires, start_knot, start_named, start_nsd
@@ -287,7 +289,8 @@ def test_parent_ds_in_the_site_mismatch_then_match(fleet: Fleet) -> None:
     # The parent's own parent is not in the site: not asked without --online.
     assert signed(fleet.site)["example.com"].ds.state == "not checked"
 
-    # Give the parent the DS of the child's live KSK, and deploy it.
+    # An apply reads the child's live keys: the parent gets their DS, whatever the
+    # site wrote by hand for it.
     response = do_query("sub.example.com", "DNSKEY", fleet.ports["k1"])
     ksk = next(
         key
@@ -296,18 +299,28 @@ def test_parent_ds_in_the_site_mismatch_then_match(fleet: Fleet) -> None:
         for key in rrset
         if key.flags & 1
     )
-    ds = dns.dnssec.make_ds("sub.example.com.", ksk, "SHA256")
-    fleet.zones(f"DS {ds.to_text()}")
-    try:
-        fleet.apply()
-        child = ds_state(fleet, "match")
-    finally:
-        fleet.zones(BOGUS_DS)
-        fleet.apply()
-        ds_state(fleet, "ds mismatch")
+    fleet.apply()
+    child = ds_state(fleet, "match")
     assert child.ds.state == "match"
     assert child.ds.ds_tags == (dns.dnssec.key_id(ksk),)
     assert child.state_on("k1") is None
+
+    # The parent's zone edited by hand on its signer, a bogus DS in it: a mismatch.
+    hand_edit_parent(fleet, BOGUS_DS)
+    assert ds_state(fleet, "ds mismatch").ds.state == "ds mismatch"
+
+
+def hand_edit_parent(fleet: Fleet, ds: str) -> None:
+    """Put ``ds`` in place of the child's DS in b1's zone file, and make named load it."""
+    path = fleet.out / "b1/zones/example.com.zone"
+    zone = dns.zone.from_file(str(path), "example.com.", relativize=False)
+    soa = zone.find_rdataset("example.com.", "SOA")
+    soa.add(soa[0].replace(serial=soa[0].serial + 1000), soa.ttl)
+    child = zone.find_node("sub.example.com.")
+    child.replace_rdataset(dns.rdataset.from_text("IN", "DS", 300, ds.removeprefix("DS ")))
+    zone.to_file(str(path), relativize=False)
+    rndc = ["rndc", "-c", str(fleet.out / "b1/rndc.conf"), "reload", "example.com"]
+    subprocess.run(rndc, check=True, capture_output=True, timeout=30)
 
 
 def ds_state(fleet: Fleet, state: str) -> SignedZone:
