@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
-from zonesmith.model import Record, Zone, apex_ns_of
+from zonesmith.model import Record, Zone, apex_ns_of, mail_records_of
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 3
+_FORMAT = 4
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -196,11 +196,19 @@ class CachedRecords(Sequence[Record]):
     thousand unchanged zones then cost no record at all, and their packed
     records are not even read from disk. What the site rules ask of every
     zone is kept beside them, so the zone need not be unpacked for it (see
-    Zone): whether some records are for one view only, and the NS records
-    at the apex.
+    Zone): whether some records are for one view only, the NS records
+    at the apex, and the records the mail rules read (model.mail_records_of).
     """
 
-    __slots__ = ("cache", "fingerprint", "count", "differs_by_view", "_apex_ns", "_records")
+    __slots__ = (
+        "cache",
+        "fingerprint",
+        "count",
+        "differs_by_view",
+        "_apex_ns",
+        "_mail_records",
+        "_records",
+    )
 
     def __init__(
         self,
@@ -209,20 +217,29 @@ class CachedRecords(Sequence[Record]):
         count: int,
         differs_by_view: bool,
         apex_ns: bytes,
+        mail_records: bytes,
     ) -> None:
         self.cache = cache
         self.fingerprint = fingerprint
         self.count = count
         self.differs_by_view = differs_by_view
         self._apex_ns: bytes | tuple[Record, ...] = apex_ns
+        self._mail_records: bytes | tuple[Record, ...] = mail_records
         self._records: tuple[Record, ...] | None = None
 
     @property
     def apex_ns(self) -> tuple[Record, ...]:
         apex_ns = self._apex_ns
         if isinstance(apex_ns, bytes):
-            apex_ns = self._apex_ns = tuple(map(Record, marshal.loads(apex_ns)))
+            apex_ns = self._apex_ns = _unpack(apex_ns)
         return apex_ns
+
+    @property
+    def mail_records(self) -> tuple[Record, ...]:
+        mail = self._mail_records
+        if isinstance(mail, bytes):
+            mail = self._mail_records = _unpack(mail)
+        return mail
 
     def _unpacked(self) -> tuple[Record, ...]:
         if self._records is None:
@@ -244,6 +261,10 @@ def _pack(records: Iterable[Record]) -> bytes:
     return marshal.dumps(tuple(map(_plain_record, records)))
 
 
+def _unpack(packed: bytes) -> tuple[Record, ...]:
+    return tuple(map(Record, marshal.loads(packed)))
+
+
 class _Entry:
     """What the cache holds for one zone fingerprint.
 
@@ -251,18 +272,20 @@ class _Entry:
     "body <view key>" to the rendered body of the zone in a view.
     """
 
-    __slots__ = ("records", "apex_ns", "diagnostics", "results", "changed")
+    __slots__ = ("records", "apex_ns", "mail_records", "diagnostics", "results", "changed")
 
     def __init__(
         self,
         records: Sequence[Record],
         apex_ns: bytes,
+        mail_records: bytes,
         diagnostics: tuple[DiagnosticTuple, ...],
         results: dict[str, object],
         changed: bool,
     ) -> None:
         self.records = records
         self.apex_ns = apex_ns
+        self.mail_records = mail_records
         self.diagnostics = diagnostics
         self.results = results
         self.changed = changed
@@ -275,7 +298,8 @@ class _Entry:
         else:
             blob = _pack(records)
             differs = any(r[4] is not None for r in records)
-        return (len(records), differs, self.apex_ns, self.diagnostics, self.results), blob
+        kept = (len(records), differs, self.apex_ns, self.mail_records)
+        return (*kept, self.diagnostics, self.results), blob
 
 
 class ZoneCache:
@@ -461,9 +485,9 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            count, differs_by_view, apex_ns, diagnostics, results = stored
-            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns)
-            entry = _Entry(records, apex_ns, diagnostics, results, False)
+            count, differs_by_view, apex_ns, mail, diagnostics, results = stored
+            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns, mail)
+            entry = _Entry(records, apex_ns, mail, diagnostics, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
@@ -491,6 +515,7 @@ class ZoneCache:
         self.entries[fingerprint] = _Entry(
             tuple(records),
             _pack(apex_ns_of(records, origin)),
+            _pack(mail_records_of(records, origin)),
             tuple(map(_diagnostic_tuple, diagnostics)),
             {},
             True,

@@ -14,7 +14,17 @@ are reported while loading, in :mod:`zonesmith.site`, because the value
 cannot be put in the model at all.
 """
 
-from zonesmith.rules import blocklists, dnssec, fleet, records, references, secrets
+from zonesmith.rules import blocklists, dnssec, fleet, mail, records, references, secrets
 from zonesmith.rules.registry import RULES, validate
 
-__all__ = ["RULES", "validate", "blocklists", "dnssec", "fleet", "records", "references", "secrets"]
+__all__ = [
+    "RULES",
+    "validate",
+    "blocklists",
+    "dnssec",
+    "fleet",
+    "mail",
+    "records",
+    "references",
+    "secrets",
+]

@@ -37,6 +37,12 @@ class ZoneView:
         by_name, by_type = zone.index(view)
         return cls(site, zone, view, by_name, by_type, zone.origin)
 
+    @classmethod
+    def unindexed(cls, site: Site, zone: Zone, view: str) -> ZoneView:
+        """The view without its indexes, for site rules that read only ``mail`` and names:
+        a zone the cache kept is then not unpacked."""
+        return cls(site, zone, view, {}, {}, zone.origin)
+
     def types_at(self, key: str) -> dict[int, list[Record]]:
         """The records at a name, by type."""
         return group_by_type(self.by_name.get(key, ()))
@@ -63,6 +69,12 @@ class ZoneView:
         if self.site.implicit_view or not self.zone.differs_by_view:
             return ""
         return f" in view '{self.view}'"
+
+    @cached_property
+    def mail(self) -> list[Record]:
+        """The records the mail rules read (see :func:`zonesmith.model.mail_records_of`)."""
+        view = self.view
+        return [r for r in self.zone.mail_records() if r[4] is None or r[4] == view]
 
     @cached_property
     def delegations(self) -> set[str]:

@@ -1,0 +1,107 @@
+"""Rules on mail transport policies: MTA-STS (RFC 8461), TLS-RPT (RFC 8460) and null MX
+(RFC 7505)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import dns.rdatatype
+
+from zonesmith.diagnostics import Diagnostic, Severity
+from zonesmith.rules.mail.tags import mailto_problem, parse_tags, txt_text
+from zonesmith.rules.registry import _report, rule
+from zonesmith.rules.zone_view import ZoneView
+
+T = dns.rdatatype
+_STS_ID = re.compile(r"[A-Za-z0-9]{1,32}\Z")
+
+
+def sts_problem(text: str) -> str | None:
+    """Why an ``_mta-sts`` record is invalid (None: it is not)."""
+    pairs, problem = parse_tags(text)
+    if problem:
+        return problem
+    tags = dict(pairs)
+    if "id" not in tags:
+        return "id= is required"
+    if not _STS_ID.match(tags["id"]):
+        return f"id={tags['id']} is not 1 to 32 letters and digits"
+    return None
+
+
+def tlsrpt_problem(text: str) -> str | None:
+    """Why an ``_smtp._tls`` record is invalid (None: it is not)."""
+    pairs, problem = parse_tags(text)
+    if problem:
+        return problem
+    tags = dict(pairs)
+    if "rua" not in tags:
+        return "rua= is required"
+    for uri in (u.strip() for u in tags["rua"].split(",")):
+        if uri[:8].lower() == "https://":
+            continue
+        if mailto_problem(uri):
+            return f"rua: '{uri}' is not a mailto: or https: URI"
+    return None
+
+
+def _policy_records(
+    view: ZoneView, prefix: str, version: str, problem_of: Callable[[str], str | None]
+) -> Iterator[tuple[str, object, str]]:
+    """Problems of the records at names starting with ``prefix`` whose version is ``version``:
+    (the name, the record, one sentence)."""
+    by_name: dict[str, list] = {}
+    for record in view.mail:
+        if record[2] == T.TXT and record[0][: len(prefix)].lower() == prefix:
+            text = txt_text(record)
+            if text.startswith(f"v={version}") and text[len(version) + 2 :].lstrip()[:1] in (
+                "",
+                ";",
+            ):
+                by_name.setdefault(view.label(view.key(record.owner)), []).append((record, text))
+    for label, records in by_name.items():
+        if len(records) > 1:
+            yield label, records[1][0], f"{len(records)} records; senders then use none"
+        for record, text in records:
+            problem = problem_of(text)
+            if problem:
+                yield label, record, problem
+
+
+@rule("mta-sts-syntax", Severity.ERROR, "an MTA-STS record senders cannot use")
+def mta_sts_syntax(view: ZoneView) -> Iterator[Diagnostic]:
+    for label, record, problem in _policy_records(view, "_mta-sts.", "STSv1", sts_problem):
+        yield _report(
+            "mta-sts-syntax",
+            record.position,  # type: ignore[attr-defined]
+            f"MTA-STS record '{label}'{view.view_note}: {problem}; senders act as if there "
+            "were no policy (RFC 8461 3.1)",
+        )
+
+
+@rule("tls-rpt-syntax", Severity.ERROR, "a TLS-RPT record senders cannot use")
+def tls_rpt_syntax(view: ZoneView) -> Iterator[Diagnostic]:
+    for label, record, problem in _policy_records(view, "_smtp._tls.", "TLSRPTv1", tlsrpt_problem):
+        yield _report(
+            "tls-rpt-syntax",
+            record.position,  # type: ignore[attr-defined]
+            f"TLS-RPT record '{label}'{view.view_note}: {problem}; senders send no reports "
+            "(RFC 8460 3)",
+        )
+
+
+@rule("null-mx-mixed", Severity.ERROR, "a null MX beside other MX records")
+def null_mx_mixed(view: ZoneView) -> Iterator[Diagnostic]:
+    by_name: dict[str, list] = {}
+    for record in view.by_type.get(T.MX, ()):
+        by_name.setdefault(view.key(record.owner), []).append(record)
+    for key, records in by_name.items():
+        nulls = [r for r in records if r.data.endswith(" .")]
+        if nulls and len(records) > len(nulls):
+            yield _report(
+                "null-mx-mixed",
+                nulls[0].position,
+                f"'{view.label(key)}' has a null MX ('MX 0 .': accepts no mail) and other "
+                f"MX records{view.view_note}; RFC 7505 3 allows it only alone: remove either",
+            )

@@ -1,0 +1,281 @@
+"""Rules on SPF records (RFC 7208): their syntax, and the lookups they make across the site."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import dns.rdatatype
+
+from zonesmith.diagnostics import Diagnostic, Severity
+from zonesmith.model import Record, Site, is_spf_text
+from zonesmith.rules.mail.index import MailIndex, absolute
+from zonesmith.rules.mail.spf_syntax import LOOKUP_TERMS, SpfRecord, parse_spf
+from zonesmith.rules.mail.tags import txt_text
+from zonesmith.rules.registry import _report, rule, zone_views
+from zonesmith.rules.zone_view import ZoneView
+
+T = dns.rdatatype
+#: RFC 7208 4.6.4
+MAX_LOOKUPS = 10
+MAX_VOID_LOOKUPS = 2
+
+
+def _spf_by_owner(view: ZoneView) -> dict[str, list[Record]]:
+    found: dict[str, list[Record]] = {}
+    for record in view.mail:
+        if record[2] == T.TXT and is_spf_text(record[3]):
+            found.setdefault(view.key(record.owner), []).append(record)
+    return found
+
+
+def _parsed(view: ZoneView) -> Iterator[tuple[str, Record, SpfRecord]]:
+    for key, records in _spf_by_owner(view).items():
+        for record in records:
+            yield key, record, parse_spf(txt_text(record))
+
+
+@rule("spf-syntax", Severity.ERROR, "an SPF record that receivers cannot read (permerror)")
+def spf_syntax(view: ZoneView) -> Iterator[Diagnostic]:
+    for key, record, spf in _parsed(view):
+        if spf.problems:
+            yield _report(
+                "spf-syntax",
+                record.position,
+                f"SPF record of '{view.label(key)}'{view.view_note}: {spf.problems[0]}; "
+                "receivers fail SPF for all its mail (permerror, RFC 7208)",
+            )
+
+
+@rule("spf-multiple", Severity.ERROR, "more than one SPF record at a name")
+def spf_multiple(view: ZoneView) -> Iterator[Diagnostic]:
+    for key, records in _spf_by_owner(view).items():
+        if len(records) > 1:
+            yield _report(
+                "spf-multiple",
+                records[1].position,
+                f"'{view.label(key)}' has {len(records)} SPF records{view.view_note}; receivers "
+                "fail SPF when there is more than one (permerror, RFC 7208 4.5): merge them",
+            )
+
+
+def _all_term(spf: SpfRecord) -> str | None:
+    return next((t.qualifier for t in spf.terms if t.name == "all" and t.qualifier), None)
+
+
+@rule("spf-pass-all", Severity.ERROR, "an SPF record that lets everybody send (+all)")
+def spf_pass_all(view: ZoneView) -> Iterator[Diagnostic]:
+    for key, record, spf in _parsed(view):
+        if _all_term(spf) == "+":
+            yield _report(
+                "spf-pass-all",
+                record.position,
+                f"SPF record of '{view.label(key)}' ends in '+all'{view.view_note}: any host on "
+                "the Internet may send its mail; end it in '-all' or '~all'",
+            )
+
+
+@rule("spf-neutral-all", Severity.WARNING, "an SPF record that ends in ?all")
+def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
+    for key, record, spf in _parsed(view):
+        if _all_term(spf) == "?":
+            yield _report(
+                "spf-neutral-all",
+                record.position,
+                f"SPF record of '{view.label(key)}' ends in '?all'{view.view_note}: it says "
+                "nothing about other hosts, so forged mail passes as neutral; use '~all' or '-all'",
+            )
+
+
+@rule("spf-ptr", Severity.WARNING, "an SPF record uses the ptr mechanism (deprecated)")
+def spf_ptr(view: ZoneView) -> Iterator[Diagnostic]:
+    for key, record, spf in _parsed(view):
+        if any(t.name == "ptr" and t.qualifier for t in spf.terms):
+            yield _report(
+                "spf-ptr",
+                record.position,
+                f"SPF record of '{view.label(key)}' uses 'ptr'{view.view_note}: RFC 7208 5.5 "
+                "says not to (slow, unreliable, and some receivers skip it); use ip4:/ip6: or a:",
+            )
+
+
+def _sends_nothing(spf: SpfRecord) -> bool:
+    """Whether a record authorizes no host: only 'all' that fails (the record of a name that
+    sends no mail, RFC 7208 10.1.2), or no mechanism at all."""
+    return all(t.name == "all" and t.qualifier in "-~" for t in spf.terms if t.name != "exp")
+
+
+@dataclass
+class _Count:
+    """The lookups one SPF record makes, its includes and redirect followed in the site."""
+
+    lookups: int = 0
+    voids: int = 0
+    #: includes/redirects to names of the site without an SPF record
+    missing: list[str] = field(default_factory=list)
+    #: names outside the site (or made by macros) that were not followed
+    unchecked: list[str] = field(default_factory=list)
+    loop: str | None = None
+
+    def add(self, other: _Count) -> None:
+        self.lookups += other.lookups
+        self.voids += other.voids
+        self.missing += other.missing
+        self.unchecked += other.unchecked
+        self.loop = self.loop or other.loop
+
+
+def _count(index: MailIndex, owner: str, text: str, path: tuple[str, ...]) -> _Count:
+    """The lookups of the SPF record ``text`` of ``owner``, reached through ``path``."""
+    spf = parse_spf(text)
+    count = _Count()
+    ends = any(t.name == "all" and t.qualifier for t in spf.terms)
+    for term in spf.terms:
+        if term.name not in LOOKUP_TERMS or (term.name == "redirect" and ends):
+            continue
+        count.lookups += 1
+        if term.name == "ptr":
+            continue  # answered by the client's address: unknown before mail arrives
+        if term.macro:
+            count.unchecked.append(term.domain or "")
+            continue
+        target = absolute(term.domain) if term.domain else owner
+        if index.zone_of(target) is None:
+            count.unchecked.append(target)
+            continue
+        if term.name in ("include", "redirect"):
+            records = index.spf(target)
+            if not records:
+                count.voids += 1
+                count.missing.append(target)
+            elif target in path:
+                count.loop = count.loop or " -> ".join((*path, target))
+            elif len(records) == 1:
+                count.add(_count(index, target, txt_text(records[0]), (*path, target)))
+        elif term.name == "mx":
+            count.voids += not index.has_mx(target)
+        else:
+            count.voids += not index.has_address(target)
+    return count
+
+
+def _site_records(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, list[Record]]]:
+    """Each name of the site with SPF records, with the index of its view."""
+    for zone, view_name in zone_views(site):
+        index = MailIndex.of(site, view_name)
+        if zone.origin.lower() in index.spf_zones:
+            view = ZoneView.unindexed(site, zone, view_name)
+            for key, records in _spf_by_owner(view).items():
+                yield view, index, key, records
+
+
+def _site_spf(site: Site) -> Iterator[tuple[ZoneView, str, Record, _Count]]:
+    """Each SPF record of the site that is alone at its name, with its lookups counted."""
+    for view, index, key, records in _site_records(site):
+        if len(records) == 1:
+            owner = absolute(records[0].owner)
+            counted = _count(index, owner, txt_text(records[0]), (owner,))
+            yield view, key, records[0], counted
+
+
+def _unchecked_note(count: _Count) -> str:
+    if not count.unchecked:
+        return ""
+    names = ", ".join(sorted(set(count.unchecked))[:3])
+    return f" (at least: {names} outside the site not checked)"
+
+
+@rule("spf-lookups", Severity.ERROR, "an SPF record needs more than 10 DNS lookups", "site")
+def spf_lookups(site: Site) -> Iterator[Diagnostic]:
+    for view, key, record, count in _site_spf(site):
+        if count.loop:
+            yield _report(
+                "spf-lookups",
+                record.position,
+                f"SPF record of '{view.label(key)}' includes itself ({count.loop})"
+                f"{view.view_note}: receivers fail SPF (permerror): break the loop",
+            )
+        elif count.lookups > MAX_LOOKUPS:
+            yield _report(
+                "spf-lookups",
+                record.position,
+                f"SPF record of '{view.label(key)}' makes {count.lookups} DNS lookups"
+                f"{_unchecked_note(count)}{view.view_note}, includes followed; receivers allow "
+                f"{MAX_LOOKUPS} and then fail SPF (permerror, RFC 7208 4.6.4): replace includes "
+                "and a/mx with ip4:/ip6: where you can",
+            )
+
+
+@rule("spf-void-lookups", Severity.ERROR, "an SPF record makes more than 2 void lookups", "site")
+def spf_void_lookups(site: Site) -> Iterator[Diagnostic]:
+    for view, key, record, count in _site_spf(site):
+        if count.voids > MAX_VOID_LOOKUPS:
+            yield _report(
+                "spf-void-lookups",
+                record.position,
+                f"SPF record of '{view.label(key)}' names {count.voids} names of the site that "
+                f"have no answer{view.view_note}, includes followed; receivers allow "
+                f"{MAX_VOID_LOOKUPS} such void lookups and then fail SPF (permerror, RFC 7208 "
+                "4.6.4): remove the terms for names without records",
+            )
+
+
+@rule("spf-include-missing", Severity.ERROR, "an SPF include of a site name without SPF", "site")
+def spf_include_missing(site: Site) -> Iterator[Diagnostic]:
+    for view, index, key, records in _site_records(site):
+        for record in records:
+            for term in parse_spf(txt_text(record)).terms:
+                if term.name not in ("include", "redirect") or term.macro or not term.domain:
+                    continue
+                target = absolute(term.domain)
+                if index.zone_of(target) is None or index.spf(target):
+                    continue
+                word = "include:" if term.name == "include" else "redirect="
+                yield _report(
+                    "spf-include-missing",
+                    record.position,
+                    f"SPF record of '{view.label(key)}' has {word}{term.domain}, but that name "
+                    f"of the site has no SPF record{view.view_note}; receivers fail SPF "
+                    "(permerror, RFC 7208 5.2): add the record or remove the term",
+                )
+
+
+def _included(site: Site) -> set[str]:
+    """The names SPF records of the site include or redirect to: not sender domains."""
+    return {
+        absolute(term.domain)
+        for _, _, _, records in _site_records(site)
+        for record in records
+        for term in parse_spf(txt_text(record)).terms
+        if term.name in ("include", "redirect") and term.domain and not term.macro
+    }
+
+
+@rule(
+    "spf-no-mail-domain",
+    Severity.WARNING,
+    "an SPF record that lets hosts send mail for a name without MX or address",
+    "site",
+)
+def spf_no_mail_domain(site: Site) -> Iterator[Diagnostic]:
+    included: set[str] | None = None
+    for view, index, key, records in _site_records(site):
+        owner = absolute(records[0].owner)
+        if owner.startswith("_") or index.has_mx(owner) or owner in index.addressed:
+            continue  # an underscore name is a policy's, not a sender's (RFC 8552)
+        for record in records:
+            spf = parse_spf(txt_text(record))
+            if spf.problems or _sends_nothing(spf):
+                continue
+            if included is None:
+                included = _included(site)
+            if owner in included:
+                continue
+            yield _report(
+                "spf-no-mail-domain",
+                record.position,
+                f"'{view.label(key)}' has an SPF record that lets hosts send its mail but no "
+                f"MX, A or AAAA record{view.view_note}; many receivers refuse mail from a "
+                "sender domain that has neither: add an MX (or A) record, or make the record "
+                "'v=spf1 -all'",
+            )
