@@ -329,9 +329,11 @@ class Zone:
         Kept by the cache beside the others, as the apex NS are.
         """
         known = getattr(self.records, "mail_records", None)
-        if known is not None:
-            return known
-        return mail_records_of(self.records, self.origin)
+        if known is None:
+            known = _MAIL_RECORDS.get(self)
+        if known is None:
+            known = _MAIL_RECORDS[self] = mail_records_of(self.records, self.origin)
+        return known
 
     def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
         """This zone with ``records`` (what it is made from: ``fingerprint``)."""
@@ -553,6 +555,7 @@ class Site:
 #: records by name key; records by type (A, AAAA, TXT left out)
 ZoneIndex = tuple[dict[str, Sequence[Record]], dict[int, list[Record]]]
 _INDEXES: weakref.WeakKeyDictionary[Zone, dict[str | None, ZoneIndex]] = weakref.WeakKeyDictionary()
+_MAIL_RECORDS: weakref.WeakKeyDictionary[Zone, tuple[Record, ...]] = weakref.WeakKeyDictionary()
 #: Types no rule looks for across a zone, and most of a big one: not indexed by type.
 _BULK_TYPES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.SPF})
 

@@ -12,15 +12,13 @@ import base64
 import binascii
 from collections.abc import Iterator
 
-import dns.rdatatype
-
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record
+from zonesmith.rules.mail.kinds import kinds
 from zonesmith.rules.mail.tags import parse_tags, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
-T = dns.rdatatype
 _KEY_TYPES = ("rsa", "ed25519")
 #: RFC 8301 3.2: verifiers refuse RSA keys under 1024 bits; signers use 2048 or more
 _TOO_WEAK = 1024
@@ -76,12 +74,16 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
     return None, bits
 
 
-def _keys(view: ZoneView) -> Iterator[tuple[Record, str, str | None, int | None]]:
-    for record in view.mail:
-        labels = record[0].lower().split(".")
-        if record[2] == T.TXT and "_domainkey" in labels[1:]:
-            text = txt_text(record)
-            yield record, view.label(view.key(record.owner)), *key_problem(text)
+def _keys(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
+    """Each DKIM key record of the view: the record, its name, its problem, its RSA bits."""
+    return view.memo("dkim keys", _read)  # type: ignore[return-value]
+
+
+def _read(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
+    return [
+        (record, view.label(view.key(record.owner)), *key_problem(txt_text(record)))
+        for record in kinds(view).dkim
+    ]
 
 
 @rule("dkim-syntax", Severity.ERROR, "a DKIM key record that verifiers cannot use")

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.model import Record, Site
+from zonesmith.model import Record, Site, Zone
 from zonesmith.rules.mail.index import MailIndex, absolute, organisational
-from zonesmith.rules.mail.tags import mailto_domain, mailto_problem, parse_tags, txt_text
-from zonesmith.rules.registry import _report, rule, zone_views
+from zonesmith.rules.mail.kinds import kinds
+from zonesmith.rules.mail.tags import (
+    has_version,
+    mailto_domain,
+    mailto_problem,
+    parse_tags,
+    txt_text,
+)
+from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -29,7 +37,7 @@ _LISTS = {"fo": ("0", "1", "d", "s"), "rf": ("afrf", "iodef")}
 
 def is_dmarc(text: str) -> bool:
     """Whether TXT text is a DMARC policy record (RFC 7489 6.6.3: it starts with v=DMARC1)."""
-    return text.startswith("v=DMARC1") and text[8:].lstrip()[:1] in ("", ";")
+    return has_version(text, "DMARC1")
 
 
 def report_uris(value: str) -> list[str]:
@@ -55,41 +63,37 @@ def _value_problem(tag: str, value: str) -> str | None:
     return None
 
 
-def dmarc_problem(text: str, at_organisational: bool) -> str | None:
-    """Why a DMARC record is not one receivers apply (None: it is)."""
+def dmarc_problem(text: str, domain: str) -> str | None:
+    """Why the DMARC record of ``domain`` is not one receivers apply (None: it is)."""
+    problem, has_policy = _text_problem(text)
+    if problem is None and not has_policy and organisational(domain) == absolute(domain):
+        return "p= (none, quarantine or reject) is required"
+    return problem
+
+
+@lru_cache(maxsize=4096)
+def _text_problem(text: str) -> tuple[str | None, bool]:
+    """What is wrong with a DMARC record whatever its name (None: nothing), and whether
+    it has p= (many zones share one record text)."""
     pairs, problem = parse_tags(text)
     if problem:
-        return problem
+        return problem, False
     if not pairs or pairs[0] != ("v", "DMARC1"):
-        return "a DMARC record starts with 'v=DMARC1;'"
-    tags = dict(pairs)
-    if "p" not in tags and at_organisational:
-        return "p= (none, quarantine or reject) is required"
+        return "a DMARC record starts with 'v=DMARC1;'", False
     for tag, value in pairs:
         found = _value_problem(tag, value)
         if found:
-            return found
-    return None
-
-
-def _dmarc_records(view: ZoneView) -> dict[str, list[tuple[Record, str]]]:
-    """TXT records at _dmarc names, by the key of the domain they are for."""
-    found: dict[str, list[tuple[Record, str]]] = {}
-    for record in view.mail:
-        owner = record[0]
-        if record[2] == T.TXT and owner[:7].lower() == "_dmarc.":
-            found.setdefault(owner[7:].rstrip(".") or ".", []).append((record, txt_text(record)))
-    return found
+            return found, False
+    return None, any(tag == "p" for tag, _ in pairs)
 
 
 @rule("dmarc-syntax", Severity.ERROR, "a DMARC record that receivers cannot apply")
 def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for domain, records in _dmarc_records(view).items():
-        at_top = organisational(domain) == absolute(domain)
+    for domain, records in kinds(view).dmarc.items():
         for record, text in records:
             if not is_dmarc(text) and "dmarc" not in text.lower():
                 continue  # some other TXT record at the name: receivers ignore it
-            problem = dmarc_problem(text, at_top)
+            problem = dmarc_problem(text, domain)
             if problem:
                 yield _report(
                     "dmarc-syntax",
@@ -101,7 +105,7 @@ def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("dmarc-multiple", Severity.ERROR, "more than one DMARC record at a name")
 def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
-    for domain, records in _dmarc_records(view).items():
+    for domain, records in kinds(view).dmarc.items():
         policies = [record for record, text in records if is_dmarc(text)]
         if len(policies) > 1:
             yield _report(
@@ -112,15 +116,14 @@ def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
-def _site_dmarc(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, Record, str]]:
-    """Each DMARC policy record of the site: where, its view's index, its domain, its text."""
-    for zone, view_name in zone_views(site):
-        view = ZoneView.unindexed(site, zone, view_name)
-        index = MailIndex.of(site, view_name)
-        for domain, records in _dmarc_records(view).items():
-            for record, text in records:
-                if is_dmarc(text):
-                    yield view, index, absolute(domain), record, text
+def _site_dmarc(site: Site) -> Iterator[tuple[MailIndex, Zone, str, Record, str]]:
+    """Each DMARC policy record of the site: its view's index, its zone, its domain
+    (absolute), the record and its text."""
+    for index in MailIndex.each(site):
+        for zone, record in index.dmarc:
+            text = txt_text(record)
+            if is_dmarc(text):
+                yield index, zone, absolute(record[0][7:]), record, text
 
 
 @rule(
@@ -130,16 +133,19 @@ def _site_dmarc(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, Record, 
     "site",
 )
 def dmarc_no_org_policy(site: Site) -> Iterator[Diagnostic]:
-    for view, index, domain, record, _ in _site_dmarc(site):
+    for index, zone, domain, record, _ in _site_dmarc(site):
+        if not index.encloses(domain.partition(".")[2]):
+            continue  # no zone of the site holds a name above it
         top = organisational(domain)
         if top == domain or index.zone_of(top) is None:
             continue
         if not any(is_dmarc(txt_text(r)) for r in index.txt_at("_dmarc." + top)):
+            note = index.view_of(zone).view_note
             yield _report(
                 "dmarc-no-org-policy",
                 record.position,
                 f"'{domain[:-1]}' has a DMARC record but its organisational domain "
-                f"'{top[:-1]}' has none{view.view_note}; mail forged from '{top[:-1]}' and its "
+                f"'{top[:-1]}' has none{note}; mail forged from '{top[:-1]}' and its "
                 f"other subdomains is not covered: add a record at '_dmarc.{top[:-1]}'",
             )
 
@@ -151,7 +157,9 @@ def dmarc_no_org_policy(site: Site) -> Iterator[Diagnostic]:
     "site",
 )
 def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
-    for view, index, domain, record, text in _site_dmarc(site):
+    for index, zone, domain, record, text in _site_dmarc(site):
+        if "ru" not in text:
+            continue  # no rua= or ruf=
         pairs, problem = parse_tags(text)
         if problem:
             continue
@@ -162,15 +170,16 @@ def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
                 if mailto_problem(uri):
                     continue
                 dest = mailto_domain(uri)
-                if organisational(dest) == organisational(domain) or index.zone_of(dest) is None:
+                if index.zone_of(dest) is None or organisational(dest) == organisational(domain):
                     continue
                 names = (f"{domain}_report._dmarc.{dest}", f"*._report._dmarc.{dest}")
                 if any(is_dmarc(txt_text(r)) for n in names for r in index.txt_at(n)):
                     continue
+                note = index.view_of(zone).view_note
                 yield _report(
                     "dmarc-report-unauthorized",
                     record.position,
                     f"DMARC record of '{domain[:-1]}' sends {tag} reports to '{dest[:-1]}', "
-                    f"which does not accept them{view.view_note}; receivers send none until "
+                    f"which does not accept them{note}; receivers send none until "
                     f"'{domain}_report._dmarc.{dest[:-1]}' has TXT \"v=DMARC1\" (RFC 7489 7.1)",
                 )

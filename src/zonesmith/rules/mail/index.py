@@ -10,6 +10,7 @@ scanning each zone's records. A name outside the site is never looked up:
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,6 +18,7 @@ import dns.rdatatype
 
 from zonesmith import presentation
 from zonesmith.model import Record, Site, Zone, is_spf_text
+from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
 
@@ -34,8 +36,13 @@ class MailIndex:
     addressed: set[str] = field(default_factory=set)
     #: names below a zone's apex with NS records
     cuts: set[str] = field(default_factory=set)
-    #: origins of the zones with SPF records
-    spf_zones: set[str] = field(default_factory=set)
+    #: the zones the site rules judge in this view (a zone the same in every view is
+    #: judged in its first, as zone rules are) with SPF records
+    with_spf: list[Zone] = field(default_factory=list)
+    #: the TXT records at _dmarc names of the zones judged in this view
+    dmarc: list[tuple[Zone, Record]] = field(default_factory=list)
+    #: origin -> the zone as the site rules see it (see view_of)
+    views: dict[str, ZoneView] = field(default_factory=dict)
 
     @classmethod
     def of(cls, site: Site, view: str) -> MailIndex:
@@ -58,21 +65,40 @@ class MailIndex:
             if view not in zone.views:
                 continue
             index.zones[zone.origin.lower()] = zone
+            judged = zone.differs_by_view or zone.views[0] == view
+            spf = False
             for record in zone.mail_records():
                 if record[4] is not None and record[4] != view:
                     continue
                 owner, rdtype = record[0].lower(), record[2]
                 if rdtype == T.TXT:
                     index.txt.setdefault(owner, []).append(record)
-                    if is_spf_text(record[3]):
-                        index.spf_zones.add(zone.origin.lower())
+                    spf = spf or is_spf_text(record[3])
+                    if judged and owner.startswith("_dmarc."):
+                        index.dmarc.append((zone, record))
                 elif rdtype == T.MX:
                     index.mx.add(owner)
                 elif rdtype == T.NS:
                     index.cuts.add(owner)
                 else:
                     index.addressed.add(owner)
+            if judged and spf:
+                index.with_spf.append(zone)
         return index
+
+    @staticmethod
+    def each(site: Site) -> Iterator[MailIndex]:
+        """The index of each view some zone is served in."""
+        for view in dict.fromkeys(view for zone in site.zones for view in zone.views):
+            yield MailIndex.of(site, view)
+
+    def view_of(self, zone: Zone) -> ZoneView:
+        """``zone`` as this view serves it, for site rules that read only its mail records
+        and names (unindexed: a zone the cache kept is not unpacked)."""
+        found = self.views.get(zone.origin)
+        if found is None or found.zone is not zone:
+            found = self.views[zone.origin] = ZoneView.unindexed(self.site, zone, self.view)
+        return found
 
     def zone_of(self, name: str) -> Zone | None:
         """The zone of the site that answers for ``name`` in this view; None: outside the site
@@ -92,6 +118,15 @@ class MailIndex:
                 return None
             cut = cut.partition(".")[2] or "."
         return zone
+
+    def encloses(self, name: str) -> bool:
+        """Whether a zone of the site (in this view) is at or above ``name``."""
+        name = name.lower() or "."
+        while name not in self.zones:
+            if name == ".":
+                return False
+            name = name.partition(".")[2] or "."
+        return True
 
     def spf(self, name: str) -> list[Record]:
         """The SPF records at ``name``."""
@@ -127,7 +162,7 @@ def absolute(name: str) -> str:
     return name.rstrip(".").lower() + "."
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def organisational(name: str) -> str:
     """The organisational domain of ``name`` (RFC 7489 3.2, by the Public Suffix List),
     absolute and lower case; a public suffix is its own."""

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.rules.mail.tags import mailto_problem, parse_tags, txt_text
+from zonesmith.rules.mail.kinds import MTA_STS, TLS_RPT, kinds
+from zonesmith.rules.mail.tags import has_version, mailto_problem, parse_tags, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
@@ -52,14 +53,10 @@ def _policy_records(
     """Problems of the records at names starting with ``prefix`` whose version is ``version``:
     (the name, the record, one sentence)."""
     by_name: dict[str, list] = {}
-    for record in view.mail:
-        if record[2] == T.TXT and record[0][: len(prefix)].lower() == prefix:
-            text = txt_text(record)
-            if text.startswith(f"v={version}") and text[len(version) + 2 :].lstrip()[:1] in (
-                "",
-                ";",
-            ):
-                by_name.setdefault(view.label(view.key(record.owner)), []).append((record, text))
+    for record in kinds(view).policies.get(prefix, ()):
+        text = txt_text(record)
+        if has_version(text, version):  # senders discard the others (RFC 8461 3.1)
+            by_name.setdefault(view.label(view.key(record.owner)), []).append((record, text))
     for label, records in by_name.items():
         if len(records) > 1:
             yield label, records[1][0], f"{len(records)} records; senders then use none"
@@ -71,7 +68,7 @@ def _policy_records(
 
 @rule("mta-sts-syntax", Severity.ERROR, "an MTA-STS record senders cannot use")
 def mta_sts_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for label, record, problem in _policy_records(view, "_mta-sts.", "STSv1", sts_problem):
+    for label, record, problem in _policy_records(view, MTA_STS, "STSv1", sts_problem):
         yield _report(
             "mta-sts-syntax",
             record.position,  # type: ignore[attr-defined]
@@ -82,7 +79,7 @@ def mta_sts_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("tls-rpt-syntax", Severity.ERROR, "a TLS-RPT record senders cannot use")
 def tls_rpt_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for label, record, problem in _policy_records(view, "_smtp._tls.", "TLSRPTv1", tlsrpt_problem):
+    for label, record, problem in _policy_records(view, TLS_RPT, "TLSRPTv1", tlsrpt_problem):
         yield _report(
             "tls-rpt-syntax",
             record.position,  # type: ignore[attr-defined]

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.model import Record, Site, is_spf_text
+from zonesmith.model import Record, Site
 from zonesmith.rules.mail.index import MailIndex, absolute
+from zonesmith.rules.mail.kinds import kinds
 from zonesmith.rules.mail.spf_syntax import LOOKUP_TERMS, SpfRecord, parse_spf
 from zonesmith.rules.mail.tags import txt_text
-from zonesmith.rules.registry import _report, rule, zone_views
+from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -22,17 +23,20 @@ MAX_VOID_LOOKUPS = 2
 
 
 def _spf_by_owner(view: ZoneView) -> dict[str, list[Record]]:
-    found: dict[str, list[Record]] = {}
-    for record in view.mail:
-        if record[2] == T.TXT and is_spf_text(record[3]):
-            found.setdefault(view.key(record.owner), []).append(record)
-    return found
+    return kinds(view).spf
 
 
-def _parsed(view: ZoneView) -> Iterator[tuple[str, Record, SpfRecord]]:
-    for key, records in _spf_by_owner(view).items():
-        for record in records:
-            yield key, record, parse_spf(txt_text(record))
+def _parsed(view: ZoneView) -> list[tuple[str, Record, SpfRecord]]:
+    """Each SPF record of the view, read (once per view)."""
+    return view.memo("spf parsed", _read)  # type: ignore[return-value]
+
+
+def _read(view: ZoneView) -> list[tuple[str, Record, SpfRecord]]:
+    return [
+        (key, record, parse_spf(txt_text(record)))
+        for key, records in _spf_by_owner(view).items()
+        for record in records
+    ]
 
 
 @rule("spf-syntax", Severity.ERROR, "an SPF record that receivers cannot read (permerror)")
@@ -161,10 +165,9 @@ def _count(index: MailIndex, owner: str, text: str, path: tuple[str, ...]) -> _C
 
 def _site_records(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, list[Record]]]:
     """Each name of the site with SPF records, with the index of its view."""
-    for zone, view_name in zone_views(site):
-        index = MailIndex.of(site, view_name)
-        if zone.origin.lower() in index.spf_zones:
-            view = ZoneView.unindexed(site, zone, view_name)
+    for index in MailIndex.each(site):
+        for zone in index.with_spf:
+            view = index.view_of(zone)
             for key, records in _spf_by_owner(view).items():
                 yield view, index, key, records
 
