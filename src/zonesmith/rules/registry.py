@@ -29,6 +29,8 @@ class Rule:
 
 
 RULES: list[Rule] = []
+#: rule id -> severity, for _report (a big zone can give a diagnostic per record)
+_SEVERITIES: dict[str, Severity] = {}
 
 
 def rule(rule_id: str, severity: Severity, summary: str, scope: str = "zone") -> Callable:
@@ -37,6 +39,7 @@ def rule(rule_id: str, severity: Severity, summary: str, scope: str = "zone") ->
 
     def register(check: Callable[..., Iterable[Diagnostic]]) -> Callable[..., Iterable[Diagnostic]]:
         RULES.append(Rule(rule_id, severity, summary, scope, check))
+        _SEVERITIES[rule_id] = severity
         return check
 
     return register
@@ -52,7 +55,7 @@ def _choices(name: str, known: Iterable[str], what: str) -> str:
 
 
 def _report(rule_id: str, position: Position, message: str) -> Diagnostic:
-    severity = next(r.severity for r in RULES if r.id == rule_id)
+    severity = _SEVERITIES[rule_id]
     return (
         error(position, rule_id, message)
         if severity is Severity.ERROR

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record
-from zonesmith.rules.mail.kinds import kinds
+from zonesmith.rules.mail.kinds import kinds, only_with
 from zonesmith.rules.mail.tags import parse_tags, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
@@ -87,6 +87,7 @@ def _read(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
 
 
 @rule("dkim-syntax", Severity.ERROR, "a DKIM key record that verifiers cannot use")
+@only_with("dkim")
 def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for record, label, problem, _ in _keys(view):
         if problem:
@@ -99,6 +100,7 @@ def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("dkim-key-too-weak", Severity.ERROR, "a DKIM RSA key shorter than 1,024 bits")
+@only_with("dkim")
 def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
     for record, label, _, bits in _keys(view):
         if bits is not None and bits < _TOO_WEAK:
@@ -111,6 +113,7 @@ def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("dkim-key-short", Severity.WARNING, "a DKIM RSA key shorter than 2,048 bits")
+@only_with("dkim")
 def dkim_key_short(view: ZoneView) -> Iterator[Diagnostic]:
     for record, label, _, bits in _keys(view):
         if bits is not None and _TOO_WEAK <= bits < _STRONG:

@@ -11,7 +11,7 @@ import dns.rdatatype
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, Zone
 from zonesmith.rules.mail.index import MailIndex, absolute, organisational
-from zonesmith.rules.mail.kinds import kinds
+from zonesmith.rules.mail.kinds import kinds, only_with
 from zonesmith.rules.mail.tags import (
     has_version,
     mailto_domain,
@@ -88,6 +88,7 @@ def _text_problem(text: str) -> tuple[str | None, bool]:
 
 
 @rule("dmarc-syntax", Severity.ERROR, "a DMARC record that receivers cannot apply")
+@only_with("dmarc")
 def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for domain, records in kinds(view).dmarc.items():
         for record, text in records:
@@ -104,6 +105,7 @@ def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("dmarc-multiple", Severity.ERROR, "more than one DMARC record at a name")
+@only_with("dmarc")
 def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
     for domain, records in kinds(view).dmarc.items():
         policies = [record for record, text in records if is_dmarc(text)]

@@ -10,7 +10,7 @@ scanning each zone's records. A name outside the site is never looked up:
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -43,6 +43,8 @@ class MailIndex:
     dmarc: list[tuple[Zone, Record]] = field(default_factory=list)
     #: origin -> the zone as the site rules see it (see view_of)
     views: dict[str, ZoneView] = field(default_factory=dict)
+    #: what the site rules derive from the index, by name (see memo)
+    memos: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, site: Site, view: str) -> MailIndex:
@@ -73,7 +75,7 @@ class MailIndex:
                 owner, rdtype = record[0].lower(), record[2]
                 if rdtype == T.TXT:
                     index.txt.setdefault(owner, []).append(record)
-                    spf = spf or is_spf_text(record[3])
+                    spf = spf or not (owner[0] == "_" or "._" in owner) or is_spf_text(record[3])
                     if judged and owner.startswith("_dmarc."):
                         index.dmarc.append((zone, record))
                 elif rdtype == T.MX:
@@ -91,6 +93,13 @@ class MailIndex:
         """The index of each view some zone is served in."""
         for view in dict.fromkeys(view for zone in site.zones for view in zone.views):
             yield MailIndex.of(site, view)
+
+    def memo(self, name: str, make: Callable[[MailIndex], object]) -> object:
+        """What ``make`` derives from this index, made once however many rules ask."""
+        found = self.memos.get(name)
+        if found is None:
+            found = self.memos[name] = make(self)
+        return found
 
     def view_of(self, zone: Zone) -> ZoneView:
         """``zone`` as this view serves it, for site rules that read only its mail records

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import dns.rdatatype
 
+from zonesmith.diagnostics import Diagnostic
 from zonesmith.model import Record, is_spf_text
+from zonesmith.rules.mail.index import MailIndex
 from zonesmith.rules.mail.tags import txt_text
 from zonesmith.rules.zone_view import ZoneView
 
@@ -29,8 +33,17 @@ class MailKinds:
 
 
 def kinds(view: ZoneView) -> MailKinds:
-    """The view's mail records by kind (made once per view)."""
-    return view.memo("mail kinds", _sorted)  # type: ignore[return-value]
+    """The view's mail records by kind (made once per zone and view, for the zone rules and
+    the site rules alike)."""
+    found = view.memos.get("mail kinds")
+    if found is None:
+        index = MailIndex.of(view.site, view.view)
+        per_zone: dict[str, MailKinds] = index.memo("kinds", lambda _: {})  # type: ignore[assignment]
+        found = per_zone.get(view.origin)
+        if found is None:
+            found = per_zone[view.origin] = _sorted(view)
+        view.memos["mail kinds"] = found
+    return found  # type: ignore[return-value]
 
 
 def _sorted(view: ZoneView) -> MailKinds:
@@ -40,7 +53,9 @@ def _sorted(view: ZoneView) -> MailKinds:
             continue
         owner = record[0]
         lower = owner.lower()
-        if is_spf_text(record[3]):
+        underscore = lower[0] == "_" or "._" in lower
+        # a TXT record of mail_records at a name without '_' is an SPF record
+        if not underscore or is_spf_text(record[3]):
             found.spf.setdefault(view.key(owner), []).append(record)
         elif lower.startswith("_dmarc."):
             domain = owner[7:].rstrip(".") or "."
@@ -52,3 +67,16 @@ def _sorted(view: ZoneView) -> MailKinds:
                 if lower.startswith(prefix):
                     found.policies.setdefault(prefix, []).append(record)
     return found
+
+
+def only_with(kind: str) -> Callable[[Callable[[ZoneView], Iterable[Diagnostic]]], Callable]:
+    """A zone rule that reads one kind of mail record (a field of MailKinds), made to skip at
+    once the many views that have none."""
+
+    def wrap(check: Callable[[ZoneView], Iterable[Diagnostic]]) -> Callable:
+        def checked(view: ZoneView) -> Iterable[Diagnostic]:
+            return check(view) if getattr(kinds(view), kind) else ()
+
+        return functools.update_wrapper(checked, check)
+
+    return wrap

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.rules.mail.kinds import MTA_STS, TLS_RPT, kinds
+from zonesmith.rules.mail.kinds import MTA_STS, TLS_RPT, kinds, only_with
 from zonesmith.rules.mail.tags import has_version, mailto_problem, parse_tags, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
@@ -67,6 +67,7 @@ def _policy_records(
 
 
 @rule("mta-sts-syntax", Severity.ERROR, "an MTA-STS record senders cannot use")
+@only_with("policies")
 def mta_sts_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for label, record, problem in _policy_records(view, MTA_STS, "STSv1", sts_problem):
         yield _report(
@@ -78,6 +79,7 @@ def mta_sts_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("tls-rpt-syntax", Severity.ERROR, "a TLS-RPT record senders cannot use")
+@only_with("policies")
 def tls_rpt_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for label, record, problem in _policy_records(view, TLS_RPT, "TLSRPTv1", tlsrpt_problem):
         yield _report(
@@ -89,16 +91,23 @@ def tls_rpt_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("null-mx-mixed", Severity.ERROR, "a null MX beside other MX records")
-def null_mx_mixed(view: ZoneView) -> Iterator[Diagnostic]:
+def null_mx_mixed(view: ZoneView) -> list[Diagnostic]:
+    mx = view.by_type.get(T.MX, ())
+    if len(mx) < 2:
+        return []  # most zones: one MX or none
     by_name: dict[str, list] = {}
-    for record in view.by_type.get(T.MX, ()):
+    for record in mx:
         by_name.setdefault(view.key(record.owner), []).append(record)
+    found = []
     for key, records in by_name.items():
         nulls = [r for r in records if r.data.endswith(" .")]
         if nulls and len(records) > len(nulls):
-            yield _report(
-                "null-mx-mixed",
-                nulls[0].position,
-                f"'{view.label(key)}' has a null MX ('MX 0 .': accepts no mail) and other "
-                f"MX records{view.view_note}; RFC 7505 3 allows it only alone: remove either",
+            found.append(
+                _report(
+                    "null-mx-mixed",
+                    nulls[0].position,
+                    f"'{view.label(key)}' has a null MX ('MX 0 .': accepts no mail) and other "
+                    f"MX records{view.view_note}; RFC 7505 3 allows it only alone: remove either",
+                )
             )
+    return found

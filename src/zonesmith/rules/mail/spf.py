@@ -10,7 +10,7 @@ import dns.rdatatype
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site
 from zonesmith.rules.mail.index import MailIndex, absolute
-from zonesmith.rules.mail.kinds import kinds
+from zonesmith.rules.mail.kinds import kinds, only_with
 from zonesmith.rules.mail.spf_syntax import LOOKUP_TERMS, SpfRecord, parse_spf
 from zonesmith.rules.mail.tags import txt_text
 from zonesmith.rules.registry import _report, rule
@@ -32,14 +32,16 @@ def _parsed(view: ZoneView) -> list[tuple[str, Record, SpfRecord]]:
 
 
 def _read(view: ZoneView) -> list[tuple[str, Record, SpfRecord]]:
+    index = MailIndex.of(view.site, view.view)
     return [
-        (key, record, parse_spf(txt_text(record)))
+        (key, record, _parse(index, txt_text(record)))
         for key, records in _spf_by_owner(view).items()
         for record in records
     ]
 
 
 @rule("spf-syntax", Severity.ERROR, "an SPF record that receivers cannot read (permerror)")
+@only_with("spf")
 def spf_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
         if spf.problems:
@@ -52,6 +54,7 @@ def spf_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("spf-multiple", Severity.ERROR, "more than one SPF record at a name")
+@only_with("spf")
 def spf_multiple(view: ZoneView) -> Iterator[Diagnostic]:
     for key, records in _spf_by_owner(view).items():
         if len(records) > 1:
@@ -68,6 +71,7 @@ def _all_term(spf: SpfRecord) -> str | None:
 
 
 @rule("spf-pass-all", Severity.ERROR, "an SPF record that lets everybody send (+all)")
+@only_with("spf")
 def spf_pass_all(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
         if _all_term(spf) == "+":
@@ -80,6 +84,7 @@ def spf_pass_all(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("spf-neutral-all", Severity.WARNING, "an SPF record that ends in ?all")
+@only_with("spf")
 def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
         if _all_term(spf) == "?":
@@ -92,6 +97,7 @@ def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
 
 
 @rule("spf-ptr", Severity.WARNING, "an SPF record uses the ptr mechanism (deprecated)")
+@only_with("spf")
 def spf_ptr(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
         if any(t.name == "ptr" and t.qualifier for t in spf.terms):
@@ -131,7 +137,7 @@ class _Count:
 
 def _count(index: MailIndex, owner: str, text: str, path: tuple[str, ...]) -> _Count:
     """The lookups of the SPF record ``text`` of ``owner``, reached through ``path``."""
-    spf = parse_spf(text)
+    spf = _parse(index, text)
     count = _Count()
     ends = any(t.name == "all" and t.qualifier for t in spf.terms)
     for term in spf.terms:
@@ -163,6 +169,39 @@ def _count(index: MailIndex, owner: str, text: str, path: tuple[str, ...]) -> _C
     return count
 
 
+def _parse(index: MailIndex, text: str) -> SpfRecord:
+    """An SPF record's text read, once per view however many site rules ask."""
+    parsed: dict[str, SpfRecord] = index.memo("spf parsed", lambda _: {})  # type: ignore[assignment]
+    found = parsed.get(text)
+    if found is None:
+        found = parsed[text] = parse_spf(text)
+    return found
+
+
+#: the count of a record with syntax problems, which receivers never evaluate
+_UNREADABLE = _Count()
+
+
+def _counted(index: MailIndex, record: Record) -> _Count:
+    """The lookups of an SPF record alone at its name: records whose lookup terms are the
+    same (their other terms differ) share one count."""
+    owner, text = absolute(record.owner), txt_text(record)
+    spf = _parse(index, text)
+    if spf.problems:
+        return _UNREADABLE
+    terms = tuple((t.name, t.domain, t.macro) for t in spf.terms if t.name in LOOKUP_TERMS)
+    ends = any(t.name == "all" and t.qualifier for t in spf.terms)
+    own = any(t.domain is None for t in spf.terms if t.name in LOOKUP_TERMS)
+    key = (terms, ends, owner if own else None)
+    shared: dict[tuple, _Count] = index.memo("spf shared counts", lambda _: {})  # type: ignore[assignment]
+    found = shared.get(key)
+    if found is None:
+        found = _count(index, owner, text, (owner,))
+        if not found.loop:  # a loop's message names the record's own name
+            shared[key] = found
+    return found
+
+
 def _site_records(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, list[Record]]]:
     """Each name of the site with SPF records, with the index of its view."""
     for index in MailIndex.each(site):
@@ -172,13 +211,21 @@ def _site_records(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, list[R
                 yield view, index, key, records
 
 
-def _site_spf(site: Site) -> Iterator[tuple[ZoneView, str, Record, _Count]]:
-    """Each SPF record of the site that is alone at its name, with its lookups counted."""
+def _site_spf(site: Site) -> list[tuple[ZoneView, str, Record, _Count]]:
+    """Each readable SPF record of the site that is alone at its name, with its lookups
+    counted (once per site however many rules ask)."""
+    counted = []
     for view, index, key, records in _site_records(site):
+        counts: dict[Record, _Count] = index.memo("spf counts", lambda _: {})  # type: ignore[assignment]
         if len(records) == 1:
-            owner = absolute(records[0].owner)
-            counted = _count(index, owner, txt_text(records[0]), (owner,))
-            yield view, key, records[0], counted
+            record = records[0]
+            count = counts.get(record)
+            if count is None:
+                count = counts[record] = _counted(index, record)
+            if count is _UNREADABLE:
+                continue  # receivers stop at the syntax (spf-syntax)
+            counted.append((view, key, record, count))
+    return counted
 
 
 def _unchecked_note(count: _Count) -> str:
@@ -227,7 +274,7 @@ def spf_void_lookups(site: Site) -> Iterator[Diagnostic]:
 def spf_include_missing(site: Site) -> Iterator[Diagnostic]:
     for view, index, key, records in _site_records(site):
         for record in records:
-            for term in parse_spf(txt_text(record)).terms:
+            for term in _parse(index, txt_text(record)).terms:
                 if term.name not in ("include", "redirect") or term.macro or not term.domain:
                     continue
                 target = absolute(term.domain)
@@ -247,9 +294,9 @@ def _included(site: Site) -> set[str]:
     """The names SPF records of the site include or redirect to: not sender domains."""
     return {
         absolute(term.domain)
-        for _, _, _, records in _site_records(site)
+        for _, index, _, records in _site_records(site)
         for record in records
-        for term in parse_spf(txt_text(record)).terms
+        for term in _parse(index, txt_text(record)).terms
         if term.name in ("include", "redirect") and term.domain and not term.macro
     }
 
@@ -267,7 +314,7 @@ def spf_no_mail_domain(site: Site) -> Iterator[Diagnostic]:
         if owner.startswith("_") or index.has_mx(owner) or owner in index.addressed:
             continue  # an underscore name is a policy's, not a sender's (RFC 8552)
         for record in records:
-            spf = parse_spf(txt_text(record))
+            spf = _parse(index, txt_text(record))
             if spf.problems or _sends_nothing(spf):
                 continue
             if included is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 MECHANISMS = ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
 #: the terms that cost a DNS lookup (RFC 7208 4.6.4)
@@ -72,6 +73,10 @@ def _domain_spec(text: str) -> str | None:
     """Why ``text`` is not a domain-spec (None: it is)."""
     if not text:
         return "a domain is missing"
+    if "%" not in text and _LITERAL.match(text):  # no macro: a plain name
+        last = text.rstrip(".").rpartition(".")
+        if last[1] and _TOPLABEL.match(last[2]):
+            return None
     problem = _macro_string(text)
     if problem:
         return problem
@@ -158,25 +163,26 @@ def parse_spf(text: str) -> SpfRecord:
     for word in words[1:]:
         if not word:
             continue  # several spaces between terms are allowed
-        name, equals, value = word.partition("=")
-        if equals and _NAME.match(name) and ":" not in name and "/" not in name:
-            lower = name.lower()
-            if record.modifier(lower) and lower in ("redirect", "exp"):
-                record.problems.append(f"modifier '{lower}=' is given twice")
-                continue
-            if lower in ("redirect", "exp"):
-                problem = _domain_spec(value)
-                record.terms.append(Term("", lower, value, value, "%" in value))
-            else:
-                problem = _macro_string(value)
-                record.terms.append(Term("", lower, value))
-            if problem:
-                record.problems.append(f"'{word}': {problem}")
+        term, problem = _term(word)
+        once = term is not None and not term.qualifier and term.name in ("redirect", "exp")
+        if once and record.modifier(term.name):  # type: ignore[union-attr]
+            record.problems.append(f"modifier '{term.name}=' is given twice")  # type: ignore[union-attr]
             continue
-        qualifier = word[0] if word[0] in _QUALIFIERS else "+"
-        term, problem = _mechanism(qualifier, word[1:] if word[0] in _QUALIFIERS else word)
         if term is not None:
             record.terms.append(term)
         if problem:
             record.problems.append(problem if word in problem else f"'{word}': {problem}")
     return record
+
+
+@lru_cache(maxsize=65536)
+def _term(word: str) -> tuple[Term | None, str | None]:
+    """One term read, and its problem (terms repeat across a site's records: read once)."""
+    name, equals, value = word.partition("=")
+    if equals and _NAME.match(name) and ":" not in name and "/" not in name:
+        lower = name.lower()
+        if lower in ("redirect", "exp"):
+            return Term("", lower, value, value, "%" in value), _domain_spec(value)
+        return Term("", lower, value), _macro_string(value)
+    qualifier = word[0] if word[0] in _QUALIFIERS else "+"
+    return _mechanism(qualifier, word[1:] if word[0] in _QUALIFIERS else word)
