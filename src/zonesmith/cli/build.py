@@ -18,6 +18,7 @@ from zonesmith.cli.common import (
 from zonesmith.diagnostics import SiteError, summary
 from zonesmith.output.cache import ZoneCache
 from zonesmith.pipeline import build_site, check_site
+from zonesmith.rules.mail import not_checked
 
 
 @click.command()
@@ -31,7 +32,13 @@ def check(site: Path, as_json: bool, no_cache: bool) -> None:
     failed = any(d.is_error for d in diagnostics)
     cache.save(loaded.zones, collect=not failed)
     if as_json:
-        _json({"ok": not failed, "diagnostics": [d.as_json() for d in diagnostics]})
+        _json(
+            {
+                "ok": not failed,
+                "diagnostics": [d.as_json() for d in diagnostics],
+                "not_checked": not_checked(loaded),
+            }
+        )
     else:
         report = Report()
         report.diagnostics(diagnostics)

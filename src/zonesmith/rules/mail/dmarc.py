@@ -152,13 +152,9 @@ def dmarc_no_org_policy(site: Site) -> Iterator[Diagnostic]:
             )
 
 
-@rule(
-    "dmarc-report-unauthorized",
-    Severity.WARNING,
-    "DMARC reports go to another domain of the site that does not accept them",
-    "site",
-)
-def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
+def _report_uris(site: Site) -> Iterator[tuple[MailIndex, Zone, str, Record, str, str]]:
+    """Each mailto: report address of the site's DMARC records: the index, zone, domain and
+    record it is given in, its tag (rua or ruf) and its domain (absolute)."""
     for index, zone, domain, record, text in _site_dmarc(site):
         if "ru" not in text:
             continue  # no rua= or ruf=
@@ -166,22 +162,36 @@ def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
         if problem:
             continue
         for tag, value in pairs:
-            if tag not in ("rua", "ruf"):
-                continue
-            for uri in report_uris(value):
-                if mailto_problem(uri):
-                    continue
-                dest = mailto_domain(uri)
-                if index.zone_of(dest) is None or organisational(dest) == organisational(domain):
-                    continue
-                names = (f"{domain}_report._dmarc.{dest}", f"*._report._dmarc.{dest}")
-                if any(is_dmarc(txt_text(r)) for n in names for r in index.txt_at(n)):
-                    continue
-                note = index.view_of(zone).view_note
-                yield _report(
-                    "dmarc-report-unauthorized",
-                    record.position,
-                    f"DMARC record of '{domain[:-1]}' sends {tag} reports to '{dest[:-1]}', "
-                    f"which does not accept them{note}; receivers send none until "
-                    f"'{domain}_report._dmarc.{dest[:-1]}' has TXT \"v=DMARC1\" (RFC 7489 7.1)",
-                )
+            if tag in ("rua", "ruf"):
+                for uri in report_uris(value):
+                    if not mailto_problem(uri):
+                        yield index, zone, domain, record, tag, mailto_domain(uri)
+
+
+def report_destinations(site: Site) -> Iterator[tuple[MailIndex, str]]:
+    """The domain of each report address of the site's DMARC records, with its view's index."""
+    for index, _, _, _, _, dest in _report_uris(site):
+        yield index, dest
+
+
+@rule(
+    "dmarc-report-unauthorized",
+    Severity.WARNING,
+    "DMARC reports go to another domain of the site that does not accept them",
+    "site",
+)
+def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
+    for index, zone, domain, record, tag, dest in _report_uris(site):
+        if index.zone_of(dest) is None or organisational(dest) == organisational(domain):
+            continue
+        names = (f"{domain}_report._dmarc.{dest}", f"*._report._dmarc.{dest}")
+        if any(is_dmarc(txt_text(r)) for n in names for r in index.txt_at(n)):
+            continue
+        note = index.view_of(zone).view_note
+        yield _report(
+            "dmarc-report-unauthorized",
+            record.position,
+            f"DMARC record of '{domain[:-1]}' sends {tag} reports to '{dest[:-1]}', "
+            f"which does not accept them{note}; receivers send none until "
+            f"'{domain}_report._dmarc.{dest[:-1]}' has TXT \"v=DMARC1\" (RFC 7489 7.1)",
+        )

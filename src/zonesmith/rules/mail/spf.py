@@ -211,7 +211,7 @@ def _site_records(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, list[R
                 yield view, index, key, records
 
 
-def _site_spf(site: Site) -> list[tuple[ZoneView, str, Record, _Count]]:
+def site_spf(site: Site) -> list[tuple[ZoneView, str, Record, _Count]]:
     """Each readable SPF record of the site that is alone at its name, with its lookups
     counted (once per site however many rules ask)."""
     counted = []
@@ -237,7 +237,7 @@ def _unchecked_note(count: _Count) -> str:
 
 @rule("spf-lookups", Severity.ERROR, "an SPF record needs more than 10 DNS lookups", "site")
 def spf_lookups(site: Site) -> Iterator[Diagnostic]:
-    for view, key, record, count in _site_spf(site):
+    for view, key, record, count in site_spf(site):
         if count.loop:
             yield _report(
                 "spf-lookups",
@@ -258,7 +258,7 @@ def spf_lookups(site: Site) -> Iterator[Diagnostic]:
 
 @rule("spf-void-lookups", Severity.ERROR, "an SPF record makes more than 2 void lookups", "site")
 def spf_void_lookups(site: Site) -> Iterator[Diagnostic]:
-    for view, key, record, count in _site_spf(site):
+    for view, key, record, count in site_spf(site):
         if count.voids > MAX_VOID_LOOKUPS:
             yield _report(
                 "spf-void-lookups",
@@ -288,6 +288,16 @@ def spf_include_missing(site: Site) -> Iterator[Diagnostic]:
                     f"of the site has no SPF record{view.view_note}; receivers fail SPF "
                     "(permerror, RFC 7208 5.2): add the record or remove the term",
                 )
+
+
+def named_domains(site: Site) -> Iterator[tuple[MailIndex, str]]:
+    """Each domain the lookup terms of the site's SPF records name (not those made by
+    macros, which are known only when mail arrives), with its view's index."""
+    for _, index, _, records in _site_records(site):
+        for record in records:
+            for term in _parse(index, txt_text(record)).terms:
+                if term.name in LOOKUP_TERMS and term.domain and not term.macro:
+                    yield index, absolute(term.domain)
 
 
 def _included(site: Site) -> set[str]:
