@@ -10,7 +10,7 @@ import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.rules.mail.kinds import MTA_STS, TLS_RPT, kinds, only_with
-from zonesmith.rules.mail.tags import has_version, mailto_problem, parse_tags, txt_text
+from zonesmith.rules.mail.tags import has_version, mailto_problem, required_tag, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
@@ -20,29 +20,19 @@ _STS_ID = re.compile(r"[A-Za-z0-9]{1,32}\Z")
 
 def sts_problem(text: str) -> str | None:
     """Why an ``_mta-sts`` record is invalid (None: it is not)."""
-    pairs, problem = parse_tags(text)
-    if problem:
-        return problem
-    tags = dict(pairs)
-    if "id" not in tags:
-        return "id= is required"
-    if not _STS_ID.match(tags["id"]):
-        return f"id={tags['id']} is not 1 to 32 letters and digits"
-    return None
+    problem, value = required_tag(text, "id")
+    if problem is None and not _STS_ID.match(value):
+        return f"id={value} is not 1 to 32 letters and digits"
+    return problem
 
 
 def tlsrpt_problem(text: str) -> str | None:
     """Why an ``_smtp._tls`` record is invalid (None: it is not)."""
-    pairs, problem = parse_tags(text)
+    problem, value = required_tag(text, "rua")
     if problem:
         return problem
-    tags = dict(pairs)
-    if "rua" not in tags:
-        return "rua= is required"
-    for uri in (u.strip() for u in tags["rua"].split(",")):
-        if uri[:8].lower() == "https://":
-            continue
-        if mailto_problem(uri):
+    for uri in (u.strip() for u in value.split(",")):
+        if uri[:8].lower() != "https://" and mailto_problem(uri):
             return f"rua: '{uri}' is not a mailto: or https: URI"
     return None
 
@@ -66,28 +56,41 @@ def _policy_records(
                 yield label, record, problem
 
 
+def _policy_problems(
+    view: ZoneView,
+    rule_id: str,
+    kind: tuple[str, str, str],
+    problem_of: Callable[[str], str | None],
+) -> Iterator[Diagnostic]:
+    """The rule ``rule_id`` on the records of one kind: (owner prefix, version, what the
+    record is called), each problem said with what senders then do."""
+    prefix, version, what = kind
+    consequence = _CONSEQUENCES[prefix]
+    for label, record, problem in _policy_records(view, prefix, version, problem_of):
+        yield _report(
+            rule_id,
+            record.position,  # type: ignore[attr-defined]
+            f"{what} record '{label}'{view.view_note}: {problem}; {consequence}",
+        )
+
+
+_CONSEQUENCES = {
+    MTA_STS: "senders act as if there were no policy (RFC 8461 3.1)",
+    TLS_RPT: "senders send no reports (RFC 8460 3)",
+}
+
+
 @rule("mta-sts-syntax", Severity.ERROR, "an MTA-STS record senders cannot use")
 @only_with("policies")
 def mta_sts_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for label, record, problem in _policy_records(view, MTA_STS, "STSv1", sts_problem):
-        yield _report(
-            "mta-sts-syntax",
-            record.position,  # type: ignore[attr-defined]
-            f"MTA-STS record '{label}'{view.view_note}: {problem}; senders act as if there "
-            "were no policy (RFC 8461 3.1)",
-        )
+    return _policy_problems(view, "mta-sts-syntax", (MTA_STS, "STSv1", "MTA-STS"), sts_problem)
 
 
 @rule("tls-rpt-syntax", Severity.ERROR, "a TLS-RPT record senders cannot use")
 @only_with("policies")
 def tls_rpt_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for label, record, problem in _policy_records(view, TLS_RPT, "TLSRPTv1", tlsrpt_problem):
-        yield _report(
-            "tls-rpt-syntax",
-            record.position,  # type: ignore[attr-defined]
-            f"TLS-RPT record '{label}'{view.view_note}: {problem}; senders send no reports "
-            "(RFC 8460 3)",
-        )
+    kind = (TLS_RPT, "TLSRPTv1", "TLS-RPT")
+    return _policy_problems(view, "tls-rpt-syntax", kind, tlsrpt_problem)
 
 
 @rule("null-mx-mixed", Severity.ERROR, "a null MX beside other MX records")

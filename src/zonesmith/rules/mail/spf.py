@@ -66,34 +66,31 @@ def spf_multiple(view: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
-def _all_term(spf: SpfRecord) -> str | None:
-    return next((t.qualifier for t in spf.terms if t.name == "all" and t.qualifier), None)
+def _ending_in(view: ZoneView, rule_id: str, qualifier: str, why: str) -> Iterator[Diagnostic]:
+    """``rule_id`` on each SPF record whose 'all' has ``qualifier``, saying ``why`` it is bad."""
+    for key, record, spf in _parsed(view):
+        ending = next((t.qualifier for t in spf.terms if t.name == "all" and t.qualifier), None)
+        if ending == qualifier:
+            yield _report(
+                rule_id,
+                record.position,
+                f"SPF record of '{view.label(key)}' ends in '{qualifier}all'{view.view_note}: "
+                f"{why}",
+            )
 
 
 @rule("spf-pass-all", Severity.ERROR, "an SPF record that lets everybody send (+all)")
 @only_with("spf")
 def spf_pass_all(view: ZoneView) -> Iterator[Diagnostic]:
-    for key, record, spf in _parsed(view):
-        if _all_term(spf) == "+":
-            yield _report(
-                "spf-pass-all",
-                record.position,
-                f"SPF record of '{view.label(key)}' ends in '+all'{view.view_note}: any host on "
-                "the Internet may send its mail; end it in '-all' or '~all'",
-            )
+    why = "any host on the Internet may send its mail; end it in '-all' or '~all'"
+    return _ending_in(view, "spf-pass-all", "+", why)
 
 
 @rule("spf-neutral-all", Severity.WARNING, "an SPF record that ends in ?all")
 @only_with("spf")
 def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
-    for key, record, spf in _parsed(view):
-        if _all_term(spf) == "?":
-            yield _report(
-                "spf-neutral-all",
-                record.position,
-                f"SPF record of '{view.label(key)}' ends in '?all'{view.view_note}: it says "
-                "nothing about other hosts, so forged mail passes as neutral; use '~all' or '-all'",
-            )
+    why = "it says nothing of other hosts, so forged mail passes as neutral; use '~all' or '-all'"
+    return _ending_in(view, "spf-neutral-all", "?", why)
 
 
 @rule("spf-ptr", Severity.WARNING, "an SPF record uses the ptr mechanism (deprecated)")

@@ -68,6 +68,15 @@ def parse_tags(text: str) -> tuple[list[tuple[str, str]], str | None]:
     return pairs, None
 
 
+def required_tag(text: str, tag: str) -> tuple[str | None, str]:
+    """Why a tag list lacks ``tag`` or cannot be read (None: it has it), and its value."""
+    pairs, problem = parse_tags(text)
+    if problem:
+        return problem, ""
+    value = dict(pairs).get(tag)
+    return (f"{tag}= is required", "") if value is None else (None, value)
+
+
 def is_domain(text: str) -> bool:
     """Whether ``text`` is a domain name of labels (a trailing dot allowed)."""
     labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
