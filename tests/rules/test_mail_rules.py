@@ -179,7 +179,7 @@ def test_void_lookups_count_names_of_the_site_without_records(tmp_path: Path) ->
 def test_the_record_of_a_name_that_sends_no_mail_is_silent(tmp_path: Path) -> None:
     zones = {
         "example.com": spf_at_apex("v=spf1 mx include:_spf.example.com -all")
-        + "www: 'TXT \"v=spf1 -all\"'\n"  # RFC 7208 10.1.2
+        + "www: 'TXT \"v=spf1 -all exp=explain._spf.example.com\"'\n"  # RFC 7208 10.1.2
         + "printer: [A 192.0.2.9, 'TXT \"v=spf1 a -all\"']\n"
         + "_spf: 'TXT \"v=spf1 ip4:192.0.2.0/24 -all\"'\n"
         + "spf2: 'TXT \"v=spf1 ip4:198.51.100.0/24 -all\"'\n"

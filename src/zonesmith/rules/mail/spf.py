@@ -109,7 +109,8 @@ def spf_ptr(view: ZoneView) -> Iterator[Diagnostic]:
 def _sends_nothing(spf: SpfRecord) -> bool:
     """Whether a record authorizes no host: only 'all' that fails (the record of a name that
     sends no mail, RFC 7208 10.1.2), or no mechanism at all."""
-    return all(t.name == "all" and t.qualifier in "-~" for t in spf.terms if t.name != "exp")
+    judged = (t for t in spf.terms if t.qualifier or t.name == "redirect")  # not exp=, unknown
+    return all(t.name == "all" and t.qualifier in "-~" for t in judged)
 
 
 @dataclass
