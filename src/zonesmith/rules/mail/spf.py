@@ -141,6 +141,8 @@ def _count(index: MailIndex, owner: str, text: str, path: tuple[str, ...]) -> _C
     for term in spf.terms:
         if term.name not in LOOKUP_TERMS or (term.name == "redirect" and ends):
             continue
+        if count.lookups > MAX_LOOKUPS:
+            break  # receivers stop here (permerror): so does the count, however wide the includes
         count.lookups += 1
         if term.name == "ptr":
             continue  # answered by the client's address: unknown before mail arrives
@@ -229,8 +231,8 @@ def site_spf(site: Site) -> list[tuple[ZoneView, str, Record, _Count]]:
 def _unchecked_note(count: _Count) -> str:
     if not count.unchecked:
         return ""
-    names = ", ".join(sorted(set(count.unchecked))[:3])
-    return f" (at least: {names} outside the site not checked)"
+    names = ", ".join(sorted({name.rstrip(".") for name in count.unchecked if name})[:3])
+    return f"; more in {names}, outside the site, not checked"
 
 
 @rule("spf-lookups", Severity.ERROR, "an SPF record needs more than 10 DNS lookups", "site")
@@ -247,10 +249,10 @@ def spf_lookups(site: Site) -> Iterator[Diagnostic]:
             yield _report(
                 "spf-lookups",
                 record.position,
-                f"SPF record of '{view.label(key)}' makes {count.lookups} DNS lookups"
-                f"{_unchecked_note(count)}{view.view_note}, includes followed; receivers allow "
-                f"{MAX_LOOKUPS} and then fail SPF (permerror, RFC 7208 4.6.4): replace includes "
-                "and a/mx with ip4:/ip6: where you can",
+                f"SPF record of '{view.label(key)}' needs more than {MAX_LOOKUPS} DNS lookups "
+                f"({count.lookups} counted{_unchecked_note(count)}, includes followed)"
+                f"{view.view_note}; receivers then fail SPF (permerror, RFC 7208 4.6.4): "
+                "replace includes and a/mx with ip4:/ip6: where you can",
             )
 
 
