@@ -122,10 +122,17 @@ def _site_dmarc(site: Site) -> Iterator[tuple[MailIndex, Zone, str, Record, str]
     """Each DMARC policy record of the site: its view's index, its zone, its domain
     (absolute), the record and its text."""
     for index in MailIndex.each(site):
-        for zone, record in index.dmarc:
-            text = txt_text(record)
-            if is_dmarc(text):
-                yield index, zone, absolute(record[0][7:]), record, text
+        for zone, domain, record, text in index.memo("dmarc", _policies):  # type: ignore[attr-defined]
+            yield index, zone, domain, record, text
+
+
+def _policies(index: MailIndex) -> list[tuple[Zone, str, Record, str]]:
+    found = []
+    for zone, record in index.dmarc:
+        text = txt_text(record)
+        if is_dmarc(text):
+            found.append((zone, absolute(record[0][7:]), record, text))
+    return found
 
 
 @rule(
