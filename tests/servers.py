@@ -98,6 +98,17 @@ def free_port(address: str = "127.0.0.1", attempts: int = 50) -> int:
     raise AssertionError(f"no free UDP+TCP port on {address} after {attempts} attempts")
 
 
+def free_ports(names: Sequence[str], address: str = "127.0.0.1") -> dict[str, int]:
+    """A distinct free port (see :func:`free_port`) for each of ``names``."""
+    ports: dict[str, int] = {}
+    for name in names:
+        port = free_port(address)
+        while port in ports.values():
+            port = free_port(address)
+        ports[name] = port
+    return ports
+
+
 # --------------------------------------------------------------------------- queries
 
 
@@ -143,6 +154,14 @@ def query(
         f"no answer to {name} {rdtype} from {address}#{port} (source {source}, "
         f"{'TCP' if tcp else 'UDP'}) after {attempts} attempts: {last!r}"
     )
+
+
+def soa_serial(zone: str, address: str, port: int) -> int | None:
+    """The serial of ``zone``'s SOA the server serves (over TCP), or None."""
+    response = query(zone, "SOA", address, port, tcp=True)
+    if response.rcode() != dns.rcode.NOERROR or not response.answer:
+        return None
+    return response.answer[0][0].serial
 
 
 def answers(response: dns.message.Message, rdtype: str = "A") -> list[str]:

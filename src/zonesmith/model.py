@@ -323,6 +323,21 @@ class Zone:
             return known
         return apex_ns_of(self.records, self.origin)
 
+    def links(self) -> tuple[Record, ...]:
+        """The records whose targets the site rules follow into other zones (see links_of).
+
+        Records from the cache keep them beside the others, as the apex NS.
+        """
+        known = getattr(self.records, "links", None)
+        if known is not None:
+            return known
+        if self.differs_by_view:
+            return links_of(self.records, self.origin)
+        # Every view sees every record: the index the zone rules made has them.
+        by_name, by_type = self.index("")
+        linking = [r for rdtype in LINK_TYPES for r in by_type.get(rdtype, ())]
+        return links_of(linking, self.origin, by_name)
+
     def mail_records(self) -> tuple[Record, ...]:
         """The records the site-wide mail rules read (see :func:`mail_records_of`).
 
@@ -457,6 +472,9 @@ class Site:
     sets: tuple[str, ...] = field(default=())
     deploy: DeploySettings = DeploySettings()
     dnssec_policies: tuple[DnssecPolicy, ...] = ()
+    #: Names that send mail (``mail-senders:``), absolute lower-case text: their
+    #: reverse records are checked as those of MX targets are.
+    mail_senders: tuple[Reference, ...] = ()
 
     @cached_property
     def policies_by_name(self) -> dict[str, DnssecPolicy]:
@@ -645,6 +663,52 @@ def mail_records_of(records: Sequence[Record], origin: str) -> tuple[Record, ...
         addresses = (dns.rdatatype.A, dns.rdatatype.AAAA)
         chosen += (r for r in records if r[2] in addresses and r[0].lower() in spf_owners)
     return tuple(chosen)
+
+
+#: Types whose RDATA is one name a client looks up next: MX, SRV, NS and CNAME targets.
+LINK_TYPES = frozenset({dns.rdatatype.MX, dns.rdatatype.SRV, dns.rdatatype.NS, dns.rdatatype.CNAME})
+
+
+def link_target(record: Record) -> str:
+    """The name an MX, SRV, NS or CNAME record points at (its RDATA's last field)."""
+    return record[3].rpartition(" ")[2]
+
+
+def links_of(
+    records: Sequence[Record], origin: str, by_name: dict[str, Sequence[Record]] | None = None
+) -> tuple[Record, ...]:
+    """The records of a zone whose targets may be in another zone: every MX (mail hosts
+    are followed to their reverse records) and NS (their servers are judged), the SRV
+    and CNAME records whose target is outside the zone or at or below a delegation of
+    it, and the address records of the mail hosts its MX records name in it.
+
+    With ``by_name`` (the zone's index by name key), ``records`` need only be those of
+    the MX, SRV, NS and CNAME types.
+    """
+    link_types = LINK_TYPES
+    mx = dns.rdatatype.MX
+    ns = dns.rdatatype.NS
+    a, aaaa = dns.rdatatype.A, dns.rdatatype.AAAA
+    apex = origin.lower()
+    suffix = "." + apex if apex != "." else "."
+    found = [r for r in records if r[2] in link_types]
+    cuts = tuple("." + r[0].lower() for r in found if r[2] == ns and r[0].lower() != apex)
+
+    def outward(record: Record) -> bool:
+        target = "." + link_target(record).lower()
+        if not (target.endswith(suffix) or target[1:] == apex):
+            return True
+        return any(target.endswith(cut) for cut in cuts)
+
+    linked = [r for r in found if r[2] == mx or r[2] == ns or outward(r)]
+    hosts = {link_target(r).lower() for r in found if r[2] == mx and not outward(r)}
+    if hosts and by_name is None:
+        linked += [r for r in records if (r[2] == a or r[2] == aaaa) and r[0].lower() in hosts]
+    elif hosts and by_name is not None:
+        for host in hosts:
+            at_host = by_name.get(name_key(host, origin), ())
+            linked += [r for r in at_host if r[2] == a or r[2] == aaaa]
+    return tuple(linked)
 
 
 def group_by_type(records: Iterable[Record]) -> dict[int, list[Record]]:

@@ -93,21 +93,21 @@ def test_a_missing_plan_file_is_one_sentence(tmp_path: Path) -> None:
     )
 
 
-def test_a_signed_zone_is_refused_at_its_line_and_nothing_is_installed(tmp_path: Path) -> None:
+def test_a_signed_zone_is_planned_with_its_signer_and_its_algorithm_recorded(
+    tmp_path: Path,
+) -> None:
     text = SITE.format(port=free_port(), control=free_port(), path=tmp_path / "srv/ns1", extra="")
     text = text.replace("  example.com: {}", "  example.com: {dnssec: signed}")
     root = write_site(
         tmp_path / "site", "dnssec-policies:\n  signed: {}\n" + text, {"example.com.yaml": ZONE}
     )
-    for command in ("plan", "apply"):
-        result = (
-            zonesmith(command, root, "--yes") if command == "apply" else zonesmith(command, root)
-        )
-        assert result.returncode == 1, result.stdout + result.stderr
-        output = result.stdout + result.stderr
-        assert "Traceback" not in output
-        assert "zonesmith.yaml:10:3: error: [dnssec-not-deployable]" in output, output
-    assert not (tmp_path / "srv").exists()
+    result = zonesmith("plan", root)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "dnssec: example.com is signed by ns1 (ECDSAP256SHA256)" in result.stdout
+    assert "0 gate(s)" in result.stdout  # a zone signed from its first deploy: no DS anywhere yet
+    assert zonesmith("apply", root, "--yes").returncode == 0
+    deployed = json.loads((tmp_path / "srv/ns1/zonesmith-deployed.json").read_text())
+    assert deployed["signed"] == {"default/example.com": "ECDSAP256SHA256"}
 
 
 class Terminal:

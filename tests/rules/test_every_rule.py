@@ -460,6 +460,79 @@ CASES: dict[str, tuple[Site, Site]] = {
     ),
 }
 
+MAIL_ZONE = "'@': [NS ns1.example.com., MX 10 mail]\nns1: A 192.0.2.1\nmail: A 192.0.2.25\n"
+#: example.com with a reverse zone for 192.0.2.0/24 whose records are ``reverse``
+REVERSE_ZONES = "  example.com: {}\n  2.0.192.in-addr.arpa: {}\n"
+
+
+def reverse(ptrs: str, **site: str) -> Site:
+    site.setdefault("records", MAIL_ZONE)
+    reverse_zone = "'@': NS ns1.example.com.\n" + ptrs
+    return Site(
+        zones=REVERSE_ZONES, files={"zones/2.0.192.in-addr.arpa.yaml": reverse_zone}, **site
+    )
+
+
+def child(parent_records: str, child_records: str, **site: str) -> Site:
+    """example.com and its child zone sub.example.com, both in the site."""
+    return Site(
+        records=ZONE + parent_records,
+        zones="  example.com: {}\n  sub.example.com: {}\n",
+        files={"zones/sub.example.com.yaml": child_records},
+        **site,
+    )
+
+
+TWO_PRIMARIES = PRIMARY + "  ns2: {software: bind, role: primary, address: 192.0.2.2}\n"
+LAME = "'@': [NS ns1.example.com., NS ns2.example.com.]\nns1: A 192.0.2.1\nns2: A 192.0.2.2\n"
+
+#: the rules that follow names across the zones of the site
+CASES |= {
+    "mx-target-address": (apex("MX 10 192.0.2.25"), apex("MX 10 mail", "mail: A 192.0.2.25\n")),
+    "srv-target-address": (
+        records("_sip._tcp: SRV 0 5 5060 192.0.2.5.\n"),
+        records("_sip._tcp: SRV 0 5 5060 sip\nsip: A 192.0.2.5\n"),
+    ),
+    "dangling-cname": (
+        records("www: CNAME web\n"),
+        records("www: CNAME web\nweb: A 192.0.2.80\n"),
+    ),
+    "reverse-mismatch": (
+        reverse("25: PTR www.example.com.\n"),
+        reverse("25: PTR mail.example.com.\n"),
+    ),
+    "mail-sender-outside-site": (
+        Site(extra="mail-senders: [mail.example.org]\n"),
+        Site(extra="mail-senders: [ns1.example.com]\n"),
+    ),
+    "delegation-ns-mismatch": (
+        child("sub: NS ns2.example.com.\nns2: A 192.0.2.2\n", "'@': NS ns1.example.com.\n"),
+        child("sub: NS ns1.example.com.\n", "'@': NS ns1.example.com.\n"),
+    ),
+    "glue-mismatch": (
+        child(
+            "sub: NS ns.sub.example.com.\nns.sub: A 192.0.2.20\n",
+            "'@': NS ns.sub.example.com.\nns: A 192.0.2.21\n",
+        ),
+        child(
+            "sub: NS ns.sub.example.com.\nns.sub: A 192.0.2.20\n",
+            "'@': NS ns.sub.example.com.\nns: A 192.0.2.20\n",
+        ),
+    ),
+    "lame-delegation": (
+        Site(
+            servers=TWO_PRIMARIES,
+            zones="  example.com: {servers: [ns1]}\n",
+            records=LAME,
+        ),
+        Site(servers=TWO_PRIMARIES, records=LAME),
+    ),
+    "bad-caa": (
+        apex("'CAA 0 iodef \"security@example.com\"'"),
+        apex("'CAA 0 iodef \"mailto:security@example.com\"'"),
+    ),
+}
+
 
 def rules_reported(site: Site, root: Path) -> set[str]:
     _, diagnostics = check_site(site.write(root))

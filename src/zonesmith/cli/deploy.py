@@ -69,6 +69,12 @@ class DeployReport(Report):
                 self.styled(f"    drift: {line}", "yellow")
             for line in zone.lines:
                 self.diff_line(line)
+        from zonesmith.deploy.gates import signing_note
+
+        for signing in server.signed:
+            note = signing_note(server.server, signing)
+            if note is not None:
+                self.styled(f"  dnssec: {note}", "yellow" if signing.changes else None)
         for change in server.files:
             self.line(f"  file {change.path}: {change.kind}")
             for line in change.diff:

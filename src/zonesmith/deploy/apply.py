@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
+import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zonesmith.compile.serials import STATE_FILE
+from zonesmith.compile.serials import STATE_FILE, serial_gt
 from zonesmith.deploy import journal, remote_sh
-from zonesmith.deploy.build import ServerFiles, zone_key
+from zonesmith.deploy.build import ServerFiles, signed_policy, zone_key
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.install import Target
 from zonesmith.deploy.observe import Question
 from zonesmith.deploy.plan import Plan, ServerPlan
 from zonesmith.deploy.planner import Planned, transfer_key, tsig_for
-from zonesmith.deploy.verify import Expect, primary_matches, wait_for_serials
+from zonesmith.deploy.verify import (
+    Expect,
+    primary_matches,
+    signed_primary_matches,
+    wait_for_serials,
+)
 from zonesmith.drivers import OutputFile
 from zonesmith.drivers.command import Command
 from zonesmith.own_files import write_atomically
@@ -109,8 +117,11 @@ def restore(target: Target, plan: ServerPlan, outcome: Outcome) -> None:
         outcome.detail = f"{outcome.detail}; restoring {outcome.release} failed: {problem}"
 
 
-def expectations(planned: Planned, plan: ServerPlan) -> list[tuple[Expect, ServerFiles]]:
-    """What a server of the plan must serve once applied."""
+def expectations(
+    planned: Planned, plan: ServerPlan, signed: Mapping[str, int] | None = None
+) -> list[tuple[Expect, ServerFiles]]:
+    """What a server of the plan must serve once applied; ``signed`` (zone_key -> the
+    serial its signer was verified serving) raises a signed zone's serial to the signer's."""
     entry = planned.build.servers[plan.server]
     server = entry.server
     found = []
@@ -119,17 +130,26 @@ def expectations(planned: Planned, plan: ServerPlan) -> list[tuple[Expect, Serve
         if skip or change.kind == "removed" or change.new_serial is None:
             continue
         key = zone_key(change.view, change.zone)
+        serial = change.new_serial
+        signer = (signed or {}).get(key)
+        if signer is not None and serial_gt(signer, serial):
+            serial = signer
         tsig = tsig_for(planned.build.site, server, change.view, planned.secrets)
         question = Question(key, change.zone, tsig)
-        found.append(
-            (Expect(server.name, server.address, server.port, question, change.new_serial), entry)
-        )
+        found.append((Expect(server.name, server.address, server.port, question, serial), entry))
     return found
 
 
-def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dict[str, str]:
-    """server -> why it does not serve its part of the plan (empty: all good)."""
-    wanted = [pair for plan in rank for pair in expectations(planned, plan)]
+def verify_rank(
+    planned: Planned, rank: list[ServerPlan], timeout: float, signed: dict[str, int] | None = None
+) -> dict[str, str]:
+    """server -> why it does not serve its part of the plan (empty: all good).
+
+    ``signed`` (zone_key -> serial) gets the serial each signed zone's primary is
+    verified serving, and gives it to the ranks after (its secondaries)."""
+    signed = {} if signed is None else signed
+    deadline = time.monotonic() + timeout
+    wanted = [pair for plan in rank for pair in expectations(planned, plan, signed)]
     problems = wait_for_serials([want for want, _ in wanted], planned.targets, timeout)
     for want, entry in wanted:
         if entry.server.role != "primary" or want.server in problems:
@@ -142,12 +162,81 @@ def verify_rank(planned: Planned, rank: list[ServerPlan], timeout: float) -> dic
         files = {rel: f for rel, f in entry.files.items() if f.zone is not None}
         for output in files.values():
             zone = output.zone
-            if zone is not None and (zone.view, zone.text_name) == (view, want.question.zone):
-                target = planned.targets[want.server]
+            if zone is None or (zone.view, zone.text_name) != (view, want.question.zone):
+                continue
+            target = planned.targets[want.server]
+            served = entry.zones.get(want.question.key)
+            if served is not None and signed_policy(planned.build.site, served[0]) is not None:
+                problem, serial = signed_primary_matches(
+                    want, target, key, output.content, zone.origin, deadline
+                )
+                if serial is not None:
+                    signed[want.question.key] = serial
+            else:
                 problem = primary_matches(want, target, key, output.content, zone.origin)
-                if problem:
-                    problems[want.server] = problem
+            if problem:
+                problems[want.server] = problem
     return problems
+
+
+def lost_keys(planned: Planned) -> str | None:
+    """Why apply must not start: a zone the last deploy left signed, still signed in the
+    build, whose signer's key store no longer holds its keys (see :func:`keys_gone`)."""
+    signers = [plan for plan in planned.plan.servers if any(s.keys_kept for s in plan.signed)]
+
+    def check(plan: ServerPlan) -> str | None:
+        return keys_gone(planned.targets[plan.server], planned.build.servers[plan.server], plan)
+
+    with ThreadPoolExecutor(max_workers=max(len(signers), 1)) as threads:
+        found = list(threads.map(check, signers))
+    return next((why for why in found if why), None)
+
+
+_SHOWN = {"bind": "BIND", "knot": "Knot"}
+
+
+def keys_gone(target: Target, entry: ServerFiles, plan: ServerPlan) -> str | None:
+    """Why a zone ``plan``'s server signed at the last deploy, and still signs, has no keys
+    on its host, in one sentence; None when every such zone has them. All the zones of
+    the server are checked in one run of ``sh``, the driver's tests on its standard input."""
+    tests = [
+        (signing, test)
+        for signing in plan.signed
+        if signing.keys_kept
+        and signing.before is not None
+        and (
+            test := entry.driver.key_store_check(
+                entry.build, signing.zone, signing.view, signing.before
+            )
+        )
+        is not None
+    ]
+    if not tests:
+        return None
+    script = 'cd "$1" || exit 1\n' + "".join(
+        f"{shlex.join(test.argv)} >/dev/null 2>&1 || echo {number}\n"
+        for number, (_, test) in enumerate(tests)
+    )
+    done = target.transport.run(
+        ["sh", "-s", target.path],
+        input=script.encode(),
+        timeout=max(test.timeout for _, test in tests) + len(tests),
+    )
+    if not done.ok:
+        raise DeployError(f"{target.name}: the check of its DNSSEC keys failed: {done.message()}")
+    lost = done.stdout.decode("utf-8", "replace").split()
+    if not lost:
+        return None
+    signing, test = tests[int(lost[0])]
+    return (
+        f"{signing.zone} was signed by {plan.server} at the last deploy, but its "
+        f"keys are gone from {test.why.removeprefix('the ')} on "
+        f"{target.transport.host}: {_SHOWN.get(plan.software, plan.software)} would make "
+        "new keys and "
+        "validating resolvers would fail the zone until the parent's DS is "
+        "replaced; restore the key folder from a backup, or unsign the zone and "
+        f"pass --ack dnssec:{signing.zone}. Nothing was installed"
+    )
 
 
 def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applied:
@@ -155,8 +244,9 @@ def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applie
     plan = planned.plan
     timeout = planned.build.site.deploy.verify_timeout
     outcomes = {server.server: Outcome(server.server) for server in plan.servers}
-    problem = None
-    for rank in plan.ranks():
+    problem = lost_keys(planned)
+    signed: dict[str, int] = {}
+    for rank in [] if problem else plan.ranks():
         with ThreadPoolExecutor(max_workers=max(len(rank), 1)) as threads:
             futures = {
                 server.server: threads.submit(
@@ -180,7 +270,7 @@ def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applie
                     outcomes[name].state = "failed" if outcomes[name].release else "untouched"
                 failed.append(str(error))
         if not failed:
-            for name, why in verify_rank(planned, rank, timeout).items():
+            for name, why in verify_rank(planned, rank, timeout, signed).items():
                 outcome = outcomes[name]
                 outcome.detail = why
                 outcome.state = "failed"

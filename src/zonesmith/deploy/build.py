@@ -11,37 +11,37 @@ from pathlib import Path
 from zonesmith.compile.fleet import ServedZone, ServerBuild
 from zonesmith.compile.serials import SerialState
 from zonesmith.compile.zones import CompiledZone
-from zonesmith.diagnostics import SiteError, error
+from zonesmith.diagnostics import SiteError
 from zonesmith.drivers import Driver, OutputFile
-from zonesmith.model import Server, Site
+from zonesmith.model import DnssecPolicy, Server, Site
 from zonesmith.pipeline import check_site, render_site
 
 #: A file deploy adds to every server's path: the zones it serves and where it
 #: listens, so the next plan knows which zones a server stops serving (a
-#: secondary has no zone file) and when only a restart would take a change.
+#: secondary has no zone file) and when only a restart would take a change;
+#: on a signer, also which zones it signs and with what algorithm ("signed"),
+#: so the next apply knows whose keys must still be there, and which change
+#: signs, unsigns or rolls the algorithm of a zone (the dnssec gate).
 DEPLOYED = "zonesmith-deployed.json"
 
 
 def checked_site(root: Path) -> Site:
-    """The site, validated; SiteError with every diagnostic when it has errors, or when
-    it signs a zone (a signer serves its own serials and RRSIGs, which plan and verify
-    do not understand yet: refused at the zone's line rather than failing half-way)."""
+    """The site, validated; SiteError with every diagnostic when it has errors."""
     site, diagnostics = check_site(root)
     if any(d.is_error for d in diagnostics):
         raise SiteError(diagnostics)
-    signed = [
-        error(
-            zone.position,
-            "dnssec-not-deployable",
-            f"zone '{zone.text}' is signed (dnssec: {zone.dnssec.name}): plan, apply and "
-            "status do not deploy signed zones yet; build it and install it by hand",
-        )
-        for zone in site.zones
-        if zone.dnssec is not None and site.policy_of(zone) is not None
-    ]
-    if signed:
-        raise SiteError(signed)
     return site
+
+
+def signed_policy(site: Site, served: ServedZone) -> DnssecPolicy | None:
+    """The policy ``served`` is signed with (by its primary; a secondary serves the
+    signed zone it transfers), or None for an unsigned zone or a catalog."""
+    return None if served.is_catalog else site.policy_of(served.zone)
+
+
+def signs(site: Site, served: ServedZone) -> DnssecPolicy | None:
+    """The policy this server signs ``served`` with: it is the zone's primary (the signer)."""
+    return signed_policy(site, served) if served.data is not None else None
 
 
 def zone_key(view: str, zone: str) -> str:
@@ -93,14 +93,17 @@ def build_for_deploy(
 ) -> DeployBuild:
     """Compile and render ``site`` without writing anything.
 
-    ``floors`` ((zone, view) -> served serial) raise the serial state's floor,
-    so new serials go above what servers serve; ``pinned`` ((zone, view) ->
+    ``floors`` ((zone, view) -> served serial, at or above the state's) raise the
+    serial state's floor, so new serials go above what servers serve; ``pinned`` ((zone, view) ->
     (serial, digest)) are a plan's serials, so applying a plan on another day
     makes the same bytes.
     """
     state = SerialState.load(Path(site.root))
     for (zone, view), served in (floors or {}).items():
-        state.raise_floor(zone, view, served)
+        if not state.raise_floor(zone, view, served):
+            # A floor equal to the state's serial (a signer serving it already): the
+            # next serial goes above it all the same.
+            state.pin(zone, view, served, "")
     for (zone, view), (serial, digest) in (pinned or {}).items():
         state.pin(zone, view, serial, digest)
     rendered = render_site(site, state)
@@ -124,9 +127,16 @@ def build_for_deploy(
             data = served.data or compiled.get((served.view, served.zone.origin))
             entry.zones[zone_key(served.view, served.text_name)] = (served, data)
         server = entry.server
-        deployed = {
+        deployed: dict[str, object] = {
             "zones": sorted(entry.zones),
             "listen": [server.address, server.port, server.control_port],
         }
+        signed = {
+            key: policy.algorithm
+            for key, (served, _) in sorted(entry.zones.items())
+            if (policy := signs(site, served)) is not None
+        }
+        if signed:  # the file of a server that signs nothing keeps its bytes
+            deployed["signed"] = signed
         entry.files[DEPLOYED] = OutputFile((json.dumps(deployed, indent=0) + "\n").encode())
     return DeployBuild(site, state, servers, compiled)

@@ -44,6 +44,26 @@ def file_diff(old: bytes | None, new: bytes | None, name: str, secrets: Iterable
 
 RRsets = dict[tuple[str, int], frozenset[str]]
 
+#: What a signer adds to the zone it is given: keys, signatures, denial of
+#: existence, the keys for the parent, and BIND's private signing state (TYPE65534).
+DNSSEC_TYPES = frozenset(
+    {
+        dns.rdatatype.DNSKEY,
+        dns.rdatatype.RRSIG,
+        dns.rdatatype.NSEC,
+        dns.rdatatype.NSEC3,
+        dns.rdatatype.NSEC3PARAM,
+        dns.rdatatype.CDS,
+        dns.rdatatype.CDNSKEY,
+        65534,
+    }
+)
+
+
+def without_dnssec(rrsets: RRsets) -> RRsets:
+    """``rrsets`` without what a signer adds: a signed zone compared with its build."""
+    return {key: value for key, value in rrsets.items() if key[1] not in DNSSEC_TYPES}
+
 
 def parse_zone(text: bytes | None, origin: str) -> RRsets | None:
     """The RRsets of a master file ((owner, type) -> rdata texts with TTL), or None."""

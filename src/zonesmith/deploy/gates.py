@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from zonesmith.deploy.plan import Gate, ServerPlan, ZoneChange
+from zonesmith.deploy.plan import Gate, ServerPlan, Signing, ZoneChange
 
-GATES = ("apex-ns", "zone-delete", "mass-change", "drift")
+GATES = ("apex-ns", "zone-delete", "mass-change", "drift", "dnssec")
 #: Zones with fewer RRsets than this never trip the mass-change gate.
 MASS_CHANGE_MINIMUM = 10
 
@@ -36,12 +36,44 @@ def zone_gates(server: str, change: ZoneChange, threshold: float) -> list[Gate]:
     return found
 
 
+def signing_note(server: str, signing: Signing) -> str | None:
+    """What a change of a zone's signing means and the safe order to do it in (the
+    plan shows it; the dnssec gate says it), or None when its signing does not change."""
+    zone, before, after = signing.zone, signing.before, signing.after
+    if signing.first:
+        return f"{zone} is signed by {server} ({after})" if after else None
+    if before == after:
+        return None
+    if before is None:
+        return (
+            f"{zone} becomes signed by {server} ({after}): {server} publishes its keys and "
+            "signs first; add the parent's DS only after every secondary serves the signed "
+            "zone (zonesmith adds it for a parent in the site; for a parent elsewhere "
+            f"`zonesmith dnssec ds {zone}` prints it)"
+        )
+    if after is None:
+        return (
+            f"{zone} stops being signed by {server}: first remove its DS at the parent and "
+            "wait the DS TTL, then unsign (validating resolvers fail a zone whose parent "
+            "still has a DS for it)"
+        )
+    return (
+        f"{zone} changes algorithm on {server} from {before} to {after}: {server} rolls "
+        "to the new algorithm; replace the parent's DS once the new key is active"
+    )
+
+
 def gates_of(servers: Sequence[ServerPlan], threshold: float) -> tuple[Gate, ...]:
     """Every gate a plan trips, one per gate and zone (the first server that trips it)."""
     found: dict[tuple[str, str], Gate] = {}
     for server in servers:
         for zone in server.zones:
             for gate in zone_gates(server.server, zone, threshold):
+                found.setdefault((gate.gate, gate.zone), gate)
+        for signing in server.signed:
+            note = signing_note(server.server, signing)
+            if signing.changes and note is not None:
+                gate = Gate("dnssec", signing.zone, server.server, note)
                 found.setdefault((gate.gate, gate.zone), gate)
     return tuple(found.values())
 

@@ -56,12 +56,19 @@ class Observed:
     #: the server does not answer at all / its files cannot be read
     down: str | None = None
     files_error: str | None = None
+    #: zone_keys of signed zones, whose serial the signer raises as it re-signs: the
+    #: fingerprint notes only whether they are served
+    signed: frozenset[str] = frozenset()
 
     @property
     def fingerprint(self) -> str:
         """A digest of everything observed: a plan made on other observations is stale."""
+        served = sorted(
+            (key, (serial is not None) if key in self.signed else serial)
+            for key, serial in self.served.items()
+        )
         text = json.dumps(
-            [sorted(self.installed.items()), sorted(self.served.items()), self.files_error],
+            [sorted(self.installed.items()), served, self.files_error],
             separators=(",", ":"),
         )
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

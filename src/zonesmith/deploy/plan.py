@@ -35,10 +35,32 @@ class ZoneChange:
 
 
 @dataclass(frozen=True)
+class Signing:
+    """A zone a signer signs now or signed at the last deploy: its algorithm before and
+    after (None: unsigned), and whether the server served it before (``first``: no)."""
+
+    zone: str
+    view: str
+    before: str | None
+    after: str | None
+    first: bool = False
+
+    @property
+    def changes(self) -> bool:
+        """Signed, unsigned or its algorithm changed, on a zone served before."""
+        return not self.first and self.before != self.after
+
+    @property
+    def keys_kept(self) -> bool:
+        """Signed at the last deploy and still signed: its keys must still be there."""
+        return self.before is not None and self.after is not None and not self.first
+
+
+@dataclass(frozen=True)
 class Gate:
     """A change ``--yes`` does not pass: it needs ``--ack GATE:ZONE``."""
 
-    gate: str  # apex-ns, zone-delete, mass-change, drift
+    gate: str  # apex-ns, zone-delete, mass-change, drift, dnssec
     zone: str
     server: str
     why: str
@@ -61,6 +83,8 @@ class ServerPlan:
     commands: tuple[Command, ...] = ()
     restart: str | None = None  # why a restart is needed (apply never restarts)
     down: str | None = None  # the server did not answer
+    #: the zones this server signs, or signed at the last deploy
+    signed: tuple[Signing, ...] = ()
 
     @property
     def rank(self) -> int:
@@ -124,6 +148,7 @@ class Plan:
                     "commands": tuple(
                         Command(**{**c, "argv": tuple(c["argv"])}) for c in server["commands"]
                     ),
+                    "signed": tuple(Signing(**s) for s in server.get("signed", ())),
                 }
             )
             for server in data["servers"]

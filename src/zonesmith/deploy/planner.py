@@ -17,14 +17,23 @@ from zonesmith.deploy.build import (
     ServerFiles,
     build_for_deploy,
     checked_site,
+    signed_policy,
+    signs,
     zone_key,
 )
-from zonesmith.deploy.diff import RRsets, file_diff, parse_zone, rrset_diff, zone_rrsets
+from zonesmith.deploy.diff import (
+    RRsets,
+    file_diff,
+    parse_zone,
+    rrset_diff,
+    without_dnssec,
+    zone_rrsets,
+)
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.gates import gates_of
 from zonesmith.deploy.install import Target, digest
 from zonesmith.deploy.observe import Observed, Question, observe
-from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, ZoneChange
+from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, Signing, ZoneChange
 from zonesmith.deploy.transport import Transport, transport_for
 from zonesmith.drivers.command import Command
 from zonesmith.drivers.control import CONTROL_ALGORITHM, CONTROL_KEY, ServerChange
@@ -86,7 +95,13 @@ def observe_fleet(
             Question(key, zone.text_name, tsig_for(build.site, server, zone.view, secrets))
             for key, (zone, _) in entry.zones.items()
         ]
-        return observe(targets[name], server.address, server.port, questions)
+        seen = observe(targets[name], server.address, server.port, questions)
+        signed = frozenset(
+            key
+            for key, (zone, _) in entry.zones.items()
+            if signed_policy(build.site, zone) is not None
+        )
+        return replace(seen, signed=signed) if signed else seen
 
     with ThreadPoolExecutor(max_workers=8) as threads:
         return dict(zip(build.servers, threads.map(look, build.servers), strict=True))
@@ -122,6 +137,7 @@ def make_plan(
         plan_server(build, entry, targets[name], observed[name], before, secrets)
         for name, entry in build.servers.items()
     )
+    servers = with_signing_changes(build, observed, servers)
     threshold = site.deploy.mass_change
     serials = tuple(
         (zone.zone.text, view, zone.serial, zone.digest)
@@ -141,7 +157,18 @@ def make_plan(
 def served_floors(
     build: DeployBuild, observed: Mapping[str, Observed]
 ) -> dict[tuple[str, str], int]:
-    """(zone, view) -> the highest serial served where it is above the state's."""
+    """(zone, view) -> the highest serial served where it is above the state's.
+
+    A signed zone's served serial is its signer's, which moves on its own (each
+    re-signing raises it): it is a floor only when the signer will load the
+    zone file again (the build's file differs from the one installed, or that
+    one was edited by hand), and then one equal to the new serial is a floor
+    too, so that the new serial goes above it: Knot loads a zone file's serial
+    as it is, even one at or below the signed serial it served (secondaries
+    would then never transfer); BIND serves the larger of the file's serial
+    and its last signed serial plus one.
+    """
+    reloaded = _reloaded_signed(build, observed)
     floors: dict[tuple[str, str], int] = {}
     for name, entry in build.servers.items():
         for key, (served, compiled) in entry.zones.items():
@@ -149,18 +176,38 @@ def served_floors(
             if serial is None or compiled is None:
                 continue
             pair = (served.zone.text, served.view)
+            if signed_policy(build.site, served) is not None and pair not in reloaded:
+                continue
             known = build.state.serials.get(pair[0], {}).get(pair[1])
             floor = floors.get(pair, int(known["serial"]) if known else None)  # type: ignore[call-overload]
-            if floor is None or serial_gt(serial, floor):
+            if floor is None or serial_gt(serial, floor) or serial == floor and pair in reloaded:
                 floors[pair] = serial
     return {
         pair: serial
         for pair, serial in floors.items()
         if (entry := build.state.serials.get(pair[0], {}).get(pair[1])) is None
         or serial_gt(serial, int(entry["serial"]))  # type: ignore[call-overload]
-        or serial == int(entry["serial"])
-        and entry["digest"] == ""  # type: ignore[call-overload]
+        or serial == int(entry["serial"])  # type: ignore[call-overload]
+        and (entry["digest"] == "" or pair in reloaded)
     }
+
+
+def _reloaded_signed(build: DeployBuild, observed: Mapping[str, Observed]) -> set[tuple[str, str]]:
+    """(zone, view) of the signed zones whose signer will load a new zone file."""
+    found = set()
+    for name, entry in build.servers.items():
+        seen = observed[name]
+        edited = seen.hand_edited()
+        for relative, output in entry.files.items():
+            zone = output.zone
+            if zone is None:
+                continue
+            served = entry.zones.get(zone_key(zone.view, zone.text_name))
+            if served is None or signs(build.site, served[0]) is None:
+                continue
+            if relative in edited or seen.installed.get(relative) != digest(output.content):
+                found.add((zone.zone.text, zone.view))
+    return found
 
 
 def _deployed(target: Target) -> dict:
@@ -203,6 +250,7 @@ def plan_server(
         files.append(FileChange(relative, "removed"))
     zones = zone_changes(entry, target, seen, before, deployed, secrets)
     restart = _restart(entry, deployed)
+    signed = signings(entry, deployed)
     plan = ServerPlan(
         server=server.name,
         software=server.software,
@@ -214,8 +262,53 @@ def plan_server(
         zones=tuple(zones),
         restart=restart,
         down=seen.down,
+        signed=signed,
     )
     return replace(plan, commands=tuple(reload_commands(entry, plan)))
+
+
+def with_signing_changes(
+    build: DeployBuild, observed: Mapping[str, Observed], servers: tuple[ServerPlan, ...]
+) -> tuple[ServerPlan, ...]:
+    """``servers`` with each zone whose signing changes (signed, unsigned, a new algorithm)
+    changed on every server of it: apply then verifies that its signer serves it signed
+    (or not) and that its secondaries took what the signer serves."""
+    changing = {zone_key(s.view, s.zone) for plan in servers for s in plan.signed if s.changes}
+    if not changing:
+        return servers
+    found = []
+    for plan in servers:
+        entry = build.servers[plan.server]
+        listed = {zone_key(zone.view, zone.zone) for zone in plan.zones}
+        more = []
+        for key in sorted(changing & set(entry.zones) - listed):
+            served, compiled = entry.zones[key]
+            serial = compiled.serial if compiled is not None else None
+            old = observed[plan.server].served.get(key)
+            more.append(ZoneChange(served.text_name, served.view, "changed", old, serial))
+        found.append(replace(plan, zones=plan.zones + tuple(more)) if more else plan)
+    return tuple(found)
+
+
+def signings(entry: ServerFiles, deployed: dict) -> tuple[Signing, ...]:
+    """The zones the server signs in the build or signed at the last deploy (DEPLOYED),
+    with their algorithms before and after."""
+    before = deployed.get("signed") or {}
+    before = before if isinstance(before, dict) else {}
+    known = set(deployed.get("zones", ()))
+    after = {
+        key: policy.algorithm
+        for key, (served, _) in entry.zones.items()
+        if (policy := signs(entry.build.site, served)) is not None
+    }
+    found = []
+    for key in sorted(set(before) | set(after)):
+        view, _, zone = key.partition("/")
+        old = before.get(key)
+        found.append(
+            Signing(zone, view, str(old) if old else None, after.get(key), key not in known)
+        )
+    return tuple(found)
 
 
 def zone_changes(
@@ -234,14 +327,19 @@ def zone_changes(
         for relative, f in entry.files.items()
         if f.zone is not None
     }
+    site = entry.build.site
+    was_signed = deployed.get("signed") or {}
     for key, (served, compiled) in entry.zones.items():
         old = seen.served.get(key)
         new = compiled.serial if compiled is not None else None
         relative = by_zone.get(key) if served.data is not None else None
+        # a zone its signer signed at the last deploy keeps the signer's serial until the
+        # new one goes above it
+        signed = signed_policy(site, served) is not None or key in was_signed
         drift: tuple[str, ...] = ()
         diff = None
         if relative is not None and compiled is not None:
-            drift = _drift(entry, seen, before, served, relative)
+            drift = _drift(entry, seen, before, served, relative, signed)
             if drift or seen.installed.get(relative) != digest(entry.files[relative].content):
                 live = _live_rrsets(entry, target, seen, secrets, served) if drift else None
                 if live is None:
@@ -252,7 +350,7 @@ def zone_changes(
             kind = "added"
         elif drift:
             kind = "drift"
-        elif (seen.down is None and old != new and new is not None) or (diff and diff.lines):
+        elif (seen.down is None and _behind(old, new, signed)) or (diff and diff.lines):
             kind = "changed"
         else:
             continue
@@ -267,16 +365,35 @@ def zone_changes(
     return changes
 
 
+def _behind(old: int | None, new: int | None, signed: bool) -> bool:
+    """Whether a server serving serial ``old`` has yet to take the build's ``new``.
+
+    A signed zone is served with its signer's serial, at or above the build's
+    (re-signing raises it): only one below the build's is behind."""
+    if new is None:
+        return False
+    if signed:
+        return old is None or serial_gt(new, old)
+    return old != new
+
+
 def _drift(
-    entry: ServerFiles, seen: Observed, before: SerialState, served: ServedZone, relative: str
+    entry: ServerFiles,
+    seen: Observed,
+    before: SerialState,
+    served: ServedZone,
+    relative: str,
+    signed: bool = False,
 ) -> tuple[str, ...]:
     """Why a primary's live zone is not what the last deploy made: its file
-    edited by hand, or a serial served above the last deploy's."""
+    edited by hand, or a serial served above the last deploy's (not for a
+    signed zone, whose signer raises its serial as it re-signs)."""
     last_entry = before.serials.get(served.zone.text, {}).get(served.view)
     last = int(last_entry["serial"]) if last_entry else None  # type: ignore[call-overload]
     old = seen.served.get(zone_key(served.view, served.text_name))
     edited = relative in seen.hand_edited()
-    if not edited and (old is None or last is None or not serial_gt(old, last)):
+    raised = not signed and old is not None and last is not None and serial_gt(old, last)
+    if not edited and not raised:
         return ()
     made = "" if last is None else f", the last deploy made {last}"
     by_hand = "; its zone file was edited by hand" if edited else ""
@@ -296,9 +413,10 @@ def _live_rrsets(
     if seen.down is not None or key is None:
         return None
     try:
-        return zone_rrsets(transfer(target, server.address, server.port, served.text_name, key))
+        live = zone_rrsets(transfer(target, server.address, server.port, served.text_name, key))
     except DeployError:
         return None
+    return without_dnssec(live) if signed_policy(entry.build.site, served) else live
 
 
 def _restart(entry: ServerFiles, deployed: dict) -> str | None:

@@ -108,6 +108,14 @@ class Driver(ABC):
         """What the control channel tells of a zone's state (for status), or None."""
         return None
 
+    def key_store_check(
+        self, build: ServerBuild, zone: str, view: str, algorithm: str
+    ) -> Command | None:
+        """A test, run on the server's host, that exits 0 when the key store of the zone
+        the server signs still holds its keys of ``algorithm`` (a mnemonic such as
+        ECDSAP256SHA256); its ``why`` names where the keys live. None: nothing to check."""
+        return None
+
     def last_refresh(self, output: str, expire: int, now: datetime) -> datetime | None:
         """When a secondary last refreshed the zone, read from zone_state_command's output
         (``expire``: the zone's SOA expire, in seconds), or None where it does not say."""

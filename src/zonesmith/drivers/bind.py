@@ -47,6 +47,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import dns.dnssectypes
+
 from zonesmith.compile.fleet import (
     Secret,
     ServedZone,
@@ -92,6 +94,12 @@ RATE_LIMIT = 20
 
 #: The key directories of the zones a primary signs, under its path.
 KEYS = "keys"
+#: Exit 0 when folder $1 holds a key pair of zone $2 and algorithm number $3.
+_KEY_PAIR_SCRIPT = """for key in "$1"/K"$2"+"$3"+*.private; do
+  [ -f "$key" ] && [ -f "${key%.private}.key" ] && exit 0
+done
+exit 1
+"""
 
 
 def quote(text: str) -> str:
@@ -741,6 +749,19 @@ class BindDriver(Driver):
                 f"(was {control_port(old.server)}); rndc can only reach the new one"
             )
         return reason
+
+    def key_store_check(
+        self, build: ServerBuild, zone: str, view: str, algorithm: str
+    ) -> Command | None:
+        """A key pair ``K<zone>.+<algorithm>+<tag>.key`` and ``.private`` in the zone's key
+        directory: without one, named makes new keys when it loads the zone."""
+        folder = f"{server_path(build)}/{_folder(build, KEYS, view)}"
+        number = int(dns.dnssectypes.Algorithm.from_text(algorithm))
+        name = zone.rstrip(".").lower() + "."
+        return command(
+            ["sh", "-c", _KEY_PAIR_SCRIPT, "key-check", folder, name, f"{number:03d}"],
+            f"the key directory {folder}",
+        )
 
     def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
         return _rndc(

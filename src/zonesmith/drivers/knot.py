@@ -478,6 +478,18 @@ class KnotDriver(Driver):
             if loads_from_file(build, view, name)
         ]
 
+    def key_store_check(
+        self, build: ServerBuild, zone: str, view: str, algorithm: str
+    ) -> Command | None:
+        """keymgr lists a key of the zone and ``algorithm`` in the KASP database, and each
+        key it lists has its PEM file under ``kasp/keys``: without them knotd makes new keys
+        (a missing database) or cannot sign (a missing key file)."""
+        folder = f"{server_path(build)}/{DATABASES['kasp-db']}"
+        return command(
+            ["sh", "-c", _KASP_SCRIPT, "key-check", folder, zone.rstrip(".") + ".", algorithm],
+            f"the KASP database {folder}",
+        )
+
     def zone_state_command(self, build: ServerBuild, view: str, name: str) -> Command | None:
         label = zone_label(build, view, name)
         return _knotc(build, "zone-status", name.rstrip(".") + ".", why=f"state of zone {label}")
@@ -505,6 +517,20 @@ knotc -c "$conf" conf-check || exit 1
 out=$(knotc -c "$conf" zone-check "$@" 2>&1) && exit 0
 printf '%s\\n' "$out" | head -n 1 >&2
 exit 1
+"""
+
+
+#: Exit 0 when the KASP database in folder $1 holds a key of zone $2 with algorithm $3 and
+#: every key of the zone it lists has its key file. keymgr only reads the database (LMDB
+#: admits readers beside a running knotd); it is not run on a database that is not there.
+_KASP_SCRIPT = """[ -f "$1/data.mdb" ] || exit 1
+keys=$(keymgr -D "$1" "$2" list) || exit 1
+found=1
+for id in $(printf '%s\n' "$keys" | awk '{print $1}'); do
+  [ -f "$1/keys/$id.pem" ] || exit 1
+done
+printf '%s\n' "$keys" | grep -qi " $3 " && found=0
+exit $found
 """
 
 

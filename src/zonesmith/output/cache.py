@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
-from zonesmith.model import Record, Zone, apex_ns_of, mail_records_of
+from zonesmith.model import Record, Zone, apex_ns_of, links_of, mail_records_of
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 4
+_FORMAT = 5
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -196,8 +196,10 @@ class CachedRecords(Sequence[Record]):
     thousand unchanged zones then cost no record at all, and their packed
     records are not even read from disk. What the site rules ask of every
     zone is kept beside them, so the zone need not be unpacked for it (see
-    Zone): whether some records are for one view only, the NS records
-    at the apex, and the records the mail rules read (model.mail_records_of).
+    Zone): whether some records are for one view only, the NS records at
+    the apex, the records whose targets the site rules follow into
+    other zones (Zone.links), and the records the mail rules read
+    (model.mail_records_of).
     """
 
     __slots__ = (
@@ -206,6 +208,7 @@ class CachedRecords(Sequence[Record]):
         "count",
         "differs_by_view",
         "_apex_ns",
+        "_links",
         "_mail_records",
         "_records",
     )
@@ -217,6 +220,7 @@ class CachedRecords(Sequence[Record]):
         count: int,
         differs_by_view: bool,
         apex_ns: bytes,
+        links: tuple[tuple, ...],
         mail_records: bytes,
     ) -> None:
         self.cache = cache
@@ -224,6 +228,7 @@ class CachedRecords(Sequence[Record]):
         self.count = count
         self.differs_by_view = differs_by_view
         self._apex_ns: bytes | tuple[Record, ...] = apex_ns
+        self._links = links
         self._mail_records: bytes | tuple[Record, ...] = mail_records
         self._records: tuple[Record, ...] | None = None
 
@@ -233,6 +238,13 @@ class CachedRecords(Sequence[Record]):
         if isinstance(apex_ns, bytes):
             apex_ns = self._apex_ns = _unpack(apex_ns)
         return apex_ns
+
+    @property
+    def links(self) -> tuple[Record, ...]:
+        links = self._links
+        if links and type(links[0]) is not Record:
+            links = self._links = tuple(map(Record, links))
+        return links  # type: ignore[return-value]
 
     @property
     def mail_records(self) -> tuple[Record, ...]:
@@ -272,12 +284,21 @@ class _Entry:
     "body <view key>" to the rendered body of the zone in a view.
     """
 
-    __slots__ = ("records", "apex_ns", "mail_records", "diagnostics", "results", "changed")
+    __slots__ = (
+        "records",
+        "apex_ns",
+        "links",
+        "mail_records",
+        "diagnostics",
+        "results",
+        "changed",
+    )
 
     def __init__(
         self,
         records: Sequence[Record],
         apex_ns: bytes,
+        links: tuple[tuple, ...],
         mail_records: bytes,
         diagnostics: tuple[DiagnosticTuple, ...],
         results: dict[str, object],
@@ -285,6 +306,7 @@ class _Entry:
     ) -> None:
         self.records = records
         self.apex_ns = apex_ns
+        self.links = links
         self.mail_records = mail_records
         self.diagnostics = diagnostics
         self.results = results
@@ -298,7 +320,7 @@ class _Entry:
         else:
             blob = _pack(records)
             differs = any(r[4] is not None for r in records)
-        kept = (len(records), differs, self.apex_ns, self.mail_records)
+        kept = (len(records), differs, self.apex_ns, self.links, self.mail_records)
         return (*kept, self.diagnostics, self.results), blob
 
 
@@ -485,9 +507,9 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            count, differs_by_view, apex_ns, mail, diagnostics, results = stored
-            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns, mail)
-            entry = _Entry(records, apex_ns, mail, diagnostics, results, False)
+            count, differs_by_view, apex_ns, links, mail, diagnostics, results = stored
+            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns, links, mail)
+            entry = _Entry(records, apex_ns, links, mail, diagnostics, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
@@ -515,6 +537,7 @@ class ZoneCache:
         self.entries[fingerprint] = _Entry(
             tuple(records),
             _pack(apex_ns_of(records, origin)),
+            tuple(map(_plain_record, links_of(records, origin))),
             _pack(mail_records_of(records, origin)),
             tuple(map(_diagnostic_tuple, diagnostics)),
             {},

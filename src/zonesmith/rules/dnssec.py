@@ -12,6 +12,7 @@ from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import DEPRECATED_ALGORITHMS, DnssecPolicy, Record, Site, Zone
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import _report, rule
+from zonesmith.rules.site_names import parent_of, site_names
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -208,13 +209,15 @@ def dnssec_unsupported(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
 def _delegations(site: Site) -> Iterator[tuple[Zone, Zone, list[Record]]]:
     """Each zone of the site delegated from its closest parent zone of the site, with the
     DS records the parent has for it."""
+    by_origin = site_names(site).zones_by_origin
     for child in site.zones:
-        parent_name = child.name.parent() if child.name != dns.name.root else None
-        while parent_name is not None and parent_name not in site.zones_by_name:
-            parent_name = parent_name.parent() if parent_name != dns.name.root else None
-        if parent_name is None:
+        name = child.origin.lower()
+        parent = None
+        while parent is None and name != ".":
+            name = parent_of(name)
+            parent = by_origin.get(name)
+        if parent is None:
             continue
-        parent = site.zones_by_name[parent_name]
         ds = [r for r in parent.records if r.rdtype == T.DS and r.owner == child.origin]
         yield parent, child, ds
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 import dns.exception
@@ -13,7 +14,6 @@ from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, covered_type, rdata_key
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
-from zonesmith.site.values import KNOWN_CAA_TAGS
 
 T = dns.rdatatype
 
@@ -206,12 +206,35 @@ def srv_target_cname(view: ZoneView) -> Iterator[Diagnostic]:
     return _target_is_cname(view, T.SRV, "srv-target-cname", "SRV")
 
 
+def address_literal(target: str, origin: str) -> str | None:
+    """The address a target was meant to be (an IP literal, made a name relative to the
+    zone when written without a final dot), or None."""
+    if not (target[0].isdigit() or ":" in target):
+        return None  # most targets: a host name
+    text = target[:-1]
+    if target.lower().endswith("." + origin.lower()) and origin != ".":
+        relative = target[: -len(origin) - 1]
+        if _is_address(relative):
+            return relative
+    return text if _is_address(text) else None
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _target_without_address(
     view: ZoneView, rdtype: int, rule_id: str, what: str
 ) -> Iterator[Diagnostic]:
     for record, target in view.targets(rdtype):
         if target is None or record.data.endswith(" ."):
             continue  # someone else's name, or null MX / "no service" SRV
+        if address_literal(record.data.rpartition(" ")[2], view.origin) is not None:
+            continue  # an address written as a target has its own warning
         types = view.types_at(target)
         if T.A in types or T.AAAA in types or T.CNAME in types:
             continue  # a CNAME target has its own warning
@@ -275,18 +298,6 @@ def duplicate_record(view: ZoneView) -> Iterator[Diagnostic]:
                 )
             else:
                 seen[key] = record
-
-
-@rule("caa-unknown-tag", Severity.WARNING, "a CAA record has a tag no CA understands")
-def caa_unknown_tag(view: ZoneView) -> Iterator[Diagnostic]:
-    for record in view.by_type.get(T.CAA, ()):
-        tag = record.rdata.tag.decode(errors="replace").lower()
-        if tag not in KNOWN_CAA_TAGS:
-            yield _report(
-                "caa-unknown-tag",
-                record.position,
-                f"CAA tag '{tag}' is not known; expected one of {', '.join(KNOWN_CAA_TAGS)}",
-            )
 
 
 @rule("ns-below-dname", Severity.ERROR, "an apex NS target lies below a DNAME of the zone")

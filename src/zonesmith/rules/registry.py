@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ class Rule:
     #: "site" (takes the Site), "facts" (the Site and its SiteFacts) or "zone" (a ZoneView)
     scope: str
     check: Callable[..., Iterable[Diagnostic]]
+    #: A zone rule's part that follows names into the other zones of the site (takes
+    #: the Site): what one zone alone cannot tell, which no per-zone memo may keep.
+    site_part: Callable[[Site], Iterable[Diagnostic]] | None = None
 
 
 RULES: list[Rule] = []
@@ -40,6 +44,18 @@ def rule(rule_id: str, severity: Severity, summary: str, scope: str = "zone") ->
     def register(check: Callable[..., Iterable[Diagnostic]]) -> Callable[..., Iterable[Diagnostic]]:
         RULES.append(Rule(rule_id, severity, summary, scope, check))
         _SEVERITIES[rule_id] = severity
+        return check
+
+    return register
+
+
+def site_part(rule_id: str) -> Callable:
+    """Give the zone rule ``rule_id`` (registered before) a part that looks across the
+    zones of the site; it reports under the same id."""
+
+    def register(check: Callable[[Site], Iterable[Diagnostic]]) -> Callable:
+        index = next(i for i, r in enumerate(RULES) if r.id == rule_id)
+        RULES[index] = dataclasses.replace(RULES[index], site_part=check)
         return check
 
     return register
@@ -104,4 +120,7 @@ def validate(site: Site, facts: SiteFacts, memo: ZoneMemo | None = None) -> list
             return [d for zone_rule in zone_rules for d in zone_rule.check(zone_view)]
 
         diagnostics.extend(memo(zone, view, work) if memo is not None else work())
+    # After the zone rules, which index the zones they look at: the site parts use those.
+    for crossing in (r.site_part for r in RULES if r.site_part is not None):
+        diagnostics.extend(crossing(site))
     return diagnostics

@@ -94,6 +94,18 @@ class ZoneView:
     def dnames(self) -> set[str]:
         return {self.key(r.owner) for r in self.by_type.get(T.DNAME, ())}
 
+    @cached_property
+    def nonterminals(self) -> set[str]:
+        """Names with no records of their own but names below them (empty non-terminals)."""
+        found: set[str] = set()
+        for key in self.by_name:
+            while key:
+                key = key.rpartition("\x00")[0]
+                if key in found:
+                    break
+                found.add(key)
+        return found - self.by_name.keys()
+
     @staticmethod
     def _above(key: str, marks: set[str]) -> str | None:
         while key:

@@ -34,6 +34,7 @@ from zonesmith.site.values import (
     TSIG_ALGORITHMS,
     check_address_match_element,
     describe_name_error,
+    normalize_name,
     rname_from_contact,
     shown,
 )
@@ -372,6 +373,28 @@ class ServersSection:
                 )
             )
         return tuple(servers)
+
+
+class MailSendersSection:
+    """``mail-senders:``: the names mail leaves from, whose reverse records are checked."""
+
+    def load_mail_senders(
+        self, source: SourceFile, node: yaml.Node | None
+    ) -> tuple[Reference, ...]:
+        if node is None:
+            return ()
+        senders = []
+        for text, position in self.scalars(source, node, "mail-senders"):
+            name = normalize_name(text.lower()) if not text.startswith(("*", ".")) else None
+            if name is None:
+                self.error(
+                    position,
+                    "bad-name",
+                    f"mail-senders: {shown(text)} is not a host name such as mail.example.com",
+                )
+                continue
+            senders.append(Reference(name + ".", position))
+        return tuple(senders)
 
 
 class BlocklistsSection:

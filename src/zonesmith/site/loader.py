@@ -32,6 +32,7 @@ from zonesmith.site.declarations import (
     BlocklistsSection,
     DefaultsSection,
     KeysSection,
+    MailSendersSection,
     ServersSection,
     SetsSection,
     ViewsSection,
@@ -56,6 +57,7 @@ class Loader(
     ZonesSection,
     DeploySection,
     DnssecPoliciesSection,
+    MailSendersSection,
 ):
     """Reads one site; collects diagnostics instead of stopping at the first.
 
@@ -103,6 +105,7 @@ class Loader(
                 "blocklists",
                 "deploy",
                 "dnssec-policies",
+                "mail-senders",
             ),
             SITE_FILE,
         )
@@ -131,6 +134,7 @@ class Loader(
             sets=tuple(set_specs),
             deploy=self.load_deploy(source, section("deploy")),
             dnssec_policies=self.load_dnssec_policies(source, section("dnssec-policies")),
+            mail_senders=self.load_mail_senders(source, section("mail-senders")),
         )
         diagnostics = self.taken_since(reported)
         return Declarations(site, zones, set_specs, diagnostics, probes=self.probes)
