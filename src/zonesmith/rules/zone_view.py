@@ -80,10 +80,13 @@ class ZoneView:
         return f" in view '{self.view}'"
 
     @cached_property
-    def mail(self) -> list[Record]:
+    def mail(self) -> Sequence[Record]:
         """The records the mail rules read (see :func:`zonesmith.model.mail_records_of`)."""
+        records = self.zone.mail_records()
+        if not self.zone.differs_by_view:
+            return records
         view = self.view
-        return [r for r in self.zone.mail_records() if r[4] is None or r[4] == view]
+        return [r for r in records if r[4] is None or r[4] == view]
 
     @cached_property
     def delegations(self) -> set[str]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record
-from zonesmith.rules.mail.kinds import kinds, only_with
+from zonesmith.rules.mail.kinds import has_dkim, kinds
 from zonesmith.rules.mail.tags import parse_tags, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
@@ -86,8 +86,9 @@ def _read(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
     ]
 
 
-@rule("dkim-syntax", Severity.ERROR, "a DKIM key record that verifiers cannot use")
-@only_with("dkim")
+@rule(
+    "dkim-syntax", Severity.ERROR, "a DKIM key record that verifiers cannot use", applies=has_dkim
+)
 def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for record, label, problem, _ in _keys(view):
         if problem:
@@ -99,8 +100,9 @@ def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
-@rule("dkim-key-too-weak", Severity.ERROR, "a DKIM RSA key shorter than 1,024 bits")
-@only_with("dkim")
+@rule(
+    "dkim-key-too-weak", Severity.ERROR, "a DKIM RSA key shorter than 1,024 bits", applies=has_dkim
+)
 def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
     for record, label, _, bits in _keys(view):
         if bits is not None and bits < _TOO_WEAK:
@@ -112,8 +114,9 @@ def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
-@rule("dkim-key-short", Severity.WARNING, "a DKIM RSA key shorter than 2,048 bits")
-@only_with("dkim")
+@rule(
+    "dkim-key-short", Severity.WARNING, "a DKIM RSA key shorter than 2,048 bits", applies=has_dkim
+)
 def dkim_key_short(view: ZoneView) -> Iterator[Diagnostic]:
     for record, label, _, bits in _keys(view):
         if bits is not None and _TOO_WEAK <= bits < _STRONG:

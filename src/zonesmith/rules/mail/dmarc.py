@@ -11,7 +11,7 @@ import dns.rdatatype
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, Zone
 from zonesmith.rules.mail.index import MailIndex, absolute, organisational
-from zonesmith.rules.mail.kinds import kinds, only_with
+from zonesmith.rules.mail.kinds import has_dmarc, kinds
 from zonesmith.rules.mail.tags import (
     has_version,
     mailto_domain,
@@ -87,8 +87,9 @@ def _text_problem(text: str) -> tuple[str | None, bool]:
     return None, any(tag == "p" for tag, _ in pairs)
 
 
-@rule("dmarc-syntax", Severity.ERROR, "a DMARC record that receivers cannot apply")
-@only_with("dmarc")
+@rule(
+    "dmarc-syntax", Severity.ERROR, "a DMARC record that receivers cannot apply", applies=has_dmarc
+)
 def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for domain, records in kinds(view).dmarc.items():
         for record, text in records:
@@ -104,8 +105,7 @@ def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
                 )
 
 
-@rule("dmarc-multiple", Severity.ERROR, "more than one DMARC record at a name")
-@only_with("dmarc")
+@rule("dmarc-multiple", Severity.ERROR, "more than one DMARC record at a name", applies=has_dmarc)
 def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
     for domain, records in kinds(view).dmarc.items():
         policies = [record for record, text in records if is_dmarc(text)]

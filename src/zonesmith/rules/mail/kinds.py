@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import dns.rdatatype
 
-from zonesmith.diagnostics import Diagnostic
 from zonesmith.model import Record, is_spf_text
 from zonesmith.rules.mail.index import MailIndex
 from zonesmith.rules.mail.tags import txt_text
@@ -69,14 +66,18 @@ def _sorted(view: ZoneView) -> MailKinds:
     return found
 
 
-def only_with(kind: str) -> Callable[[Callable[[ZoneView], Iterable[Diagnostic]]], Callable]:
-    """A zone rule that reads one kind of mail record (a field of MailKinds), made to skip at
-    once the many views that have none."""
+def has_spf(view: ZoneView) -> bool:
+    """Whether the view has SPF records (the SPF zone rules run only then)."""
+    return bool(kinds(view).spf)
 
-    def wrap(check: Callable[[ZoneView], Iterable[Diagnostic]]) -> Callable:
-        def checked(view: ZoneView) -> Iterable[Diagnostic]:
-            return check(view) if getattr(kinds(view), kind) else ()
 
-        return functools.update_wrapper(checked, check)
+def has_dmarc(view: ZoneView) -> bool:
+    return bool(kinds(view).dmarc)
 
-    return wrap
+
+def has_dkim(view: ZoneView) -> bool:
+    return bool(kinds(view).dkim)
+
+
+def has_policies(view: ZoneView) -> bool:
+    return bool(kinds(view).policies)

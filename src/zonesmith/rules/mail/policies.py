@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
-from zonesmith.rules.mail.kinds import MTA_STS, TLS_RPT, kinds, only_with
+from zonesmith.rules.mail.kinds import MTA_STS, TLS_RPT, has_policies, kinds
 from zonesmith.rules.mail.tags import has_version, mailto_problem, required_tag, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
@@ -80,14 +80,14 @@ _CONSEQUENCES = {
 }
 
 
-@rule("mta-sts-syntax", Severity.ERROR, "an MTA-STS record senders cannot use")
-@only_with("policies")
+@rule(
+    "mta-sts-syntax", Severity.ERROR, "an MTA-STS record senders cannot use", applies=has_policies
+)
 def mta_sts_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     return _policy_problems(view, "mta-sts-syntax", (MTA_STS, "STSv1", "MTA-STS"), sts_problem)
 
 
-@rule("tls-rpt-syntax", Severity.ERROR, "a TLS-RPT record senders cannot use")
-@only_with("policies")
+@rule("tls-rpt-syntax", Severity.ERROR, "a TLS-RPT record senders cannot use", applies=has_policies)
 def tls_rpt_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     kind = (TLS_RPT, "TLSRPTv1", "TLS-RPT")
     return _policy_problems(view, "tls-rpt-syntax", kind, tlsrpt_problem)

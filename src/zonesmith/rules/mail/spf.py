@@ -10,7 +10,7 @@ import dns.rdatatype
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site
 from zonesmith.rules.mail.index import MailIndex, absolute
-from zonesmith.rules.mail.kinds import kinds, only_with
+from zonesmith.rules.mail.kinds import has_spf, kinds
 from zonesmith.rules.mail.spf_syntax import LOOKUP_TERMS, SpfRecord, parse_spf
 from zonesmith.rules.mail.tags import txt_text
 from zonesmith.rules.registry import _report, rule
@@ -40,8 +40,12 @@ def _read(view: ZoneView) -> list[tuple[str, Record, SpfRecord]]:
     ]
 
 
-@rule("spf-syntax", Severity.ERROR, "an SPF record that receivers cannot read (permerror)")
-@only_with("spf")
+@rule(
+    "spf-syntax",
+    Severity.ERROR,
+    "an SPF record that receivers cannot read (permerror)",
+    applies=has_spf,
+)
 def spf_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
         if spf.problems:
@@ -53,8 +57,7 @@ def spf_syntax(view: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
-@rule("spf-multiple", Severity.ERROR, "more than one SPF record at a name")
-@only_with("spf")
+@rule("spf-multiple", Severity.ERROR, "more than one SPF record at a name", applies=has_spf)
 def spf_multiple(view: ZoneView) -> Iterator[Diagnostic]:
     for key, records in _spf_by_owner(view).items():
         if len(records) > 1:
@@ -79,22 +82,26 @@ def _ending_in(view: ZoneView, rule_id: str, qualifier: str, why: str) -> Iterat
             )
 
 
-@rule("spf-pass-all", Severity.ERROR, "an SPF record that lets everybody send (+all)")
-@only_with("spf")
+@rule(
+    "spf-pass-all", Severity.ERROR, "an SPF record that lets everybody send (+all)", applies=has_spf
+)
 def spf_pass_all(view: ZoneView) -> Iterator[Diagnostic]:
     why = "any host on the Internet may send its mail; end it in '-all' or '~all'"
     return _ending_in(view, "spf-pass-all", "+", why)
 
 
-@rule("spf-neutral-all", Severity.WARNING, "an SPF record that ends in ?all")
-@only_with("spf")
+@rule("spf-neutral-all", Severity.WARNING, "an SPF record that ends in ?all", applies=has_spf)
 def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
     why = "it says nothing of other hosts, so forged mail passes as neutral; use '~all' or '-all'"
     return _ending_in(view, "spf-neutral-all", "?", why)
 
 
-@rule("spf-ptr", Severity.WARNING, "an SPF record uses the ptr mechanism (deprecated)")
-@only_with("spf")
+@rule(
+    "spf-ptr",
+    Severity.WARNING,
+    "an SPF record uses the ptr mechanism (deprecated)",
+    applies=has_spf,
+)
 def spf_ptr(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
         if any(t.name == "ptr" and t.qualifier for t in spf.terms):
