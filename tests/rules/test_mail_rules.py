@@ -10,20 +10,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from mail_records import RFC6376_KEY, RFC8463_KEY, rsa_key, spf_terms
-from sites import write_site
+from sites import BASE_CONFIG, write_site
 
 from zonesmith.diagnostics import Diagnostic
 from zonesmith.output.cache import CachedRecords, ZoneCache
 from zonesmith.pipeline import check_site
 from zonesmith.rules.mail.spf_syntax import parse_spf
 
-HEAD = """\
-defaults:
-  ttl: 1h
-  soa: {primary: ns1.example.com., contact: hostmaster@example.com}
-servers:
-  ns1: {software: bind, role: primary, address: 192.0.2.1}
-"""
+HEAD = BASE_CONFIG + "servers:\n  ns1: {software: bind, role: primary, address: 192.0.2.1}\n"
 APEX = "'@': [NS ns1.example.com., MX 10 mail]\nmail: A 192.0.2.25\n"
 MAIL_RULES = ("spf-", "dmarc-", "dkim-", "mta-sts-", "tls-rpt-", "null-mx-")
 
