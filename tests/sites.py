@@ -151,3 +151,21 @@ def build_master_zone(root: Path, origin: str, text: str, *, server_checks: bool
     site = write_site(root / "site", config, files={f"zones/{stem}.zone": text})
     build_site(site, root / "out", server_checks=server_checks)
     return root / "out" / "ns1" / "zones" / f"{file_stem(absolute)}.zone"
+
+
+def one_signer_config(signed: str, unsigned: str, port: int, control: int, path: Path) -> str:
+    """zonesmith.yaml of a BIND primary ns1 (in ``signed``) on 127.0.0.1 at ``port`` that
+    signs zone ``signed`` with policy 'standard' and serves zone ``unsigned`` unsigned."""
+    return f"""\
+defaults:
+  ttl: 300
+  soa: {{primary: ns1.{signed}., contact: hostmaster@{signed}}}
+dnssec-policies:
+  standard: {{}}
+servers:
+  ns1: {{software: bind, role: primary, address: 127.0.0.1, port: {port}, path: {path},
+        control-port: {control}}}
+zones:
+  {signed}: {{dnssec: standard}}
+  {unsigned}: {{}}
+"""

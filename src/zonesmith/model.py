@@ -136,6 +136,31 @@ class Record(tuple):
 
 
 @dataclass(frozen=True, slots=True)
+class RuleSwitch:
+    """A rule switched off (or given another severity): for the whole site, at some
+    names, or at some records.
+
+    ``rules:`` in zonesmith.yaml gives the first two (``names`` None: the
+    whole site; else absolute names in lower case, ``*.`` for the names
+    below one); ``rules:`` beside a name's records in a YAML file and a
+    ``; zonesmith: off RULE`` comment in a master file give the third:
+    ``at`` holds the records' (path, line, column), column 0 for a whole line.
+    """
+
+    rule: str
+    #: where the rule id is written
+    position: Position
+    names: tuple[str, ...] | None = None
+    at: tuple[tuple[str, int, int], ...] = ()
+    #: "warning" or "error": the rule's findings are kept with this severity; None: off
+    severity: str | None = None
+
+    def __reduce__(self) -> tuple[type[RuleSwitch], tuple]:
+        # see Position
+        return RuleSwitch, (self.rule, self.position, self.names, self.at, self.severity)
+
+
+@dataclass(frozen=True, slots=True)
 class Soa:
     """SOA timers and names; the serial is computed at build time."""
 
@@ -299,6 +324,8 @@ class Zone:
     origin: str = ""
     #: The DNSSEC policy the zone is signed with (its own or the default); None: unsigned.
     dnssec: Reference | None = None
+    #: Rules switched off at records of its file (comments, ``rules:`` keys).
+    rule_switches: tuple[RuleSwitch, ...] = ()
     #: Whether some records are for one view only (then views see different zones).
     differs_by_view: bool = field(init=False, default=False)
 
@@ -350,9 +377,15 @@ class Zone:
             known = _MAIL_RECORDS[self] = mail_records_of(self.records, self.origin)
         return known
 
-    def with_records(self, records: Sequence[Record], fingerprint: str | None) -> Zone:
-        """This zone with ``records`` (what it is made from: ``fingerprint``)."""
-        return Zone.from_arguments(_zone_arguments(self), records, fingerprint)
+    def with_records(
+        self,
+        records: Sequence[Record],
+        fingerprint: str | None,
+        rule_switches: tuple[RuleSwitch, ...] = (),
+    ) -> Zone:
+        """This zone with ``records`` (what it is made from: ``fingerprint``) and the
+        switches written beside them."""
+        return Zone.from_arguments(_zone_arguments(self), records, fingerprint, rule_switches)
 
     def arguments(self) -> tuple:
         """The zone's constructor arguments, in order (see from_arguments)."""
@@ -360,7 +393,10 @@ class Zone:
 
     @staticmethod
     def from_arguments(
-        arguments: tuple, records: Sequence[Record], fingerprint: str | None
+        arguments: tuple,
+        records: Sequence[Record],
+        fingerprint: str | None,
+        rule_switches: tuple[RuleSwitch, ...] = (),
     ) -> Zone:
         """The zone made of ``arguments`` (see arguments), with ``records``.
 
@@ -370,6 +406,7 @@ class Zone:
         values = list(arguments)
         values[_RECORDS_ARGUMENT] = records
         values[_FINGERPRINT_ARGUMENT] = fingerprint
+        values[_SWITCHES_ARGUMENT] = rule_switches
         return Zone(*values)
 
     def __reduce__(self) -> tuple[type[Zone], tuple]:
@@ -408,6 +445,7 @@ _ZONE_ARGUMENTS = tuple(f.name for f in fields(Zone) if f.init)
 _zone_arguments = attrgetter(*_ZONE_ARGUMENTS)
 _RECORDS_ARGUMENT = _ZONE_ARGUMENTS.index("records")
 _FINGERPRINT_ARGUMENT = _ZONE_ARGUMENTS.index("fingerprint")
+_SWITCHES_ARGUMENT = _ZONE_ARGUMENTS.index("rule_switches")
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +513,19 @@ class Site:
     #: Names that send mail (``mail-senders:``), absolute lower-case text: their
     #: reverse records are checked as those of MX targets are.
     mail_senders: tuple[Reference, ...] = ()
+    #: ``rules:`` of zonesmith.yaml, and switches beside the records of its sets
+    rule_switches: tuple[RuleSwitch, ...] = ()
+    #: The DS records (SHA-256, presentation text) of the live keys of each signed zone
+    #: the key state knows: (zone origin, view, DS texts); see zonesmith.compile.live_keys.
+    live_ds: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def live_ds_of(self, zone: Zone, view: str) -> tuple[str, ...]:
+        """The DS records of ``zone``'s live keys in ``view`` (none: not known yet)."""
+        return self._live_ds_index.get((zone.origin, view), ())
+
+    @cached_property
+    def _live_ds_index(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        return {(origin, view): texts for origin, view, texts in self.live_ds}
 
     @cached_property
     def policies_by_name(self) -> dict[str, DnssecPolicy]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonesmith.compile.fleet import ServerBuild, compile_fleet
+from zonesmith.compile.live_keys import KeyState, with_live_ds
 from zonesmith.compile.serials import SerialState
 from zonesmith.compile.zones import (
     BodyStage,
@@ -56,6 +57,7 @@ from zonesmith.own_files import make_folders, write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
 from zonesmith.rules.registry import ZoneMemo, validate
+from zonesmith.rules.switches import sift
 from zonesmith.site.control_secrets import read_control_secrets
 from zonesmith.site.files import display_path, is_site_file, os_failure
 from zonesmith.site.loader import load_site
@@ -66,17 +68,50 @@ if TYPE_CHECKING:
     from zonesmith.compile.serials import SerialState
 
 
-def check_site(root: Path, cache: ZoneCache | None = None) -> tuple[Site, list[Diagnostic]]:
-    """Load and validate: every problem of the site, sorted.
+@dataclass
+class CheckedSite:
+    """A site loaded and validated: every problem, sorted, and the findings its
+    switches dropped (``rules:``, see zonesmith.rules.switches), sorted."""
+
+    site: Site
+    diagnostics: list[Diagnostic]
+    switched_off: list[Diagnostic] = field(default_factory=list)
+
+
+def check_site(
+    root: Path, cache: ZoneCache | None = None, keys: KeyState | None = None
+) -> tuple[Site, list[Diagnostic]]:
+    """Load and validate: every problem of the site, sorted (see check_site_in_full)."""
+    checked = check_site_in_full(root, cache, keys)
+    return checked.site, checked.diagnostics
+
+
+def check_site_in_full(
+    root: Path, cache: ZoneCache | None = None, keys: KeyState | None = None
+) -> CheckedSite:
+    """Load and validate: every problem of the site, and the findings switched off.
 
     With a ``cache`` (see zonesmith.output.cache), unchanged zones are not read or
-    checked again, and what this run learnt is kept for the next.
+    checked again, and what this run learnt is kept for the next. The zone
+    rules' findings are kept whole: switches drop them after, so a switch
+    changed since counts as on a fresh run. The parents of signed zones get
+    their DS from the key state (``keys``, else the site's ``zonesmith.keys``;
+    see zonesmith.compile.live_keys.with_live_ds).
     """
     site, diagnostics = load_site(root, cache)
+    switched_off: list[Diagnostic] = []
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
+        try:
+            keys = keys if keys is not None else KeyState.load(root)
+        except SiteError as problem:
+            diagnostics += problem.diagnostics
+            keys = KeyState(Path(root))
+        site = with_live_ds(site, keys)
         memo = _zone_rules_memo(site, cache) if cache is not None else None
-        diagnostics += validate(site, gather_facts(site), memo)
-    return site, sort_diagnostics(diagnostics)
+        sifted = sift(site, validate(site, gather_facts(site), memo))
+        diagnostics += sifted.kept + sifted.problems
+        switched_off = sort_diagnostics(sifted.switched_off)
+    return CheckedSite(site, sort_diagnostics(diagnostics), switched_off)
 
 
 def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
@@ -160,6 +195,8 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: (checker, server) of every server check not run: the checker is not installed
     skipped_checks: list[tuple[str, str]] = field(default_factory=list)
+    #: the rules' findings the site's switches dropped
+    switched_off: list[Diagnostic] = field(default_factory=list)
 
 
 def build_site(
@@ -172,7 +209,8 @@ def build_site(
     only the swap failed (see _write_state). A failure of the operating
     system is an error naming the path and the cause.
     """
-    site, diagnostics = check_site(root, cache)
+    checked = check_site_in_full(root, cache)
+    site, diagnostics = checked.site, checked.diagnostics
     if any(d.is_error for d in diagnostics):
         if cache is not None:
             cache.save(site.zones, collect=False)
@@ -180,6 +218,7 @@ def build_site(
     secrets = read_secrets(site) | read_control_secrets(site)
     lists = _resolver_blocklists(site)
     result = BuildResult(out, [server.name for server in site.servers])
+    result.switched_off = checked.switched_off
     out = checked_output(out)
     try:
         # Builds into one output, and builds of one site, take turns from
@@ -216,7 +255,9 @@ def _build_locked(
         # Server checks need every server's build: they take a full render.
         replayable = is_spare and not server_checks
         memo_path = staging.with_suffix(".memo")
-        memo = take_memo(memo_path, replay_key(cache, secrets, lists) if replayable else None)
+        memo = take_memo(
+            memo_path, replay_key(cache, secrets, lists, site.live_ds) if replayable else None
+        )
         try:
             rendered = replay(site, _body_stage(cache), memo) if memo is not None else None
             if rendered is None:
@@ -249,7 +290,7 @@ def _build_locked(
         if is_spare and not staging.exists():
             make_spare(staging, recorded, out)
         # Known once the cache is saved: the declarations of a first build.
-        key = replay_key(cache, secrets, lists) if replayable else None
+        key = replay_key(cache, secrets, lists, site.live_ds) if replayable else None
         if key is not None:
             keep_memo(memo_path, key, rendered, recorded)
 

@@ -79,3 +79,23 @@ def test_unsigned_zones_get_no_signing(tmp_path: Path) -> None:
     assert "dnssec-policy" not in (out / "ns1/named.conf").read_text()
     assert "policy:" not in (out / "ns3/knot.conf").read_text()
     assert not (out / "ns1/keys").exists()
+
+
+def test_a_knot_signed_zone_keeps_its_signed_zone_in_the_journal_and_unsigned_ones_do_not(
+    tmp_path: Path,
+) -> None:
+    config = CONFIG.replace("  dnssec: standard\n", "").replace(
+        "example.com: {{servers: [ns1, ns2]}}", "example.com: {{servers: [ns1, ns2, ns3]}}"
+    )
+    out = built(tmp_path, config)
+    conf = (out / "ns3/knot.conf").read_text()
+    blocks = conf.split("zone:\n", 1)[1].split("  - domain: ")
+    zones = {block.split("\n", 1)[0]: block for block in blocks}
+    signed, unsigned = zones['"example.net."'], zones['"example.com."']
+    # the signed zone starts from the journal and takes only what changed in its zone file
+    assert "journal-content: all\n" in signed and "zonefile-load: difference\n" in signed
+    assert "dnssec-signing: on" in signed and "zonefile-sync: -1" in signed
+    # an unsigned zone is loaded whole from its zone file, as before
+    assert "journal-content: none\n" in unsigned and "zonefile-load" not in unsigned
+    assert "dnssec-signing" not in unsigned and "zonefile-sync: -1" in unsigned
+    assert f'journal-db: "{out}/ns3/journal"' in conf

@@ -26,6 +26,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.zone
 import pytest
 from servers import (
     RunningServer,
@@ -239,6 +240,44 @@ def zonesmith_control(fleet: Fleet, server: str, *arguments: str):
     else:
         argv = ["rndc", "-c", str(path / "rndc.conf"), *arguments]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_a_restarted_knot_signer_serves_no_serial_below_what_its_secondary_holds(
+    fleet: Fleet,
+) -> None:
+    zone, secondary = "example.net", SECONDARY["example.net"]
+    zone_file = dns.zone.from_file(str(fleet.srv / "k1/zones/example.net.zone"), zone)
+    installed = zone_file.get_soa().serial
+    before = fleet.serial("k1", zone) or 0
+    ok(zonesmith_control(fleet, "k1", "zone-sign", f"{zone}."))
+    fleet.wait_until(
+        lambda: (fleet.serial(secondary, zone) or 0) > before,
+        f"{secondary} takes the re-signed {zone}",
+    )
+    held = fleet.serial(secondary, zone) or 0
+    assert held > installed  # the zone file's serial is below what the secondary holds
+    fleet.servers["k1"].stop()
+    fleet.start("k1")
+    served = fleet.serial("k1", zone) or 0
+    assert served >= held and fleet.signed_rrsets("k1", zone, "SOA")
+    # a reload of the unchanged zone file keeps the serial (no needless re-signing)
+    ok(zonesmith_control(fleet, "k1", "zone-reload", "-f", f"{zone}."))
+    assert fleet.serial("k1", zone) == served
+    fleet.edit(zone, RECORDS + "restarted: A 192.0.2.98\n")
+    shown = ok(fleet.run("apply", fleet.site, "--yes"))
+    assert "Applied: every server serves the change." in shown, shown
+    fleet.wait_until(
+        lambda: (
+            answers(query(f"restarted.{zone}", "A", ADDRESS, fleet.ports[secondary]))
+            == ["192.0.2.98"]
+        ),
+        f"{secondary} serves restarted.{zone}",
+    )
+    assert fleet.signed_rrsets(secondary, f"restarted.{zone}", "A")
+    assert (fleet.serial(secondary, zone) or 0) > served
+    result = fleet.run("plan", fleet.site)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Nothing to do" in result.stdout
 
 
 def test_a_record_change_is_applied_signed_and_reaches_the_secondaries(fleet: Fleet) -> None:

@@ -34,6 +34,10 @@ BLOCK = {"lists/block.txt": "ads.example.org\n"}
 DS = "12345 13 2 " + "ab" * 32
 MASTER = "@ NS ns1\nns1 A 192.0.2.1\n"  # example.com as a master file
 ZONE_FILE = "example.com.zone"
+#: zonesmith.keys with a KSK of sub.example.com (what a deploy read from its signer)
+LIVE_KEYS = (
+    '{"keys": {"sub.example.com": {"default": ["257 3 13 ' + "A" * 86 + '=="]}}, "version": 1}'
+)
 HASH = "2T7B4G4VSA5SMI47K61MV5BV1A22BOJR"  # a SHA-1 hash, base32hex
 
 
@@ -371,7 +375,12 @@ CASES: dict[str, tuple[Site, Site]] = {
     ),
     "missing-ds": (
         signed("{}", zones="  sub.example.com: {dnssec: standard}\n  example.com: {}\n"),
-        signed("{}", zones="  sub.example.com: {}\n  example.com: {dnssec: standard}\n"),
+        # the key state knows the child's keys: the parent gets their DS at compile
+        signed(
+            "{}",
+            zones="  sub.example.com: {dnssec: standard}\n  example.com: {}\n",
+            files={"zonesmith.keys": LIVE_KEYS},
+        ),
     ),
     "ds-for-unsigned": (
         Site(

@@ -9,7 +9,7 @@ import sys
 import click
 
 from zonesmith import __version__
-from zonesmith.cli import blocklist, build, deploy, transfer
+from zonesmith.cli import blocklist, build, deploy, dnssec, transfer
 from zonesmith.cli.common import EXIT_ERRORS, EXIT_INTERNAL, REPORT_URL
 
 
@@ -29,6 +29,7 @@ for command in (
     deploy.apply,
     deploy.status,
     deploy.rollback,
+    dnssec.dnssec,
 ):
     cli.add_command(command)
 

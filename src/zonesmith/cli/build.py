@@ -15,9 +15,9 @@ from zonesmith.cli.common import (
     no_cache_option,
     site_argument,
 )
-from zonesmith.diagnostics import SiteError, summary
+from zonesmith.diagnostics import Diagnostic, SiteError, summary
 from zonesmith.output.cache import ZoneCache
-from zonesmith.pipeline import build_site, check_site
+from zonesmith.pipeline import build_site, check_site_in_full
 from zonesmith.rules.mail import not_checked
 
 
@@ -28,21 +28,23 @@ from zonesmith.rules.mail import not_checked
 def check(site: Path, as_json: bool, no_cache: bool) -> None:
     """Load and validate SITE; exit 1 on any error."""
     cache = ZoneCache(None if no_cache else site)
-    loaded, diagnostics = check_site(site, cache)
+    checked = check_site_in_full(site, cache)
+    diagnostics = checked.diagnostics
     failed = any(d.is_error for d in diagnostics)
-    cache.save(loaded.zones, collect=not failed)
+    cache.save(checked.site.zones, collect=not failed)
     if as_json:
         _json(
             {
                 "ok": not failed,
                 "diagnostics": [d.as_json() for d in diagnostics],
-                "not_checked": not_checked(loaded),
+                "switched_off": [d.as_json() for d in checked.switched_off],
+                "not_checked": not_checked(checked.site),
             }
         )
     else:
         report = Report()
         report.diagnostics(diagnostics)
-        report.line(f"{site}: {summary(diagnostics)}")
+        report.line(f"{site}: {summary(diagnostics)}{_switched(checked.switched_off)}")
     sys.exit(EXIT_ERRORS if failed else 0)
 
 
@@ -89,6 +91,7 @@ def build(
                 "out": str(result.out),
                 "servers": result.servers,
                 "diagnostics": [d.as_json() for d in result.diagnostics],
+                "switched_off": [d.as_json() for d in result.switched_off],
                 "skipped_checks": _skipped_json(result.skipped_checks),
             }
         )
@@ -98,7 +101,12 @@ def build(
         report.line(f"wrote {out / server}/")
     if not result.servers:
         report.line("no server to build: declare servers in zonesmith.yaml")
-    report.line(f"{site}: {summary(result.diagnostics)}")
+    report.line(f"{site}: {summary(result.diagnostics)}{_switched(result.switched_off)}")
+
+
+def _switched(off: list[Diagnostic]) -> str:
+    """How many findings the site's switches dropped, for the summary line."""
+    return f"; {len(off)} finding{'' if len(off) == 1 else 's'} switched off" if off else ""
 
 
 def _skipped_notice(skipped: list[tuple[str, str]]) -> None:

@@ -196,7 +196,7 @@ def run_apply(
     break_lock: bool = False,
 ) -> None:
     """apply and rollback: plan (or load one), show, confirm, apply, report."""
-    from zonesmith.deploy.apply import apply_plan
+    from zonesmith.deploy.apply import apply_rounds
     from zonesmith.deploy.planner import make_plan
 
     report = DeployReport()
@@ -223,28 +223,49 @@ def run_apply(
         refused = _confirm(plan_value, yes, acks)
         if refused:
             raise DeployError(refused)
-        applied = apply_plan(planned, site, break_lock)  # type: ignore[arg-type]
-    if as_json:
-        _json(
-            {
-                "ok": applied.ok,
-                "changed": True,
-                "problem": applied.problem,
-                "servers": {name: asdict(o) for name, o in applied.outcomes.items()},
-                "plan": plan_value.to_json(),
-            }
+        applied = apply_rounds(
+            planned,  # type: ignore[arg-type]
+            site,
+            pool,
+            break_lock,
+            second_round=plan_file is None and make is None,
+            acks=acks,
         )
+    second = applied.second
+    if as_json:
+        report_json = {
+            "ok": applied.ok,
+            "changed": True,
+            "problem": applied.problem,
+            "servers": {name: asdict(o) for name, o in applied.outcomes.items()},
+            "plan": plan_value.to_json(),
+        }
+        if applied.rounds:
+            report_json["rounds"] = applied.rounds
+        if second is not None:
+            report_json["round2"] = {name: asdict(o) for name, o in second.outcomes.items()}
+        _json(report_json)
     else:
         for outcome in applied.outcomes.values():
-            detail = f": {outcome.detail}" if outcome.detail else ""
-            style = "green" if outcome.state in ("applied", "unchanged") else "yellow"
-            report.styled(f"{outcome.server}: {outcome.state}{detail}", style)
+            _outcome(report, outcome)
+        for line in applied.rounds:
+            report.styled(line, "bold")
+        for outcome in second.outcomes.values() if second is not None else ():
+            if outcome.state != "not started" or not applied.ok:
+                _outcome(report, outcome)
         if applied.ok:
             report.line("Applied: every server serves the change.")
         else:
             click.echo(f"error: apply stopped: {applied.problem}", err=True)
     if not applied.ok:
         sys.exit(EXIT_ERRORS)
+
+
+def _outcome(report: DeployReport, outcome: object) -> None:
+    """One server's line after an apply."""
+    state, detail = outcome.state, outcome.detail  # type: ignore[attr-defined]
+    style = "green" if state in ("applied", "unchanged") else "yellow"
+    report.styled(f"{outcome.server}: {state}{': ' + detail if detail else ''}", style)  # type: ignore[attr-defined]
 
 
 @click.command()

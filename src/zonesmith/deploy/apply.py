@@ -10,14 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zonesmith.compile.live_keys import parent_in_site
 from zonesmith.compile.serials import STATE_FILE, serial_gt
 from zonesmith.deploy import journal, remote_sh
 from zonesmith.deploy.build import ServerFiles, signed_policy, zone_key
 from zonesmith.deploy.errors import DeployError
+from zonesmith.deploy.gates import unacknowledged
 from zonesmith.deploy.install import Target
+from zonesmith.deploy.keys import keys_after_apply
 from zonesmith.deploy.observe import Question
 from zonesmith.deploy.plan import Plan, ServerPlan
-from zonesmith.deploy.planner import Planned, transfer_key, tsig_for
+from zonesmith.deploy.planner import Planned, make_plan, transfer_key, tsig_for
+from zonesmith.deploy.transport import Transport
 from zonesmith.deploy.verify import (
     Expect,
     primary_matches,
@@ -45,6 +49,10 @@ class Applied:
     outcomes: dict[str, Outcome]
     problem: str | None = None
     journal: dict = field(default_factory=dict)
+    #: what the second round did or why it did not run (see apply_rounds)
+    rounds: list[str] = field(default_factory=list)
+    #: the second round's apply, when there was one
+    second: Applied | None = None
 
 
 def run_command(target: Target, command: Command) -> None:
@@ -285,6 +293,8 @@ def apply_plan(planned: Planned, root: Path, break_lock: bool = False) -> Applie
     ok = problem is None
     if ok and planned.build.state.changed:
         write_atomically(root / STATE_FILE, planned.build.state.text().encode())
+    if ok and planned.keys is not None and planned.keys.changed:
+        planned.keys.save()
     entry = journal.append(root, journal_entry(plan, outcomes, ok))
     return Applied(ok, outcomes, problem, entry)
 
@@ -305,3 +315,59 @@ def journal_entry(plan: Plan, outcomes: dict[str, Outcome], ok: bool) -> dict:
             },
         }
     return {"kind": plan.kind, "ok": ok, "build": plan.build_digest, "servers": servers}
+
+
+def apply_rounds(
+    planned: Planned,
+    root: Path,
+    pool: dict[str, Transport],
+    break_lock: bool = False,
+    second_round: bool = True,
+    acks: tuple[str, ...] = (),
+) -> Applied:
+    """Apply ``planned``; then, if the signers' keys are not those the build used (a zone
+    signed for the first time has keys only once its signer loaded it), one more round
+    gives the parents in the site their children's DS: planned anew, applied when it
+    needs no acknowledgement beyond ``acks`` (``second_round``: else only said)."""
+    applied = apply_plan(planned, root, break_lock)
+    if not applied.ok or planned.keys is None:
+        return applied
+    site = planned.build.site
+    down = {server.server for server in planned.plan.servers if server.down}
+    live = keys_after_apply(
+        planned.build,
+        planned.targets,
+        lambda server, view: transfer_key(site, server, view, planned.secrets),
+        planned.keys,
+        down,
+        site.deploy.verify_timeout,
+    )
+    if live.keys == planned.keys.keys:
+        return applied
+    if not second_round:
+        applied.rounds.append(
+            "the signers' keys changed during this apply: run plan and apply again to give "
+            "the parents in the site their DS"
+        )
+        return applied
+    again = make_plan(root, pool)
+    parents = [
+        f"round 2: {parent.text} gets the DS of {child.text}"
+        for child in site.zones
+        if site.policy_of(child) is not None
+        and live.keys.get(child.text) != planned.keys.keys.get(child.text)
+        and (parent := parent_in_site(site, child)) is not None
+    ]
+    applied.rounds = parents or ["round 2: the signers' new keys reach the site's servers"]
+    pending = unacknowledged(again.plan.gates, acks)
+    if pending:
+        needed = " ".join(f"--ack {gate.ack}" for gate in pending)
+        applied.rounds.append(f"round 2 needs {needed}: run apply again with it")
+        return applied
+    if again.plan.changed:
+        applied.second = apply_plan(again, root, break_lock)
+        applied.ok = applied.second.ok
+        applied.problem = applied.second.problem
+    elif again.keys is not None and again.keys.changed:
+        again.keys.save()
+    return applied

@@ -27,14 +27,31 @@ def transfer(
 ) -> dns.zone.Zone:
     """The zone as the server at ``address`` and ``port`` serves it, transferred on
     ``target``'s host from loopback and signed with ``tsig`` (name, algorithm, secret)."""
+    where = f"the transfer of {zone} from {address} port {port} on {target.where}"
+    return ask_on_host(target, address, port, zone, tsig, "AXFR", where)
+
+
+def ask_on_host(
+    target: Target,
+    address: str,
+    port: int,
+    zone: str,
+    tsig: tuple[str, str, str],
+    rdtype: str,
+    where: str,
+) -> dns.zone.Zone:
+    """The answer to ``zone`` ``rdtype`` (AXFR, with the zone's SOA; or a type asked with
+    its signatures over TCP) from the server, asked on ``target``'s host as
+    :func:`transfer` asks, as a zone of the records that came back; a DeployError
+    starts with ``where``."""
     source = "127.0.0.1" if ipaddress.ip_address(address).version == 4 else "::1"
     name, algorithm, secret = tsig
-    where = f"the transfer of {zone} from {address} port {port} on {target.where}"
+    arguments = [address, str(port), zone, source, name, algorithm]
+    if rdtype != "AXFR":
+        arguments.append(rdtype)
     try:
         done = target.transport.run(
-            remote_sh.sh(
-                remote_sh.AXFR, target.path, address, str(port), zone, source, name, algorithm
-            ),
+            remote_sh.sh(remote_sh.AXFR, target.path, *arguments),
             input=secret.encode() + b"\n",
             timeout=30,
         )
@@ -49,6 +66,8 @@ def transfer(
         )
     except (dns.exception.DNSException, UnicodeDecodeError, ValueError):
         fetched = None
-    if done.returncode != 0 or fetched is None or fetched.get_rdataset(origin, "SOA") is None:
+    if rdtype == "AXFR" and fetched is not None and fetched.get_rdataset(origin, "SOA") is None:
+        fetched = None  # a transfer refused or cut off
+    if done.returncode != 0 or fetched is None:
         raise DeployError(f"{where} failed: {done.message()}")
     return fetched

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from zonesmith.compile.fleet import ServedZone
+from zonesmith.compile.live_keys import KeyState, with_live_ds
 from zonesmith.compile.serials import SerialState, serial_gt
 from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.build import (
@@ -32,6 +33,7 @@ from zonesmith.deploy.diff import (
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.gates import gates_of
 from zonesmith.deploy.install import Target, digest
+from zonesmith.deploy.keys import read_live_keys
 from zonesmith.deploy.observe import Observed, Question, observe
 from zonesmith.deploy.plan import FileChange, Plan, ServerPlan, Signing, ZoneChange
 from zonesmith.deploy.transport import Transport, transport_for
@@ -55,6 +57,8 @@ class Planned:
     targets: dict[str, Target]
     observed: dict[str, Observed]
     secrets: dict[str, str]
+    #: the signers' live keys the build used (written to zonesmith.keys after an apply)
+    keys: KeyState | None = None
 
 
 Rework = Callable[[DeployBuild, dict[str, Target], dict[str, Observed]], DeployBuild]
@@ -128,7 +132,18 @@ def make_plan(
 
     observed = observe_fleet(build, targets, secrets)
     floors = served_floors(build, observed)
-    if floors:
+    keys = read_live_keys(
+        build,
+        targets,
+        lambda server, view: transfer_key(site, server, view, secrets),
+        KeyState.load(site.root),
+        lambda name, key: (
+            observed[name].down is None and observed[name].served.get(key) is not None
+        ),
+    )
+    if keys.changed:  # the parents' DS follow the signers' keys
+        site = with_live_ds(site, keys)
+    if floors or keys.changed:
         build = build_for_deploy(site, floors=floors, pinned=pinned)
     if rework is not None:
         build = rework(build, targets, observed)
@@ -151,7 +166,7 @@ def make_plan(
         serials=serials,
         kind=kind,
     )
-    return Planned(plan, build, targets, observed, secrets)
+    return Planned(plan, build, targets, observed, secrets, keys)
 
 
 def served_floors(
@@ -163,10 +178,10 @@ def served_floors(
     re-signing raises it): it is a floor only when the signer will load the
     zone file again (the build's file differs from the one installed, or that
     one was edited by hand), and then one equal to the new serial is a floor
-    too, so that the new serial goes above it: Knot loads a zone file's serial
-    as it is, even one at or below the signed serial it served (secondaries
-    would then never transfer); BIND serves the larger of the file's serial
-    and its last signed serial plus one.
+    too, so that the new serial goes above it: Knot refuses a changed zone file
+    whose serial is below the signed serial it serves (and serves the build's
+    serial only when above it; see ``zonesmith.drivers.knot.SIGNED_ZONE``);
+    BIND serves the larger of the file's serial and its last signed serial plus one.
     """
     reloaded = _reloaded_signed(build, observed)
     floors: dict[tuple[str, str], int] = {}

@@ -207,8 +207,9 @@ keyfile() {
 
 #: A zone by AXFR on the server's host, signed with a key given on standard input
 #: (never on a command line), kept in a 0600 file while dig or kdig runs.
-#: $2 address, $3 port, $4 zone, $5 source address, $6 key name, $7 algorithm;
-#: the secret on standard input. Exit 127 when the host has neither tool.
+#: $2 address, $3 port, $4 zone, $5 source address, $6 key name, $7 algorithm,
+#: $8 (optional) another type to ask for instead, over TCP with its signatures
+#: (DNSKEY); the secret on standard input. Exit 127 when the host has neither tool.
 AXFR = (
     _PRELUDE
     + _TOOL
@@ -218,10 +219,13 @@ mkdir -p "$z"
 f="$z/deploy-key.$$"
 trap 'rm -f "$f"' EXIT
 keyfile "$f" "$6" "$7" "$secret"
+t=${8:-AXFR}
+o=
+if [ "$t" != AXFR ]; then o="+tcp +dnssec +norecurse"; fi
 if [ "$tool" = dig ]; then
-  dig -k "$f" -b "$5" -p "$3" "@$2" -t AXFR -q "$4" +noall +answer +tries=1 +timeout=10
+  dig -k "$f" -b "$5" -p "$3" "@$2" -t "$t" -q "$4" +noall +answer +tries=1 +timeout=10 $o
 else
-  kdig -k "$f" -b "$5" -p "$3" "@$2" -t AXFR -q "$4" +noall +answer +retry=0 +timeout=10
+  kdig -k "$f" -b "$5" -p "$3" "@$2" -t "$t" -q "$4" +noall +answer +retry=0 +timeout=10 $o
 fi
 """
 )

@@ -8,14 +8,15 @@ BIND 9.18 and Knot 3.2, as zonesmith configures them):
   It raises the signed serial at each signing; a zone file reloaded with a
   new serial is served with the larger of that serial and the last signed
   serial plus one; one reloaded with the same serial changes nothing.
-- Knot (``dnssec-signing``, no journal of the zone's content) serves the
-  zone file's serial as it loads it, at each reload and restart, even when
-  that is below the serial it served (a re-signing raised it by one).
+- Knot (``dnssec-signing``, the signed zone kept in its journal) keeps its
+  signed serial across reloads and restarts, raises it at each signing, and
+  takes a changed zone file with the file's serial when that is above it
+  (see ``zonesmith.drivers.knot.SIGNED_ZONE``).
 - Secondaries serve the signed serial they transfer.
 
 So a signed zone is verified with the build's serial or a later one (a
 deploy makes the build's serial larger than the one served, see
-``planner.served_floors``, because of Knot); on the primary, by AXFR, its
+``planner.served_floors``); on the primary, by AXFR, its
 content without what the signer adds (DNSKEY, RRSIG, NSEC, NSEC3,
 NSEC3PARAM, CDS, CDNSKEY, BIND's TYPE65534) and without the SOA serial, and
 it must be signed (a DNSKEY at the apex, an RRSIG over the SOA): signing

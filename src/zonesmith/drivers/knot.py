@@ -17,7 +17,10 @@ Files written to OUT/<server>/:
 - ``journal/``, ``timers/``, ``kasp/``, ``catalog/``: Knot's databases;
   ``kasp/`` holds the keys of the zones this primary signs (a ``policy``
   per site policy, ``dnssec-signing: on``): made, never filled, so no build
-  or deploy deletes or replaces the keys (see zonesmith.drivers.bind).
+  or deploy deletes or replaces the keys (see zonesmith.drivers.bind);
+  ``journal/`` holds, besides a secondary's history, the whole signed zone
+  of each zone this primary signs (see ``SIGNED_ZONE``): restarts keep its
+  serial, so it must be backed up and restored with ``kasp/``.
 
 Access is explicit: ``automatic-acl`` is off, a zone allows transfers only
 to its declared secondaries (address and key) and NOTIFY only from its
@@ -67,6 +70,7 @@ from zonesmith.drivers.control import (
     deploy_key,
     file_keys,
     loads_from_file,
+    served_zone,
     server_path,
     zone_label,
 )
@@ -79,6 +83,39 @@ RATE_LIMIT = 20
 #: The folders of Knot's databases under the server's path.
 DATABASES = {"journal-db": "journal", "timer-db": "timers", "kasp-db": "kasp"}
 CATALOG_DB = "catalog"
+
+#: The items of a zone this primary signs. Without a journal of the zone's
+#: content, Knot serves the zone file's serial at each load (every reload and
+#: restart), even below the serial a re-signing raised it to, and secondaries
+#: that hold the higher serial keep their copy until its signatures expire.
+#: With the whole signed zone in the journal (``journal-content: all``, in
+#: ``journal/`` under the server's path) Knot starts from the journal and
+#: applies only the difference between it and the zone file
+#: (``zonefile-load: difference``), so (Knot 3.2):
+#:
+#: - a restart, and a reload of an unchanged zone file (``zone-reload``, with
+#:   or without ``-f``), serve the signed serial served before, not re-signed;
+#: - a changed zone file is taken and signed; it is served with its own serial
+#:   when that is above the one served, with the served serial plus one when
+#:   equal (a zone loaded whole, with nothing in the journal, is served with
+#:   the file's serial plus one: the signing is a change of its own);
+#: - a signed zone switched to these items (from ``journal-content: none``)
+#:   is loaded anew from its zone file once, the journal holding nothing yet;
+#: - a changed zone file whose serial is below the one served is refused
+#:   ("zone file changed with decreased SOA serial"): the zone stays as it was,
+#:   which a deploy never asks for, since it puts a new build's serial above
+#:   the served one (``difference-no-serial`` would take it, but would serve
+#:   the signer's serial plus one instead of the build's, which verify waits for);
+#: - the journal outlives the zone's removal from knot.conf: a zone added back
+#:   would start from it, so a deploy that adds a signed zone purges it first.
+#:
+#: The zone file stays the unsigned source the deploy installed
+#: (``zonefile-sync: -1``), so drift is still found by comparing it.
+SIGNED_ZONE = (
+    "    journal-content: all",
+    "    zonefile-load: difference",
+    "    dnssec-signing: on",
+)
 
 # "error: config, file '/path/knot.conf', line 12, item 'x', value 'y' (message)"
 _CONF_ERROR = re.compile(
@@ -242,12 +279,14 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
             *peers.items(zone.primaries, list(zone.secondaries), zone.data is not None),
         ]
         if zone.data is not None:
-            # The generated file is the truth: never written back, no journal.
-            zone_lines += ["    zonefile-sync: -1", "    journal-content: none"]
-            policy = None if zone.is_catalog else build.site.policy_of(zone.zone)
-            if policy is not None:
+            # The generated file is the truth: never written back.
+            zone_lines.append("    zonefile-sync: -1")
+            policy = _policy(build, zone)
+            if policy is None:
+                zone_lines.append("    journal-content: none")
+            else:
                 policies[policy.name] = policy
-                zone_lines += ["    dnssec-signing: on", f"    dnssec-policy: {quote(policy.name)}"]
+                zone_lines += [*SIGNED_ZONE, f"    dnssec-policy: {quote(policy.name)}"]
     for catalog in build.catalogs:
         zone_lines += [
             f"  - domain: {_domain(catalog)}",
@@ -308,6 +347,13 @@ def render_knot_conf(build: ServerBuild, path: str) -> str:
     if zone_lines:
         lines += ["zone:", *zone_lines, ""]
     return "\n".join(lines)
+
+
+def _policy(build: ServerBuild, zone: ServedZone) -> DnssecPolicy | None:
+    """The policy this server signs ``zone`` with (a zone it loads from its file), or None."""
+    if zone.data is None or zone.is_catalog:
+        return None
+    return build.site.policy_of(zone.zone)
 
 
 def _policies(policies: dict[str, DnssecPolicy]) -> list[str]:
@@ -461,12 +507,15 @@ class KnotDriver(Driver):
         wait for the event's end (and its error). ``zone-reload`` rereads one
         zone file whatever its mtime; ``reload`` rereads knot.conf, keys
         included, applies the zone list, and rereads the zone files that
-        changed. A secondary's zones come by transfer after NOTIFY.
+        changed; a zone this server signs that it is to add first loses what the
+        journal kept of it (:func:`_forget_journals`). A secondary's zones come by
+        transfer after NOTIFY.
         """
         if change.empty:
             return []
         if change.zone_list_changed or change.config_changed or change.options_changed:
-            return [_knotc(build, "reload", why="reload the configuration and changed zone files")]
+            reload = _knotc(build, "reload", why="reload the configuration and changed zone files")
+            return [*_forget_journals(build, change), reload]
         return [
             _knotc(
                 build,
@@ -532,6 +581,29 @@ done
 printf '%s\n' "$keys" | grep -qi " $3 " && found=0
 exit $found
 """
+
+
+def _forget_journals(build: ServerBuild, change: ServerChange) -> list[Command]:
+    """Before a reload adds zones this server signs: drop what the journal still holds
+    of them (an earlier life of the zone on this server; its keys stay in ``kasp/``).
+
+    Knot would load such a zone from that journal, then either apply its old
+    re-signings on top of a zone file whose serial they start from (failing, old
+    zone served, when a name of then is gone: "failed to apply journal changes")
+    or ignore one whose serial is below the journal's ("zone file changed with
+    SOA serial decreased"); without it, the zone starts from its zone file. The
+    zones are not configured yet, so they are orphans to Knot (``+orphan``), and
+    ``-f`` is what ``zone-purge`` always asks for.
+    """
+    added = [
+        name.rstrip(".") + "."
+        for view, name in change.zones_added
+        if (zone := served_zone(build, view, name)) is not None and _policy(build, zone) is not None
+    ]
+    if not added:
+        return []
+    why = f"drop the journal an earlier deploy left of {', '.join(added)}"
+    return [_knotc(build, "-f", "zone-purge", *added, "+orphan", "+journal", why=why)]
 
 
 def _knotc(build: ServerBuild, *arguments: str, why: str) -> Command:

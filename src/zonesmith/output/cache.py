@@ -4,8 +4,8 @@ A site of ten thousand zones is mostly zones nobody touched since the last
 build. Reading, validating and rendering them again is most of a build's
 time, so ``check`` and ``build`` keep, per zone, what that work gave:
 
-- its records (from its file and the sets it includes), and what reading
-  them reported;
+- its records (from its file and the sets it includes), what reading
+  them reported, and the rules its file switches off beside them;
 - per view, the diagnostics of the zone rules and the rendered zone body.
 
 It lives in ``SITE/.zonesmith/cache/zones/`` (git-ignored). An entry is
@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
-from zonesmith.model import Record, Zone, apex_ns_of, links_of, mail_records_of
+from zonesmith.model import Record, RuleSwitch, Zone, apex_ns_of, links_of, mail_records_of
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 5
+_FORMAT = 6
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -86,6 +86,8 @@ BIG_ZONE_FILE_BYTES = 4 * 1024 * 1024
 
 #: path, line, column, severity, rule, message
 DiagnosticTuple = tuple[str, int, int, str, str, str]
+#: rule, path, line, column, the records it covers, severity (see RuleSwitch)
+SwitchTuple = tuple[str, str, int, int, tuple[tuple[str, int, int], ...], str | None]
 
 
 def _code_digest() -> str:
@@ -163,6 +165,7 @@ class _ModelUnpickler(pickle.Unpickler):
                     "Defaults",
                     "DeploySettings",
                     "Reference",
+                    "RuleSwitch",
                     "Server",
                     "Site",
                     "Soa",
@@ -290,6 +293,7 @@ class _Entry:
         "links",
         "mail_records",
         "diagnostics",
+        "switches",
         "results",
         "changed",
     )
@@ -301,6 +305,7 @@ class _Entry:
         links: tuple[tuple, ...],
         mail_records: bytes,
         diagnostics: tuple[DiagnosticTuple, ...],
+        switches: tuple[SwitchTuple, ...],
         results: dict[str, object],
         changed: bool,
     ) -> None:
@@ -309,6 +314,7 @@ class _Entry:
         self.links = links
         self.mail_records = mail_records
         self.diagnostics = diagnostics
+        self.switches = switches
         self.results = results
         self.changed = changed
 
@@ -320,8 +326,8 @@ class _Entry:
         else:
             blob = _pack(records)
             differs = any(r[4] is not None for r in records)
-        kept = (len(records), differs, self.apex_ns, self.links, self.mail_records)
-        return (*kept, self.diagnostics, self.results), blob
+        kept = (self.apex_ns, self.links, self.mail_records, self.diagnostics, self.switches)
+        return (len(records), differs, *kept, self.results), blob
 
 
 class ZoneCache:
@@ -507,20 +513,27 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            count, differs_by_view, apex_ns, links, mail, diagnostics, results = stored
+            count, differs_by_view, apex_ns, links, mail, diagnostics, switches, results = stored
             records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns, links, mail)
-            entry = _Entry(records, apex_ns, links, mail, diagnostics, results, False)
+            entry = _Entry(records, apex_ns, links, mail, diagnostics, switches, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
         return entry
 
-    def records(self, fingerprint: str | None) -> tuple[Sequence[Record], list[Diagnostic]] | None:
-        """A zone's records and what loading them reported, if known."""
+    def records(
+        self, fingerprint: str | None
+    ) -> tuple[Sequence[Record], list[Diagnostic], tuple[RuleSwitch, ...]] | None:
+        """A zone's records, what loading them reported and the rules switched off
+        beside them, if known."""
         entry = self._entry(fingerprint)
         if entry is None:
             return None
-        return entry.records, [_diagnostic(t) for t in entry.diagnostics]
+        switches = tuple(
+            RuleSwitch(rule, Position(path, line, column), None, at, severity)
+            for rule, path, line, column, at, severity in entry.switches
+        )
+        return entry.records, [_diagnostic(t) for t in entry.diagnostics], switches
 
     def keep_records(
         self,
@@ -528,8 +541,10 @@ class ZoneCache:
         records: Sequence[Record],
         diagnostics: Sequence[Diagnostic],
         origin: str,
+        switches: tuple[RuleSwitch, ...] = (),
     ) -> None:
-        """Keep the records of the zone ``origin`` and what loading them reported."""
+        """Keep the records of the zone ``origin``, what loading them reported and the
+        rules switched off beside them."""
         if fingerprint is None or self.folder is None:
             return
         if len(records) > BIG_ZONE_RECORDS:
@@ -540,6 +555,10 @@ class ZoneCache:
             tuple(map(_plain_record, links_of(records, origin))),
             _pack(mail_records_of(records, origin)),
             tuple(map(_diagnostic_tuple, diagnostics)),
+            tuple(
+                (s.rule, s.position.path, s.position.line, s.position.column, s.at, s.severity)
+                for s in switches
+            ),
             {},
             True,
         )

@@ -50,9 +50,11 @@ def replay_key(
     cache: ZoneCache | None,
     secrets: dict[str, str],
     lists: dict[str, tuple[CompiledBlocklist, ...]],
+    live_ds: tuple[tuple[str, str, tuple[str, ...]], ...] = (),
 ) -> str | None:
     """What every file of the output but the zone files is made from, as a digest:
-    the declarations, the keys' secrets, the resolvers' blocklists and the code.
+    the declarations, the keys' secrets, the resolvers' blocklists, the live DS of
+    signed zones (a resolver's trust anchors) and the code.
 
     None when the declarations are not known to be as kept in the cache.
     """
@@ -65,6 +67,7 @@ def replay_key(
         hasher.update(f"\0{server}".encode())
         for compiled in lists[server]:
             hasher.update(f"\0{compiled.name}\0{compiled.digest}".encode())
+    hasher.update(repr(live_ds).encode())
     return hasher.hexdigest()
 
 

@@ -235,9 +235,9 @@ def missing_ds(site: Site) -> Iterator[Diagnostic]:
             yield _report(
                 "missing-ds",
                 child.dnssec.position if child.dnssec else child.position,
-                f"zone '{child.text}' is signed but its parent '{parent.text}' has no DS for it, "
-                "so validators treat it as unsigned; add the DS records of its KSK (or CSK) to "
-                f"'{parent.text}' (dnssec-dsfromkey or keymgr prints them)",
+                f"zone '{child.text}' is signed but its parent '{parent.text}' has no DS for it "
+                "yet (no keys of it in zonesmith.keys), so validators treat it as unsigned; "
+                "apply adds the DS once the signer has made the zone's keys",
             )
 
 

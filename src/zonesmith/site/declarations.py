@@ -576,7 +576,7 @@ class SetsSection:
                         f"{what}: each entry must be a record such as 'A 192.0.2.1'",
                     )
         elif isinstance(node, yaml.MappingNode):
-            entries = self.mapping(source, node, ("records", "ttl", "view"), what)
+            entries = self.mapping(source, node, ("records", "ttl", "view", "rules"), what)
             if "records" not in entries:
                 self.error(
                     source.at(node),
@@ -604,8 +604,15 @@ class SetsSection:
                     f"{what}: records must be a record or a list of records",
                 )
                 return
-            yield from self.owner_specs(
+            specs = self.owner_specs(
                 source, owner, owner_line, owner_column, records_node, inner_ttl, inner_view, where
             )
+            if "rules" not in entries:
+                yield from specs
+                return
+            specs = list(specs)
+            at = tuple((spec[8], spec[4], spec[5]) for spec in specs)
+            self.record_switches(source, entries["rules"][1], at, what)
+            yield from specs
         else:
             self.error(source.at(node), "bad-value", f"{what}: no records given")

@@ -24,6 +24,7 @@ from zonesmith.diagnostics import Diagnostic, Position, error
 from zonesmith.model import (
     DEFAULT_VIEW,
     Defaults,
+    RuleSwitch,
     Site,
     View,
     Zone,
@@ -42,6 +43,7 @@ from zonesmith.site.dnssec_policies import DnssecPoliciesSection
 from zonesmith.site.files import SITE_FILE, ZONES_DIR, display_path, is_site_file
 from zonesmith.site.limits import real_root
 from zonesmith.site.memo import NoMemo, SiteMemo
+from zonesmith.site.rule_switches import RuleSwitchesSection
 from zonesmith.site.yaml_nodes import NodeReader, yaml
 from zonesmith.site.zone_sources import ZonesSection
 
@@ -58,6 +60,7 @@ class Loader(
     DeploySection,
     DnssecPoliciesSection,
     MailSendersSection,
+    RuleSwitchesSection,
 ):
     """Reads one site; collects diagnostics instead of stopping at the first.
 
@@ -72,6 +75,8 @@ class Loader(
         #: files of the site folder whose existence zonesmith.yaml's meaning
         #: depends on, and whether they existed (see Declarations.probes)
         self.probes: dict[str, bool] = {}
+        #: switches beside records read since they were last taken (see take_switches)
+        self.rule_switches: list[RuleSwitch] = []
 
     def site_file_exists(self, name: str) -> bool:
         """Whether the site folder has a file ``name`` (kept with the declarations)."""
@@ -83,6 +88,12 @@ class Loader(
         the loader's list to go with what it was reported on."""
         taken = self.diagnostics[reported:]
         del self.diagnostics[reported:]
+        return taken
+
+    def take_switches(self) -> tuple[RuleSwitch, ...]:
+        """The switches written beside records read since this was last asked."""
+        taken = tuple(self.rule_switches)
+        self.rule_switches.clear()
         return taken
 
     # -- the site file ---------------------------------------------------------
@@ -106,6 +117,7 @@ class Loader(
                 "deploy",
                 "dnssec-policies",
                 "mail-senders",
+                "rules",
             ),
             SITE_FILE,
         )
@@ -135,6 +147,7 @@ class Loader(
             deploy=self.load_deploy(source, section("deploy")),
             dnssec_policies=self.load_dnssec_policies(source, section("dnssec-policies")),
             mail_senders=self.load_mail_senders(source, section("mail-senders")),
+            rule_switches=self.load_rule_switches(source, section("rules")) + self.take_switches(),
         )
         diagnostics = self.taken_since(reported)
         return Declarations(site, zones, set_specs, diagnostics, probes=self.probes)
@@ -168,13 +181,13 @@ def load_site(root: Path | str, memo: SiteMemo | None = None) -> tuple[Site, lis
         fingerprint, data = _records_key(memo, source)
         kept = memo.records(fingerprint)
         if kept is not None:
-            records, found = kept
-            zones.append(Zone.from_arguments(arguments, records, fingerprint))
+            records, found, switches = kept
+            zones.append(Zone.from_arguments(arguments, records, fingerprint, switches))
         else:
             zone = Zone.from_arguments(arguments, (), None)
-            records, found = loader.read_zone(zone, source, declarations.sets, data)
-            memo.keep_records(fingerprint, records, found, zone.origin)
-            zones.append(zone.with_records(records, fingerprint))
+            records, found, switches = loader.read_zone(zone, source, declarations.sets, data)
+            memo.keep_records(fingerprint, records, found, zone.origin, switches)
+            zones.append(zone.with_records(records, fingerprint, switches))
         diagnostics.extend(found)
     return dataclasses.replace(declarations.site, zones=tuple(zones)), diagnostics
 

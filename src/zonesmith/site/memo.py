@@ -14,7 +14,7 @@ from typing import Protocol
 
 from zonesmith.declared import Declarations
 from zonesmith.diagnostics import Diagnostic
-from zonesmith.model import Record
+from zonesmith.model import Record, RuleSwitch
 
 
 class SiteMemo(Protocol):
@@ -32,7 +32,7 @@ class SiteMemo(Protocol):
 
     def records(
         self, fingerprint: str | None
-    ) -> tuple[Sequence[Record], list[Diagnostic]] | None: ...
+    ) -> tuple[Sequence[Record], list[Diagnostic], tuple[RuleSwitch, ...]] | None: ...
 
     def keep_records(
         self,
@@ -40,6 +40,7 @@ class SiteMemo(Protocol):
         records: Sequence[Record],
         diagnostics: Sequence[Diagnostic],
         origin: str,
+        switches: tuple[RuleSwitch, ...] = (),
     ) -> None: ...
 
 
@@ -61,7 +62,9 @@ class NoMemo:
     def fingerprint(self, *parts: str) -> str | None:
         return None
 
-    def records(self, fingerprint: str | None) -> tuple[Sequence[Record], list[Diagnostic]] | None:
+    def records(
+        self, fingerprint: str | None
+    ) -> tuple[Sequence[Record], list[Diagnostic], tuple[RuleSwitch, ...]] | None:
         return None
 
     def keep_records(
@@ -70,5 +73,6 @@ class NoMemo:
         records: Sequence[Record],
         diagnostics: Sequence[Diagnostic],
         origin: str,
+        switches: tuple[RuleSwitch, ...] = (),
     ) -> None:
         pass

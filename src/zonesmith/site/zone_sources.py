@@ -21,6 +21,7 @@ from zonesmith.diagnostics import Diagnostic, Position
 from zonesmith.model import (
     Defaults,
     Record,
+    RuleSwitch,
     View,
     Zone,
 )
@@ -236,10 +237,12 @@ class ZonesSection:
         source: ZoneSource,
         sets: dict[str, list[RecordSpec]],
         data: bytes | None = None,
-    ) -> tuple[tuple[Record, ...], list[Diagnostic]]:
+    ) -> tuple[tuple[Record, ...], list[Diagnostic], tuple[RuleSwitch, ...]]:
         """A declared zone's records, from its file (``data``: its content, if already
-        read) and the sets it includes, and what reading them reported."""
+        read) and the sets it includes, what reading them reported, and the rules its
+        file switches off beside its records."""
         reported = len(self.diagnostics)
+        self.rule_switches.clear()
         origin_text = zone.origin
         found: list[Record] = []
         if source.path is not None:
@@ -254,7 +257,7 @@ class ZonesSection:
             if include.name in sets:
                 label = f"set {include.name}"
                 found.extend(self.materialize(sets[include.name], origin_text, source.ttl, label))
-        return tuple(found), self.taken_since(reported)
+        return tuple(found), self.taken_since(reported), self.take_switches()
 
     def load_master(
         self, path: Path, origin: dns.name.Name, ttl: int, data: bytes | None = None
@@ -263,7 +266,13 @@ class ZonesSection:
         from zonesmith.site.masterfile.reader import read_masterfile
 
         records, diagnostics = read_masterfile(
-            path, origin, ttl, display_path=display_path(path), data=data, root=self.real_root
+            path,
+            origin,
+            ttl,
+            display_path=display_path(path),
+            data=data,
+            root=self.real_root,
+            switches=self.rule_switches,
         )
         self.diagnostics.extend(diagnostics)
         apex = origin.to_text().lower()

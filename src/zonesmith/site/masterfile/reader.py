@@ -32,7 +32,7 @@ import dns.rdatatype
 
 from zonesmith import presentation
 from zonesmith.diagnostics import Diagnostic, Position, error
-from zonesmith.model import Record
+from zonesmith.model import Record, RuleSwitch
 from zonesmith.site.limits import (
     MAX_LINE_BYTES,
     MAX_ZONE_BYTES,
@@ -209,6 +209,7 @@ class _Reader(DirectivesReader, RecordReader):
         self.max_bytes = max_bytes
         self.budget = max_bytes  # what the zone's files may still hold
         self.includes = 0  # $INCLUDEs read so far
+        self.rule_switches: list[RuleSwitch] = []  # "; zonesmith: off RULE" comments
 
     # ----------------------------------------------------------------- files
 
@@ -264,17 +265,31 @@ class _Reader(DirectivesReader, RecordReader):
         self.stack.append(resolved)
         lines = text.split("\n")
         plain = _plain_lines(text, lines)
+        # Looked for in the whole text at once: most files have no switch at all.
+        switched = (
+            _switch_comments(text, lines, display, self.diagnostics) if _SWITCH in text else {}
+        )
         # The lines hold all that is needed: a big file's text need not stay
         # in memory while its records are made.
         del data, text
         try:
-            for entry in self._entries(lines, plain, display):
+            for entry in self._entries(lines, plain, display, switched):
                 self._entry(entry, path, display)
         finally:
             self.stack.pop()
+        for line, rules in switched.items():
+            for rule, position in rules:
+                self.rule_switches.append(RuleSwitch(rule, position, None, ((display, line, 0),)))
 
-    def _entries(self, lines: list[str], plain: bytearray, display: str) -> Iterator[_Entry]:
-        """Logical lines of a file, with tokenizer problems attached.
+    def _entries(
+        self,
+        lines: list[str],
+        plain: bytearray,
+        display: str,
+        switched: dict[int, list[tuple[str, Position]]],
+    ) -> Iterator[_Entry]:
+        """Logical lines of a file, with tokenizer problems attached; the switches of
+        ``switched`` on a later line of a record spanning lines move to its first line.
 
         A plain one-line record (most lines of a big zone) never becomes an
         entry: the fast path below turns it into a record right away, without
@@ -422,6 +437,8 @@ class _Reader(DirectivesReader, RecordReader):
                         )
                     del entry.tokens[1:]
                 if depth == 0 and (entry.tokens or entry.problems):
+                    if switched and entry.tokens:
+                        _move_switches(switched, entry.tokens[0].line, index + 1)
                     yield entry
                     state, origin, suffix, label_limit, relative_limit, origin_in_zone = (
                         self._fast_context()
@@ -498,6 +515,7 @@ def read_masterfile(
     data: bytes | None = None,
     root: Path | None = None,
     max_bytes: int = MAX_ZONE_BYTES,
+    switches: list[RuleSwitch] | None = None,
 ) -> tuple[list[Record], list[Diagnostic]]:
     """Read a master file for zone ``origin``: its valid records and every problem found.
 
@@ -508,9 +526,64 @@ def read_masterfile(
     the file's content if the caller has read it already. ``root`` is the
     folder (the site) no file may be read outside of, the file itself
     included, links resolved; ``max_bytes`` bounds what the file and its
-    includes may hold together.
+    includes may hold together. The rules its ``; zonesmith: off RULE`` comments
+    switch off are added to ``switches``.
     """
     reader = _Reader(origin, default_ttl, None if root is None else real_root(root), max_bytes)
     display = display_path if display_path is not None else str(path)
     reader.read_file(Path(path), display, None, data)
+    if switches is not None:
+        switches.extend(reader.rule_switches)
     return reader.records, reader.diagnostics
+
+
+#: What starts a switch in a comment: ``; zonesmith: off RULE [RULE ...]``.
+_SWITCH = "zonesmith:"
+_SWITCH_COMMENT = re.compile(r";[ \t]*zonesmith:[ \t]*(?P<words>.*?)[ \t\r]*$")
+_SWITCH_WORD = re.compile(r"[^\s,]+")
+
+
+def _switch_comments(
+    text: str, lines: list[str], display: str, diagnostics: list[Diagnostic]
+) -> dict[int, list[tuple[str, Position]]]:
+    """The rules switched off by each line's ``; zonesmith: off RULE`` comment, with the
+    position of each id; a comment of another shape is reported."""
+    switched: dict[int, list[tuple[str, Position]]] = {}
+    at = text.find(_SWITCH)
+    index = last = 0
+    while at >= 0:
+        index += text.count("\n", last, at)
+        last = at
+        line = lines[index]
+        comment = next((m for m in _TOKEN_RE.finditer(line) if m.lastgroup == "comment"), None)
+        shape = _SWITCH_COMMENT.match(comment.group()) if comment is not None else None
+        if comment is not None and shape is not None:
+            start = comment.start() + shape.start("words")
+            words = [
+                (word.group(), start + word.start() + 1)
+                for word in _SWITCH_WORD.finditer(shape["words"])
+            ]
+            if len(words) < 2 or words[0][0] != "off":
+                diagnostics.append(
+                    error(
+                        Position(display, index + 1, comment.start() + 1),
+                        "bad-switch",
+                        "a zonesmith comment reads '; zonesmith: off RULE-ID [RULE-ID ...]'",
+                    )
+                )
+            else:
+                switched.setdefault(index + 1, []).extend(
+                    (word, Position(display, index + 1, column)) for word, column in words[1:]
+                )
+        end = text.find("\n", at)
+        at = text.find(_SWITCH, end + 1) if end >= 0 else -1
+    return switched
+
+
+def _move_switches(switched: dict[int, list[tuple[str, Position]]], first: int, last: int) -> None:
+    """Switches on lines ``first``+1 to ``last`` (a record spanning lines) to ``first``,
+    the line its records and their findings are at."""
+    for line in range(first + 1, last + 1):
+        moved = switched.pop(line, None)
+        if moved is not None:
+            switched.setdefault(first, []).extend(moved)
