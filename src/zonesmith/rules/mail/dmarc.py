@@ -189,7 +189,9 @@ def report_destinations(site: Site) -> Iterator[tuple[MailIndex, str]]:
 )
 def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
     for index, zone, domain, record, tag, dest in _report_uris(site):
-        if index.zone_of(dest) is None or organisational(dest) == organisational(domain):
+        if dest == domain or index.zone_of(dest) is None:
+            continue  # its own domain (most records), or outside the site: not checked
+        if organisational(dest) == organisational(domain):
             continue
         names = (f"{domain}_report._dmarc.{dest}", f"*._report._dmarc.{dest}")
         if any(is_dmarc(txt_text(r)) for n in names for r in index.txt_at(n)):
