@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
+from functools import lru_cache
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record
@@ -46,6 +47,7 @@ def _load_pkcs1(der: bytes):  # type: ignore[no-untyped-def]
     return serialization.load_pem_public_key(pem + b"-----END RSA PUBLIC KEY-----\n")
 
 
+@lru_cache(maxsize=4096)
 def key_problem(text: str) -> tuple[str | None, int | None]:
     """Why a DKIM key record is unusable (None: it is usable), and its RSA key's bits."""
     pairs, problem = parse_tags(text)
