@@ -113,7 +113,8 @@ def record_lines(count: int, seed: int = 1) -> list[str]:
         elif kind < 9:
             lines.append(f"c{i} IN CNAME h{rng.randrange(max(i, 1))}")
         else:
-            lines.append(f't{i} IN TXT "v=spf1 include:_spf.example.net ~all" "token-{i:08d}"')
+            # two strings, joined into one SPF record (RFC 7208 3.3): a valid one
+            lines.append(f't{i} IN TXT "v=spf1 include:_spf.example.net ~all" " token=t{i:08d}"')
     return lines
 
 

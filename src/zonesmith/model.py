@@ -365,6 +365,18 @@ class Zone:
         linking = [r for rdtype in LINK_TYPES for r in by_type.get(rdtype, ())]
         return links_of(linking, self.origin, by_name)
 
+    def mail_records(self) -> tuple[Record, ...]:
+        """The records the site-wide mail rules read (see :func:`mail_records_of`).
+
+        Kept by the cache beside the others, as the apex NS are.
+        """
+        known = getattr(self.records, "mail_records", None)
+        if known is None:
+            known = _MAIL_RECORDS.get(self)
+        if known is None:
+            known = _MAIL_RECORDS[self] = mail_records_of(self.records, self.origin)
+        return known
+
     def with_records(
         self,
         records: Sequence[Record],
@@ -612,6 +624,7 @@ class Site:
 #: records by name key; records by type (A, AAAA, TXT left out)
 ZoneIndex = tuple[dict[str, Sequence[Record]], dict[int, list[Record]]]
 _INDEXES: weakref.WeakKeyDictionary[Zone, dict[str | None, ZoneIndex]] = weakref.WeakKeyDictionary()
+_MAIL_RECORDS: weakref.WeakKeyDictionary[Zone, tuple[Record, ...]] = weakref.WeakKeyDictionary()
 #: Types no rule looks for across a zone, and most of a big one: not indexed by type.
 _BULK_TYPES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.SPF})
 
@@ -659,6 +672,48 @@ def apex_ns_of(records: Iterable[Record], origin: str) -> tuple[Record, ...]:
     apex = origin.lower()
     ns = dns.rdatatype.NS
     return tuple(r for r in records if r[2] == ns and r[0].lower() == apex)
+
+
+def is_spf_text(data: str) -> bool:
+    """Whether TXT data (presentation format) is an SPF record: its strings, joined,
+    start with "v=spf1" and a space or nothing (RFC 7208 4.5)."""
+    if data[1:4].lower() != "v=s":
+        return False
+    head = _joined_head(data)
+    return head[:6].lower() == "v=spf1" and (len(head) == 6 or head[6] == " ")
+
+
+def _joined_head(data: str) -> str:
+    """The first characters of TXT data with its strings joined (enough for a version tag)."""
+    return data[:40].replace('" "', "").strip('"')
+
+
+def mail_records_of(records: Sequence[Record], origin: str) -> tuple[Record, ...]:
+    """What the site-wide mail rules read of a zone (origin ``origin``): its MX records, its
+    SPF records and the TXT records at names with a label starting with '_' (``_dmarc``,
+    ``_domainkey``, ``_mta-sts``), its delegations' NS records, and the address records of
+    names with SPF records."""
+    txt, mx, ns = dns.rdatatype.TXT, dns.rdatatype.MX, dns.rdatatype.NS
+    apex = origin.lower()
+    chosen: list[Record] = []
+    spf_owners: set[str] = set()
+    for record in records:
+        rdtype = record[2]
+        if rdtype == mx:
+            chosen.append(record)
+        elif rdtype == txt:
+            owner = record[0]
+            if is_spf_text(record[3]):
+                chosen.append(record)
+                spf_owners.add(owner.lower())
+            elif owner[0] == "_" or "._" in owner:
+                chosen.append(record)
+        elif rdtype == ns and record[0].lower() != apex:
+            chosen.append(record)
+    if spf_owners:
+        addresses = (dns.rdatatype.A, dns.rdatatype.AAAA)
+        chosen += (r for r in records if r[2] in addresses and r[0].lower() in spf_owners)
+    return tuple(chosen)
 
 
 #: Types whose RDATA is one name a client looks up next: MX, SRV, NS and CNAME targets.

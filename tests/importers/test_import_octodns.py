@@ -56,7 +56,7 @@ OCTODNS_ZONE = """\
     values: [ns1.example.com., ns2.example.net.]
   - type: TXT
     values:
-      - v=spf1 include:_spf.example.com ~all
+      - v=spf1 include:_spf.example.net ~all
       - 'v=DKIM1\\;k=rsa\\;p=abc'
 '*':
   type: CNAME
@@ -110,7 +110,7 @@ $TTL 3600
 @ MX 20 mx2.example.com.
 @ NS ns1.example.com.
 @ NS ns2.example.net.
-@ TXT "v=spf1 include:_spf.example.com ~all"
+@ TXT "v=spf1 include:_spf.example.net ~all"
 @ TXT "v=DKIM1;k=rsa;p=abc"
 * CNAME www.example.com.
 _sip._tcp 600 SRV 10 20 5060 sip.example.com.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from mail_records import RFC6376_KEY, RFC8463_KEY, rsa_key, spf_terms
 from sites import write_site
 
 from zonesmith.pipeline import check_site
@@ -84,6 +85,27 @@ def apex(records_at_apex: str, others: str = "") -> Site:
     """A zone whose apex has ``records_at_apex`` beside its NS record."""
     at_apex = f"'@': [NS ns1.example.com., {records_at_apex}]\nns1: A 192.0.2.1\n"
     return Site(records=at_apex + others)
+
+
+def txt(name: str, text: str, others: str = "") -> Site:
+    """A zone with a TXT record of ``text`` at ``name`` (beside other records)."""
+    return records(f"{name}: 'TXT \"{text}\"'\n" + others)
+
+
+def mail_at_apex(*texts: str, others: str = "", **site: str) -> Site:
+    """A zone whose apex has MX and these TXT records (a domain that sends and receives mail)."""
+    quoted = ", ".join(f"'TXT \"{text}\"'" for text in texts)
+    at_apex = f"'@': [NS ns1.example.com., MX 10 ns1, {quoted}]\nns1: A 192.0.2.1\n"
+    return Site(records=at_apex + others, **site)
+
+
+def dmarc_reports(authorized: str) -> Site:
+    """example.com sends DMARC reports to example.org, a zone of the site."""
+    return Site(
+        zones="  example.com: {}\n  example.org: {}\n",
+        records=ZONE + "_dmarc: 'TXT \"v=DMARC1; p=none; rua=mailto:dmarc@example.org\"'\n",
+        files={"zones/example.org.yaml": "'@': NS ns1.example.com.\n" + authorized},
+    )
 
 
 def signed(policy_text: str, policy: str = "standard", **site: str) -> Site:
@@ -370,6 +392,80 @@ CASES: dict[str, tuple[Site, Site]] = {
             extra="dnssec-policies:\n  standard: {}\n",
             zones="  example.com: {}\n  sub.example.com: {dnssec: standard}\n",
         ),
+    ),
+    # mail (texts from RFC 7208 appendix A, RFC 7489, RFC 6376, RFC 8461, RFC 8460, RFC 7505)
+    "spf-syntax": (
+        mail_at_apex("v=spf1 ip4:192.0.2.0/33 -all"),
+        mail_at_apex("v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.123 a -all"),
+    ),
+    "spf-multiple": (
+        mail_at_apex("v=spf1 mx -all", "v=spf1 a -all"),
+        mail_at_apex("v=spf1 mx -all", "google-site-verification=abc"),
+    ),
+    "spf-pass-all": (mail_at_apex("v=spf1 +mx +all"), mail_at_apex("v=spf1 +mx -all")),
+    "spf-neutral-all": (mail_at_apex("v=spf1 mx ?all"), mail_at_apex("v=spf1 mx ~all")),
+    "spf-ptr": (mail_at_apex("v=spf1 ptr -all"), mail_at_apex("v=spf1 a -all")),
+    "spf-no-mail-domain": (txt("www", "v=spf1 a -all"), txt("www", "v=spf1 -all")),
+    "spf-lookups": (
+        mail_at_apex(
+            "v=spf1 mx include:_spf.example.com -all",
+            others=f"_spf: 'TXT \"v=spf1 {spf_terms(9)} -all\"'\n",
+        ),
+        mail_at_apex(
+            "v=spf1 mx include:_spf.example.com -all",
+            others=f"_spf: 'TXT \"v=spf1 {spf_terms(8)} -all\"'\n",
+        ),
+    ),
+    "spf-void-lookups": (
+        mail_at_apex("v=spf1 a:n1.example.com a:n2.example.com a:n3.example.com -all"),
+        mail_at_apex("v=spf1 a:n1.example.com a:n2.example.com a:ns1.example.com -all"),
+    ),
+    "spf-include-missing": (
+        mail_at_apex("v=spf1 include:_spf.example.com -all"),
+        mail_at_apex(
+            "v=spf1 include:_spf.example.com -all",
+            others="_spf: 'TXT \"v=spf1 ip4:192.0.2.0/24 -all\"'\n",
+        ),
+    ),
+    "dmarc-syntax": (
+        txt("_dmarc", "v=DMARC1; p=none; pct=150"),
+        txt("_dmarc", "v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com"),
+    ),
+    "dmarc-multiple": (
+        mail_at_apex(others="_dmarc: ['TXT \"v=DMARC1; p=none\"', 'TXT \"v=DMARC1; p=reject\"']\n"),
+        mail_at_apex(others="_dmarc: ['TXT \"v=DMARC1; p=none\"', 'TXT \"hello\"']\n"),
+    ),
+    "dmarc-no-org-policy": (
+        txt("_dmarc.sub", "v=DMARC1; p=reject"),
+        txt("_dmarc.sub", "v=DMARC1; p=reject", "_dmarc: 'TXT \"v=DMARC1; p=none\"'\n"),
+    ),
+    "dmarc-report-unauthorized": (
+        dmarc_reports(""),
+        dmarc_reports("example.com._report._dmarc: 'TXT \"v=DMARC1\"'\n"),
+    ),
+    "dkim-syntax": (
+        txt("brisbane._domainkey", f"v=DKIM1; k=ed25519; p={RFC8463_KEY[:-4]}"),
+        txt("brisbane._domainkey", f"v=DKIM1; k=ed25519; p={RFC8463_KEY}"),
+    ),
+    "dkim-key-too-weak": (
+        txt("brisbane._domainkey", f"v=DKIM1; p={rsa_key(768)}"),
+        txt("brisbane._domainkey", f"v=DKIM1; p={RFC6376_KEY}"),
+    ),
+    "dkim-key-short": (
+        txt("brisbane._domainkey", f"v=DKIM1; p={RFC6376_KEY}"),
+        txt("brisbane._domainkey", f"v=DKIM1; p={rsa_key(2048)}"),
+    ),
+    "mta-sts-syntax": (
+        txt("_mta-sts", "v=STSv1; id=2016-08-31;"),
+        txt("_mta-sts", "v=STSv1; id=20160831085700Z;"),
+    ),
+    "tls-rpt-syntax": (
+        txt("_smtp._tls", "v=TLSRPTv1; rua=reports@example.com"),
+        txt("_smtp._tls", "v=TLSRPTv1;rua=mailto:reports@example.com"),
+    ),
+    "null-mx-mixed": (
+        records("nomail: [MX 0 ., MX 10 ns1.example.com.]\n"),
+        records("nomail: MX 0 .\n"),
     ),
 }
 

@@ -18,6 +18,7 @@ from zonesmith.cli.common import (
 from zonesmith.diagnostics import Diagnostic, SiteError, summary
 from zonesmith.output.cache import ZoneCache
 from zonesmith.pipeline import build_site, check_site_in_full
+from zonesmith.rules.mail import not_checked
 
 
 @click.command()
@@ -37,6 +38,7 @@ def check(site: Path, as_json: bool, no_cache: bool) -> None:
                 "ok": not failed,
                 "diagnostics": [d.as_json() for d in diagnostics],
                 "switched_off": [d.as_json() for d in checked.switched_off],
+                "not_checked": not_checked(checked.site),
             }
         )
     else:

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
-from zonesmith.model import Record, RuleSwitch, Zone, apex_ns_of, links_of
+from zonesmith.model import Record, RuleSwitch, Zone, apex_ns_of, links_of, mail_records_of
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
 ZONES_FOLDER = "zones"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 5
+_FORMAT = 6
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -200,8 +200,9 @@ class CachedRecords(Sequence[Record]):
     records are not even read from disk. What the site rules ask of every
     zone is kept beside them, so the zone need not be unpacked for it (see
     Zone): whether some records are for one view only, the NS records at
-    the apex, and the records whose targets the site rules follow into
-    other zones (Zone.links).
+    the apex, the records whose targets the site rules follow into
+    other zones (Zone.links), and the records the mail rules read
+    (model.mail_records_of).
     """
 
     __slots__ = (
@@ -211,6 +212,7 @@ class CachedRecords(Sequence[Record]):
         "differs_by_view",
         "_apex_ns",
         "_links",
+        "_mail_records",
         "_records",
     )
 
@@ -222,6 +224,7 @@ class CachedRecords(Sequence[Record]):
         differs_by_view: bool,
         apex_ns: bytes,
         links: tuple[tuple, ...],
+        mail_records: bytes,
     ) -> None:
         self.cache = cache
         self.fingerprint = fingerprint
@@ -229,13 +232,14 @@ class CachedRecords(Sequence[Record]):
         self.differs_by_view = differs_by_view
         self._apex_ns: bytes | tuple[Record, ...] = apex_ns
         self._links = links
+        self._mail_records: bytes | tuple[Record, ...] = mail_records
         self._records: tuple[Record, ...] | None = None
 
     @property
     def apex_ns(self) -> tuple[Record, ...]:
         apex_ns = self._apex_ns
         if isinstance(apex_ns, bytes):
-            apex_ns = self._apex_ns = tuple(map(Record, marshal.loads(apex_ns)))
+            apex_ns = self._apex_ns = _unpack(apex_ns)
         return apex_ns
 
     @property
@@ -244,6 +248,13 @@ class CachedRecords(Sequence[Record]):
         if links and type(links[0]) is not Record:
             links = self._links = tuple(map(Record, links))
         return links  # type: ignore[return-value]
+
+    @property
+    def mail_records(self) -> tuple[Record, ...]:
+        mail = self._mail_records
+        if isinstance(mail, bytes):
+            mail = self._mail_records = _unpack(mail)
+        return mail
 
     def _unpacked(self) -> tuple[Record, ...]:
         if self._records is None:
@@ -265,6 +276,10 @@ def _pack(records: Iterable[Record]) -> bytes:
     return marshal.dumps(tuple(map(_plain_record, records)))
 
 
+def _unpack(packed: bytes) -> tuple[Record, ...]:
+    return tuple(map(Record, marshal.loads(packed)))
+
+
 class _Entry:
     """What the cache holds for one zone fingerprint.
 
@@ -272,13 +287,23 @@ class _Entry:
     "body <view key>" to the rendered body of the zone in a view.
     """
 
-    __slots__ = ("records", "apex_ns", "links", "diagnostics", "switches", "results", "changed")
+    __slots__ = (
+        "records",
+        "apex_ns",
+        "links",
+        "mail_records",
+        "diagnostics",
+        "switches",
+        "results",
+        "changed",
+    )
 
     def __init__(
         self,
         records: Sequence[Record],
         apex_ns: bytes,
         links: tuple[tuple, ...],
+        mail_records: bytes,
         diagnostics: tuple[DiagnosticTuple, ...],
         switches: tuple[SwitchTuple, ...],
         results: dict[str, object],
@@ -287,6 +312,7 @@ class _Entry:
         self.records = records
         self.apex_ns = apex_ns
         self.links = links
+        self.mail_records = mail_records
         self.diagnostics = diagnostics
         self.switches = switches
         self.results = results
@@ -300,8 +326,8 @@ class _Entry:
         else:
             blob = _pack(records)
             differs = any(r[4] is not None for r in records)
-        kept = (self.apex_ns, self.links, self.diagnostics, self.switches, self.results)
-        return (len(records), differs, *kept), blob
+        kept = (self.apex_ns, self.links, self.mail_records, self.diagnostics, self.switches)
+        return (len(records), differs, *kept, self.results), blob
 
 
 class ZoneCache:
@@ -487,9 +513,9 @@ class ZoneCache:
         if stored is None:
             return None
         try:
-            count, differs_by_view, apex_ns, links, diagnostics, switches, results = stored
-            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns, links)
-            entry = _Entry(records, apex_ns, links, diagnostics, switches, results, False)
+            count, differs_by_view, apex_ns, links, mail, diagnostics, switches, results = stored
+            records = CachedRecords(self, fingerprint, count, differs_by_view, apex_ns, links, mail)
+            entry = _Entry(records, apex_ns, links, mail, diagnostics, switches, results, False)
         except (TypeError, ValueError):
             return None
         self.entries[fingerprint] = entry
@@ -527,6 +553,7 @@ class ZoneCache:
             tuple(records),
             _pack(apex_ns_of(records, origin)),
             tuple(map(_plain_record, links_of(records, origin))),
+            _pack(mail_records_of(records, origin)),
             tuple(map(_diagnostic_tuple, diagnostics)),
             tuple(
                 (s.rule, s.position.path, s.position.line, s.position.column, s.at, s.severity)

@@ -30,17 +30,30 @@ class Rule:
     #: A zone rule's part that follows names into the other zones of the site (takes
     #: the Site): what one zone alone cannot tell, which no per-zone memo may keep.
     site_part: Callable[[Site], Iterable[Diagnostic]] | None = None
+    #: A zone rule's test of a view: whether the rule has anything to look at there (None:
+    #: always). Rules that share a test are skipped together where it fails.
+    applies: Callable[[ZoneView], bool] | None = None
 
 
 RULES: list[Rule] = []
+#: rule id -> severity, for _report (a big zone can give a diagnostic per record)
+_SEVERITIES: dict[str, Severity] = {}
 
 
-def rule(rule_id: str, severity: Severity, summary: str, scope: str = "zone") -> Callable:
+def rule(
+    rule_id: str,
+    severity: Severity,
+    summary: str,
+    scope: str = "zone",
+    applies: Callable[[ZoneView], bool] | None = None,
+) -> Callable:
     """Register a rule. Zone rules take a ZoneView, site rules the Site, facts rules
-    the Site and the SiteFacts found before the rules run."""
+    the Site and the SiteFacts found before the rules run. A zone rule with ``applies``
+    runs only on the views that pass it."""
 
     def register(check: Callable[..., Iterable[Diagnostic]]) -> Callable[..., Iterable[Diagnostic]]:
-        RULES.append(Rule(rule_id, severity, summary, scope, check))
+        RULES.append(Rule(rule_id, severity, summary, scope, check, applies=applies))
+        _SEVERITIES[rule_id] = severity
         return check
 
     return register
@@ -68,7 +81,7 @@ def _choices(name: str, known: Iterable[str], what: str) -> str:
 
 
 def _report(rule_id: str, position: Position, message: str) -> Diagnostic:
-    severity = next(r.severity for r in RULES if r.id == rule_id)
+    severity = _SEVERITIES[rule_id]
     return (
         error(position, rule_id, message)
         if severity is Severity.ERROR
@@ -109,12 +122,19 @@ def validate(site: Site, facts: SiteFacts, memo: ZoneMemo | None = None) -> list
         diagnostics.extend(site_rule.check(site))
     for facts_rule in (r for r in RULES if r.scope == "facts"):
         diagnostics.extend(facts_rule.check(site, facts))
-    zone_rules = [r for r in RULES if r.scope == "zone"]
+    always = [r for r in RULES if r.scope == "zone" and r.applies is None]
+    gated: dict[Callable[[ZoneView], bool], list[Rule]] = {}
+    for zone_rule in (r for r in RULES if r.scope == "zone" and r.applies is not None):
+        gated.setdefault(zone_rule.applies, []).append(zone_rule)  # type: ignore[arg-type]
     for zone, view in zone_views(site):
 
         def work(zone: Zone = zone, view: str = view) -> list[Diagnostic]:
             zone_view = ZoneView.build(site, zone, view)
-            return [d for zone_rule in zone_rules for d in zone_rule.check(zone_view)]
+            found = [d for zone_rule in always for d in zone_rule.check(zone_view)]
+            for applies, rules in gated.items():
+                if applies(zone_view):
+                    found += [d for zone_rule in rules for d in zone_rule.check(zone_view)]
+            return found
 
         diagnostics.extend(memo(zone, view, work) if memo is not None else work())
     # After the zone rules, which index the zones they look at: the site parts use those.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import dns.exception
@@ -31,11 +31,26 @@ class ZoneView:
     by_name: dict[str, Sequence[Record]]
     by_type: dict[int, list[Record]]
     origin: str
+    #: what rules derive from the view, by name (see memo)
+    memos: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
         by_name, by_type = zone.index(view)
         return cls(site, zone, view, by_name, by_type, zone.origin)
+
+    @classmethod
+    def unindexed(cls, site: Site, zone: Zone, view: str) -> ZoneView:
+        """The view without its indexes, for site rules that read only ``mail`` and names:
+        a zone the cache kept is then not unpacked."""
+        return cls(site, zone, view, {}, {}, zone.origin)
+
+    def memo(self, name: str, make: Callable[[ZoneView], object]) -> object:
+        """What ``make`` derives from this view, made once however many rules ask."""
+        found = self.memos.get(name)
+        if found is None:
+            found = self.memos[name] = make(self)
+        return found
 
     def types_at(self, key: str) -> dict[int, list[Record]]:
         """The records at a name, by type."""
@@ -63,6 +78,15 @@ class ZoneView:
         if self.site.implicit_view or not self.zone.differs_by_view:
             return ""
         return f" in view '{self.view}'"
+
+    @cached_property
+    def mail(self) -> Sequence[Record]:
+        """The records the mail rules read (see :func:`zonesmith.model.mail_records_of`)."""
+        records = self.zone.mail_records()
+        if not self.zone.differs_by_view:
+            return records
+        view = self.view
+        return [r for r in records if r[4] is None or r[4] == view]
 
     @cached_property
     def delegations(self) -> set[str]:

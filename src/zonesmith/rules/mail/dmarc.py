@@ -1,0 +1,206 @@
+"""Rules on DMARC records (RFC 7489): ``_dmarc`` syntax, and what they need of other names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+import dns.rdatatype
+
+from zonesmith.diagnostics import Diagnostic, Severity
+from zonesmith.model import Record, Site, Zone
+from zonesmith.rules.mail.index import MailIndex, absolute, organisational
+from zonesmith.rules.mail.kinds import has_dmarc, kinds
+from zonesmith.rules.mail.tags import (
+    has_version,
+    mailto_domain,
+    mailto_problem,
+    parse_tags,
+    txt_text,
+)
+from zonesmith.rules.registry import _report, rule
+from zonesmith.rules.zone_view import ZoneView
+
+T = dns.rdatatype
+_POLICIES = ("none", "quarantine", "reject")
+_SIZE = re.compile(r"!\d+[kmgt]?\Z", re.IGNORECASE)
+_KEYWORDS = {
+    "adkim": ("r", "s"),
+    "aspf": ("r", "s"),
+    "p": _POLICIES,
+    "sp": _POLICIES,
+    "np": _POLICIES,
+}
+_LISTS = {"fo": ("0", "1", "d", "s"), "rf": ("afrf", "iodef")}
+
+
+def is_dmarc(text: str) -> bool:
+    """Whether TXT text is a DMARC policy record (RFC 7489 6.6.3: it starts with v=DMARC1)."""
+    return has_version(text, "DMARC1")
+
+
+def report_uris(value: str) -> list[str]:
+    """The URIs of a rua= or ruf= value, without their size limits."""
+    uris = [uri.strip() for uri in value.split(",")]
+    return [_SIZE.sub("", uri) if _SIZE.search(uri) else uri for uri in uris]
+
+
+def _value_problem(tag: str, value: str) -> str | None:
+    if tag in _KEYWORDS and value.lower() not in _KEYWORDS[tag]:
+        return f"{tag}={value} is not one of {', '.join(_KEYWORDS[tag])}"
+    if tag in _LISTS and any(v.strip().lower() not in _LISTS[tag] for v in value.split(":")):
+        return f"{tag}={value} is not a ':' list of {', '.join(_LISTS[tag])}"
+    if tag == "pct" and not (value.isdigit() and int(value) <= 100):
+        return f"pct={value} is not a percentage from 0 to 100"
+    if tag == "ri" and not (value.isdigit() and int(value) < 2**32):
+        return f"ri={value} is not a number of seconds"
+    if tag in ("rua", "ruf"):
+        for uri in report_uris(value):
+            problem = mailto_problem(uri)
+            if problem:
+                return f"{tag}: {problem} (receivers send reports only by mail)"
+    return None
+
+
+def dmarc_problem(text: str, domain: str) -> str | None:
+    """Why the DMARC record of ``domain`` is not one receivers apply (None: it is)."""
+    problem, has_policy = _text_problem(text)
+    if problem is None and not has_policy and organisational(domain) == absolute(domain):
+        return "p= (none, quarantine or reject) is required"
+    return problem
+
+
+@lru_cache(maxsize=4096)
+def _text_problem(text: str) -> tuple[str | None, bool]:
+    """What is wrong with a DMARC record whatever its name (None: nothing), and whether
+    it has p= (many zones share one record text)."""
+    pairs, problem = parse_tags(text)
+    if problem:
+        return problem, False
+    if not pairs or pairs[0] != ("v", "DMARC1"):
+        return "a DMARC record starts with 'v=DMARC1;'", False
+    for tag, value in pairs:
+        found = _value_problem(tag, value)
+        if found:
+            return found, False
+    return None, any(tag == "p" for tag, _ in pairs)
+
+
+@rule(
+    "dmarc-syntax", Severity.ERROR, "a DMARC record that receivers cannot apply", applies=has_dmarc
+)
+def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
+    for domain, records in kinds(view).dmarc.items():
+        for record, text in records:
+            if not is_dmarc(text) and "dmarc" not in text.lower():
+                continue  # some other TXT record at the name: receivers ignore it
+            problem = dmarc_problem(text, domain)
+            if problem:
+                yield _report(
+                    "dmarc-syntax",
+                    record.position,
+                    f"DMARC record of '{domain}'{view.view_note}: {problem}; receivers ignore "
+                    "a record they cannot read (RFC 7489 6.3)",
+                )
+
+
+@rule("dmarc-multiple", Severity.ERROR, "more than one DMARC record at a name", applies=has_dmarc)
+def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
+    for domain, records in kinds(view).dmarc.items():
+        policies = [record for record, text in records if is_dmarc(text)]
+        if len(policies) > 1:
+            yield _report(
+                "dmarc-multiple",
+                policies[1].position,
+                f"'_dmarc.{domain}' has {len(policies)} DMARC records{view.view_note}; receivers "
+                "then apply none (RFC 7489 6.6.3): keep one",
+            )
+
+
+def _site_dmarc(site: Site) -> Iterator[tuple[MailIndex, Zone, str, Record, str]]:
+    """Each DMARC policy record of the site: its view's index, its zone, its domain
+    (absolute), the record and its text."""
+    for index in MailIndex.each(site):
+        for zone, domain, record, text in index.memo("dmarc", _policies):  # type: ignore[attr-defined]
+            yield index, zone, domain, record, text
+
+
+def _policies(index: MailIndex) -> list[tuple[Zone, str, Record, str]]:
+    found = []
+    for zone, record in index.dmarc:
+        text = txt_text(record)
+        if is_dmarc(text):
+            found.append((zone, absolute(record[0][7:]), record, text))
+    return found
+
+
+@rule(
+    "dmarc-no-org-policy",
+    Severity.WARNING,
+    "a subdomain has a DMARC record and its organisational domain none",
+    "site",
+)
+def dmarc_no_org_policy(site: Site) -> Iterator[Diagnostic]:
+    for index, zone, domain, record, _ in _site_dmarc(site):
+        if not index.encloses(domain.partition(".")[2]):
+            continue  # no zone of the site holds a name above it
+        top = organisational(domain)
+        if top == domain or index.zone_of(top) is None:
+            continue
+        if not any(is_dmarc(txt_text(r)) for r in index.txt_at("_dmarc." + top)):
+            note = index.view_of(zone).view_note
+            yield _report(
+                "dmarc-no-org-policy",
+                record.position,
+                f"'{domain[:-1]}' has a DMARC record but its organisational domain "
+                f"'{top[:-1]}' has none{note}; mail forged from '{top[:-1]}' and its "
+                f"other subdomains is not covered: add a record at '_dmarc.{top[:-1]}'",
+            )
+
+
+def _report_uris(site: Site) -> Iterator[tuple[MailIndex, Zone, str, Record, str, str]]:
+    """Each mailto: report address of the site's DMARC records: the index, zone, domain and
+    record it is given in, its tag (rua or ruf) and its domain (absolute)."""
+    for index, zone, domain, record, text in _site_dmarc(site):
+        if "ru" not in text:
+            continue  # no rua= or ruf=
+        pairs, problem = parse_tags(text)
+        if problem:
+            continue
+        for tag, value in pairs:
+            if tag in ("rua", "ruf"):
+                for uri in report_uris(value):
+                    if not mailto_problem(uri):
+                        yield index, zone, domain, record, tag, mailto_domain(uri)
+
+
+def report_destinations(site: Site) -> Iterator[tuple[MailIndex, str]]:
+    """The domain of each report address of the site's DMARC records, with its view's index."""
+    for index, _, _, _, _, dest in _report_uris(site):
+        yield index, dest
+
+
+@rule(
+    "dmarc-report-unauthorized",
+    Severity.WARNING,
+    "DMARC reports go to another domain of the site that does not accept them",
+    "site",
+)
+def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
+    for index, zone, domain, record, tag, dest in _report_uris(site):
+        if dest == domain or index.zone_of(dest) is None:
+            continue  # its own domain (most records), or outside the site: not checked
+        if organisational(dest) == organisational(domain):
+            continue
+        names = (f"{domain}_report._dmarc.{dest}", f"*._report._dmarc.{dest}")
+        if any(is_dmarc(txt_text(r)) for n in names for r in index.txt_at(n)):
+            continue
+        note = index.view_of(zone).view_note
+        yield _report(
+            "dmarc-report-unauthorized",
+            record.position,
+            f"DMARC record of '{domain[:-1]}' sends {tag} reports to '{dest[:-1]}', "
+            f"which does not accept them{note}; receivers send none until "
+            f"'{domain}_report._dmarc.{dest[:-1]}' has TXT \"v=DMARC1\" (RFC 7489 7.1)",
+        )

@@ -1,0 +1,187 @@
+"""The site's mail records, one index per view, answering the lookups the mail rules make.
+
+The mail rules follow names across zones (an SPF include, a DMARC report
+address), so they read every zone's mail records (``Zone.mail_records``,
+kept by the cache beside the records) once per view, here, instead of
+scanning each zone's records. A name outside the site is never looked up:
+``zone_of`` says None and the rules do not judge it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import dns.rdatatype
+
+from zonesmith import presentation
+from zonesmith.model import Record, Site, Zone, is_spf_text
+from zonesmith.rules.zone_view import ZoneView
+
+T = dns.rdatatype
+
+
+@dataclass
+class MailIndex:
+    """What one view serves of the site's mail records, by owner (lower case, absolute)."""
+
+    site: Site
+    view: str
+    #: origin -> the zone of that name served in the view
+    zones: dict[str, Zone] = field(default_factory=dict)
+    txt: dict[str, list[Record]] = field(default_factory=dict)
+    mx: set[str] = field(default_factory=set)
+    addressed: set[str] = field(default_factory=set)
+    #: names below a zone's apex with NS records
+    cuts: set[str] = field(default_factory=set)
+    #: the zones the site rules judge in this view (a zone the same in every view is
+    #: judged in its first, as zone rules are) with SPF records
+    with_spf: list[Zone] = field(default_factory=list)
+    #: the TXT records at _dmarc names of the zones judged in this view
+    dmarc: list[tuple[Zone, Record]] = field(default_factory=list)
+    #: origin -> the zone as the site rules see it (see view_of)
+    views: dict[str, ZoneView] = field(default_factory=dict)
+    #: what the site rules derive from the index, by name (see memo)
+    memos: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, site: Site, view: str) -> MailIndex:
+        """The index of ``view``, made once per site."""
+        kept = _INDEXES.get(id(site))
+        if kept is None or kept[0]() is not site:
+            for key in [k for k, (ref, _) in _INDEXES.items() if ref() is None]:
+                del _INDEXES[key]
+            kept = _INDEXES[id(site)] = (weakref.ref(site), {})
+        per_site = kept[1]
+        index = per_site.get(view)
+        if index is None:
+            index = per_site[view] = cls._made(site, view)
+        return index
+
+    @classmethod
+    def _made(cls, site: Site, view: str) -> MailIndex:
+        index = cls(site, view)
+        for zone in site.zones:
+            if view not in zone.views:
+                continue
+            index.zones[zone.origin.lower()] = zone
+            judged = zone.differs_by_view or zone.views[0] == view
+            spf = False
+            for record in zone.mail_records():
+                if record[4] is not None and record[4] != view:
+                    continue
+                owner, rdtype = record[0].lower(), record[2]
+                if rdtype == T.TXT:
+                    index.txt.setdefault(owner, []).append(record)
+                    spf = spf or not (owner[0] == "_" or "._" in owner) or is_spf_text(record[3])
+                    if judged and owner.startswith("_dmarc."):
+                        index.dmarc.append((zone, record))
+                elif rdtype == T.MX:
+                    index.mx.add(owner)
+                elif rdtype == T.NS:
+                    index.cuts.add(owner)
+                else:
+                    index.addressed.add(owner)
+            if judged and spf:
+                index.with_spf.append(zone)
+        return index
+
+    @staticmethod
+    def each(site: Site) -> Iterator[MailIndex]:
+        """The index of each view some zone is served in."""
+        for view in dict.fromkeys(view for zone in site.zones for view in zone.views):
+            yield MailIndex.of(site, view)
+
+    def memo(self, name: str, make: Callable[[MailIndex], object]) -> object:
+        """What ``make`` derives from this index, made once however many rules ask."""
+        found = self.memos.get(name)
+        if found is None:
+            found = self.memos[name] = make(self)
+        return found
+
+    def view_of(self, zone: Zone) -> ZoneView:
+        """``zone`` as this view serves it, for site rules that read only its mail records
+        and names (unindexed: a zone the cache kept is not unpacked)."""
+        found = self.views.get(zone.origin)
+        if found is None or found.zone is not zone:
+            found = self.views[zone.origin] = ZoneView.unindexed(self.site, zone, self.view)
+        return found
+
+    def zone_of(self, name: str) -> Zone | None:
+        """The zone of the site that answers for ``name`` in this view; None: outside the site
+        (no zone of the site holds it, or a zone delegates it to a zone the site lacks)."""
+        name = name.lower()
+        below = name
+        while True:
+            zone = self.zones.get(below)
+            if zone is not None:
+                break
+            if below == ".":
+                return None
+            below = below.partition(".")[2] or "."
+        cut = name
+        while cut != below:  # a delegation between the name and its zone's apex
+            if cut in self.cuts:
+                return None
+            cut = cut.partition(".")[2] or "."
+        return zone
+
+    def encloses(self, name: str) -> bool:
+        """Whether a zone of the site (in this view) is at or above ``name``."""
+        name = name.lower() or "."
+        while name not in self.zones:
+            if name == ".":
+                return False
+            name = name.partition(".")[2] or "."
+        return True
+
+    def spf(self, name: str) -> list[Record]:
+        """The SPF records at ``name``."""
+        return [r for r in self.txt.get(name.lower(), ()) if is_spf_text(r[3])]
+
+    def txt_at(self, name: str) -> list[Record]:
+        """The TXT records of names with a label starting with '_' (e.g. _dmarc) at ``name``."""
+        return self.txt.get(name.lower(), [])
+
+    def has_mx(self, name: str) -> bool:
+        return name.lower() in self.mx
+
+    def has_address(self, name: str) -> bool:
+        """Whether ``name`` (in the site) has A or AAAA records, or is an alias (not followed)."""
+        name = name.lower()
+        if name in self.addressed:
+            return True
+        zone = self.zone_of(name)
+        if zone is None:
+            return True
+        by_name, _ = zone.index(self.view)  # a name no SPF record owns: its zone is read
+        types = {r[2] for r in by_name.get(presentation.name_key(name, zone.origin), ())}
+        return bool(types & {T.A, T.AAAA, T.CNAME})
+
+
+#: id of a site -> the site (weakly: a site compares by value, too slowly to be a key)
+#: and its indexes by view
+_INDEXES: dict[int, tuple[weakref.ref[Site], dict[str, MailIndex]]] = {}
+
+
+def absolute(name: str) -> str:
+    """A domain from a mail record, absolute and lower case."""
+    return name.rstrip(".").lower() + "."
+
+
+@lru_cache(maxsize=65536)
+def organisational(name: str) -> str:
+    """The organisational domain of ``name`` (RFC 7489 3.2, by the Public Suffix List),
+    absolute and lower case; a public suffix is its own."""
+    found = _suffix_list().privatesuffix(name.rstrip(".").lower())
+    return absolute(found) if found else absolute(name)
+
+
+@lru_cache(maxsize=1)
+def _suffix_list():  # type: ignore[no-untyped-def]
+    # The list ships with the package (offline); it is read only when a rule needs it.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
