@@ -39,6 +39,8 @@ MUTATIONS = [
     ("delegation-ns-mismatch", COM, "NS ns2.lab.example.com.]", "NS ns3.lab.example.com.]"),
     ("mx-target-cname", COM, "MX 10 mx1.example.com.", "MX 10 www.example.com."),
     ("reverse-mismatch", REVERSE, "PTR    mx1.example.com.", "PTR    www.example.com."),
+    # the mail sender of mail-senders: its PTR points elsewhere
+    ("reverse-mismatch", REVERSE, "PTR    example.com.", "PTR    shop.example.net."),
     ("caa-unknown-tag", "zonesmith.yaml", "CAA 0 issue ", "CAA 0 issuer "),
     ("spf-pass-all", COM, SPF, "v=spf1 mx ip4:203.0.113.0/28 +all"),
     (
