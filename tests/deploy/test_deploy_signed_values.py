@@ -64,6 +64,21 @@ def test_a_zone_signed_from_its_first_deploy_or_unchanged_trips_no_gate() -> Non
     assert not first.keys_kept and same.keys_kept
 
 
+def test_a_signed_zone_moving_to_another_signer_is_one_gate_that_says_how() -> None:
+    left = Signing("example.org", DEFAULT_VIEW, "ECDSAP256SHA256", None)
+    taken = Signing("example.org", DEFAULT_VIEW, None, "ECDSAP256SHA256", first=True)
+    old = server_plan(left)
+    new = replace(server_plan(taken), server="ns9", software="knot")
+    [gate] = gates_of([old, new], 0.3)
+    assert (gate.gate, gate.ack, gate.server) == ("dnssec", "dnssec:example.org", "ns9")
+    assert gate.why.startswith(
+        "the signer of example.org moves from ns1 to ns9 (ECDSAP256SHA256): ns9 makes new keys"
+    )
+    assert "copy ns1's key files into ns9's key folder" in gate.why
+    # the same zone signed for the first time with nobody signing it before: no gate
+    assert gates_of([new], 0.3) == ()
+
+
 def test_a_plan_file_keeps_what_each_server_signs(tmp_path: Path) -> None:
     signing = Signing("example.org", DEFAULT_VIEW, None, "ECDSAP256SHA256")
     plan = Plan("site", "digest", (server_plan(signing),), gates_of([server_plan(signing)], 0.3))

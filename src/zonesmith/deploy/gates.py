@@ -63,9 +63,39 @@ def signing_note(server: str, signing: Signing) -> str | None:
     )
 
 
+def signer_move_note(zone: str, old: str, new: str, algorithm: str | None) -> str:
+    """What moving a signed zone to another signer means, and the safe ways to do it."""
+    return (
+        f"the signer of {zone} moves from {old} to {new} ({algorithm}): {new} makes new "
+        f"keys the parent's DS does not name, so validating resolvers fail {zone} until the "
+        f"parent has {new}'s DS and the old one has expired from caches; either copy {old}'s "
+        f"key files into {new}'s key folder before this apply (it then signs with the same "
+        "keys), or unsign the zone first (remove the DS, wait its TTL), move it, and sign "
+        "it again"
+    )
+
+
+def _moved_signers(servers: Sequence[ServerPlan]) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(view, zone) -> (old signer, new signer, algorithm) where the server that signed a
+    zone at the last deploy stops signing it and another signs it for the first time."""
+    stopped: dict[tuple[str, str], str] = {}
+    started: dict[tuple[str, str], tuple[str, str]] = {}
+    for server in servers:
+        for signing in server.signed:
+            pair = (signing.view, signing.zone)
+            if signing.before is not None and signing.after is None and not signing.first:
+                stopped[pair] = server.server
+            elif signing.first and signing.after is not None:
+                started[pair] = (server.server, signing.after)
+    return {pair: (stopped[pair], *started[pair]) for pair in stopped.keys() & started.keys()}
+
+
 def gates_of(servers: Sequence[ServerPlan], threshold: float) -> tuple[Gate, ...]:
     """Every gate a plan trips, one per gate and zone (the first server that trips it)."""
     found: dict[tuple[str, str], Gate] = {}
+    for (_, zone), (old, new, algorithm) in sorted(_moved_signers(servers).items()):
+        gate = Gate("dnssec", zone, new, signer_move_note(zone, old, new, algorithm))
+        found.setdefault((gate.gate, gate.zone), gate)
     for server in servers:
         for zone in server.zones:
             for gate in zone_gates(server.server, zone, threshold):
