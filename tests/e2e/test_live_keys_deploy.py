@@ -341,8 +341,11 @@ def test_a_rebuild_and_apply_keep_the_keys_and_a_change_reaches_both_secondaries
 
 
 def test_a_bad_signature_on_one_secondary_is_servfail_through_the_resolver(fleet: Fleet) -> None:
-    # On a bogus answer Unbound asks the zone's other servers: with the Knot
-    # secondary stopped, the NSD secondary's bad copy is the only one it gets.
+    # On a bogus answer Unbound asks the zone's other servers for a good copy
+    # (its list of servers that gave a bogus answer compares addresses without
+    # ports, so here, all on 127.0.0.1, it would skip the Knot secondary too):
+    # with the Knot secondary stopped, the NSD secondary's bad copy is the only
+    # one to be had, whatever Unbound's retries do.
     fleet.servers["ns3"].stop()
     try:
         zone_file = fleet.srv / "ns2/secondary/sub.example.test.zone"
