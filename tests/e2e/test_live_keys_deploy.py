@@ -144,7 +144,7 @@ class Fleet:
         self.servers: dict[str, RunningServer] = {}
 
     def start(self, name: str) -> None:
-        """Start server ``name`` from its path (again, once stopped)."""
+        """Start server ``name`` from its path."""
         software = {"ns1": self.software, "ns2": "nsd", "ns3": "knot", "res1": "unbound"}[name]
         conf, starter = {
             "bind": ("named.conf", start_named),
@@ -351,10 +351,16 @@ def test_a_rebuild_and_apply_keep_the_keys_and_a_change_reaches_both_secondaries
 def test_a_bad_signature_on_one_secondary_is_servfail_through_the_resolver(fleet: Fleet) -> None:
     # On a bogus answer Unbound asks the zone's other servers for a good copy
     # (its list of servers that gave a bogus answer compares addresses without
-    # ports, so here, all on 127.0.0.1, it would skip the Knot secondary too):
-    # with the Knot secondary stopped, the NSD secondary's bad copy is the only
-    # one to be had, whatever Unbound's retries do.
-    fleet.servers["ns3"].stop()
+    # ports, so here, all on 127.0.0.1, it would skip the Knot secondary too).
+    # With the Knot secondary out of the resolver's stub zones, the NSD
+    # secondary's bad copy is the only one to be had, whatever Unbound's retries
+    # do; a stopped server instead would leave Unbound waiting on it.
+    conf = fleet.srv / "res1/unbound.conf"
+    installed = conf.read_text()
+    knot = f"    stub-addr: {ADDRESS}@{fleet.ports['ns3']}\n"
+    assert installed.count(knot) == 2  # the parent's and the child's stub zone
+    conf.write_text(installed.replace(knot, ""))
+    fleet.control("res1", "reload")  # a reload empties the cache too
     try:
         zone_file = fleet.srv / "ns2/secondary/sub.example.test.zone"
         zone_file.unlink(missing_ok=True)
@@ -390,4 +396,5 @@ def test_a_bad_signature_on_one_secondary_is_servfail_through_the_resolver(fleet
         assert response.flags & dns.flags.AD, response.to_text()
         assert rdatas(response, "A") == {"192.0.2.11"}
     finally:
-        fleet.start("ns3")
+        conf.write_text(installed)
+        fleet.control("res1", "reload")
