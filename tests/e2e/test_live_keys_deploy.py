@@ -354,7 +354,8 @@ def test_a_bad_signature_on_one_secondary_is_servfail_through_the_resolver(fleet
     # ports, so here, all on 127.0.0.1, it would skip the Knot secondary too).
     # With the Knot secondary out of the resolver's stub zones, the NSD
     # secondary's bad copy is the only one to be had, whatever Unbound's retries
-    # do; a stopped server instead would leave Unbound waiting on it.
+    # do (with the Knot secondary stopped instead, Unbound at times left the
+    # query unanswered).
     conf = fleet.srv / "res1/unbound.conf"
     installed = conf.read_text()
     knot = f"    stub-addr: {ADDRESS}@{fleet.ports['ns3']}\n"
