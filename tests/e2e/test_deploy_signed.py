@@ -437,3 +437,14 @@ def test_changing_the_algorithm_trips_the_gate_and_unsigning_passes_it_with_its_
     assert not fleet.signed_rrsets("b1", "www.example.org", "A")
     assert not fleet.signed_rrsets("n2", "www.example.org", "A")
     assert fleet.run("plan", fleet.site).returncode == 0
+
+
+def test_a_rollback_that_signs_a_zone_again_needs_the_dnssec_gate(fleet: Fleet) -> None:
+    """Undoing the unsigning above: the release copies sign example.org again, which the
+    gate holds like any signing (the signing the rollback installs, not the site's)."""
+    refused = fleet.run("rollback", fleet.site, "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "pass --ack dnssec:example.org" in refused.stderr
+    assert not fleet.signed_rrsets("b1", "www.example.org", "A")  # nothing was done
+    ok(fleet.run("rollback", fleet.site, "--yes", "--ack", "dnssec:example.org"))
+    assert fleet.signed_rrsets("b1", "www.example.org", "A")

@@ -13,7 +13,7 @@ from pathlib import Path
 from zonesmith.compile.live_keys import parent_in_site
 from zonesmith.compile.serials import STATE_FILE, serial_gt
 from zonesmith.deploy import journal, remote_sh
-from zonesmith.deploy.build import ServerFiles, signed_policy, zone_key
+from zonesmith.deploy.build import ServerFiles, zone_key
 from zonesmith.deploy.errors import DeployError
 from zonesmith.deploy.gates import unacknowledged
 from zonesmith.deploy.install import Target
@@ -173,8 +173,9 @@ def verify_rank(
             if zone is None or (zone.view, zone.text_name) != (view, want.question.zone):
                 continue
             target = planned.targets[want.server]
-            served = entry.zones.get(want.question.key)
-            if served is not None and signed_policy(planned.build.site, served[0]) is not None:
+            # Signed as the installed files say (a rollback's may differ from the site).
+            signs = {(s.view, s.zone): s.after for s in planned.plan.server(want.server).signed}
+            if signs.get((view, want.question.zone)) is not None:
                 problem, serial = signed_primary_matches(
                     want, target, key, output.content, zone.origin, deadline
                 )

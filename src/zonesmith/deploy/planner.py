@@ -305,24 +305,27 @@ def with_signing_changes(
     return tuple(found)
 
 
+def _signed(deployed: dict) -> dict[str, str]:
+    """The "signed" part of a DEPLOYED file: zone key -> algorithm."""
+    signed = deployed.get("signed") or {}
+    return {str(k): str(v) for k, v in signed.items() if v} if isinstance(signed, dict) else {}
+
+
 def signings(entry: ServerFiles, deployed: dict) -> tuple[Signing, ...]:
-    """The zones the server signs in the build or signed at the last deploy (DEPLOYED),
+    """The zones the server signed at the last deploy (``deployed``) or signs once this
+    deploy's files are in (its DEPLOYED file: the site's, or a rollback's release copy),
     with their algorithms before and after."""
-    before = deployed.get("signed") or {}
-    before = before if isinstance(before, dict) else {}
+    before = _signed(deployed)
+    installing = entry.files.get(DEPLOYED)
+    try:
+        after = _signed(json.loads(installing.content)) if installing is not None else {}
+    except ValueError:
+        after = {}
     known = set(deployed.get("zones", ()))
-    after = {
-        key: policy.algorithm
-        for key, (served, _) in entry.zones.items()
-        if (policy := signs(entry.build.site, served)) is not None
-    }
     found = []
     for key in sorted(set(before) | set(after)):
         view, _, zone = key.partition("/")
-        old = before.get(key)
-        found.append(
-            Signing(zone, view, str(old) if old else None, after.get(key), key not in known)
-        )
+        found.append(Signing(zone, view, before.get(key), after.get(key), key not in known))
     return tuple(found)
 
 
