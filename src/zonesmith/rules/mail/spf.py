@@ -197,9 +197,9 @@ def _counted(index: MailIndex, record: Record) -> _Count:
     if spf.problems:
         return _UNREADABLE
     terms = tuple((t.name, t.domain, t.macro) for t in spf.terms if t.name in LOOKUP_TERMS)
-    ends = any(t.name == "all" and t.qualifier for t in spf.terms)
-    own = any(t.domain is None for t in spf.terms if t.name in LOOKUP_TERMS)
-    key = (terms, ends, owner if own else None)
+    if any(domain is None for _, domain, _ in terms):
+        return _count(index, owner, text, (owner,))  # its count is its owner's alone
+    key = (terms, any(t.name == "all" and t.qualifier for t in spf.terms))
     shared: dict[tuple, _Count] = index.memo("spf shared counts", lambda _: {})  # type: ignore[assignment]
     found = shared.get(key)
     if found is None:
