@@ -34,8 +34,12 @@ They are pickled, and unpickled with only zonesmith's model
 classes allowed, so a planted cache file cannot run code.
 
 A zone's site context (its views, SOA, servers) is not in its fingerprint:
-site rules and the fleet are worked out on every run from the model, which
-is complete whether its zones came from the cache or from their files.
+the fleet is worked out on every run from the model, which is complete
+whether its zones came from the cache or from their files. The findings of
+the site rules (which follow names across zones) are kept for the site as
+a whole, in ``site-findings``: reused only while the declarations, every
+zone's fingerprint and place, and the live DS are as that check saw them;
+any change and they are worked out again from the model.
 
 Over 600 lines: the cache's format, its pickling of model values and its
 shards belong together (a change to one is a change of format).
