@@ -56,7 +56,7 @@ from zonesmith.output.tree import (
 from zonesmith.own_files import make_folders, write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
-from zonesmith.rules.registry import SiteMemo, ZoneMemo, validate
+from zonesmith.rules.registry import SiteRulesMemo, ZoneMemo, validate
 from zonesmith.rules.switches import sift
 from zonesmith.site.control_secrets import read_control_secrets
 from zonesmith.site.files import display_path, is_site_file, os_failure
@@ -129,7 +129,7 @@ def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
     return memo
 
 
-def _site_rules_memo(site: Site, cache: ZoneCache) -> SiteMemo:
+def _site_rules_memo(site: Site, cache: ZoneCache) -> SiteRulesMemo:
     """The site rules' findings kept in the cache: a site whose declarations and zones are
     all as the last check saw them is not checked across its zones again."""
 

@@ -114,11 +114,14 @@ ZoneMemo = Callable[[Zone, str, Callable[[], list[Diagnostic]]], list[Diagnostic
 #: How the findings of the rules that take the Site alone are had: given the part
 #: ("site": the site rules, "crossing": the zone rules' site parts) and the work that
 #: finds them (e.g. from a memo of an earlier run on the same site).
-SiteMemo = Callable[[str, Callable[[], list[Diagnostic]]], list[Diagnostic]]
+SiteRulesMemo = Callable[[str, Callable[[], list[Diagnostic]]], list[Diagnostic]]
 
 
 def validate(
-    site: Site, facts: SiteFacts, memo: ZoneMemo | None = None, site_memo: SiteMemo | None = None
+    site: Site,
+    facts: SiteFacts,
+    memo: ZoneMemo | None = None,
+    site_memo: SiteRulesMemo | None = None,
 ) -> list[Diagnostic]:
     """Run every rule on the site.
 
