@@ -356,14 +356,19 @@ class Zone:
         Records from the cache keep them beside the others, as the apex NS.
         """
         known = getattr(self.records, "links", None)
+        if known is None:
+            known = _LINKS.get(self)  # several site rules follow the links of every zone
         if known is not None:
             return known
         if self.differs_by_view:
-            return links_of(self.records, self.origin)
-        # Every view sees every record: the index the zone rules made has them.
-        by_name, by_type = self.index("")
-        linking = [r for rdtype in LINK_TYPES for r in by_type.get(rdtype, ())]
-        return links_of(linking, self.origin, by_name)
+            known = links_of(self.records, self.origin)
+        else:
+            # Every view sees every record: the index the zone rules made has them.
+            by_name, by_type = self.index("")
+            linking = [r for rdtype in LINK_TYPES for r in by_type.get(rdtype, ())]
+            known = links_of(linking, self.origin, by_name)
+        _LINKS[self] = known
+        return known
 
     def mail_records(self) -> tuple[Record, ...]:
         """The records the site-wide mail rules read (see :func:`mail_records_of`).
@@ -625,6 +630,8 @@ class Site:
 ZoneIndex = tuple[dict[str, Sequence[Record]], dict[int, list[Record]]]
 _INDEXES: weakref.WeakKeyDictionary[Zone, dict[str | None, ZoneIndex]] = weakref.WeakKeyDictionary()
 _MAIL_RECORDS: weakref.WeakKeyDictionary[Zone, tuple[Record, ...]] = weakref.WeakKeyDictionary()
+#: a zone -> its links (see Zone.links), as _MAIL_RECORDS
+_LINKS: weakref.WeakKeyDictionary[Zone, tuple[Record, ...]] = weakref.WeakKeyDictionary()
 #: Types no rule looks for across a zone, and most of a big one: not indexed by type.
 _BULK_TYPES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.SPF})
 

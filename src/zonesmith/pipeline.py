@@ -56,7 +56,7 @@ from zonesmith.output.tree import (
 from zonesmith.own_files import make_folders, write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
 from zonesmith.rules.facts import SiteFacts
-from zonesmith.rules.registry import ZoneMemo, validate
+from zonesmith.rules.registry import SiteRulesMemo, ZoneMemo, validate
 from zonesmith.rules.switches import sift
 from zonesmith.site.control_secrets import read_control_secrets
 from zonesmith.site.files import display_path, is_site_file, os_failure
@@ -108,7 +108,8 @@ def check_site_in_full(
             keys = KeyState(Path(root))
         site = with_live_ds(site, keys)
         memo = _zone_rules_memo(site, cache) if cache is not None else None
-        sifted = sift(site, validate(site, gather_facts(site), memo))
+        site_memo = _site_rules_memo(site, cache) if cache is not None else None
+        sifted = sift(site, validate(site, gather_facts(site), memo, site_memo))
         diagnostics += sifted.kept + sifted.problems
         switched_off = sort_diagnostics(sifted.switched_off)
     return CheckedSite(site, sort_diagnostics(diagnostics), switched_off)
@@ -123,6 +124,20 @@ def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
         if found is None:
             found = work()
             cache.keep_rule_diagnostics(zone, view, implicit, found)
+        return found
+
+    return memo
+
+
+def _site_rules_memo(site: Site, cache: ZoneCache) -> SiteRulesMemo:
+    """The site rules' findings kept in the cache: a site whose declarations and zones are
+    all as the last check saw them is not checked across its zones again."""
+
+    def memo(part: str, work: Callable[[], list[Diagnostic]]) -> list[Diagnostic]:
+        found = cache.site_findings(site, part)
+        if found is None:
+            found = work()
+            cache.keep_site_findings(site, part, found)
         return found
 
     return memo

@@ -124,6 +124,12 @@ def _fast_a(text: str, origin: str) -> str | None:
     return text if _IPV4.fullmatch(text) else None
 
 
+def is_plain_ipv4(text: str) -> bool:
+    """Whether ``text`` is an IPv4 address in its one canonical spelling (dotted quad, no
+    leading zeros): what ``ipaddress`` would read and write back unchanged."""
+    return _IPV4.fullmatch(text) is not None
+
+
 def _fast_aaaa(text: str, origin: str) -> str | None:
     if not _IPV6_CHARS.fullmatch(text):
         return None  # embedded IPv4 and the like: dnspython formats those

@@ -34,8 +34,12 @@ They are pickled, and unpickled with only zonesmith's model
 classes allowed, so a planted cache file cannot run code.
 
 A zone's site context (its views, SOA, servers) is not in its fingerprint:
-site rules and the fleet are worked out on every run from the model, which
-is complete whether its zones came from the cache or from their files.
+the fleet is worked out on every run from the model, which is complete
+whether its zones came from the cache or from their files. The findings of
+the site rules (which follow names across zones) are kept for the site as
+a whole, in ``site-findings``: reused only while the declarations, every
+zone's fingerprint and place, and the live DS are as that check saw them;
+any change and they are worked out again from the model.
 
 Over 600 lines: the cache's format, its pickling of model values and its
 shards belong together (a change to one is a change of format).
@@ -57,7 +61,15 @@ from typing import TYPE_CHECKING, BinaryIO
 import dns.name
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity, SiteError, error
-from zonesmith.model import Record, RuleSwitch, Zone, apex_ns_of, links_of, mail_records_of
+from zonesmith.model import (
+    Record,
+    RuleSwitch,
+    Site,
+    Zone,
+    apex_ns_of,
+    links_of,
+    mail_records_of,
+)
 from zonesmith.own_files import (
     CACHE_ROOT,
     Signature,
@@ -71,8 +83,10 @@ if TYPE_CHECKING:
     from zonesmith.declared import Declarations
 
 ZONES_FOLDER = "zones"
+#: The findings of the site rules on the site as the last check saw it (see site_findings).
+SITE_FINDINGS = "site-findings"
 #: Bumped when the layout of an entry changes (the code digest covers the rest).
-_FORMAT = 6
+_FORMAT = 7
 #: A file changed this recently may change again unseen by its signature.
 _RACY_NS = 2_000_000_000
 #: A zone bigger than this is not cached. Packing a million records costs
@@ -352,6 +366,11 @@ class ZoneCache:
         #: Identifies the declarations this run used, as kept in the cache
         #: (None until they are): a later run with the same ones declares the same.
         self.declarations_digest: str | None = None
+        #: (digest of the site's zones, part -> findings) of the site rules this run
+        #: found, kept under the declarations' digest when saved (see site_findings)
+        self.new_site_findings: tuple[str, dict[str, tuple[DiagnosticTuple, ...]]] | None = None
+        self._site_findings: tuple[str, dict[str, tuple[DiagnosticTuple, ...]]] | None = None
+        self._zones_digests: dict[int, tuple[Site, str | None]] = {}
         if self.folder is not None:
             self._read_index()
 
@@ -626,6 +645,65 @@ class ZoneCache:
         # fingerprint does not: they come from the site).
         return f"digest {view if zone.differs_by_view else ''}\x00{soa_fields}"
 
+    # -- the site rules --------------------------------------------------------
+
+    def _zones_digest(self, site: Site) -> str | None:
+        """What the site rules see of a site besides its declarations: each zone's
+        fingerprint and where it is declared, in order, and the live DS (see
+        compile.live_keys). None: a zone without a fingerprint, or caching is off."""
+        kept = self._zones_digests.get(id(site))
+        if kept is not None and kept[0] is site:
+            return kept[1]
+        digest: str | None = None
+        if self.folder is not None:
+            hasher = hashlib.blake2b(digest_size=20)
+            for zone in site.zones:
+                if zone.fingerprint is None:
+                    break
+                p = zone.position
+                hasher.update(f"{zone.fingerprint}\x00{p.path}:{p.line}:{p.column}\n".encode())
+            else:
+                hasher.update(repr(site.live_ds).encode())
+                digest = hasher.hexdigest()
+        self._zones_digests[id(site)] = (site, digest)
+        return digest
+
+    def _site_key(self, zones_digest: str) -> str | None:
+        if self.declarations_digest is None:
+            return None  # declarations not (yet) as kept: nothing says they are the same
+        return _digest(f"{self.code}\x00{self.declarations_digest}\x00{zones_digest}".encode())
+
+    def site_findings(self, site: Site, part: str) -> list[Diagnostic] | None:
+        """What the site rules (``part`` "site", or the zone rules' site parts, "crossing")
+        found on this same site in the last check, if known: the same declarations,
+        the same zones declared at the same places with the same fingerprints."""
+        zones = self._zones_digest(site)
+        key = self._site_key(zones) if zones is not None else None
+        if key is None or self.folder is None:
+            return None
+        if self._site_findings is None:
+            self._site_findings = ("", {})
+            try:
+                stored_key, parts = marshal.loads((self.folder / SITE_FINDINGS).read_bytes())
+                if isinstance(stored_key, str) and isinstance(parts, dict):
+                    self._site_findings = (stored_key, parts)
+            except (OSError, ValueError, EOFError, TypeError):
+                pass  # any unreadable file is only a miss
+        stored_key, parts = self._site_findings
+        found = parts.get(part) if stored_key == key else None
+        try:
+            return None if found is None else [_diagnostic(t) for t in found]
+        except (TypeError, ValueError, IndexError):
+            return None
+
+    def keep_site_findings(self, site: Site, part: str, diagnostics: Sequence[Diagnostic]) -> None:
+        zones = self._zones_digest(site)
+        if zones is None:
+            return
+        if self.new_site_findings is None or self.new_site_findings[0] != zones:
+            self.new_site_findings = (zones, {})
+        self.new_site_findings[1][part] = tuple(map(_diagnostic_tuple, diagnostics))
+
     # -- writing ---------------------------------------------------------------
 
     def save(self, zones: Iterable[Zone], *, collect: bool) -> None:
@@ -681,6 +759,12 @@ class ZoneCache:
                 write_atomically(self.folder / "declarations", stream.getvalue())
                 self.declarations_digest = _digest(stream.getvalue())
                 self.new_declarations = None
+            if self.new_site_findings is not None:
+                zones, parts = self.new_site_findings
+                key = self._site_key(zones)  # (the declarations' digest is known by now)
+                if key is not None:
+                    write_atomically(self.folder / SITE_FINDINGS, marshal.dumps((key, parts)))
+                self.new_site_findings = None
             if self.index_changed:
                 content = marshal.dumps((self.code, self.index))
                 write_atomically(self.folder / "index", content)

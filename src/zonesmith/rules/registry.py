@@ -111,15 +111,35 @@ def zone_views(site: Site) -> Iterator[tuple[Zone, str]]:
 ZoneMemo = Callable[[Zone, str, Callable[[], list[Diagnostic]]], list[Diagnostic]]
 
 
-def validate(site: Site, facts: SiteFacts, memo: ZoneMemo | None = None) -> list[Diagnostic]:
+#: How the findings of the rules that take the Site alone are had: given the part
+#: ("site": the site rules, "crossing": the zone rules' site parts) and the work that
+#: finds them (e.g. from a memo of an earlier run on the same site).
+SiteRulesMemo = Callable[[str, Callable[[], list[Diagnostic]]], list[Diagnostic]]
+
+
+def validate(
+    site: Site,
+    facts: SiteFacts,
+    memo: ZoneMemo | None = None,
+    site_memo: SiteRulesMemo | None = None,
+) -> list[Diagnostic]:
     """Run every rule on the site.
 
     The zone rules look at one zone only: with a ``memo``, what they found
-    on an unchanged zone may be taken from it.
+    on an unchanged zone may be taken from it. The site rules and site parts
+    look at the Site alone: with a ``site_memo``, what they found on the same
+    site may be taken from it. The facts rules always run (files change).
     """
+
+    def site_rules() -> list[Diagnostic]:
+        return [d for r in RULES if r.scope == "site" for d in r.check(site)]
+
+    def crossing() -> list[Diagnostic]:
+        # After the zone rules, which index the zones they look at: the site parts use those.
+        return [d for r in RULES if r.site_part is not None for d in r.site_part(site)]
+
     diagnostics: list[Diagnostic] = []
-    for site_rule in (r for r in RULES if r.scope == "site"):
-        diagnostics.extend(site_rule.check(site))
+    diagnostics.extend(site_memo("site", site_rules) if site_memo is not None else site_rules())
     for facts_rule in (r for r in RULES if r.scope == "facts"):
         diagnostics.extend(facts_rule.check(site, facts))
     always = [r for r in RULES if r.scope == "zone" and r.applies is None]
@@ -137,7 +157,5 @@ def validate(site: Site, facts: SiteFacts, memo: ZoneMemo | None = None) -> list
             return found
 
         diagnostics.extend(memo(zone, view, work) if memo is not None else work())
-    # After the zone rules, which index the zones they look at: the site parts use those.
-    for crossing in (r.site_part for r in RULES if r.site_part is not None):
-        diagnostics.extend(crossing(site))
+    diagnostics.extend(site_memo("crossing", crossing) if site_memo is not None else crossing())
     return diagnostics

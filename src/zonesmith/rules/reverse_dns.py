@@ -16,6 +16,7 @@ import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity
 from zonesmith.model import Record, Site, link_target
+from zonesmith.presentation import is_plain_ipv4
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.site_names import (
     Findings,
@@ -100,12 +101,19 @@ def _confirms(
     return False
 
 
+def reverse_pointer(address: str) -> str:
+    """The reverse name of a canonical address, absolute."""
+    if is_plain_ipv4(address):  # what ipaddress gives, without its cost per mail host
+        return ".".join(reversed(address.split("."))) + ".in-addr.arpa."
+    return ipaddress.ip_address(address).reverse_pointer + "."
+
+
 def _problem(
     names: SiteNames, host: str, why: str, addresses: list[Record], record: Record, view: str
 ) -> tuple[Position, str] | None:
     """What is wrong with the reverse of one address of a mail host in a view."""
     address = canonical_address(record.data)
-    reverse_name = ipaddress.ip_address(address).reverse_pointer + "."
+    reverse_name = reverse_pointer(address)
     reverse = names.zone_of(reverse_name, view)
     if reverse is None or not is_reverse(reverse):
         return None  # its reverse zone is not the site's

@@ -19,6 +19,7 @@ import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Position
 from zonesmith.model import Record, Server, Site, Zone
+from zonesmith.presentation import is_plain_ipv4
 from zonesmith.rules.registry import _report
 from zonesmith.rules.zone_view import ZoneView
 
@@ -35,6 +36,8 @@ def parent_of(name: str) -> str:
 
 def canonical_address(text: str) -> str:
     """An address as one text for comparing (IPv6 in its compressed form)."""
+    if is_plain_ipv4(text):
+        return text  # (as ipaddress writes it, without its cost on every mail host)
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:

@@ -197,9 +197,9 @@ def _counted(index: MailIndex, record: Record) -> _Count:
     if spf.problems:
         return _UNREADABLE
     terms = tuple((t.name, t.domain, t.macro) for t in spf.terms if t.name in LOOKUP_TERMS)
-    ends = any(t.name == "all" and t.qualifier for t in spf.terms)
-    own = any(t.domain is None for t in spf.terms if t.name in LOOKUP_TERMS)
-    key = (terms, ends, owner if own else None)
+    if any(domain is None for _, domain, _ in terms):
+        return _count(index, owner, text, (owner,))  # its count is its owner's alone
+    key = (terms, any(t.name == "all" and t.qualifier for t in spf.terms))
     shared: dict[tuple, _Count] = index.memo("spf shared counts", lambda _: {})  # type: ignore[assignment]
     found = shared.get(key)
     if found is None:
@@ -212,26 +212,35 @@ def _counted(index: MailIndex, record: Record) -> _Count:
 def _site_records(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, list[Record]]]:
     """Each name of the site with SPF records, with the index of its view."""
     for index in MailIndex.each(site):
-        for zone in index.with_spf:
-            view = index.view_of(zone)
-            for key, records in _spf_by_owner(view).items():
-                yield view, index, key, records
+        yield from _index_records(index)
+
+
+def _index_records(index: MailIndex) -> Iterator[tuple[ZoneView, MailIndex, str, list[Record]]]:
+    for zone in index.with_spf:
+        view = index.view_of(zone)
+        for key, records in _spf_by_owner(view).items():
+            yield view, index, key, records
 
 
 def site_spf(site: Site) -> list[tuple[ZoneView, str, Record, _Count]]:
     """Each readable SPF record of the site that is alone at its name, with its lookups
     counted (once per site however many rules ask)."""
+    return [
+        counted
+        for index in MailIndex.each(site)
+        for counted in index.memo("spf counted", _index_spf)  # type: ignore[attr-defined]
+    ]
+
+
+def _index_spf(index: MailIndex) -> list[tuple[ZoneView, str, Record, _Count]]:
+    """site_spf of one view."""
     counted = []
-    for view, index, key, records in _site_records(site):
-        counts: dict[Record, _Count] = index.memo("spf counts", lambda _: {})  # type: ignore[assignment]
+    for view, _, key, records in _index_records(index):
         if len(records) == 1:
-            record = records[0]
-            count = counts.get(record)
-            if count is None:
-                count = counts[record] = _counted(index, record)
+            count = _counted(index, records[0])
             if count is _UNREADABLE:
                 continue  # receivers stop at the syntax (spf-syntax)
-            counted.append((view, key, record, count))
+            counted.append((view, key, records[0], count))
     return counted
 
 

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from zonesmith.presentation import is_plain_ipv4
+
 MECHANISMS = ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
 #: the terms that cost a DNS lookup (RFC 7208 4.6.4)
 LOOKUP_TERMS = frozenset({"include", "a", "mx", "ptr", "exists", "redirect"})
@@ -142,10 +144,11 @@ def _mechanism(qualifier: str, word: str) -> tuple[Term | None, str | None]:
     address, parts = _split_cidr(arg)
     bits = 32 if lower == "ip4" else 128
     try:
-        network = ipaddress.ip_address(address)
+        # (a plain dotted quad, as most ip4: are, is known valid without ipaddress's cost)
+        width = 32 if is_plain_ipv4(address) else ipaddress.ip_address(address).max_prefixlen
     except ValueError:
         return None, f"'{word}': '{address}' is not an IPv{4 if bits == 32 else 6} address"
-    if network.max_prefixlen != bits:
+    if width != bits:
         return None, f"'{word}': '{address}' is not an IPv{4 if bits == 32 else 6} address"
     problem = None
     if parts is not None:

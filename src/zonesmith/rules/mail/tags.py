@@ -47,8 +47,15 @@ def has_version(text: str, version: str) -> bool:
     return text.startswith(f"v={version}") and text[len(version) + 2 :].lstrip()[:1] in ("", ";")
 
 
-def parse_tags(text: str) -> tuple[list[tuple[str, str]], str | None]:
-    """The ``tag=value`` pairs of a tag list, in order, and the first problem (None: none)."""
+@lru_cache(maxsize=65536)
+def parse_tags(text: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """The ``tag=value`` pairs of a tag list, in order, and the first problem (None: none).
+    (Read once per text: a zone rule and a site rule both read each DMARC record.)"""
+    found, problem = _tags(text)
+    return tuple(found), problem
+
+
+def _tags(text: str) -> tuple[list[tuple[str, str]], str | None]:
     pairs: list[tuple[str, str]] = []
     seen: set[str] = set()
     parts = text.split(";")
@@ -83,6 +90,7 @@ def is_domain(text: str) -> bool:
     return len(text) <= 254 and len(labels) > 1 and all(_LABEL.match(x) for x in labels)
 
 
+@lru_cache(maxsize=65536)  # (as parse_tags)
 def mailto_problem(uri: str) -> str | None:
     """Why a ``mailto:`` URI is not one address (None: it is)."""
     if uri[:7].lower() != "mailto:":
