@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from servers import free_port, requires, start_nsd
-from sites import BASE_CONFIG, write_site, zonesmith
+from sites import BASE_CONFIG, checkout_env, write_site, zonesmith
 
 CONFIG = (
     BASE_CONFIG
@@ -138,6 +138,24 @@ def test_online_with_the_authorizations_in_place_is_silent(tmp_path: Path, outsi
     run = zonesmith("check", "--json", "--online", "--resolver", outside, site)
     report = json.loads(run.stdout)
     assert run.returncode == 0 and report["diagnostics"] == [], run.stdout
+
+
+@requires("nsd")
+def test_build_online_refuses_what_check_online_finds(tmp_path: Path, outside: str) -> None:
+    site, out = _site(tmp_path / "site"), tmp_path / "out"
+    offline = zonesmith("build", "--no-server-checks", "-o", out, site)
+    assert offline.returncode == 0, offline.stdout
+    env_run = zonesmith(
+        "build",
+        "--no-server-checks",
+        "--online",
+        "-o",
+        out,
+        site,
+        env={**checkout_env(), "ZONESMITH_RESOLVER": outside},
+    )
+    assert env_run.returncode == 1 and "[spf-lookups]" in env_run.stdout, env_run.stdout
+    assert "nothing was written" in env_run.stdout
 
 
 def test_a_resolver_that_does_not_answer_leaves_every_name_not_checked(tmp_path: Path) -> None:
