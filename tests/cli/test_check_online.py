@@ -30,6 +30,7 @@ ns1: A 192.0.2.1
 mail: A 192.0.2.25
 _dmarc: 'TXT "v=DMARC1; p=none; rua=mailto:d@reports.test,mailto:d@closed.test"'
 news: [MX 10 mail, 'TXT "v=spf1 include:nospf.provider.test -all"']
+shop: [MX 9 mail, 'TXT "v=spf1 a:no1.provider.test a:no2.provider.test mx:host.provider.test -all"']
 """
 PROVIDER = """\
 $TTL 300
@@ -100,6 +101,9 @@ def test_offline_names_outside_are_not_checked_and_silent(tmp_path: Path) -> Non
     assert run.returncode == 0 and report["diagnostics"] == []
     assert report["not_checked"] == [
         "closed.test",
+        "host.provider.test",
+        "no1.provider.test",
+        "no2.provider.test",
         "nospf.provider.test",
         "reports.test",
         "spf.provider.test",
@@ -116,6 +120,9 @@ def test_online_rules_judge_across_the_site_boundary(tmp_path: Path, outside: st
     assert "spf-lookups" in rules, report
     (lookups,) = rules["spf-lookups"]
     assert "SPF record of '@'" in lookups and "11 counted" in lookups
+    # two names without addresses and one without MX, all outside
+    (voids,) = rules["spf-void-lookups"]
+    assert "'shop'" in voids and "names 3 names" in voids
     (missing,) = rules["spf-include-missing"]
     assert "include:nospf.provider.test" in missing and "outside the site" in missing
     # reports.test authorizes example.com's reports; closed.test does not
@@ -133,6 +140,7 @@ def test_online_with_the_authorizations_in_place_is_silent(tmp_path: Path, outsi
             "example.com.yaml": EXAMPLE_COM.replace(",mailto:d@closed.test", "")
             .replace("include:spf.provider.test", "include:b.provider.test")
             .replace("nospf.provider.test", "c.provider.test")
+            .replace("mx:host", "a:host")
         },
     )
     run = zonesmith("check", "--json", "--online", "--resolver", outside, site)
@@ -173,6 +181,9 @@ def test_a_resolver_that_does_not_answer_leaves_every_name_not_checked(tmp_path:
     assert names == [
         "example.com._report._dmarc.closed.test",
         "example.com._report._dmarc.reports.test",
+        "host.provider.test",
+        "no1.provider.test",
+        "no2.provider.test",
         "nospf.provider.test",
         "spf.provider.test",
     ]

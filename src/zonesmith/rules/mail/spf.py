@@ -270,12 +270,13 @@ def spf_lookups(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
 
 @rule("spf-void-lookups", Severity.ERROR, "an SPF record makes more than 2 void lookups", "facts")
 def spf_void_lookups(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
+    names = "names of the site" if facts.outside is None else "names"
     for view, key, record, count in site_spf(site, facts.outside):
         if count.voids > MAX_VOID_LOOKUPS:
             yield _report(
                 "spf-void-lookups",
                 record.position,
-                f"SPF record of '{view.label(key)}' names {count.voids} names of the site that "
+                f"SPF record of '{view.label(key)}' names {count.voids} {names} that "
                 f"have no answer{view.view_note}, includes followed; receivers allow "
                 f"{MAX_VOID_LOOKUPS} such void lookups and then fail SPF (permerror, RFC 7208 "
                 "4.6.4): remove the terms for names without records",
