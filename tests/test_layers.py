@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zonesmith.compile",),
     ("zonesmith.drivers",),
     ("zonesmith.output",),
-    ("zonesmith.pipeline",),
+    ("zonesmith.pipeline", "zonesmith.lookups"),
     ("zonesmith.importers",),
     ("zonesmith.deploy",),
     ("zonesmith.cli", "zonesmith.__main__"),

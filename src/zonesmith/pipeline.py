@@ -55,7 +55,7 @@ from zonesmith.output.tree import (
 )
 from zonesmith.own_files import make_folders, write_atomically
 from zonesmith.rules.blocklists import blocklist_entries
-from zonesmith.rules.facts import SiteFacts
+from zonesmith.rules.facts import OutsideAnswers, SiteFacts
 from zonesmith.rules.registry import SiteRulesMemo, ZoneMemo, validate
 from zonesmith.rules.switches import sift
 from zonesmith.site.control_secrets import read_control_secrets
@@ -66,6 +66,7 @@ from zonesmith.site.secrets import read_secret, secret_problem
 if TYPE_CHECKING:
     from zonesmith.blocklists.compiled import CompiledBlocklist
     from zonesmith.compile.serials import SerialState
+    from zonesmith.lookups import Online
 
 
 @dataclass
@@ -76,6 +77,8 @@ class CheckedSite:
     site: Site
     diagnostics: list[Diagnostic]
     switched_off: list[Diagnostic] = field(default_factory=list)
+    #: what DNS answered for names outside the site (check --online), else None
+    outside: OutsideAnswers | None = None
 
 
 def check_site(
@@ -87,7 +90,10 @@ def check_site(
 
 
 def check_site_in_full(
-    root: Path, cache: ZoneCache | None = None, keys: KeyState | None = None
+    root: Path,
+    cache: ZoneCache | None = None,
+    keys: KeyState | None = None,
+    online: Online | None = None,
 ) -> CheckedSite:
     """Load and validate: every problem of the site, and the findings switched off.
 
@@ -96,10 +102,12 @@ def check_site_in_full(
     rules' findings are kept whole: switches drop them after, so a switch
     changed since counts as on a fresh run. The parents of signed zones get
     their DS from the key state (``keys``, else the site's ``zonesmith.keys``;
-    see zonesmith.compile.live_keys.with_live_ds).
+    see zonesmith.compile.live_keys.with_live_ds). With ``online``, names outside the site
+    that the mail rules follow are looked up first (see zonesmith.lookups).
     """
     site, diagnostics = load_site(root, cache)
     switched_off: list[Diagnostic] = []
+    facts = None
     if not any(d.is_error and d.rule in ("no-site",) for d in diagnostics):
         try:
             keys = keys if keys is not None else KeyState.load(root)
@@ -109,10 +117,12 @@ def check_site_in_full(
         site = with_live_ds(site, keys)
         memo = _zone_rules_memo(site, cache) if cache is not None else None
         site_memo = _site_rules_memo(site, cache) if cache is not None else None
-        sifted = sift(site, validate(site, gather_facts(site), memo, site_memo))
+        facts = gather_facts(site, online)
+        sifted = sift(site, validate(site, facts, memo, site_memo))
         diagnostics += sifted.kept + sifted.problems
         switched_off = sort_diagnostics(sifted.switched_off)
-    return CheckedSite(site, sort_diagnostics(diagnostics), switched_off)
+    outside = facts.outside if facts is not None else None
+    return CheckedSite(site, sort_diagnostics(diagnostics), switched_off, outside)
 
 
 def _zone_rules_memo(site: Site, cache: ZoneCache) -> ZoneMemo:
@@ -168,9 +178,10 @@ def _body_stage(cache: ZoneCache | None) -> BodyStage:
     return body
 
 
-def gather_facts(site: Site) -> SiteFacts:
+def gather_facts(site: Site, online: Online | None = None) -> SiteFacts:
     """What the rules judge besides the model: secrets read, files found, sources
-    fetched, and what each server software can do."""
+    fetched, what each server software can do, and with ``online`` what DNS answers
+    for the names outside the site that the mail rules follow."""
     entries = list(blocklist_entries(site))
     missing = frozenset(
         entry
@@ -195,7 +206,12 @@ def gather_facts(site: Site) -> SiteFacts:
         if driver is not None
     }
     problems = {key: problem for key in site.keys if (problem := secret_problem(site.root, key))}
-    return SiteFacts(problems, missing, unfetched, capabilities)
+    outside = None
+    if online is not None:  # (without importing the resolver otherwise)
+        from zonesmith.lookups import look_up_outside
+
+        outside = look_up_outside(site, online)
+    return SiteFacts(problems, missing, unfetched, capabilities, outside)
 
 
 def read_secrets(site: Site) -> dict[str, str]:
@@ -215,7 +231,12 @@ class BuildResult:
 
 
 def build_site(
-    root: Path, out: Path, *, server_checks: bool = True, cache: ZoneCache | None = None
+    root: Path,
+    out: Path,
+    *,
+    server_checks: bool = True,
+    cache: ZoneCache | None = None,
+    online: Online | None = None,
 ) -> BuildResult:
     """Check, compile, render and write the site's output tree.
 
@@ -224,7 +245,7 @@ def build_site(
     only the swap failed (see _write_state). A failure of the operating
     system is an error naming the path and the cause.
     """
-    checked = check_site_in_full(root, cache)
+    checked = check_site_in_full(root, cache, online=online)
     site, diagnostics = checked.site, checked.diagnostics
     if any(d.is_error for d in diagnostics):
         if cache is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,16 +21,50 @@ from zonesmith.diagnostics import Diagnostic, SiteError, summary
 from zonesmith.output.cache import ZoneCache
 from zonesmith.pipeline import build_site, check_site_in_full
 from zonesmith.rules.mail import not_checked
+from zonesmith.rules.mail.outside import not_answered
+
+if TYPE_CHECKING:
+    from zonesmith.lookups import Online
+
+
+def online_options(command: Callable) -> Callable:
+    """--online and --resolver: look up the names outside the site the mail rules follow."""
+    command = click.option(
+        "--resolver",
+        metavar="ADDRESS[@PORT]",
+        envvar="ZONESMITH_RESOLVER",
+        help="The resolver --online asks (default: the system's; env ZONESMITH_RESOLVER).",
+    )(command)
+    return click.option(
+        "--online",
+        is_flag=True,
+        help="Look up in DNS the names outside the site that SPF and DMARC records follow.",
+    )(command)
+
+
+def _online(online: bool, resolver: str | None) -> Online | None:
+    """How to look up names outside the site, or None (offline)."""
+    if not online:
+        return None
+    from zonesmith.lookups import Online, parse_resolver  # (only online: it loads the resolver)
+
+    if not resolver:
+        return Online()
+    try:
+        return Online(parse_resolver(resolver))
+    except ValueError as problem:
+        raise click.BadParameter(f"{problem} (ADDRESS[@PORT])", param_hint="--resolver") from None
 
 
 @click.command()
 @site_argument
 @json_option
 @no_cache_option
-def check(site: Path, as_json: bool, no_cache: bool) -> None:
+@online_options
+def check(site: Path, as_json: bool, no_cache: bool, online: bool, resolver: str | None) -> None:
     """Load and validate SITE; exit 1 on any error."""
     cache = ZoneCache(None if no_cache else site)
-    checked = check_site_in_full(site, cache)
+    checked = check_site_in_full(site, cache, online=_online(online, resolver))
     diagnostics = checked.diagnostics
     failed = any(d.is_error for d in diagnostics)
     cache.save(checked.site.zones, collect=not failed)
@@ -38,7 +74,11 @@ def check(site: Path, as_json: bool, no_cache: bool) -> None:
                 "ok": not failed,
                 "diagnostics": [d.as_json() for d in diagnostics],
                 "switched_off": [d.as_json() for d in checked.switched_off],
-                "not_checked": not_checked(checked.site),
+                "not_checked": (
+                    not_checked(checked.site)
+                    if checked.outside is None
+                    else not_answered(checked.outside)
+                ),
             }
         )
     else:
@@ -60,15 +100,28 @@ def check(site: Path, as_json: bool, no_cache: bool) -> None:
 @click.option("--no-server-checks", is_flag=True, help="Do not run named-checkconf and the like.")
 @json_option
 @no_cache_option
+@online_options
 def build(
-    site: Path, out: Path | None, no_server_checks: bool, as_json: bool, no_cache: bool
+    site: Path,
+    out: Path | None,
+    no_server_checks: bool,
+    as_json: bool,
+    no_cache: bool,
+    online: bool,
+    resolver: str | None,
 ) -> None:
     """Check SITE, compile it and write OUT/<server>/ for every server."""
     out = out if out is not None else site / "out"
     report = Report()
     try:
         cache = ZoneCache(None if no_cache else site)
-        result = build_site(site, out, server_checks=not no_server_checks, cache=cache)
+        result = build_site(
+            site,
+            out,
+            server_checks=not no_server_checks,
+            cache=cache,
+            online=_online(online, resolver),
+        )
     except SiteError as exc:
         _skipped_notice(exc.skipped_checks)
         if as_json:

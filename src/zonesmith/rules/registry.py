@@ -24,7 +24,9 @@ class Rule:
     id: str
     severity: Severity
     summary: str
-    #: "site" (takes the Site), "facts" (the Site and its SiteFacts) or "zone" (a ZoneView)
+    #: "site" (takes the Site), "facts" (the Site and its SiteFacts), "outside" (the Site
+    #: and SiteFacts, of which it reads only what ``--online`` looked up: offline, as pure
+    #: a function of the Site as a site rule) or "zone" (a ZoneView)
     scope: str
     check: Callable[..., Iterable[Diagnostic]]
     #: A zone rule's part that follows names into the other zones of the site (takes
@@ -128,7 +130,8 @@ def validate(
     The zone rules look at one zone only: with a ``memo``, what they found
     on an unchanged zone may be taken from it. The site rules and site parts
     look at the Site alone: with a ``site_memo``, what they found on the same
-    site may be taken from it. The facts rules always run (files change).
+    site may be taken from it, as may the outside rules' when nothing was looked up
+    online. The facts rules always run (files change).
     """
 
     def site_rules() -> list[Diagnostic]:
@@ -142,6 +145,12 @@ def validate(
     diagnostics.extend(site_memo("site", site_rules) if site_memo is not None else site_rules())
     for facts_rule in (r for r in RULES if r.scope == "facts"):
         diagnostics.extend(facts_rule.check(site, facts))
+
+    def outside_rules() -> list[Diagnostic]:
+        return [d for r in RULES if r.scope == "outside" for d in r.check(site, facts)]
+
+    offline = facts.outside is None and site_memo is not None
+    diagnostics.extend(site_memo("outside", outside_rules) if offline else outside_rules())
     always = [r for r in RULES if r.scope == "zone" and r.applies is None]
     gated: dict[Callable[[ZoneView], bool], list[Rule]] = {}
     for zone_rule in (r for r in RULES if r.scope == "zone" and r.applies is not None):

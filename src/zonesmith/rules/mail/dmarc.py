@@ -10,6 +10,7 @@ import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, Zone
+from zonesmith.rules.facts import OutsideAnswers, SiteFacts
 from zonesmith.rules.mail.index import MailIndex, absolute, organisational
 from zonesmith.rules.mail.kinds import has_dmarc, kinds
 from zonesmith.rules.mail.tags import (
@@ -118,10 +119,12 @@ def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
             )
 
 
-def _site_dmarc(site: Site) -> Iterator[tuple[MailIndex, Zone, str, Record, str]]:
+def _site_dmarc(
+    site: Site, outside: OutsideAnswers | None = None
+) -> Iterator[tuple[MailIndex, Zone, str, Record, str]]:
     """Each DMARC policy record of the site: its view's index, its zone, its domain
     (absolute), the record and its text."""
-    for index in MailIndex.each(site):
+    for index in MailIndex.each(site, outside):
         for zone, domain, record, text in index.memo("dmarc", _policies):  # type: ignore[attr-defined]
             yield index, zone, domain, record, text
 
@@ -159,10 +162,12 @@ def dmarc_no_org_policy(site: Site) -> Iterator[Diagnostic]:
             )
 
 
-def _report_uris(site: Site) -> Iterator[tuple[MailIndex, Zone, str, Record, str, str]]:
+def _report_uris(
+    site: Site, outside: OutsideAnswers | None = None
+) -> Iterator[tuple[MailIndex, Zone, str, Record, str, str]]:
     """Each mailto: report address of the site's DMARC records: the index, zone, domain and
     record it is given in, its tag (rua or ruf) and its domain (absolute)."""
-    for index, zone, domain, record, text in _site_dmarc(site):
+    for index, zone, domain, record, text in _site_dmarc(site, outside):
         if "ru" not in text:
             continue  # no rua= or ruf=
         pairs, problem = parse_tags(text)
@@ -181,19 +186,27 @@ def report_destinations(site: Site) -> Iterator[tuple[MailIndex, str]]:
         yield index, dest
 
 
+def report_authorizations(site: Site) -> Iterator[tuple[MailIndex, str]]:
+    """The name whose TXT record authorizes each report address in another organisational
+    domain (``<domain>._report._dmarc.<dest>``), with its view's index."""
+    for index, _, domain, _, _, dest in _report_uris(site):
+        if dest != domain and organisational(dest) != organisational(domain):
+            yield index, f"{domain}_report._dmarc.{dest}"
+
+
 @rule(
     "dmarc-report-unauthorized",
     Severity.WARNING,
     "DMARC reports go to another domain of the site that does not accept them",
-    "site",
+    "outside",
 )
-def dmarc_report_unauthorized(site: Site) -> Iterator[Diagnostic]:
-    for index, zone, domain, record, tag, dest in _report_uris(site):
-        if dest == domain or index.zone_of(dest) is None:
+def dmarc_report_unauthorized(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
+    for index, zone, domain, record, tag, dest in _report_uris(site, facts.outside):
+        names = (f"{domain}_report._dmarc.{dest}", f"*._report._dmarc.{dest}")
+        if dest == domain or (index.zone_of(dest) is None and not index.answered(names[0], "txt")):
             continue  # its own domain (most records), or outside the site: not checked
         if organisational(dest) == organisational(domain):
             continue
-        names = (f"{domain}_report._dmarc.{dest}", f"*._report._dmarc.{dest}")
         if any(is_dmarc(txt_text(r)) for n in names for r in index.txt_at(n)):
             continue
         note = index.view_of(zone).view_note

@@ -4,7 +4,9 @@ The mail rules follow names across zones (an SPF include, a DMARC report
 address), so they read every zone's mail records (``Zone.mail_records``,
 kept by the cache beside the records) once per view, here, instead of
 scanning each zone's records. A name outside the site is never looked up:
-``zone_of`` says None and the rules do not judge it.
+``zone_of`` says None and the rules do not judge it, unless the pipeline
+looked it up before they ran (``check --online``): then the index answers
+for it from those answers (``answered``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.TXT
 
 from zonesmith import presentation
+from zonesmith.diagnostics import Position
 from zonesmith.model import Record, Site, Zone, is_spf_text
+from zonesmith.rules.facts import OutsideAnswers
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -45,19 +51,24 @@ class MailIndex:
     views: dict[str, ZoneView] = field(default_factory=dict)
     #: what the site rules derive from the index, by name (see memo)
     memos: dict[str, object] = field(default_factory=dict)
+    #: what DNS answered for names outside the site (None: nothing was looked up)
+    outside: OutsideAnswers | None = None
 
     @classmethod
-    def of(cls, site: Site, view: str) -> MailIndex:
-        """The index of ``view``, made once per site."""
+    def of(cls, site: Site, view: str, outside: OutsideAnswers | None = None) -> MailIndex:
+        """The index of ``view``, made once per site (and answers from outside)."""
         kept = _INDEXES.get(id(site))
         if kept is None or kept[0]() is not site:
             for key in [k for k, (ref, _) in _INDEXES.items() if ref() is None]:
                 del _INDEXES[key]
             kept = _INDEXES[id(site)] = (weakref.ref(site), {})
         per_site = kept[1]
-        index = per_site.get(view)
-        if index is None:
-            index = per_site[view] = cls._made(site, view)
+        key = view if outside is None else f"{view} {id(outside)}"
+        index = per_site.get(key)
+        if index is None or index.outside is not outside:
+            index = per_site[key] = cls._made(site, view)
+            if outside is not None:
+                index._answer_outside(outside)
         return index
 
     @classmethod
@@ -88,11 +99,34 @@ class MailIndex:
                 index.with_spf.append(zone)
         return index
 
+    def _answer_outside(self, outside: OutsideAnswers) -> None:
+        """Take DNS's TXT answers for names outside the site as records of no file."""
+        self.outside = outside
+        nowhere = Position("", 0, 0)
+        for name, texts in outside.txt.items():
+            if name not in self.txt and self.zone_of(name) is None:
+                self.txt[name] = [
+                    Record.new(name, 0, T.TXT, _txt_data(text), None, nowhere, "dns")
+                    for text in texts
+                ]
+
+    def answered(self, name: str, kind: str) -> bool:
+        """Whether DNS answered for ``name`` outside the site what an SPF term of ``kind``
+        (include, redirect, a, mx, exists; txt for other TXT names) asks of it."""
+        if self.outside is None:
+            return False
+        name = name.lower()
+        if kind == "mx":
+            return name in self.outside.mx
+        if kind in ("a", "exists"):
+            return name in self.outside.address
+        return name in self.outside.txt
+
     @staticmethod
-    def each(site: Site) -> Iterator[MailIndex]:
+    def each(site: Site, outside: OutsideAnswers | None = None) -> Iterator[MailIndex]:
         """The index of each view some zone is served in."""
         for view in dict.fromkeys(view for zone in site.zones for view in zone.views):
-            yield MailIndex.of(site, view)
+            yield MailIndex.of(site, view, outside)
 
     def memo(self, name: str, make: Callable[[MailIndex], object]) -> object:
         """What ``make`` derives from this index, made once however many rules ask."""
@@ -146,7 +180,8 @@ class MailIndex:
         return self.txt.get(name.lower(), [])
 
     def has_mx(self, name: str) -> bool:
-        return name.lower() in self.mx
+        name = name.lower()
+        return name in self.mx or (self.outside is not None and self.outside.mx.get(name, False))
 
     def has_address(self, name: str) -> bool:
         """Whether ``name`` (in the site) has A or AAAA records, or is an alias (not followed)."""
@@ -155,7 +190,7 @@ class MailIndex:
             return True
         zone = self.zone_of(name)
         if zone is None:
-            return True
+            return self.outside is None or self.outside.address.get(name, True)
         by_name, _ = zone.index(self.view)  # a name no SPF record owns: its zone is read
         types = {r[2] for r in by_name.get(presentation.name_key(name, zone.origin), ())}
         return bool(types & {T.A, T.AAAA, T.CNAME})
@@ -164,6 +199,13 @@ class MailIndex:
 #: id of a site -> the site (weakly: a site compares by value, too slowly to be a key)
 #: and its indexes by view
 _INDEXES: dict[int, tuple[weakref.ref[Site], dict[str, MailIndex]]] = {}
+
+
+def _txt_data(text: str) -> str:
+    """TXT data in presentation format holding ``text`` (in strings of at most 255 bytes)."""
+    raw = text.encode()
+    strings = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
+    return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, T.TXT, strings).to_text()
 
 
 def absolute(name: str) -> str:

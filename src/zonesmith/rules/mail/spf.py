@@ -9,6 +9,7 @@ import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site
+from zonesmith.rules.facts import OutsideAnswers, SiteFacts
 from zonesmith.rules.mail.index import MailIndex, absolute
 from zonesmith.rules.mail.kinds import has_spf, kinds
 from zonesmith.rules.mail.spf_syntax import LOOKUP_TERMS, SpfRecord, parse_spf
@@ -157,7 +158,7 @@ def _count(index: MailIndex, owner: str, text: str, path: tuple[str, ...]) -> _C
             count.unchecked.append(term.domain or "")
             continue
         target = absolute(term.domain) if term.domain else owner
-        if index.zone_of(target) is None:
+        if index.zone_of(target) is None and not index.answered(target, term.name):
             count.unchecked.append(target)
             continue
         if term.name in ("include", "redirect"):
@@ -209,9 +210,11 @@ def _counted(index: MailIndex, record: Record) -> _Count:
     return found
 
 
-def _site_records(site: Site) -> Iterator[tuple[ZoneView, MailIndex, str, list[Record]]]:
+def _site_records(
+    site: Site, outside: OutsideAnswers | None = None
+) -> Iterator[tuple[ZoneView, MailIndex, str, list[Record]]]:
     """Each name of the site with SPF records, with the index of its view."""
-    for index in MailIndex.each(site):
+    for index in MailIndex.each(site, outside):
         yield from _index_records(index)
 
 
@@ -222,12 +225,14 @@ def _index_records(index: MailIndex) -> Iterator[tuple[ZoneView, MailIndex, str,
             yield view, index, key, records
 
 
-def site_spf(site: Site) -> list[tuple[ZoneView, str, Record, _Count]]:
+def site_spf(
+    site: Site, outside: OutsideAnswers | None = None
+) -> list[tuple[ZoneView, str, Record, _Count]]:
     """Each readable SPF record of the site that is alone at its name, with its lookups
-    counted (once per site however many rules ask)."""
+    counted (once per site however many rules ask), through ``outside`` answers if any."""
     return [
         counted
-        for index in MailIndex.each(site)
+        for index in MailIndex.each(site, outside)
         for counted in index.memo("spf counted", _index_spf)  # type: ignore[attr-defined]
     ]
 
@@ -251,9 +256,9 @@ def _unchecked_note(count: _Count) -> str:
     return f"; more in {names}, outside the site, not checked"
 
 
-@rule("spf-lookups", Severity.ERROR, "an SPF record needs more than 10 DNS lookups", "site")
-def spf_lookups(site: Site) -> Iterator[Diagnostic]:
-    for view, key, record, count in site_spf(site):
+@rule("spf-lookups", Severity.ERROR, "an SPF record needs more than 10 DNS lookups", "outside")
+def spf_lookups(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
+    for view, key, record, count in site_spf(site, facts.outside):
         if count.loop:
             yield _report(
                 "spf-lookups",
@@ -272,36 +277,39 @@ def spf_lookups(site: Site) -> Iterator[Diagnostic]:
             )
 
 
-@rule("spf-void-lookups", Severity.ERROR, "an SPF record makes more than 2 void lookups", "site")
-def spf_void_lookups(site: Site) -> Iterator[Diagnostic]:
-    for view, key, record, count in site_spf(site):
+@rule("spf-void-lookups", Severity.ERROR, "an SPF record makes more than 2 void lookups", "outside")
+def spf_void_lookups(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
+    names = "names of the site" if facts.outside is None else "names"
+    for view, key, record, count in site_spf(site, facts.outside):
         if count.voids > MAX_VOID_LOOKUPS:
             yield _report(
                 "spf-void-lookups",
                 record.position,
-                f"SPF record of '{view.label(key)}' names {count.voids} names of the site that "
+                f"SPF record of '{view.label(key)}' names {count.voids} {names} that "
                 f"have no answer{view.view_note}, includes followed; receivers allow "
                 f"{MAX_VOID_LOOKUPS} such void lookups and then fail SPF (permerror, RFC 7208 "
                 "4.6.4): remove the terms for names without records",
             )
 
 
-@rule("spf-include-missing", Severity.ERROR, "an SPF include of a site name without SPF", "site")
-def spf_include_missing(site: Site) -> Iterator[Diagnostic]:
-    for view, index, key, records in _site_records(site):
+@rule("spf-include-missing", Severity.ERROR, "an SPF include of a site name without SPF", "outside")
+def spf_include_missing(site: Site, facts: SiteFacts) -> Iterator[Diagnostic]:
+    for view, index, key, records in _site_records(site, facts.outside):
         for record in records:
             for term in _parse(index, txt_text(record)).terms:
                 if term.name not in ("include", "redirect") or term.macro or not term.domain:
                     continue
                 target = absolute(term.domain)
-                if index.zone_of(target) is None or index.spf(target):
+                inside = index.zone_of(target) is not None
+                if not (inside or index.answered(target, term.name)) or index.spf(target):
                     continue
                 word = "include:" if term.name == "include" else "redirect="
+                where = "of the site" if inside else "(outside the site, looked up)"
                 yield _report(
                     "spf-include-missing",
                     record.position,
                     f"SPF record of '{view.label(key)}' has {word}{term.domain}, but that name "
-                    f"of the site has no SPF record{view.view_note}; receivers fail SPF "
+                    f"{where} has no SPF record{view.view_note}; receivers fail SPF "
                     "(permerror, RFC 7208 5.2): add the record or remove the term",
                 )
 
@@ -309,11 +317,18 @@ def spf_include_missing(site: Site) -> Iterator[Diagnostic]:
 def named_domains(site: Site) -> Iterator[tuple[MailIndex, str]]:
     """Each domain the lookup terms of the site's SPF records name (not those made by
     macros, which are known only when mail arrives), with its view's index."""
+    for index, _, domain in named_terms(site):
+        yield index, domain
+
+
+def named_terms(site: Site) -> Iterator[tuple[MailIndex, str, str]]:
+    """Each lookup term of the site's SPF records that names a domain (not made by macros):
+    its view's index, the term's name and the domain."""
     for _, index, _, records in _site_records(site):
         for record in records:
             for term in _parse(index, txt_text(record)).terms:
                 if term.name in LOOKUP_TERMS and term.domain and not term.macro:
-                    yield index, absolute(term.domain)
+                    yield index, term.name, absolute(term.domain)
 
 
 def _included(site: Site) -> set[str]:
