@@ -675,8 +675,9 @@ class ZoneCache:
 
     def site_findings(self, site: Site, part: str) -> list[Diagnostic] | None:
         """What the site rules (``part`` "site"; the zone rules' site parts, "crossing";
-        the outside rules offline, "outside") found on this same site in the last check, if known: the same declarations,
-        the same zones declared at the same places with the same fingerprints."""
+        the outside rules offline, "outside") found on this same site in the last check,
+        if known: the same declarations, the same zones declared at the same places with
+        the same fingerprints."""
         zones = self._zones_digest(site)
         key = self._site_key(zones) if zones is not None else None
         if key is None or self.folder is None:
