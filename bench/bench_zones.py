@@ -113,8 +113,9 @@ def record_lines(count: int, seed: int = 1) -> list[str]:
         elif kind < 9:
             lines.append(f"c{i} IN CNAME h{rng.randrange(max(i, 1))}")
         else:
-            # two strings, joined into one SPF record (RFC 7208 3.3): a valid one
-            lines.append(f't{i} IN TXT "v=spf1 include:_spf.example.net ~all" " token=t{i:08d}"')
+            # two strings, as the verification tokens that fill big zones' TXT records;
+            # the zone's one SPF record is at its apex (see write_master_site)
+            lines.append(f't{i} IN TXT "site-verification=v{i:08d}" "token=t{i:08d}"')
     return lines
 
 
@@ -122,6 +123,7 @@ def write_master_site(root: Path, count: int) -> Path:
     site = root / "master-site"
     (site / "zones").mkdir(parents=True)
     body = ["$TTL 3600", SOA, "@ IN NS ns1.example.net.", "@ IN NS ns2.example.net."]
+    body += ["@ IN MX 10 h1", '@ IN TXT "v=spf1 mx include:_spf.example.net ~all"']
     body += record_lines(count)
     (site / "zones/big.example.zone").write_text("\n".join(body) + "\n")
     (site / "zonesmith.yaml").write_text(SITE_HEADER + "zones:\n  big.example: {}\n")
@@ -131,7 +133,10 @@ def write_master_site(root: Path, count: int) -> Path:
 def write_yaml_site(root: Path, count: int) -> Path:
     site = root / "yaml-site"
     (site / "zones").mkdir(parents=True)
-    out = ["'@': [NS ns1.example.net., NS ns2.example.net.]"]
+    out = [
+        "'@': [NS ns1.example.net., NS ns2.example.net., MX 10 h1,",
+        "  'TXT \"v=spf1 mx include:_spf.example.net ~all\"']",
+    ]
     for line in record_lines(count):
         owner, _, kind, data = line.split(" ", 3)
         text = f"{kind} {data}".replace("'", "''")
