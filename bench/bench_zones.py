@@ -133,9 +133,10 @@ def write_master_site(root: Path, count: int) -> Path:
 def write_yaml_site(root: Path, count: int) -> Path:
     site = root / "yaml-site"
     (site / "zones").mkdir(parents=True)
+    # one line: the apex as a flow list, as the flat reader takes it
     out = [
-        "'@': [NS ns1.example.net., NS ns2.example.net., MX 10 h1,",
-        "  'TXT \"v=spf1 mx include:_spf.example.net ~all\"']",
+        "'@': [NS ns1.example.net., NS ns2.example.net., MX 10 h1, "
+        "'TXT \"v=spf1 mx include:_spf.example.net ~all\"']"
     ]
     for line in record_lines(count):
         owner, _, kind, data = line.split(" ", 3)
