@@ -186,6 +186,18 @@ def test_void_lookups_count_names_of_the_site_without_records(tmp_path: Path) ->
     assert mail_findings(tmp_path / "cut", {"example.com": delegated}) == []
 
 
+def test_names_a_wildcard_answers_are_not_void(tmp_path: Path) -> None:
+    """RFC 4592: a wildcard answers the names below its parent that have no records."""
+    text = "v=spf1 a:n1.example.com mx:n2.example.com a:n3.hosts.example.com -all"
+    wildcards = "'*': [A 192.0.2.7, MX 10 mail.example.com.]\n'*.hosts': A 192.0.2.8\n"
+    found = mail_findings(tmp_path / "star", {"example.com": spf_at_apex(text) + wildcards})
+    assert found == []
+    # a name with records of its own is not the wildcard's: without A or MX it is void
+    own = wildcards + "n1: TXT \"x\"\nn2: TXT \"x\"\nn3.hosts: TXT \"x\"\n"
+    found = mail_findings(tmp_path / "own", {"example.com": spf_at_apex(text) + own})
+    assert rules_of(found) == ["spf-void-lookups"] and "3 names" in found[0].message
+
+
 def test_the_record_of_a_name_that_sends_no_mail_is_silent(tmp_path: Path) -> None:
     zones = {
         "example.com": spf_at_apex("v=spf1 mx include:_spf.example.com -all")

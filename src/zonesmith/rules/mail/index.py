@@ -181,7 +181,10 @@ class MailIndex:
 
     def has_mx(self, name: str) -> bool:
         name = name.lower()
-        return name in self.mx or (self.outside is not None and self.outside.mx.get(name, False))
+        if name in self.mx or (self.outside is not None and self.outside.mx.get(name, False)):
+            return True
+        zone = self.zone_of(name)
+        return zone is not None and T.MX in self._wildcard_types(name, zone)
 
     def has_address(self, name: str) -> bool:
         """Whether ``name`` (in the site) has A or AAAA records, or is an alias (not followed)."""
@@ -193,7 +196,24 @@ class MailIndex:
             return self.outside is None or self.outside.address.get(name, True)
         by_name, _ = zone.index(self.view)  # a name no SPF record owns: its zone is read
         types = {r[2] for r in by_name.get(presentation.name_key(name, zone.origin), ())}
-        return bool(types & {T.A, T.AAAA, T.CNAME})
+        return bool((types or self._wildcard_types(name, zone)) & {T.A, T.AAAA, T.CNAME})
+
+    def _wildcard_types(self, name: str, zone: Zone) -> set[int]:
+        """The types a wildcard of ``zone`` answers ``name`` with (RFC 4592): none when a
+        name of the zone is at ``name``, else those of the wildcard below its closest
+        ancestor with records (or the apex). An ancestor that holds only names below it
+        is not seen, so a wildcard above it may count: a lookup then passes, never fails."""
+        origin = zone.origin
+        by_name, _ = zone.index(self.view)
+        if presentation.name_key(name, origin) in by_name:
+            return set()
+        apex, parent = origin.lower(), name
+        while parent != apex and parent != ".":
+            parent = parent.partition(".")[2] or "."
+            if parent == apex or presentation.name_key(parent, origin) in by_name:
+                star = "*." + parent if parent != "." else "*."
+                return {r[2] for r in by_name.get(presentation.name_key(star, origin), ())}
+        return set()
 
 
 #: id of a site -> the site (weakly: a site compares by value, too slowly to be a key)
