@@ -315,6 +315,9 @@ def test_a_cached_check_judges_across_zones_as_a_fresh_one(tmp_path: Path) -> No
         ("v=DKIM1; k=rsa", ["dkim-syntax"]),
         ("v=DKIM1; p=not*base64", ["dkim-syntax"]),
         (f"v=DKIM1; p={RFC8463_KEY}", ["dkim-syntax"]),  # an Ed25519 key given as RSA
+        (f"v=DKIM1; k=ed25519; h=sha1:sha256; s=*; p={RFC8463_KEY}", []),
+        (f"v=DKIM1; k=ed25519; h=sha1; p={RFC8463_KEY}", ["dkim-syntax"]),  # RFC 8301
+        (f"v=DKIM1; k=ed25519; s=web; p={RFC8463_KEY}", ["dkim-syntax"]),  # not for email
     ],
 )
 def test_dkim_key_records(tmp_path: Path, text: str, found: list[str]) -> None:

@@ -61,6 +61,13 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
         return f"k={tags['k']} is not a key type verifiers know (rsa, ed25519)", None
     if "p" not in tags:
         return "p= (the public key) is required", None
+    hashes = {h.strip().lower() for h in tags.get("h", "sha256").split(":")}
+    if "sha256" not in hashes:
+        # RFC 8301 3.1: verifiers refuse rsa-sha1 signatures; sha256 is the one they take
+        return f"h={tags['h']} allows no hash verifiers accept (sha256, RFC 8301)", None
+    services = {v.strip().lower() for v in tags.get("s", "*").split(":")}
+    if not services & {"*", "email"}:
+        return f"s={tags['s']} keeps the key from signing email (use email or *)", None
     packed = "".join(tags["p"].split())
     if not packed:
         return None, None  # an empty p= revokes the key (RFC 6376 3.6.1)
