@@ -167,15 +167,17 @@ def verify_rank(
         if key is None:
             problems[want.server] = f"{want.server}: no deploy key to verify its zones with"
             continue
+        # Signed as the installed files say (a rollback's may differ from the site).
+        pair = (view, want.question.zone)
+        signings = planned.plan.server(want.server).signed
+        signed_now = any(s.after is not None for s in signings if (s.view, s.zone) == pair)
         files = {rel: f for rel, f in entry.files.items() if f.zone is not None}
         for output in files.values():
             zone = output.zone
             if zone is None or (zone.view, zone.text_name) != (view, want.question.zone):
                 continue
             target = planned.targets[want.server]
-            # Signed as the installed files say (a rollback's may differ from the site).
-            signs = {(s.view, s.zone): s.after for s in planned.plan.server(want.server).signed}
-            if signs.get((view, want.question.zone)) is not None:
+            if signed_now:
                 problem, serial = signed_primary_matches(
                     want, target, key, output.content, zone.origin, deadline
                 )

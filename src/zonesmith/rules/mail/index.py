@@ -183,7 +183,9 @@ class MailIndex:
         name = name.lower()
         if name in self.mx or (self.outside is not None and self.outside.mx.get(name, False)):
             return True
-        zone = self.zone_of(name)
+        # A name with mail records of its own (an SPF owner) is no wildcard's: its zone
+        # need not be read.
+        zone = None if name in self.txt else self.zone_of(name)
         return zone is not None and T.MX in self._wildcard_types(name, zone)
 
     def has_address(self, name: str) -> bool:
