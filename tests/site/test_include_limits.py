@@ -55,6 +55,34 @@ def test_include_through_a_link_that_leaves_the_site_is_refused(tmp_path: Path) 
     assert [d.rule for d in diagnostics] == ["file-outside-site"] * 2
 
 
+def test_include_through_a_folder_link_that_leaves_the_site_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "hosts").write_text("evil A 192.0.2.66\n")
+    site = site_with(tmp_path, "$INCLUDE inc/hosts\nafter A 192.0.2.2\n")
+    (site / "zones" / "inc").symlink_to(tmp_path / "elsewhere")
+    owners, diagnostics = found(site)
+    assert "evil.example.com." not in owners
+    assert "after.example.com." in owners
+    assert [d.rule for d in diagnostics] == ["file-outside-site"]
+    assert str(diagnostics[0].position).endswith("zones/example.com.zone:3:1")
+
+
+def test_a_folder_turned_into_a_link_outside_is_seen_by_the_next_check(tmp_path: Path) -> None:
+    # The real paths of folders are kept within one load only: a second check in
+    # the same process must see the folder now leading outside.
+    site = site_with(tmp_path, "$INCLUDE inc/hosts\n", {"zones/inc/hosts": "h A 192.0.2.3\n"})
+    owners, diagnostics = found(site)
+    assert "h.example.com." in owners and diagnostics == []
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "hosts").write_text("evil A 192.0.2.66\n")
+    (site / "zones" / "inc" / "hosts").unlink()
+    (site / "zones" / "inc").rmdir()
+    (site / "zones" / "inc").symlink_to(tmp_path / "elsewhere")
+    owners, diagnostics = found(site)
+    assert "evil.example.com." not in owners
+    assert [d.rule for d in diagnostics] == ["file-outside-site"]
+
+
 def test_include_inside_the_site_through_links_is_read(tmp_path: Path) -> None:
     # The site folder itself reached through a link, and a link within it: both inside.
     real = site_with(tmp_path, "$INCLUDE ../shared/hosts.db\n", {"shared/real.db": "h A 1.2.3.4"})

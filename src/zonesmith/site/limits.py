@@ -64,17 +64,45 @@ def size_text(octets: int) -> str:
     return f"{octets} bytes"
 
 
-def real_root(root: Path | str) -> Path:
-    """The site folder with every link resolved, as :func:`read_bounded` compares with."""
-    return Path(os.path.realpath(root))
+class SiteFolder:
+    """A site folder with every link resolved, as :func:`read_bounded` compares with.
+
+    One is made per load: the real path of each folder files are read from is
+    worked out once and kept, so that a link changed in a later load is seen.
+    """
+
+    __slots__ = ("path", "_text", "_folders")
+
+    def __init__(self, root: Path | str):
+        self._text = os.path.realpath(root)
+        self.path = Path(self._text)
+        self._folders: dict[str, str] = {}
+
+    def outside(self, path: Path | str) -> Path | None:
+        """The real path of ``path`` if it lies outside this folder, else None."""
+        text = os.fspath(path)
+        head, tail = os.path.split(text)
+        if tail in ("", os.curdir, os.pardir):
+            real = os.path.realpath(text)
+        else:
+            folder = self._folders.get(head)
+            if folder is None:
+                folder = self._folders[head] = os.path.realpath(head or os.curdir)
+            real = os.path.join(folder, tail)
+            if os.path.islink(real):
+                real = os.path.realpath(real)
+        root = self._text
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return None
+        return Path(real)
+
+    def __str__(self) -> str:
+        return self._text
 
 
-def outside(path: Path, root: Path) -> Path | None:
-    """The real path of ``path`` if it lies outside ``root`` (a :func:`real_root`), else None."""
-    real = Path(os.path.realpath(path))
-    if real == root or root in real.parents:
-        return None
-    return real
+def real_root(root: Path | str | SiteFolder) -> SiteFolder:
+    """The site folder ``root`` with every link resolved (see :class:`SiteFolder`)."""
+    return root if isinstance(root, SiteFolder) else SiteFolder(root)
 
 
 def _kind(mode: int) -> str:
@@ -95,7 +123,7 @@ def read_bounded(
     path: Path,
     limit: int,
     *,
-    root: Path | None = None,
+    root: SiteFolder | None = None,
     data: bytes | None = None,
     too_big: str = "",
 ) -> Content:
@@ -109,7 +137,7 @@ def read_bounded(
     only checked. Raises :class:`ReadRefused`.
     """
     if root is not None:
-        real = outside(path, root)
+        real = root.outside(path)
         if real is not None:
             raise ReadRefused(
                 f"it is {real}, outside the site folder {root}; a site's files must lie inside it",

@@ -37,6 +37,7 @@ from zonesmith.site.limits import (
     MAX_LINE_BYTES,
     MAX_ZONE_BYTES,
     ReadRefused,
+    SiteFolder,
     read_bounded,
     real_root,
     size_text,
@@ -191,7 +192,7 @@ class _Reader(DirectivesReader, RecordReader):
         self,
         zone_origin: dns.name.Name,
         default_ttl: int,
-        root: Path | None = None,
+        root: SiteFolder | None = None,
         max_bytes: int = MAX_ZONE_BYTES,
     ) -> None:
         self.zone_origin = zone_origin
@@ -513,7 +514,7 @@ def read_masterfile(
     *,
     display_path: str | None = None,
     data: bytes | None = None,
-    root: Path | None = None,
+    root: Path | SiteFolder | None = None,
     max_bytes: int = MAX_ZONE_BYTES,
     switches: list[RuleSwitch] | None = None,
 ) -> tuple[list[Record], list[Diagnostic]]:
