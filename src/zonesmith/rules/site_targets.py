@@ -100,7 +100,12 @@ def _exists(view: ZoneView, key: str) -> bool:
     return False
 
 
-@rule("dangling-cname", Severity.WARNING, "a CNAME points at a name of the site with no records")
+@rule(
+    "dangling-cname",
+    Severity.WARNING,
+    "a CNAME points at a name of the site with no records",
+    needs=[T.CNAME],
+)
 def dangling_cname(view: ZoneView) -> Iterator[Diagnostic]:
     for record, target in view.targets(T.CNAME):
         if target is None or view.cut_above(target) is not None or target in view.delegations:
@@ -146,11 +151,21 @@ def _target_is_address(view: ZoneView, rdtype: int, rule_id: str) -> Iterator[Di
             )
 
 
-@rule("mx-target-address", Severity.WARNING, "an MX target is an IP address, not a host name")
+@rule(
+    "mx-target-address",
+    Severity.WARNING,
+    "an MX target is an IP address, not a host name",
+    needs=[T.MX],
+)
 def mx_target_address(view: ZoneView) -> Iterator[Diagnostic]:
     return _target_is_address(view, T.MX, "mx-target-address")
 
 
-@rule("srv-target-address", Severity.WARNING, "an SRV target is an IP address, not a host name")
+@rule(
+    "srv-target-address",
+    Severity.WARNING,
+    "an SRV target is an IP address, not a host name",
+    needs=[T.SRV],
+)
 def srv_target_address(view: ZoneView) -> Iterator[Diagnostic]:
     return _target_is_address(view, T.SRV, "srv-target-address")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -33,6 +33,10 @@ class ZoneView:
     origin: str
     #: what rules derive from the view, by name (see memo)
     memos: dict[str, object] = field(default_factory=dict)
+    #: targets(), by type
+    _targets: dict[int, list[tuple[Record, str | None]]] = field(
+        init=False, default_factory=dict, repr=False
+    )
 
     @classmethod
     def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
@@ -53,17 +57,26 @@ class ZoneView:
         return found
 
     def types_at(self, key: str) -> dict[int, list[Record]]:
-        """The records at a name, by type."""
+        """The records at a name, by type (not to be changed: the apex's are shared)."""
+        if not key:
+            return self.apex
         return group_by_type(self.by_name.get(key, ()))
 
-    @property
-    def multi(self) -> Iterator[list[Record]]:
+    @cached_property
+    def apex(self) -> dict[int, list[Record]]:
+        """The records at the apex, by type: several rules look there."""
+        return group_by_type(self.by_name.get("", ()))
+
+    @cached_property
+    def multi(self) -> list[list[Record]]:
         """RRsets of more than one record: the only ones TTL and duplicate checks need."""
-        for records in self.by_name.values():
-            if len(records) > 1:
-                for rrset in group_by_rrset(records).values():
-                    if len(rrset) > 1:
-                        yield rrset
+        return [
+            rrset
+            for records in self.by_name.values()
+            if len(records) > 1
+            for rrset in group_by_rrset(records).values()
+            if len(rrset) > 1
+        ]
 
     def key(self, name: str) -> str:
         return presentation.name_key(name, self.origin)
@@ -91,7 +104,9 @@ class ZoneView:
     @cached_property
     def delegations(self) -> set[str]:
         """Names below the apex that have NS records: zone cuts."""
-        return {self.key(r.owner) for r in self.by_type.get(T.NS, ()) if self.key(r.owner)}
+        # An owner of the zone is the apex when it is as long as the origin (see name_key).
+        apex = len(self.origin)
+        return {self.key(r[0]) for r in self.by_type.get(T.NS, ()) if len(r[0]) != apex}
 
     @cached_property
     def dnames(self) -> set[str]:
@@ -128,9 +143,19 @@ class ZoneView:
     def has_address(self, key: str) -> bool:
         return any(r[2] == T.A or r[2] == T.AAAA for r in self.by_name.get(key, ()))
 
-    def targets(self, rdtype: int) -> Iterator[tuple[Record, str | None]]:
-        """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone)."""
-        for record in self.by_type.get(rdtype, ()):
-            target = presentation.target(rdtype, record.data)
-            in_zone = target is not None and presentation.is_subdomain(target, self.origin)
-            yield record, self.key(target) if in_zone else None
+    def targets(self, rdtype: int) -> list[tuple[Record, str | None]]:
+        """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone).
+
+        Worked out once per type: several rules follow the NS, MX and SRV targets."""
+        known = self._targets.get(rdtype)
+        if known is None:
+            known = self._targets[rdtype] = [
+                (record, self._target_key(rdtype, record[3]))
+                for record in self.by_type.get(rdtype, ())
+            ]
+        return known
+
+    def _target_key(self, rdtype: int, data: str) -> str | None:
+        target = presentation.target(rdtype, data)
+        in_zone = target is not None and presentation.is_subdomain(target, self.origin)
+        return self.key(target) if in_zone else None
