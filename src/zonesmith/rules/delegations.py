@@ -167,15 +167,9 @@ def lame_delegation(site: Site) -> Iterator[Diagnostic]:
     if not names.servers_by_address:
         return iter(())
     findings: Findings = defaultdict(list)
-    for zone in site.zones:
-        for view in zone.views:
-            for record in zone.links():
-                if (
-                    record[2] == T.NS
-                    and record[0].lower() == zone.origin.lower()
-                    and names.zone_of(record.data, view) is not None
-                ):
-                    _lame(site, names, zone, view, record, findings)
+    for zone, record, _, view, holder in names.links():
+        if record[2] == T.NS and holder is not None and record[0].lower() == zone.origin.lower():
+            _lame(site, names, zone, view, record, findings)
     for child, view, parent_view, key, _ in _cuts(site, names):
         for record in parent_view.types_at(key).get(T.NS, []):
             _lame(site, names, child, view, record, findings)
