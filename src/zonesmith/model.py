@@ -648,13 +648,14 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
     by_name: dict[str, Sequence[Record]] = {}
     by_type: dict[int, list[Record]] = {}
     cut = suffix_length(origin)
+    apex = len(origin)
     bulk = _BULK_TYPES
     for record in records:
         owner = record[0]
-        # name_key, inlined for the common one-label name below the apex
+        # name_key, inlined for the apex and the common one-label name below it
         relative = owner[:-cut].lower() if len(owner) > cut else None
         if relative is None or "." in relative or "\\" in relative:
-            key = name_key(owner, origin)
+            key = "" if len(owner) == apex else name_key(owner, origin)
         else:
             key = relative
         at_name = by_name.get(key)

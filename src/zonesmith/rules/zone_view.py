@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 import dns.exception
 import dns.name
@@ -14,6 +14,24 @@ from zonesmith import presentation
 from zonesmith.model import Record, Site, Zone, group_by_rrset, group_by_type
 
 T = dns.rdatatype
+_V = TypeVar("_V")
+
+
+class kept(Generic[_V]):
+    """A property of a view worked out when first read, then kept in the view, as
+    functools.cached_property does; without the lock that takes on each first read
+    (Python 3.11), as a view is read by one thread."""
+
+    def __init__(self, make: Callable[[Any], _V]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    def __get__(self, view: object, owner: type | None = None) -> _V:
+        if view is None:
+            return self  # type: ignore[return-value]
+        value = view.__dict__[self.name] = self.make(view)
+        return value
 
 
 @dataclass
@@ -62,12 +80,12 @@ class ZoneView:
             return self.apex
         return group_by_type(self.by_name.get(key, ()))
 
-    @cached_property
+    @kept
     def apex(self) -> dict[int, list[Record]]:
         """The records at the apex, by type: several rules look there."""
         return group_by_type(self.by_name.get("", ()))
 
-    @cached_property
+    @kept
     def multi(self) -> list[list[Record]]:
         """RRsets of more than one record: the only ones TTL and duplicate checks need."""
         return [
@@ -92,7 +110,7 @@ class ZoneView:
             return ""
         return f" in view '{self.view}'"
 
-    @cached_property
+    @kept
     def mail(self) -> Sequence[Record]:
         """The records the mail rules read (see :func:`zonesmith.model.mail_records_of`)."""
         records = self.zone.mail_records()
@@ -101,18 +119,18 @@ class ZoneView:
         view = self.view
         return [r for r in records if r[4] is None or r[4] == view]
 
-    @cached_property
+    @kept
     def delegations(self) -> set[str]:
         """Names below the apex that have NS records: zone cuts."""
         # An owner of the zone is the apex when it is as long as the origin (see name_key).
         apex = len(self.origin)
         return {self.key(r[0]) for r in self.by_type.get(T.NS, ()) if len(r[0]) != apex}
 
-    @cached_property
+    @kept
     def dnames(self) -> set[str]:
         return {self.key(r.owner) for r in self.by_type.get(T.DNAME, ())}
 
-    @cached_property
+    @kept
     def nonterminals(self) -> set[str]:
         """Names with no records of their own but names below them (empty non-terminals)."""
         found: set[str] = set()
