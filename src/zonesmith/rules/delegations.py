@@ -31,9 +31,17 @@ T = dns.rdatatype
 _ADDR = frozenset({T.A, T.AAAA})
 
 
-def _cuts(site: Site, names: SiteNames) -> Iterator[tuple[Zone, str, ZoneView, str, ZoneView]]:
+def _cuts(site: Site, names: SiteNames) -> list[tuple[Zone, str, ZoneView, str, ZoneView]]:
     """Each child zone with its parent in the site, per view both are served in:
-    (child, view, the parent's zone view, the cut's key in it, the child's zone view)."""
+    (child, view, the parent's zone view, the cut's key in it, the child's zone view).
+    Worked out once for the rules here."""
+    known = names.worked_out.get("cuts")
+    if known is None:
+        known = names.worked_out["cuts"] = list(_find_cuts(site, names))
+    return known  # type: ignore[return-value]
+
+
+def _find_cuts(site: Site, names: SiteNames) -> Iterator[tuple[Zone, str, ZoneView, str, ZoneView]]:
     for child in site.zones:
         if child.origin == ".":
             continue

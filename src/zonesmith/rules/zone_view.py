@@ -167,13 +167,10 @@ class ZoneView:
         Worked out once per type: several rules follow the NS, MX and SRV targets."""
         known = self._targets.get(rdtype)
         if known is None:
-            known = self._targets[rdtype] = [
-                (record, self._target_key(rdtype, record[3]))
-                for record in self.by_type.get(rdtype, ())
-            ]
+            known = self._targets[rdtype] = []
+            origin = self.origin
+            for record in self.by_type.get(rdtype, ()):
+                target = presentation.target(rdtype, record[3])
+                in_zone = target is not None and presentation.is_subdomain(target, origin)
+                known.append((record, self.key(target) if in_zone else None))
         return known
-
-    def _target_key(self, rdtype: int, data: str) -> str | None:
-        target = presentation.target(rdtype, data)
-        in_zone = target is not None and presentation.is_subdomain(target, self.origin)
-        return self.key(target) if in_zone else None
