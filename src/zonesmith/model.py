@@ -648,13 +648,14 @@ def index_records(records: Iterable[Record], origin: str) -> ZoneIndex:
     by_name: dict[str, Sequence[Record]] = {}
     by_type: dict[int, list[Record]] = {}
     cut = suffix_length(origin)
+    apex = len(origin)
     bulk = _BULK_TYPES
     for record in records:
         owner = record[0]
-        # name_key, inlined for the common one-label name below the apex
+        # name_key, inlined for the apex and the common one-label name below it
         relative = owner[:-cut].lower() if len(owner) > cut else None
         if relative is None or "." in relative or "\\" in relative:
-            key = name_key(owner, origin)
+            key = "" if len(owner) == apex else name_key(owner, origin)
         else:
             key = relative
         at_name = by_name.get(key)
@@ -743,23 +744,31 @@ def links_of(
     With ``by_name`` (the zone's index by name key), ``records`` need only be those of
     the MX, SRV, NS and CNAME types.
     """
-    link_types = LINK_TYPES
-    mx = dns.rdatatype.MX
-    ns = dns.rdatatype.NS
+    mx, ns = dns.rdatatype.MX, dns.rdatatype.NS
     a, aaaa = dns.rdatatype.A, dns.rdatatype.AAAA
     apex = origin.lower()
     suffix = "." + apex if apex != "." else "."
-    found = [r for r in records if r[2] in link_types]
+    found = [r for r in records if r[2] in LINK_TYPES]
     cuts = tuple("." + r[0].lower() for r in found if r[2] == ns and r[0].lower() != apex)
 
-    def outward(record: Record) -> bool:
-        target = "." + link_target(record).lower()
-        if not (target.endswith(suffix) or target[1:] == apex):
-            return True
-        return any(target.endswith(cut) for cut in cuts)
+    def inward(target: str) -> bool:
+        """Whether ``target`` (lower case) is in the zone and at or below none of its cuts."""
+        dotted = "." + target
+        if not (dotted.endswith(suffix) or target == apex):
+            return False
+        return not (cuts and any(dotted.endswith(cut) for cut in cuts))
 
-    linked = [r for r in found if r[2] == mx or r[2] == ns or outward(r)]
-    hosts = {link_target(r).lower() for r in found if r[2] == mx and not outward(r)}
+    linked: list[Record] = []
+    hosts: dict[str, None] = {}  # the in-zone mail hosts, in the order of their MX
+    for record in found:
+        rdtype = record[2]
+        if rdtype == mx:
+            linked.append(record)
+            target = link_target(record).lower()
+            if inward(target):
+                hosts[target] = None
+        elif rdtype == ns or not inward(link_target(record).lower()):
+            linked.append(record)
     if hosts and by_name is None:
         linked += [r for r in records if (r[2] == a or r[2] == aaaa) and r[0].lower() in hosts]
     elif hosts and by_name is not None:

@@ -31,7 +31,9 @@ _ISSUER = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _PARAMETER = re.compile(rf"({_LABEL})[ \t]*=[ \t]*([\x21-\x3a\x3c-\x7e]*)")
 
 
-@rule("caa-unknown-tag", Severity.WARNING, "a CAA record has a tag no CA understands")
+@rule(
+    "caa-unknown-tag", Severity.WARNING, "a CAA record has a tag no CA understands", needs=[T.CAA]
+)
 def caa_unknown_tag(view: ZoneView) -> Iterator[Diagnostic]:
     for record in view.by_type.get(T.CAA, ()):
         tag = record.rdata.tag.decode(errors="replace").lower()
@@ -78,7 +80,7 @@ def iodef_problem(value: str) -> str | None:
     return f"'{value}' is not a mailto:, http: or https: URL (e.g. mailto:security@example.com)"
 
 
-@rule("bad-caa", Severity.WARNING, "a CAA record's flags or value break RFC 8659")
+@rule("bad-caa", Severity.WARNING, "a CAA record's flags or value break RFC 8659", needs=[T.CAA])
 def bad_caa(view: ZoneView) -> Iterator[Diagnostic]:
     for record in view.by_type.get(T.CAA, ()):
         rdata = record.rdata

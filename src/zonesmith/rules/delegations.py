@@ -31,9 +31,17 @@ T = dns.rdatatype
 _ADDR = frozenset({T.A, T.AAAA})
 
 
-def _cuts(site: Site, names: SiteNames) -> Iterator[tuple[Zone, str, ZoneView, str, ZoneView]]:
+def _cuts(site: Site, names: SiteNames) -> list[tuple[Zone, str, ZoneView, str, ZoneView]]:
     """Each child zone with its parent in the site, per view both are served in:
-    (child, view, the parent's zone view, the cut's key in it, the child's zone view)."""
+    (child, view, the parent's zone view, the cut's key in it, the child's zone view).
+    Worked out once for the rules here."""
+    known = names.worked_out.get("cuts")
+    if known is None:
+        known = names.worked_out["cuts"] = list(_find_cuts(site, names))
+    return known  # type: ignore[return-value]
+
+
+def _find_cuts(site: Site, names: SiteNames) -> Iterator[tuple[Zone, str, ZoneView, str, ZoneView]]:
     for child in site.zones:
         if child.origin == ".":
             continue
@@ -167,15 +175,9 @@ def lame_delegation(site: Site) -> Iterator[Diagnostic]:
     if not names.servers_by_address:
         return iter(())
     findings: Findings = defaultdict(list)
-    for zone in site.zones:
-        for view in zone.views:
-            for record in zone.links():
-                if (
-                    record[2] == T.NS
-                    and record[0].lower() == zone.origin.lower()
-                    and names.zone_of(record.data, view) is not None
-                ):
-                    _lame(site, names, zone, view, record, findings)
+    for zone, record, _, view, holder in names.links():
+        if record[2] == T.NS and holder is not None and record[0].lower() == zone.origin.lower():
+            _lame(site, names, zone, view, record, findings)
     for child, view, parent_view, key, _ in _cuts(site, names):
         for record in parent_view.types_at(key).get(T.NS, []):
             _lame(site, names, child, view, record, findings)

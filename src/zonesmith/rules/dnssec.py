@@ -18,7 +18,7 @@ from zonesmith.rules.zone_view import ZoneView
 T = dns.rdatatype
 
 
-@rule("ds-at-apex", Severity.ERROR, "a DS record at the zone apex")
+@rule("ds-at-apex", Severity.ERROR, "a DS record at the zone apex", needs=[T.DS])
 def ds_at_apex(view: ZoneView) -> Iterator[Diagnostic]:
     for record in view.types_at("").get(T.DS, ()):
         yield _report(
@@ -29,7 +29,12 @@ def ds_at_apex(view: ZoneView) -> Iterator[Diagnostic]:
         )
 
 
-@rule("cds-mismatch", Severity.ERROR, "CDS/CDNSKEY records that match no DNSKEY of the zone")
+@rule(
+    "cds-mismatch",
+    Severity.ERROR,
+    "CDS/CDNSKEY records that match no DNSKEY of the zone",
+    needs=[T.CDS, T.CDNSKEY],
+)
 def cds_mismatch(view: ZoneView) -> Iterator[Diagnostic]:
     import dns.dnssec
 
@@ -73,7 +78,12 @@ def cds_mismatch(view: ZoneView) -> Iterator[Diagnostic]:
 _BASE32HEX = frozenset("0123456789abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUV")
 
 
-@rule("bad-nsec3", Severity.ERROR, "an NSEC3 record whose owner or hash is malformed")
+@rule(
+    "bad-nsec3",
+    Severity.ERROR,
+    "an NSEC3 record whose owner or hash is malformed",
+    needs=[T.NSEC3],
+)
 def bad_nsec3(view: ZoneView) -> Iterator[Diagnostic]:
     for record in view.by_type.get(T.NSEC3, ()):
         key = view.key(record.owner)

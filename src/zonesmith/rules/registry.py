@@ -35,6 +35,9 @@ class Rule:
     #: A zone rule's test of a view: whether the rule has anything to look at there (None:
     #: always). Rules that share a test are skipped together where it fails.
     applies: Callable[[ZoneView], bool] | None = None
+    #: The record types a zone rule starts from (types ZoneView indexes by type): a
+    #: view with none of them has nothing for it, and is not shown to it (None: any view).
+    needs: frozenset[int] | None = None
 
 
 RULES: list[Rule] = []
@@ -48,13 +51,16 @@ def rule(
     summary: str,
     scope: str = "zone",
     applies: Callable[[ZoneView], bool] | None = None,
+    needs: Iterable[int] | None = None,
 ) -> Callable:
     """Register a rule. Zone rules take a ZoneView, site rules the Site, facts rules
     the Site and the SiteFacts found before the rules run. A zone rule with ``applies``
-    runs only on the views that pass it."""
+    runs only on the views that pass it, one with ``needs`` only on the views with
+    records of one of those types."""
+    wanted = frozenset(needs) if needs is not None else None
 
     def register(check: Callable[..., Iterable[Diagnostic]]) -> Callable[..., Iterable[Diagnostic]]:
-        RULES.append(Rule(rule_id, severity, summary, scope, check, applies=applies))
+        RULES.append(Rule(rule_id, severity, summary, scope, check, applies=applies, needs=wanted))
         _SEVERITIES[rule_id] = severity
         return check
 
@@ -119,6 +125,22 @@ ZoneMemo = Callable[[Zone, str, Callable[[], list[Diagnostic]]], list[Diagnostic
 SiteRulesMemo = Callable[[str, Callable[[], list[Diagnostic]]], list[Diagnostic]]
 
 
+#: The zone rules for views with records of some types: those that always run, and
+#: those that run where their test passes, by test.
+_Plan = tuple[list[Rule], list[tuple[Callable[[ZoneView], bool], list[Rule]]]]
+
+
+def _plan(zone_rules: list[Rule], present: frozenset[int]) -> _Plan:
+    """The zone rules that have something to look at in a view with records of the
+    types ``present`` (indexed by type), sorted out as _Plan."""
+    wanted = [r for r in zone_rules if r.needs is None or not r.needs.isdisjoint(present)]
+    gated: dict[Callable[[ZoneView], bool], list[Rule]] = {}
+    for zone_rule in wanted:
+        if zone_rule.applies is not None:
+            gated.setdefault(zone_rule.applies, []).append(zone_rule)
+    return [r for r in wanted if r.applies is None], list(gated.items())
+
+
 def validate(
     site: Site,
     facts: SiteFacts,
@@ -151,16 +173,21 @@ def validate(
 
     offline = facts.outside is None and site_memo is not None
     diagnostics.extend(site_memo("outside", outside_rules) if offline else outside_rules())
-    always = [r for r in RULES if r.scope == "zone" and r.applies is None]
-    gated: dict[Callable[[ZoneView], bool], list[Rule]] = {}
-    for zone_rule in (r for r in RULES if r.scope == "zone" and r.applies is not None):
-        gated.setdefault(zone_rule.applies, []).append(zone_rule)  # type: ignore[arg-type]
+    zone_rules = [r for r in RULES if r.scope == "zone"]
+    # Most zones have records of the same few types: the rules for each set of types
+    # present are sorted out once.
+    plans: dict[frozenset[int], _Plan] = {}
     for zone, view in zone_views(site):
 
         def work(zone: Zone = zone, view: str = view) -> list[Diagnostic]:
             zone_view = ZoneView.build(site, zone, view)
+            present = frozenset(zone_view.by_type)
+            plan = plans.get(present)
+            if plan is None:
+                plan = plans[present] = _plan(zone_rules, present)
+            always, gated = plan
             found = [d for zone_rule in always for d in zone_rule.check(zone_view)]
-            for applies, rules in gated.items():
+            for applies, rules in gated:
                 if applies(zone_view):
                     found += [d for zone_rule in rules for d in zone_rule.check(zone_view)]
             return found

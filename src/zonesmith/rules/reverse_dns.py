@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Position, Severity
-from zonesmith.model import Record, Site, link_target
+from zonesmith.model import Record, Site
 from zonesmith.presentation import is_plain_ipv4
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.site_names import (
@@ -44,26 +44,19 @@ def _mail_hosts(site: Site, names: SiteNames) -> MailHosts:
     zone from the cache need not be unpacked for them.
     """
     hosts: MailHosts = {}
-    for zone in site.zones:
-        links = zone.links()
-        for record in links:
-            if record[2] != T.MX:
-                continue
-            target = link_target(record).lower()
-            if target == ".":
-                continue
-            for view in zone.views:
-                if (record[4] is None or record[4] == view) and (target, view) not in hosts:
-                    own = names.zone_of(target, view) is zone
-                    known = [
-                        r
-                        for r in links
-                        if (r[2] == T.A or r[2] == T.AAAA)
-                        and r[0].lower() == target
-                        and (r[4] is None or r[4] == view)
-                    ]
-                    why = f"MX target of '{record.owner}'"
-                    hosts[(target, view)] = (why, known if own else None)
+    for zone, record, target, view, holder in names.links():
+        if record[2] != T.MX or target == "." or (target, view) in hosts:
+            continue
+        known = None
+        if holder is zone:
+            known = [
+                r
+                for r in zone.links()
+                if (r[2] == T.A or r[2] == T.AAAA)
+                and r[0].lower() == target
+                and (r[4] is None or r[4] == view)
+            ]
+        hosts[(target, view)] = (f"MX target of '{record.owner}'", known)
     for sender in site.mail_senders:
         for view in site.view_names:
             hosts.setdefault((sender.name, view), ("a mail sender", None))

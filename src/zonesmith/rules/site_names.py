@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 import dns.rdatatype
 
 from zonesmith.diagnostics import Diagnostic, Position
-from zonesmith.model import Record, Server, Site, Zone
+from zonesmith.model import LINK_TYPES, Record, Server, Site, Zone, link_target
 from zonesmith.presentation import is_plain_ipv4
 from zonesmith.rules.registry import _report
 from zonesmith.rules.zone_view import ZoneView
@@ -27,6 +27,11 @@ T = dns.rdatatype
 
 #: Zones whose names are addresses: their PTR records point back at the site's hosts.
 REVERSE_SUFFIXES = ("in-addr.arpa.", "ip6.arpa.")
+
+#: An MX, SRV, NS or CNAME record the site rules follow (see Zone.links) in one view
+#: of its zone that has it: (the zone, the record, its target in lower case, the view,
+#: the zone of the site holding the target in that view or None; see SiteNames.zone_of)
+Link = tuple[Zone, Record, str, str, "Zone | None"]
 
 
 def parent_of(name: str) -> str:
@@ -78,6 +83,26 @@ class SiteNames:
             zone = None
         self._holders[(name, view)] = zone
         return zone
+
+    def links(self) -> list[Link]:
+        """Every link of the site's zones, zone by zone and view by view (see Link): the
+        rules that follow targets across zones share the work of placing them."""
+        known = self.worked_out.get("links")
+        if known is None:
+            known = self.worked_out["links"] = self._links()
+        return known  # type: ignore[return-value]
+
+    def _links(self) -> list[Link]:
+        zone_of = self.zone_of
+        found: list[Link] = []
+        for zone in self.site.zones:
+            links = [r for r in zone.links() if r[2] in LINK_TYPES]
+            for view in zone.views:
+                for record in links:
+                    if record[4] is None or record[4] == view:
+                        target = link_target(record).lower()
+                        found.append((zone, record, target, view, zone_of(target, view)))
+        return found
 
     def zone_view(self, zone: Zone, view: str) -> ZoneView:
         effective = view if zone.differs_by_view else ""

@@ -39,20 +39,14 @@ def _all_crossing(
     site: Site, names: SiteNames
 ) -> dict[int, list[tuple[Record, str, ZoneView, str]]]:
     found: dict[int, list[tuple[Record, str, ZoneView, str]]] = defaultdict(list)
-    for zone in site.zones:
-        for record in zone.links():
-            target = link_target(record)
-            if target == ".":
-                continue  # null MX (RFC 7505), "no service" SRV (RFC 2782)
-            for view in zone.views:
-                if record[4] is not None and record[4] != view:
-                    continue
-                holder = names.zone_of(target, view)
-                if holder is None or holder is zone:
-                    continue  # outside the site, or judged by the zone rules
-                looked_up = names.lookup(target, view)
-                if looked_up is not None:
-                    found[record[2]].append((record, view, *looked_up))
+    for zone, record, target, view, holder in names.links():
+        if holder is None or holder is zone or target == ".":
+            # outside the site, judged by the zone rules, or a null MX (RFC 7505) or
+            # "no service" SRV (RFC 2782)
+            continue
+        looked_up = names.lookup(link_target(record), view)
+        if looked_up is not None:
+            found[record[2]].append((record, view, *looked_up))
     return found
 
 
@@ -100,7 +94,12 @@ def _exists(view: ZoneView, key: str) -> bool:
     return False
 
 
-@rule("dangling-cname", Severity.WARNING, "a CNAME points at a name of the site with no records")
+@rule(
+    "dangling-cname",
+    Severity.WARNING,
+    "a CNAME points at a name of the site with no records",
+    needs=[T.CNAME],
+)
 def dangling_cname(view: ZoneView) -> Iterator[Diagnostic]:
     for record, target in view.targets(T.CNAME):
         if target is None or view.cut_above(target) is not None or target in view.delegations:
@@ -146,11 +145,21 @@ def _target_is_address(view: ZoneView, rdtype: int, rule_id: str) -> Iterator[Di
             )
 
 
-@rule("mx-target-address", Severity.WARNING, "an MX target is an IP address, not a host name")
+@rule(
+    "mx-target-address",
+    Severity.WARNING,
+    "an MX target is an IP address, not a host name",
+    needs=[T.MX],
+)
 def mx_target_address(view: ZoneView) -> Iterator[Diagnostic]:
     return _target_is_address(view, T.MX, "mx-target-address")
 
 
-@rule("srv-target-address", Severity.WARNING, "an SRV target is an IP address, not a host name")
+@rule(
+    "srv-target-address",
+    Severity.WARNING,
+    "an SRV target is an IP address, not a host name",
+    needs=[T.SRV],
+)
 def srv_target_address(view: ZoneView) -> Iterator[Diagnostic]:
     return _target_is_address(view, T.SRV, "srv-target-address")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 import dns.exception
 import dns.name
@@ -14,6 +14,24 @@ from zonesmith import presentation
 from zonesmith.model import Record, Site, Zone, group_by_rrset, group_by_type
 
 T = dns.rdatatype
+_V = TypeVar("_V")
+
+
+class kept(Generic[_V]):
+    """A property of a view worked out when first read, then kept in the view, as
+    functools.cached_property does; without the lock that takes on each first read
+    (Python 3.11), as a view is read by one thread."""
+
+    def __init__(self, make: Callable[[Any], _V]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    def __get__(self, view: object, owner: type | None = None) -> _V:
+        if view is None:
+            return self  # type: ignore[return-value]
+        value = view.__dict__[self.name] = self.make(view)
+        return value
 
 
 @dataclass
@@ -33,6 +51,10 @@ class ZoneView:
     origin: str
     #: what rules derive from the view, by name (see memo)
     memos: dict[str, object] = field(default_factory=dict)
+    #: targets(), by type
+    _targets: dict[int, list[tuple[Record, str | None]]] = field(
+        init=False, default_factory=dict, repr=False
+    )
 
     @classmethod
     def build(cls, site: Site, zone: Zone, view: str) -> ZoneView:
@@ -53,17 +75,26 @@ class ZoneView:
         return found
 
     def types_at(self, key: str) -> dict[int, list[Record]]:
-        """The records at a name, by type."""
+        """The records at a name, by type (not to be changed: the apex's are shared)."""
+        if not key:
+            return self.apex
         return group_by_type(self.by_name.get(key, ()))
 
-    @property
-    def multi(self) -> Iterator[list[Record]]:
+    @kept
+    def apex(self) -> dict[int, list[Record]]:
+        """The records at the apex, by type: several rules look there."""
+        return group_by_type(self.by_name.get("", ()))
+
+    @kept
+    def multi(self) -> list[list[Record]]:
         """RRsets of more than one record: the only ones TTL and duplicate checks need."""
-        for records in self.by_name.values():
-            if len(records) > 1:
-                for rrset in group_by_rrset(records).values():
-                    if len(rrset) > 1:
-                        yield rrset
+        return [
+            rrset
+            for records in self.by_name.values()
+            if len(records) > 1
+            for rrset in group_by_rrset(records).values()
+            if len(rrset) > 1
+        ]
 
     def key(self, name: str) -> str:
         return presentation.name_key(name, self.origin)
@@ -79,7 +110,7 @@ class ZoneView:
             return ""
         return f" in view '{self.view}'"
 
-    @cached_property
+    @kept
     def mail(self) -> Sequence[Record]:
         """The records the mail rules read (see :func:`zonesmith.model.mail_records_of`)."""
         records = self.zone.mail_records()
@@ -88,16 +119,18 @@ class ZoneView:
         view = self.view
         return [r for r in records if r[4] is None or r[4] == view]
 
-    @cached_property
+    @kept
     def delegations(self) -> set[str]:
         """Names below the apex that have NS records: zone cuts."""
-        return {self.key(r.owner) for r in self.by_type.get(T.NS, ()) if self.key(r.owner)}
+        # An owner of the zone is the apex when it is as long as the origin (see name_key).
+        apex = len(self.origin)
+        return {self.key(r[0]) for r in self.by_type.get(T.NS, ()) if len(r[0]) != apex}
 
-    @cached_property
+    @kept
     def dnames(self) -> set[str]:
         return {self.key(r.owner) for r in self.by_type.get(T.DNAME, ())}
 
-    @cached_property
+    @kept
     def nonterminals(self) -> set[str]:
         """Names with no records of their own but names below them (empty non-terminals)."""
         found: set[str] = set()
@@ -128,9 +161,16 @@ class ZoneView:
     def has_address(self, key: str) -> bool:
         return any(r[2] == T.A or r[2] == T.AAAA for r in self.by_name.get(key, ()))
 
-    def targets(self, rdtype: int) -> Iterator[tuple[Record, str | None]]:
-        """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone)."""
-        for record in self.by_type.get(rdtype, ()):
-            target = presentation.target(rdtype, record.data)
-            in_zone = target is not None and presentation.is_subdomain(target, self.origin)
-            yield record, self.key(target) if in_zone else None
+    def targets(self, rdtype: int) -> list[tuple[Record, str | None]]:
+        """Each record of ``rdtype`` with the key of its in-zone target (None: out of zone).
+
+        Worked out once per type: several rules follow the NS, MX and SRV targets."""
+        known = self._targets.get(rdtype)
+        if known is None:
+            known = self._targets[rdtype] = []
+            origin = self.origin
+            for record in self.by_type.get(rdtype, ()):
+                target = presentation.target(rdtype, record[3])
+                in_zone = target is not None and presentation.is_subdomain(target, origin)
+                known.append((record, self.key(target) if in_zone else None))
+        return known
