@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record
-from zonesmith.rules.mail.kinds import has_dkim, kinds
+from zonesmith.rules.mail.kinds import MailKinds, has_dkim, kinds
 from zonesmith.rules.mail.tags import parse_tags, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
@@ -83,29 +83,30 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
     return None, bits
 
 
-def _keys(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
-    """Each DKIM key record of the view: the record, its name, its problem, its RSA bits."""
-    return view.memo("dkim keys", _read)  # type: ignore[return-value]
+def _keys(view: ZoneView) -> list[tuple[Record, str | None, int | None]]:
+    """Each DKIM key record of the view: the record, its problem, its RSA bits."""
+    return kinds(view).memo("dkim keys", _read)  # type: ignore[return-value]
 
 
-def _read(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
-    return [
-        (record, view.label(view.key(record.owner)), *key_problem(txt_text(record)))
-        for record in kinds(view).dkim
-    ]
+def _read(found: MailKinds) -> list[tuple[Record, str | None, int | None]]:
+    return [(record, *key_problem(txt_text(record))) for record in found.dkim]
+
+
+def _label(view: ZoneView, record: Record) -> str:
+    return view.label(view.key(record[0]))
 
 
 @rule(
     "dkim-syntax", Severity.ERROR, "a DKIM key record that verifiers cannot use", applies=has_dkim
 )
 def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for record, label, problem, _ in _keys(view):
+    for record, problem, _ in _keys(view):
         if problem:
             yield _report(
                 "dkim-syntax",
                 record.position,
-                f"DKIM key '{label}'{view.view_note}: {problem}; mail signed with it fails "
-                "DKIM (RFC 6376 3.6.1)",
+                f"DKIM key '{_label(view, record)}'{view.view_note}: {problem}; mail signed "
+                "with it fails DKIM (RFC 6376 3.6.1)",
             )
 
 
@@ -113,13 +114,14 @@ def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     "dkim-key-too-weak", Severity.ERROR, "a DKIM RSA key shorter than 1,024 bits", applies=has_dkim
 )
 def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
-    for record, label, _, bits in _keys(view):
+    for record, _, bits in _keys(view):
         if bits is not None and bits < _TOO_WEAK:
             yield _report(
                 "dkim-key-too-weak",
                 record.position,
-                f"DKIM key '{label}' is RSA of {bits} bits{view.view_note}; verifiers refuse "
-                f"keys under {_TOO_WEAK} bits (RFC 8301): make a key of {_STRONG} bits",
+                f"DKIM key '{_label(view, record)}' is RSA of {bits} bits{view.view_note}; "
+                f"verifiers refuse keys under {_TOO_WEAK} bits (RFC 8301): make a key of "
+                f"{_STRONG} bits",
             )
 
 
@@ -127,11 +129,11 @@ def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
     "dkim-key-short", Severity.WARNING, "a DKIM RSA key shorter than 2,048 bits", applies=has_dkim
 )
 def dkim_key_short(view: ZoneView) -> Iterator[Diagnostic]:
-    for record, label, _, bits in _keys(view):
+    for record, _, bits in _keys(view):
         if bits is not None and _TOO_WEAK <= bits < _STRONG:
             yield _report(
                 "dkim-key-short",
                 record.position,
-                f"DKIM key '{label}' is RSA of {bits} bits{view.view_note}; RFC 8301 asks "
-                f"signers for {_STRONG} bits or more: make a new key and selector",
+                f"DKIM key '{_label(view, record)}' is RSA of {bits} bits{view.view_note}; "
+                f"RFC 8301 asks signers for {_STRONG} bits or more: make a new key and selector",
             )

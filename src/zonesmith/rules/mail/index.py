@@ -2,8 +2,9 @@
 
 The mail rules follow names across zones (an SPF include, a DMARC report
 address), so they read every zone's mail records (``Zone.mail_records``,
-kept by the cache beside the records) once per view, here, instead of
-scanning each zone's records. A name outside the site is never looked up:
+kept by the cache beside the records, sorted by kind once per zone and view
+in :mod:`zonesmith.rules.mail.kinds`, which the zone rules read too) once per
+view, here, instead of scanning each zone's records. A name outside the site is never looked up:
 ``zone_of`` says None and the rules do not judge it, unless the pipeline
 looked it up before they ran (``check --online``): then the index answers
 for it from those answers (``answered``).
@@ -24,6 +25,7 @@ from zonesmith import presentation
 from zonesmith.diagnostics import Position
 from zonesmith.model import Record, Site, Zone, is_spf_text
 from zonesmith.rules.facts import OutsideAnswers
+from zonesmith.rules.mail.kinds import MailKinds, kinds_of
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -43,10 +45,8 @@ class MailIndex:
     #: names below a zone's apex with NS records
     cuts: set[str] = field(default_factory=set)
     #: the zones the site rules judge in this view (a zone the same in every view is
-    #: judged in its first, as zone rules are) with SPF records
-    with_spf: list[Zone] = field(default_factory=list)
-    #: the TXT records at _dmarc names of the zones judged in this view
-    dmarc: list[tuple[Zone, Record]] = field(default_factory=list)
+    #: judged in its first, as zone rules are), with their mail records by kind
+    judged: list[tuple[Zone, MailKinds]] = field(default_factory=list)
     #: origin -> the zone as the site rules see it (see view_of)
     views: dict[str, ZoneView] = field(default_factory=dict)
     #: what the site rules derive from the index, by name (see memo)
@@ -74,29 +74,21 @@ class MailIndex:
     @classmethod
     def _made(cls, site: Site, view: str) -> MailIndex:
         index = cls(site, view)
+        zones, txt = index.zones, index.txt
         for zone in site.zones:
             if view not in zone.views:
                 continue
-            index.zones[zone.origin.lower()] = zone
-            judged = zone.differs_by_view or zone.views[0] == view
-            spf = False
-            for record in zone.mail_records():
-                if record[4] is not None and record[4] != view:
-                    continue
-                owner, rdtype = record[0].lower(), record[2]
-                if rdtype == T.TXT:
-                    index.txt.setdefault(owner, []).append(record)
-                    spf = spf or not (owner[0] == "_" or "._" in owner) or is_spf_text(record[3])
-                    if judged and owner.startswith("_dmarc."):
-                        index.dmarc.append((zone, record))
-                elif rdtype == T.MX:
-                    index.mx.add(owner)
-                elif rdtype == T.NS:
-                    index.cuts.add(owner)
-                else:
-                    index.addressed.add(owner)
-            if judged and spf:
-                index.with_spf.append(zone)
+            zones[zone.origin.lower()] = zone
+            found = kinds_of(zone, view)
+            for owner, records in found.txt.items():
+                # (the lists are shared with the zone's kinds: neither side changes them)
+                known = txt.get(owner)
+                txt[owner] = records if known is None else known + records
+            index.mx.update(found.mx)
+            index.cuts.update(found.cuts)
+            index.addressed.update(found.addressed)
+            if zone.differs_by_view or zone.views[0] == view:
+                index.judged.append((zone, found))
         return index
 
     def _answer_outside(self, outside: OutsideAnswers) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dns.rdatatype
 
-from zonesmith.model import Record, is_spf_text
-from zonesmith.rules.mail.index import MailIndex
+from zonesmith.model import Record, Zone, is_spf_text
+from zonesmith.presentation import name_key
 from zonesmith.rules.mail.tags import txt_text
 from zonesmith.rules.zone_view import ZoneView
 
@@ -27,6 +29,23 @@ class MailKinds:
     dkim: list[Record] = field(default_factory=list)
     #: MTA_STS or TLS_RPT -> the TXT records at such names
     policies: dict[str, list[Record]] = field(default_factory=dict)
+    #: owner (lower case) -> its TXT records, for the site's mail index
+    txt: dict[str, list[Record]] = field(default_factory=dict)
+    #: the owners (lower case) of MX records, of NS records below the apex, and of the
+    #: address records of SPF owners, for the site's mail index
+    mx: list[str] = field(default_factory=list)
+    cuts: list[str] = field(default_factory=list)
+    addressed: list[str] = field(default_factory=list)
+    #: what the rules derive from these records, by name (see memo)
+    memos: dict[str, object] = field(default_factory=dict)
+
+    def memo(self, name: str, make: Callable[[MailKinds], object]) -> object:
+        """What ``make`` derives from these records, made once for the zone rules and the
+        site rules alike."""
+        found = self.memos.get(name)
+        if found is None:
+            found = self.memos[name] = make(self)
+        return found
 
 
 def kinds(view: ZoneView) -> MailKinds:
@@ -34,26 +53,53 @@ def kinds(view: ZoneView) -> MailKinds:
     the site rules alike)."""
     found = view.memos.get("mail kinds")
     if found is None:
-        index = MailIndex.of(view.site, view.view)
-        per_zone: dict[str, MailKinds] = index.memo("kinds", lambda _: {})  # type: ignore[assignment]
-        found = per_zone.get(view.origin)
-        if found is None:
-            found = per_zone[view.origin] = _sorted(view)
-        view.memos["mail kinds"] = found
+        found = view.memos["mail kinds"] = kinds_of(view.zone, view.view)
     return found  # type: ignore[return-value]
 
 
-def _sorted(view: ZoneView) -> MailKinds:
+def kinds_of(zone: Zone, view: str) -> MailKinds:
+    """The mail records ``view`` serves of ``zone``, by kind (made once)."""
+    per_view = _KINDS.get(zone)
+    if per_view is None:
+        per_view = _KINDS[zone] = {}
+    effective = view if zone.differs_by_view else None
+    found = per_view.get(effective)
+    if found is None:
+        found = per_view[effective] = _sorted(zone, effective)
+    return found
+
+
+#: a zone -> its mail records by kind, per view (None: the same in every view)
+_KINDS: weakref.WeakKeyDictionary[Zone, dict[str | None, MailKinds]] = weakref.WeakKeyDictionary()
+
+
+def _sorted(zone: Zone, view: str | None) -> MailKinds:
     found = MailKinds()
-    for record in view.mail:
-        if record[2] != T.TXT:
+    origin = zone.origin
+    txt, mx, ns = T.TXT, T.MX, T.NS
+    for record in zone.mail_records():
+        if view is not None and record[4] is not None and record[4] != view:
             continue
+        rdtype = record[2]
         owner = record[0]
         lower = owner.lower()
+        if rdtype != txt:
+            if rdtype == mx:
+                found.mx.append(lower)
+            elif rdtype == ns:
+                found.cuts.append(lower)
+            else:
+                found.addressed.append(lower)
+            continue
+        at_owner = found.txt.get(lower)
+        if at_owner is None:
+            found.txt[lower] = [record]
+        else:
+            at_owner.append(record)
         underscore = lower[0] == "_" or "._" in lower
         # a TXT record of mail_records at a name without '_' is an SPF record
         if not underscore or is_spf_text(record[3]):
-            found.spf.setdefault(view.key(owner), []).append(record)
+            found.spf.setdefault(name_key(owner, origin), []).append(record)
         elif lower.startswith("_dmarc."):
             domain = owner[7:].rstrip(".") or "."
             found.dmarc.setdefault(domain, []).append((record, txt_text(record)))
