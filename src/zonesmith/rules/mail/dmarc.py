@@ -12,9 +12,9 @@ from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record, Site, Zone
 from zonesmith.rules.facts import OutsideAnswers, SiteFacts
 from zonesmith.rules.mail.index import MailIndex, absolute, organisational
-from zonesmith.rules.mail.kinds import MailKinds, has_dmarc, kinds
+from zonesmith.rules.mail.kinds import has_dmarc, kinds
 from zonesmith.rules.mail.tags import (
-    has_version,
+    is_dmarc,
     mailto_domain,
     mailto_problem,
     parse_tags,
@@ -34,11 +34,6 @@ _KEYWORDS = {
     "np": _POLICIES,
 }
 _LISTS = {"fo": ("0", "1", "d", "s"), "rf": ("afrf", "iodef")}
-
-
-def is_dmarc(text: str) -> bool:
-    """Whether TXT text is a DMARC policy record (RFC 7489 6.6.3: it starts with v=DMARC1)."""
-    return has_version(text, "DMARC1")
 
 
 def report_uris(value: str) -> list[str]:
@@ -98,25 +93,11 @@ def _read(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
     return None, any(tag == "p" for tag, _ in pairs), tuple(reports)
 
 
-def _at_dmarc(found: MailKinds) -> dict[str, list[tuple[Record, str, bool]]]:
-    """The TXT records at each _dmarc name of a zone's view, by domain (without the final
-    dot): each record, its text and whether it is a DMARC policy record (once for the zone
-    rules and the site rules alike)."""
-    return found.memo("dmarc", _policy_or_not)  # type: ignore[return-value]
-
-
-def _policy_or_not(found: MailKinds) -> dict[str, list[tuple[Record, str, bool]]]:
-    return {
-        domain: [(record, text, is_dmarc(text)) for record, text in records]
-        for domain, records in found.dmarc.items()
-    }
-
-
 @rule(
     "dmarc-syntax", Severity.ERROR, "a DMARC record that receivers cannot apply", applies=has_dmarc
 )
 def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for domain, records in _at_dmarc(kinds(view)).items():
+    for domain, records in kinds(view).dmarc.items():
         for record, text, policy in records:
             if not policy and "dmarc" not in text.lower():
                 continue  # some other TXT record at the name: receivers ignore it
@@ -132,7 +113,9 @@ def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 
 @rule("dmarc-multiple", Severity.ERROR, "more than one DMARC record at a name", applies=has_dmarc)
 def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
-    for domain, records in _at_dmarc(kinds(view)).items():
+    for domain, records in kinds(view).dmarc.items():
+        if len(records) < 2:
+            continue  # (most names)
         policies = [record for record, _, policy in records if policy]
         if len(policies) > 1:
             yield _report(
@@ -156,7 +139,7 @@ def _site_dmarc(
 def _policies(index: MailIndex) -> list[tuple[Zone, str, Record, str]]:
     found = []
     for zone, mail in index.judged:
-        for domain, records in _at_dmarc(mail).items():
+        for domain, records in mail.dmarc.items():
             for record, text, policy in records:
                 if policy:
                     found.append((zone, absolute(domain), record, text))

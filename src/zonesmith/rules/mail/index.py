@@ -39,7 +39,8 @@ class MailIndex:
     view: str
     #: origin -> the zone of that name served in the view
     zones: dict[str, Zone] = field(default_factory=dict)
-    txt: dict[str, list[Record]] = field(default_factory=dict)
+    #: the mail records by kind of each zone served in the view
+    kinds: list[MailKinds] = field(default_factory=list)
     mx: set[str] = field(default_factory=set)
     addressed: set[str] = field(default_factory=set)
     #: names below a zone's apex with NS records
@@ -53,6 +54,7 @@ class MailIndex:
     memos: dict[str, object] = field(default_factory=dict)
     #: what DNS answered for names outside the site (None: nothing was looked up)
     outside: OutsideAnswers | None = None
+    _txt: dict[str, list[Record]] | None = None
 
     @classmethod
     def of(cls, site: Site, view: str, outside: OutsideAnswers | None = None) -> MailIndex:
@@ -74,22 +76,33 @@ class MailIndex:
     @classmethod
     def _made(cls, site: Site, view: str) -> MailIndex:
         index = cls(site, view)
-        zones, txt = index.zones, index.txt
+        zones = index.zones
         for zone in site.zones:
             if view not in zone.views:
                 continue
             zones[zone.origin.lower()] = zone
             found = kinds_of(zone, view)
-            for owner, records in found.txt.items():
-                # (the lists are shared with the zone's kinds: neither side changes them)
-                known = txt.get(owner)
-                txt[owner] = records if known is None else known + records
+            index.kinds.append(found)
             index.mx.update(found.mx)
             index.cuts.update(found.cuts)
             index.addressed.update(found.addressed)
             if zone.differs_by_view or zone.views[0] == view:
                 index.judged.append((zone, found))
         return index
+
+    @property
+    def txt(self) -> dict[str, list[Record]]:
+        """The TXT records of the view by owner, gathered from its zones the first time a
+        rule asks."""
+        found = self._txt
+        if found is None:
+            found = self._txt = {}
+            for kinds in self.kinds:
+                for owner, records in kinds.txt.items():
+                    # (the lists are shared with the zone's kinds: neither side changes them)
+                    known = found.get(owner)
+                    found[owner] = records if known is None else known + records
+        return found
 
     def _answer_outside(self, outside: OutsideAnswers) -> None:
         """Take DNS's TXT answers for names outside the site as records of no file."""

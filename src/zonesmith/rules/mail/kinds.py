@@ -10,7 +10,7 @@ import dns.rdatatype
 
 from zonesmith.model import Record, Zone, is_spf_text
 from zonesmith.presentation import name_key
-from zonesmith.rules.mail.tags import txt_text
+from zonesmith.rules.mail.tags import is_dmarc, txt_text
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -24,7 +24,8 @@ class MailKinds:
     #: name key -> its SPF records
     spf: dict[str, list[Record]] = field(default_factory=dict)
     #: domain (without the final dot) -> the TXT records at its _dmarc name, with their text
-    dmarc: dict[str, list[tuple[Record, str]]] = field(default_factory=dict)
+    #: and whether it is a DMARC policy record
+    dmarc: dict[str, list[tuple[Record, str, bool]]] = field(default_factory=dict)
     #: TXT records at <selector>._domainkey names
     dkim: list[Record] = field(default_factory=list)
     #: MTA_STS or TLS_RPT -> the TXT records at such names
@@ -75,34 +76,35 @@ _KINDS: weakref.WeakKeyDictionary[Zone, dict[str | None, MailKinds]] = weakref.W
 
 def _sorted(zone: Zone, view: str | None) -> MailKinds:
     found = MailKinds()
+    spf, dmarc, txt = found.spf, found.dmarc, found.txt
     origin = zone.origin
-    txt, mx, ns = T.TXT, T.MX, T.NS
     for record in zone.mail_records():
         if view is not None and record[4] is not None and record[4] != view:
             continue
         rdtype = record[2]
+        if rdtype != T.TXT:
+            of_type = found.mx if rdtype == T.MX else found.cuts if rdtype == T.NS else None
+            (found.addressed if of_type is None else of_type).append(record[0].lower())
+            continue
         owner = record[0]
         lower = owner.lower()
-        if rdtype != txt:
-            if rdtype == mx:
-                found.mx.append(lower)
-            elif rdtype == ns:
-                found.cuts.append(lower)
-            else:
-                found.addressed.append(lower)
-            continue
-        at_owner = found.txt.get(lower)
+        at_owner = txt.get(lower)
         if at_owner is None:
-            found.txt[lower] = [record]
+            txt[lower] = [record]
         else:
             at_owner.append(record)
-        underscore = lower[0] == "_" or "._" in lower
         # a TXT record of mail_records at a name without '_' is an SPF record
-        if not underscore or is_spf_text(record[3]):
-            found.spf.setdefault(name_key(owner, origin), []).append(record)
+        if (lower[0] != "_" and "._" not in lower) or is_spf_text(record[3]):
+            key = name_key(owner, origin)
+            at_key = spf.get(key)
+            if at_key is None:
+                spf[key] = [record]
+            else:
+                at_key.append(record)
         elif lower.startswith("_dmarc."):
             domain = owner[7:].rstrip(".") or "."
-            found.dmarc.setdefault(domain, []).append((record, txt_text(record)))
+            text = txt_text(record)
+            dmarc.setdefault(domain, []).append((record, text, is_dmarc(text)))
         elif "._domainkey." in lower and not lower.startswith("_domainkey."):
             found.dkim.append(record)
         else:

@@ -111,7 +111,7 @@ def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
 )
 def spf_ptr(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
-        if any(t.name == "ptr" and t.qualifier for t in spf.terms):
+        if any(t.name == "ptr" and t.qualifier for t in spf.lookup_terms):
             yield _report(
                 "spf-ptr",
                 record.position,
@@ -185,9 +185,10 @@ def _counted(index: MailIndex, owner: str, spf: SpfRecord) -> _Count:
     are the same (their other terms differ) share one count."""
     if spf.problems:
         return _UNREADABLE
+    for term in spf.lookup_terms:  # (a redirect= left out always names a domain)
+        if term.domain is None:
+            return _count(index, owner, spf, (owner,))  # its count is its owner's alone
     terms = tuple((t.name, t.domain, t.macro) for t in spf.terms if t.name in LOOKUP_TERMS)
-    if any(domain is None for _, domain, _ in terms):
-        return _count(index, owner, spf, (owner,))  # its count is its owner's alone
     key = (terms, spf.all_qualifier is not None)
     shared: dict[tuple, _Count] = index.memo("spf shared counts", lambda _: {})  # type: ignore[assignment]
     found = shared.get(key)

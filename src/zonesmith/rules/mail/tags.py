@@ -52,6 +52,11 @@ def has_version(text: str, version: str) -> bool:
     )
 
 
+def is_dmarc(text: str) -> bool:
+    """Whether TXT text is a DMARC policy record (RFC 7489 6.6.3: it starts with v=DMARC1)."""
+    return has_version(text, "DMARC1")
+
+
 @lru_cache(maxsize=65536)
 def parse_tags(text: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
     """The ``tag=value`` pairs of a tag list, in order, and the first problem (None: none).
