@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from zonesmith.diagnostics import Diagnostic, Severity
 from zonesmith.model import Record
-from zonesmith.rules.mail.kinds import MailKinds, has_dkim, kinds
+from zonesmith.rules.mail.kinds import has_dkim, kinds
 from zonesmith.rules.mail.tags import parse_tags, txt_text
 from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
@@ -84,12 +84,14 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
 
 
 def _keys(view: ZoneView) -> list[tuple[Record, str | None, int | None]]:
-    """Each DKIM key record of the view: the record, its problem, its RSA bits."""
-    return kinds(view).memo("dkim keys", _read)  # type: ignore[return-value]
-
-
-def _read(found: MailKinds) -> list[tuple[Record, str | None, int | None]]:
-    return [(record, *key_problem(txt_text(record))) for record in found.dkim]
+    """Each DKIM key record of the view: the record, its problem, its RSA bits (read once
+    for the three DKIM rules)."""
+    found = view.memos.get("dkim keys")
+    if found is None:
+        found = view.memos["dkim keys"] = [
+            (record, *key_problem(txt_text(record))) for record in kinds(view).dkim
+        ]
+    return found  # type: ignore[return-value]
 
 
 def _label(view: ZoneView, record: Record) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import dns.rdatatype
 
@@ -19,26 +18,30 @@ MTA_STS = "_mta-sts."
 TLS_RPT = "_smtp._tls."
 
 
-@dataclass
 class MailKinds:
-    #: name key -> its SPF records
-    spf: dict[str, list[Record]] = field(default_factory=dict)
-    #: domain (without the final dot) -> the TXT records at its _dmarc name, with their text
-    #: and whether it is a DMARC policy record
-    dmarc: dict[str, list[tuple[Record, str, bool]]] = field(default_factory=dict)
-    #: TXT records at <selector>._domainkey names
-    dkim: list[Record] = field(default_factory=list)
-    #: MTA_STS or TLS_RPT -> the TXT records at such names
-    policies: dict[str, list[Record]] = field(default_factory=dict)
-    #: owner (lower case) -> its TXT records, for the site's mail index
-    txt: dict[str, list[Record]] = field(default_factory=dict)
-    #: the owners (lower case) of MX records, of NS records below the apex, and of the
-    #: address records of SPF owners, for the site's mail index
-    mx: list[str] = field(default_factory=list)
-    cuts: list[str] = field(default_factory=list)
-    addressed: list[str] = field(default_factory=list)
-    #: what the rules derive from these records, by name (see memo)
-    memos: dict[str, object] = field(default_factory=dict)
+    """The mail records of one zone in one view, by kind."""
+
+    __slots__ = ("addressed", "cuts", "dkim", "dmarc", "memos", "mx", "policies", "spf", "txt")
+
+    def __init__(self) -> None:
+        #: name key -> its SPF records
+        self.spf: dict[str, list[Record]] = {}
+        #: domain (without the final dot) -> the TXT records at its _dmarc name, with their
+        #: text and whether it is a DMARC policy record
+        self.dmarc: dict[str, list[tuple[Record, str, bool]]] = {}
+        #: TXT records at <selector>._domainkey names
+        self.dkim: list[Record] = []
+        #: MTA_STS or TLS_RPT -> the TXT records at such names
+        self.policies: dict[str, list[Record]] = {}
+        #: owner (lower case) -> its TXT records, for the site's mail index
+        self.txt: dict[str, list[Record]] = {}
+        #: the owners (lower case) of MX records, of NS records below the apex, and of the
+        #: address records of SPF owners, for the site's mail index
+        self.mx: list[str] = []
+        self.cuts: list[str] = []
+        self.addressed: list[str] = []
+        #: what the rules derive from these records, by name (see memo)
+        self.memos: dict[str, object] = {}
 
     def memo(self, name: str, make: Callable[[MailKinds], object]) -> object:
         """What ``make`` derives from these records, made once for the zone rules and the

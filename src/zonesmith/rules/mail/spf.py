@@ -45,7 +45,11 @@ def _parse(text: str) -> SpfRecord:
 
 
 def _parsed(view: ZoneView) -> list[tuple[str, Record, SpfRecord]]:
-    return spf_records(kinds(view))
+    """spf_records of the view (asked for by each SPF zone rule: kept on the view too)."""
+    found = view.memos.get("spf parsed")
+    if found is None:
+        found = view.memos["spf parsed"] = spf_records(kinds(view))
+    return found  # type: ignore[return-value]
 
 
 @rule(
