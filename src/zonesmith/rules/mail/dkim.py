@@ -21,6 +21,10 @@ from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
 _KEY_TYPES = ("rsa", "ed25519")
+#: what h= and s= are when not given, and the s= values of a key that signs mail
+_SHA256 = frozenset({"sha256"})
+_ANY = frozenset({"*"})
+_SIGNING_EMAIL = frozenset({"*", "email"})
 #: RFC 8301 3.2: verifiers refuse RSA keys under 1024 bits; signers use 2048 or more
 _TOO_WEAK = 1024
 _STRONG = 2048
@@ -28,23 +32,29 @@ _STRONG = 2048
 
 def rsa_key_bits(der: bytes) -> int | None:
     """The size of an RSA public key given as SubjectPublicKeyInfo or PKCS#1 DER (None: not one)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    for load in (serialization.load_der_public_key, _load_pkcs1):
+    load_der, load_pem, rsa_key = _crypto()
+    for load in (load_der, _load_pkcs1):
         try:
             key = load(der)
         except (ValueError, TypeError):
             continue
-        return key.key_size if isinstance(key, rsa.RSAPublicKey) else None
+        return key.key_size if isinstance(key, rsa_key) else None
     return None
 
 
 def _load_pkcs1(der: bytes):  # type: ignore[no-untyped-def]
-    from cryptography.hazmat.primitives import serialization
-
     pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der)
-    return serialization.load_pem_public_key(pem + b"-----END RSA PUBLIC KEY-----\n")
+    return _crypto()[1](pem + b"-----END RSA PUBLIC KEY-----\n")
+
+
+@lru_cache(maxsize=1)
+def _crypto():  # type: ignore[no-untyped-def]
+    """cryptography's DER and PEM public key loaders and its RSA public key type (imported
+    when a site has a DKIM key, once)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return serialization.load_der_public_key, serialization.load_pem_public_key, rsa.RSAPublicKey
 
 
 @lru_cache(maxsize=4096)
@@ -61,12 +71,12 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
         return f"k={tags['k']} is not a key type verifiers know (rsa, ed25519)", None
     if "p" not in tags:
         return "p= (the public key) is required", None
-    hashes = {h.strip().lower() for h in tags.get("h", "sha256").split(":")}
+    hashes = {h.strip().lower() for h in tags["h"].split(":")} if "h" in tags else _SHA256
     if "sha256" not in hashes:
         # RFC 8301 3.1: verifiers refuse rsa-sha1 signatures; sha256 is the one they take
         return f"h={tags['h']} allows no hash verifiers accept (sha256, RFC 8301)", None
-    services = {v.strip().lower() for v in tags.get("s", "*").split(":")}
-    if not services & {"*", "email"}:
+    services = {v.strip().lower() for v in tags["s"].split(":")} if "s" in tags else _ANY
+    if not services & _SIGNING_EMAIL:
         return f"s={tags['s']} keeps the key from signing email (use email or *)", None
     packed = "".join(tags["p"].split())
     if not packed:

@@ -34,6 +34,8 @@ _KEYWORDS = {
     "np": _POLICIES,
 }
 _LISTS = {"fo": ("0", "1", "d", "s"), "rf": ("afrf", "iodef")}
+#: the tags whose values _value_problem judges
+_CHECKED = frozenset({*_KEYWORDS, *_LISTS, "pct", "ri"})
 
 
 def report_uris(value: str) -> list[str]:
@@ -76,6 +78,7 @@ def _read(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
         return problem, False, ()
     reports: list[tuple[str, str]] = []
     wrong: str | None = None  # the first wrong value
+    has_policy = False
     for tag, value in pairs:
         if tag == "rua" or tag == "ruf":
             for uri in report_uris(value):
@@ -84,13 +87,15 @@ def _read(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
                     reports.append((tag, mailto_domain(uri)))
                 elif wrong is None:
                     wrong = f"{tag}: {not_one} (receivers send reports only by mail)"
-        elif wrong is None:
-            wrong = _value_problem(tag, value)
+        else:
+            has_policy = has_policy or tag == "p"
+            if wrong is None and tag in _CHECKED:
+                wrong = _value_problem(tag, value)
     if not pairs or pairs[0] != ("v", "DMARC1"):
         return "a DMARC record starts with 'v=DMARC1;'", False, tuple(reports)
     if wrong:
         return wrong, False, tuple(reports)
-    return None, any(tag == "p" for tag, _ in pairs), tuple(reports)
+    return None, has_policy, tuple(reports)
 
 
 @rule(

@@ -60,7 +60,7 @@ def is_dmarc(text: str) -> bool:
 @lru_cache(maxsize=65536)
 def parse_tags(text: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
     """The ``tag=value`` pairs of a tag list, in order, and the first problem (None: none).
-    (Read once per text: a zone rule and a site rule both read each DMARC record.)"""
+    (Read once per text: many zones share one record text.)"""
     found, problem = _tags(text)
     return tuple(found), problem
 
