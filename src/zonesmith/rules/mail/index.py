@@ -98,10 +98,8 @@ class MailIndex:
         if found is None:
             found = self._txt = {}
             for kinds in self.kinds:
-                for owner, records in kinds.txt.items():
-                    # (the lists are shared with the zone's kinds: neither side changes them)
-                    known = found.get(owner)
-                    found[owner] = records if known is None else known + records
+                for record in kinds.txt:
+                    found.setdefault(record[0].lower(), []).append(record)
         return found
 
     def _answer_outside(self, outside: OutsideAnswers) -> None:

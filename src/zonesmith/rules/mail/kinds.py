@@ -33,8 +33,8 @@ class MailKinds:
         self.dkim: list[Record] = []
         #: MTA_STS or TLS_RPT -> the TXT records at such names
         self.policies: dict[str, list[Record]] = {}
-        #: owner (lower case) -> its TXT records, for the site's mail index
-        self.txt: dict[str, list[Record]] = {}
+        #: the TXT records, for the site's mail index
+        self.txt: list[Record] = []
         #: the owners (lower case) of MX records, of NS records below the apex, and of the
         #: address records of SPF owners, for the site's mail index
         self.mx: list[str] = []
@@ -79,7 +79,7 @@ _KINDS: weakref.WeakKeyDictionary[Zone, dict[str | None, MailKinds]] = weakref.W
 
 def _sorted(zone: Zone, view: str | None) -> MailKinds:
     found = MailKinds()
-    spf, dmarc, txt = found.spf, found.dmarc, found.txt
+    spf, dmarc = found.spf, found.dmarc
     origin = zone.origin
     for record in zone.mail_records():
         if view is not None and record[4] is not None and record[4] != view:
@@ -89,13 +89,9 @@ def _sorted(zone: Zone, view: str | None) -> MailKinds:
             of_type = found.mx if rdtype == T.MX else found.cuts if rdtype == T.NS else None
             (found.addressed if of_type is None else of_type).append(record[0].lower())
             continue
+        found.txt.append(record)
         owner = record[0]
         lower = owner.lower()
-        at_owner = txt.get(lower)
-        if at_owner is None:
-            txt[lower] = [record]
-        else:
-            at_owner.append(record)
         # a TXT record of mail_records at a name without '_' is an SPF record
         if (lower[0] != "_" and "._" not in lower) or is_spf_text(record[3]):
             key = name_key(owner, origin)

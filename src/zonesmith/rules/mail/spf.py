@@ -115,13 +115,16 @@ def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
 )
 def spf_ptr(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
-        if any(t.name == "ptr" and t.qualifier for t in spf.lookup_terms):
-            yield _report(
-                "spf-ptr",
-                record.position,
-                f"SPF record of '{view.label(key)}' uses 'ptr'{view.view_note}: RFC 7208 5.5 "
-                "says not to (slow, unreliable, and some receivers skip it); use ip4:/ip6: or a:",
-            )
+        for term in spf.lookup_terms:  # (where a ptr mechanism is)
+            if term.name == "ptr" and term.qualifier:
+                yield _report(
+                    "spf-ptr",
+                    record.position,
+                    f"SPF record of '{view.label(key)}' uses 'ptr'{view.view_note}: RFC 7208 "
+                    "5.5 says not to (slow, unreliable, and some receivers skip it); use "
+                    "ip4:/ip6: or a:",
+                )
+                break
 
 
 def _sends_nothing(spf: SpfRecord) -> bool:
@@ -203,6 +206,16 @@ def _counted(index: MailIndex, owner: str, spf: SpfRecord) -> _Count:
     return found
 
 
+def _within_limits(spf: SpfRecord) -> bool:
+    """Whether a record's lookups are known to stay within both limits without following
+    them: no include or redirect (so no loop either) and no more terms that look up than
+    the void lookups allowed (most records: 'mx', 'a', ip4:, -all)."""
+    terms = spf.lookup_terms
+    return len(terms) <= MAX_VOID_LOOKUPS and all(
+        t.name != "include" and t.name != "redirect" for t in terms
+    )
+
+
 def _with_spf(
     site: Site, outside: OutsideAnswers | None = None
 ) -> Iterator[tuple[MailIndex, Zone, MailKinds]]:
@@ -217,8 +230,9 @@ def _with_spf(
 def site_spf(
     site: Site, outside: OutsideAnswers | None = None
 ) -> list[tuple[MailIndex, Zone, str, Record, _Count]]:
-    """Each readable SPF record of the site that is alone at its name, with its lookups
-    counted (once per site however many rules ask), through ``outside`` answers if any."""
+    """Each readable SPF record of the site that is alone at its name and could make too
+    many lookups, with its lookups counted (once per site however many rules ask), through
+    ``outside`` answers if any."""
     return [
         counted
         for index in MailIndex.each(site, outside)
@@ -231,7 +245,7 @@ def _index_spf(index: MailIndex) -> list[tuple[MailIndex, Zone, str, Record, _Co
     counted = []
     for zone, found in index.judged:
         for key, record, spf in spf_records(found) if found.spf else ():
-            if len(found.spf[key]) == 1:
+            if len(found.spf[key]) == 1 and not _within_limits(spf):
                 count = _counted(index, absolute(record[0]), spf)
                 if count is _UNREADABLE:
                     continue  # receivers stop at the syntax (spf-syntax)
