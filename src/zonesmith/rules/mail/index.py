@@ -3,11 +3,11 @@
 The mail rules follow names across zones (an SPF include, a DMARC report
 address), so they read every zone's mail records (``Zone.mail_records``,
 kept by the cache beside the records, sorted by kind once per zone and view
-in :mod:`zonesmith.rules.mail.kinds`, which the zone rules read too) once per
-view, here, instead of scanning each zone's records. A name outside the site is never looked up:
-``zone_of`` says None and the rules do not judge it, unless the pipeline
-looked it up before they ran (``check --online``): then the index answers
-for it from those answers (``answered``).
+by :mod:`zonesmith.rules.mail.kinds` for the zone rules too) once per view,
+here, instead of scanning each zone's records. A name outside the site is
+never looked up: ``zone_of`` says None and the rules do not judge it, unless
+the pipeline looked it up before they ran (``check --online``): then the
+index answers for it from those answers (``answered``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class MailIndex:
     memos: dict[str, object] = field(default_factory=dict)
     #: what DNS answered for names outside the site (None: nothing was looked up)
     outside: OutsideAnswers | None = None
-    _txt: dict[str, list[Record]] | None = None
+    _txt: dict[str, list[Record]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(cls, site: Site, view: str, outside: OutsideAnswers | None = None) -> MailIndex:

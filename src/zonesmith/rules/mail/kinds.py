@@ -86,20 +86,19 @@ def _sorted(zone: Zone, view: str | None) -> MailKinds:
             continue
         rdtype = record[2]
         if rdtype != T.TXT:
-            of_type = found.mx if rdtype == T.MX else found.cuts if rdtype == T.NS else None
-            (found.addressed if of_type is None else of_type).append(record[0].lower())
+            if rdtype == T.MX:
+                found.mx.append(record[0].lower())
+            elif rdtype == T.NS:
+                found.cuts.append(record[0].lower())
+            else:
+                found.addressed.append(record[0].lower())
             continue
         found.txt.append(record)
         owner = record[0]
         lower = owner.lower()
         # a TXT record of mail_records at a name without '_' is an SPF record
         if (lower[0] != "_" and "._" not in lower) or is_spf_text(record[3]):
-            key = name_key(owner, origin)
-            at_key = spf.get(key)
-            if at_key is None:
-                spf[key] = [record]
-            else:
-                at_key.append(record)
+            spf.setdefault(name_key(owner, origin), []).append(record)
         elif lower.startswith("_dmarc."):
             domain = owner[7:].rstrip(".") or "."
             text = txt_text(record)

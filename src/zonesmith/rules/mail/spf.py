@@ -115,7 +115,7 @@ def spf_neutral_all(view: ZoneView) -> Iterator[Diagnostic]:
 )
 def spf_ptr(view: ZoneView) -> Iterator[Diagnostic]:
     for key, record, spf in _parsed(view):
-        for term in spf.lookup_terms:  # (where a ptr mechanism is)
+        for term in spf.lookup_terms:  # (a ptr mechanism is one of them)
             if term.name == "ptr" and term.qualifier:
                 yield _report(
                     "spf-ptr",
