@@ -54,9 +54,6 @@ class SpfRecord:
     #: redirect= is not followed when the record has 'all', RFC 7208 6.1)
     lookup_terms: tuple[Term, ...] = ()
 
-    def modifier(self, name: str) -> Term | None:
-        return next((t for t in self.terms if not t.qualifier and t.name == name), None)
-
     @property
     def mechanisms(self) -> list[Term]:
         return [t for t in self.terms if t.qualifier]
@@ -169,8 +166,8 @@ def parse_spf(text: str) -> SpfRecord:
         return SpfRecord([], ["an SPF record starts with 'v=spf1'"])
     terms: list[Term] = []
     problems: list[str] = []
-    ending = None
-    lookups = []
+    ending: str | None = None
+    lookups: list[Term] = []
     for word in words[1:]:
         if not word:
             continue  # several spaces between terms are allowed
