@@ -704,7 +704,7 @@ def mail_records_of(records: Sequence[Record], origin: str) -> tuple[Record, ...
     addressing = (dns.rdatatype.A, dns.rdatatype.AAAA)
     apex = origin.lower()
     chosen: list[Record] = []
-    addresses: list[Record] = []  # whose owners are known at the end
+    addresses: list[Record] = []  # kept if their owner has SPF (known at the end)
     spf_owners: set[str] = set()
     for record in records:
         rdtype = record[2]

@@ -42,7 +42,7 @@ def report_uris(value: str) -> list[str]:
     """The URIs of a rua= or ruf= value, without their size limits."""
     uris = [uri.strip() for uri in value.split(",")]
     if "!" not in value:
-        return uris  # no size limit (most values)
+        return uris  # no size limit to take off
     return [_SIZE.sub("", uri) if _SIZE.search(uri) else uri for uri in uris]
 
 
@@ -120,7 +120,7 @@ def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
     for domain, records in kinds(view).dmarc.items():
         if len(records) < 2:
-            continue  # (most names)
+            continue  # one record: none to count
         policies = [record for record, _, policy in records if policy]
         if len(policies) > 1:
             yield _report(
