@@ -702,13 +702,15 @@ def mail_records_of(records: Sequence[Record], origin: str) -> tuple[Record, ...
     ``_domainkey``, ``_mta-sts``), its delegations' NS records, and the address records of
     names with SPF records."""
     txt, mx, ns = dns.rdatatype.TXT, dns.rdatatype.MX, dns.rdatatype.NS
+    addressing = (dns.rdatatype.A, dns.rdatatype.AAAA)
     apex = origin.lower()
     chosen: list[Record] = []
+    addresses: list[Record] = []  # kept if their owner has SPF (known at the end)
     spf_owners: set[str] = set()
     for record in records:
         rdtype = record[2]
-        if rdtype == mx:
-            chosen.append(record)
+        if rdtype in addressing:
+            addresses.append(record)
         elif rdtype == txt:
             owner = record[0]
             if is_spf_text(record[3]):
@@ -716,11 +718,10 @@ def mail_records_of(records: Sequence[Record], origin: str) -> tuple[Record, ...
                 spf_owners.add(owner.lower())
             elif owner[0] == "_" or "._" in owner:
                 chosen.append(record)
-        elif rdtype == ns and record[0].lower() != apex:
+        elif rdtype == mx or (rdtype == ns and record[0].lower() != apex):
             chosen.append(record)
     if spf_owners:
-        addresses = (dns.rdatatype.A, dns.rdatatype.AAAA)
-        chosen += (r for r in records if r[2] in addresses and r[0].lower() in spf_owners)
+        chosen += (r for r in addresses if r[0].lower() in spf_owners)
     return tuple(chosen)
 
 

@@ -63,8 +63,9 @@ class ZoneView:
 
     @classmethod
     def unindexed(cls, site: Site, zone: Zone, view: str) -> ZoneView:
-        """The view without its indexes, for site rules that read only ``mail`` and names:
-        a zone the cache kept is then not unpacked."""
+        """The view without its indexes, for site rules that read only its mail records
+        (see :mod:`zonesmith.rules.mail.kinds`) and names: a zone the cache kept is then not
+        unpacked."""
         return cls(site, zone, view, {}, {}, zone.origin)
 
     def memo(self, name: str, make: Callable[[ZoneView], object]) -> object:
@@ -109,15 +110,6 @@ class ZoneView:
         if self.site.implicit_view or not self.zone.differs_by_view:
             return ""
         return f" in view '{self.view}'"
-
-    @kept
-    def mail(self) -> Sequence[Record]:
-        """The records the mail rules read (see :func:`zonesmith.model.mail_records_of`)."""
-        records = self.zone.mail_records()
-        if not self.zone.differs_by_view:
-            return records
-        view = self.view
-        return [r for r in records if r[4] is None or r[4] == view]
 
     @kept
     def delegations(self) -> set[str]:

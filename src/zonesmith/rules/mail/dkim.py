@@ -21,6 +21,10 @@ from zonesmith.rules.registry import _report, rule
 from zonesmith.rules.zone_view import ZoneView
 
 _KEY_TYPES = ("rsa", "ed25519")
+#: what h= and s= are when not given, and the s= values of a key that signs mail
+_SHA256 = frozenset({"sha256"})
+_ANY = frozenset({"*"})
+_SIGNING_EMAIL = frozenset({"*", "email"})
 #: RFC 8301 3.2: verifiers refuse RSA keys under 1024 bits; signers use 2048 or more
 _TOO_WEAK = 1024
 _STRONG = 2048
@@ -28,23 +32,29 @@ _STRONG = 2048
 
 def rsa_key_bits(der: bytes) -> int | None:
     """The size of an RSA public key given as SubjectPublicKeyInfo or PKCS#1 DER (None: not one)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    for load in (serialization.load_der_public_key, _load_pkcs1):
+    load_der, load_pem, rsa_key = _crypto()
+    for load in (load_der, _load_pkcs1):
         try:
             key = load(der)
         except (ValueError, TypeError):
             continue
-        return key.key_size if isinstance(key, rsa.RSAPublicKey) else None
+        return key.key_size if isinstance(key, rsa_key) else None
     return None
 
 
 def _load_pkcs1(der: bytes):  # type: ignore[no-untyped-def]
-    from cryptography.hazmat.primitives import serialization
-
     pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der)
-    return serialization.load_pem_public_key(pem + b"-----END RSA PUBLIC KEY-----\n")
+    return _crypto()[1](pem + b"-----END RSA PUBLIC KEY-----\n")
+
+
+@lru_cache(maxsize=1)
+def _crypto():  # type: ignore[no-untyped-def]
+    """cryptography's DER and PEM public key loaders and its RSA public key type (imported
+    when a site has a DKIM key, once)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return serialization.load_der_public_key, serialization.load_pem_public_key, rsa.RSAPublicKey
 
 
 @lru_cache(maxsize=4096)
@@ -61,12 +71,12 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
         return f"k={tags['k']} is not a key type verifiers know (rsa, ed25519)", None
     if "p" not in tags:
         return "p= (the public key) is required", None
-    hashes = {h.strip().lower() for h in tags.get("h", "sha256").split(":")}
+    hashes = {h.strip().lower() for h in tags["h"].split(":")} if "h" in tags else _SHA256
     if "sha256" not in hashes:
         # RFC 8301 3.1: verifiers refuse rsa-sha1 signatures; sha256 is the one they take
         return f"h={tags['h']} allows no hash verifiers accept (sha256, RFC 8301)", None
-    services = {v.strip().lower() for v in tags.get("s", "*").split(":")}
-    if not services & {"*", "email"}:
+    services = {v.strip().lower() for v in tags["s"].split(":")} if "s" in tags else _ANY
+    if not services & _SIGNING_EMAIL:
         return f"s={tags['s']} keeps the key from signing email (use email or *)", None
     packed = "".join(tags["p"].split())
     if not packed:
@@ -83,29 +93,32 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
     return None, bits
 
 
-def _keys(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
-    """Each DKIM key record of the view: the record, its name, its problem, its RSA bits."""
-    return view.memo("dkim keys", _read)  # type: ignore[return-value]
+def _keys(view: ZoneView) -> list[tuple[Record, str | None, int | None]]:
+    """Each DKIM key record of the view: the record, its problem, its RSA bits (read once
+    for the three DKIM rules)."""
+    found = view.memos.get("dkim keys")
+    if found is None:
+        found = view.memos["dkim keys"] = [
+            (record, *key_problem(txt_text(record))) for record in kinds(view).dkim
+        ]
+    return found  # type: ignore[return-value]
 
 
-def _read(view: ZoneView) -> list[tuple[Record, str, str | None, int | None]]:
-    return [
-        (record, view.label(view.key(record.owner)), *key_problem(txt_text(record)))
-        for record in kinds(view).dkim
-    ]
+def _label(view: ZoneView, record: Record) -> str:
+    return view.label(view.key(record[0]))
 
 
 @rule(
     "dkim-syntax", Severity.ERROR, "a DKIM key record that verifiers cannot use", applies=has_dkim
 )
 def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
-    for record, label, problem, _ in _keys(view):
+    for record, problem, _ in _keys(view):
         if problem:
             yield _report(
                 "dkim-syntax",
                 record.position,
-                f"DKIM key '{label}'{view.view_note}: {problem}; mail signed with it fails "
-                "DKIM (RFC 6376 3.6.1)",
+                f"DKIM key '{_label(view, record)}'{view.view_note}: {problem}; mail signed "
+                "with it fails DKIM (RFC 6376 3.6.1)",
             )
 
 
@@ -113,13 +126,14 @@ def dkim_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     "dkim-key-too-weak", Severity.ERROR, "a DKIM RSA key shorter than 1,024 bits", applies=has_dkim
 )
 def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
-    for record, label, _, bits in _keys(view):
+    for record, _, bits in _keys(view):
         if bits is not None and bits < _TOO_WEAK:
             yield _report(
                 "dkim-key-too-weak",
                 record.position,
-                f"DKIM key '{label}' is RSA of {bits} bits{view.view_note}; verifiers refuse "
-                f"keys under {_TOO_WEAK} bits (RFC 8301): make a key of {_STRONG} bits",
+                f"DKIM key '{_label(view, record)}' is RSA of {bits} bits{view.view_note}; "
+                f"verifiers refuse keys under {_TOO_WEAK} bits (RFC 8301): make a key of "
+                f"{_STRONG} bits",
             )
 
 
@@ -127,11 +141,11 @@ def dkim_key_too_weak(view: ZoneView) -> Iterator[Diagnostic]:
     "dkim-key-short", Severity.WARNING, "a DKIM RSA key shorter than 2,048 bits", applies=has_dkim
 )
 def dkim_key_short(view: ZoneView) -> Iterator[Diagnostic]:
-    for record, label, _, bits in _keys(view):
+    for record, _, bits in _keys(view):
         if bits is not None and _TOO_WEAK <= bits < _STRONG:
             yield _report(
                 "dkim-key-short",
                 record.position,
-                f"DKIM key '{label}' is RSA of {bits} bits{view.view_note}; RFC 8301 asks "
-                f"signers for {_STRONG} bits or more: make a new key and selector",
+                f"DKIM key '{_label(view, record)}' is RSA of {bits} bits{view.view_note}; "
+                f"RFC 8301 asks signers for {_STRONG} bits or more: make a new key and selector",
             )

@@ -14,7 +14,7 @@ from zonesmith.rules.facts import OutsideAnswers, SiteFacts
 from zonesmith.rules.mail.index import MailIndex, absolute, organisational
 from zonesmith.rules.mail.kinds import has_dmarc, kinds
 from zonesmith.rules.mail.tags import (
-    has_version,
+    is_dmarc,
     mailto_domain,
     mailto_problem,
     parse_tags,
@@ -34,20 +34,20 @@ _KEYWORDS = {
     "np": _POLICIES,
 }
 _LISTS = {"fo": ("0", "1", "d", "s"), "rf": ("afrf", "iodef")}
-
-
-def is_dmarc(text: str) -> bool:
-    """Whether TXT text is a DMARC policy record (RFC 7489 6.6.3: it starts with v=DMARC1)."""
-    return has_version(text, "DMARC1")
+#: the tags whose values _value_problem judges
+_CHECKED = frozenset({*_KEYWORDS, *_LISTS, "pct", "ri"})
 
 
 def report_uris(value: str) -> list[str]:
     """The URIs of a rua= or ruf= value, without their size limits."""
     uris = [uri.strip() for uri in value.split(",")]
+    if "!" not in value:
+        return uris  # no size limit to take off
     return [_SIZE.sub("", uri) if _SIZE.search(uri) else uri for uri in uris]
 
 
 def _value_problem(tag: str, value: str) -> str | None:
+    """Why the value of a tag other than rua= and ruf= is wrong (None: it is not)."""
     if tag in _KEYWORDS and value.lower() not in _KEYWORDS[tag]:
         return f"{tag}={value} is not one of {', '.join(_KEYWORDS[tag])}"
     if tag in _LISTS and any(v.strip().lower() not in _LISTS[tag] for v in value.split(":")):
@@ -56,36 +56,46 @@ def _value_problem(tag: str, value: str) -> str | None:
         return f"pct={value} is not a percentage from 0 to 100"
     if tag == "ri" and not (value.isdigit() and int(value) < 2**32):
         return f"ri={value} is not a number of seconds"
-    if tag in ("rua", "ruf"):
-        for uri in report_uris(value):
-            problem = mailto_problem(uri)
-            if problem:
-                return f"{tag}: {problem} (receivers send reports only by mail)"
     return None
 
 
 def dmarc_problem(text: str, domain: str) -> str | None:
     """Why the DMARC record of ``domain`` is not one receivers apply (None: it is)."""
-    problem, has_policy = _text_problem(text)
+    problem, has_policy, _ = _read(text)
     if problem is None and not has_policy and organisational(domain) == absolute(domain):
         return "p= (none, quarantine or reject) is required"
     return problem
 
 
-@lru_cache(maxsize=4096)
-def _text_problem(text: str) -> tuple[str | None, bool]:
-    """What is wrong with a DMARC record whatever its name (None: nothing), and whether
-    it has p= (many zones share one record text)."""
+@lru_cache(maxsize=65536)
+def _read(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
+    """A DMARC record read, whatever its name: what is wrong with it (None: nothing),
+    whether it has p=, and its mailto: report addresses as (rua or ruf, their domain,
+    absolute), read even when a value is wrong (read once for the zone rule and the site
+    rules alike)."""
     pairs, problem = parse_tags(text)
     if problem:
-        return problem, False
-    if not pairs or pairs[0] != ("v", "DMARC1"):
-        return "a DMARC record starts with 'v=DMARC1;'", False
+        return problem, False, ()
+    reports: list[tuple[str, str]] = []
+    wrong: str | None = None  # the first wrong value
+    has_policy = False
     for tag, value in pairs:
-        found = _value_problem(tag, value)
-        if found:
-            return found, False
-    return None, any(tag == "p" for tag, _ in pairs)
+        if tag == "rua" or tag == "ruf":
+            for uri in report_uris(value):
+                not_one = mailto_problem(uri)
+                if not_one is None:
+                    reports.append((tag, mailto_domain(uri)))
+                elif wrong is None:
+                    wrong = f"{tag}: {not_one} (receivers send reports only by mail)"
+        else:
+            has_policy = has_policy or tag == "p"
+            if wrong is None and tag in _CHECKED:
+                wrong = _value_problem(tag, value)
+    if not pairs or pairs[0] != ("v", "DMARC1"):
+        return "a DMARC record starts with 'v=DMARC1;'", False, tuple(reports)
+    if wrong:
+        return wrong, False, tuple(reports)
+    return None, has_policy, tuple(reports)
 
 
 @rule(
@@ -93,8 +103,8 @@ def _text_problem(text: str) -> tuple[str | None, bool]:
 )
 def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
     for domain, records in kinds(view).dmarc.items():
-        for record, text in records:
-            if not is_dmarc(text) and "dmarc" not in text.lower():
+        for record, text, policy in records:
+            if not policy and "dmarc" not in text.lower():
                 continue  # some other TXT record at the name: receivers ignore it
             problem = dmarc_problem(text, domain)
             if problem:
@@ -109,7 +119,9 @@ def dmarc_syntax(view: ZoneView) -> Iterator[Diagnostic]:
 @rule("dmarc-multiple", Severity.ERROR, "more than one DMARC record at a name", applies=has_dmarc)
 def dmarc_multiple(view: ZoneView) -> Iterator[Diagnostic]:
     for domain, records in kinds(view).dmarc.items():
-        policies = [record for record, text in records if is_dmarc(text)]
+        if len(records) < 2:
+            continue  # one record: none to count
+        policies = [record for record, _, policy in records if policy]
         if len(policies) > 1:
             yield _report(
                 "dmarc-multiple",
@@ -131,10 +143,11 @@ def _site_dmarc(
 
 def _policies(index: MailIndex) -> list[tuple[Zone, str, Record, str]]:
     found = []
-    for zone, record in index.dmarc:
-        text = txt_text(record)
-        if is_dmarc(text):
-            found.append((zone, absolute(record[0][7:]), record, text))
+    for zone, mail in index.judged:
+        for domain, records in mail.dmarc.items():
+            for record, text, policy in records:
+                if policy:
+                    found.append((zone, absolute(domain), record, text))
     return found
 
 
@@ -168,16 +181,8 @@ def _report_uris(
     """Each mailto: report address of the site's DMARC records: the index, zone, domain and
     record it is given in, its tag (rua or ruf) and its domain (absolute)."""
     for index, zone, domain, record, text in _site_dmarc(site, outside):
-        if "ru" not in text:
-            continue  # no rua= or ruf=
-        pairs, problem = parse_tags(text)
-        if problem:
-            continue
-        for tag, value in pairs:
-            if tag in ("rua", "ruf"):
-                for uri in report_uris(value):
-                    if not mailto_problem(uri):
-                        yield index, zone, domain, record, tag, mailto_domain(uri)
+        for tag, dest in _read(text)[2]:
+            yield index, zone, domain, record, tag, dest
 
 
 def report_destinations(site: Site) -> Iterator[tuple[MailIndex, str]]:

@@ -2,11 +2,12 @@
 
 The mail rules follow names across zones (an SPF include, a DMARC report
 address), so they read every zone's mail records (``Zone.mail_records``,
-kept by the cache beside the records) once per view, here, instead of
-scanning each zone's records. A name outside the site is never looked up:
-``zone_of`` says None and the rules do not judge it, unless the pipeline
-looked it up before they ran (``check --online``): then the index answers
-for it from those answers (``answered``).
+kept by the cache beside the records, sorted by kind once per zone and view
+by :mod:`zonesmith.rules.mail.kinds` for the zone rules too) once per view,
+here, instead of scanning each zone's records. A name outside the site is
+never looked up: ``zone_of`` says None and the rules do not judge it, unless
+the pipeline looked it up before they ran (``check --online``): then the
+index answers for it from those answers (``answered``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from zonesmith import presentation
 from zonesmith.diagnostics import Position
 from zonesmith.model import Record, Site, Zone, is_spf_text
 from zonesmith.rules.facts import OutsideAnswers
+from zonesmith.rules.mail.kinds import MailKinds, kinds_of
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -37,22 +39,22 @@ class MailIndex:
     view: str
     #: origin -> the zone of that name served in the view
     zones: dict[str, Zone] = field(default_factory=dict)
-    txt: dict[str, list[Record]] = field(default_factory=dict)
+    #: the mail records by kind of each zone served in the view
+    kinds: list[MailKinds] = field(default_factory=list)
     mx: set[str] = field(default_factory=set)
     addressed: set[str] = field(default_factory=set)
     #: names below a zone's apex with NS records
     cuts: set[str] = field(default_factory=set)
     #: the zones the site rules judge in this view (a zone the same in every view is
-    #: judged in its first, as zone rules are) with SPF records
-    with_spf: list[Zone] = field(default_factory=list)
-    #: the TXT records at _dmarc names of the zones judged in this view
-    dmarc: list[tuple[Zone, Record]] = field(default_factory=list)
+    #: judged in its first, as zone rules are), with their mail records by kind
+    judged: list[tuple[Zone, MailKinds]] = field(default_factory=list)
     #: origin -> the zone as the site rules see it (see view_of)
     views: dict[str, ZoneView] = field(default_factory=dict)
     #: what the site rules derive from the index, by name (see memo)
     memos: dict[str, object] = field(default_factory=dict)
     #: what DNS answered for names outside the site (None: nothing was looked up)
     outside: OutsideAnswers | None = None
+    _txt: dict[str, list[Record]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(cls, site: Site, view: str, outside: OutsideAnswers | None = None) -> MailIndex:
@@ -74,30 +76,31 @@ class MailIndex:
     @classmethod
     def _made(cls, site: Site, view: str) -> MailIndex:
         index = cls(site, view)
+        zones = index.zones
         for zone in site.zones:
             if view not in zone.views:
                 continue
-            index.zones[zone.origin.lower()] = zone
-            judged = zone.differs_by_view or zone.views[0] == view
-            spf = False
-            for record in zone.mail_records():
-                if record[4] is not None and record[4] != view:
-                    continue
-                owner, rdtype = record[0].lower(), record[2]
-                if rdtype == T.TXT:
-                    index.txt.setdefault(owner, []).append(record)
-                    spf = spf or not (owner[0] == "_" or "._" in owner) or is_spf_text(record[3])
-                    if judged and owner.startswith("_dmarc."):
-                        index.dmarc.append((zone, record))
-                elif rdtype == T.MX:
-                    index.mx.add(owner)
-                elif rdtype == T.NS:
-                    index.cuts.add(owner)
-                else:
-                    index.addressed.add(owner)
-            if judged and spf:
-                index.with_spf.append(zone)
+            zones[zone.origin.lower()] = zone
+            found = kinds_of(zone, view)
+            index.kinds.append(found)
+            index.mx.update(found.mx)
+            index.cuts.update(found.cuts)
+            index.addressed.update(found.addressed)
+            if zone.differs_by_view or zone.views[0] == view:
+                index.judged.append((zone, found))
         return index
+
+    @property
+    def txt(self) -> dict[str, list[Record]]:
+        """The TXT records of the view by owner, gathered from its zones the first time a
+        rule asks."""
+        found = self._txt
+        if found is None:
+            found = self._txt = {}
+            for kinds in self.kinds:
+                for record in kinds.txt:
+                    found.setdefault(record[0].lower(), []).append(record)
+        return found
 
     def _answer_outside(self, outside: OutsideAnswers) -> None:
         """Take DNS's TXT answers for names outside the site as records of no file."""

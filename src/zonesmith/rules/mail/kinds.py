@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Callable
 
 import dns.rdatatype
 
-from zonesmith.model import Record, is_spf_text
-from zonesmith.rules.mail.index import MailIndex
-from zonesmith.rules.mail.tags import txt_text
+from zonesmith.model import Record, Zone, is_spf_text
+from zonesmith.presentation import name_key
+from zonesmith.rules.mail.tags import is_dmarc, txt_text
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -17,16 +18,38 @@ MTA_STS = "_mta-sts."
 TLS_RPT = "_smtp._tls."
 
 
-@dataclass
 class MailKinds:
-    #: name key -> its SPF records
-    spf: dict[str, list[Record]] = field(default_factory=dict)
-    #: domain (without the final dot) -> the TXT records at its _dmarc name, with their text
-    dmarc: dict[str, list[tuple[Record, str]]] = field(default_factory=dict)
-    #: TXT records at <selector>._domainkey names
-    dkim: list[Record] = field(default_factory=list)
-    #: MTA_STS or TLS_RPT -> the TXT records at such names
-    policies: dict[str, list[Record]] = field(default_factory=dict)
+    """The mail records of one zone in one view, by kind."""
+
+    __slots__ = ("addressed", "cuts", "dkim", "dmarc", "memos", "mx", "policies", "spf", "txt")
+
+    def __init__(self) -> None:
+        #: name key -> its SPF records
+        self.spf: dict[str, list[Record]] = {}
+        #: domain (without the final dot) -> the TXT records at its _dmarc name, with their
+        #: text and whether it is a DMARC policy record
+        self.dmarc: dict[str, list[tuple[Record, str, bool]]] = {}
+        #: TXT records at <selector>._domainkey names
+        self.dkim: list[Record] = []
+        #: MTA_STS or TLS_RPT -> the TXT records at such names
+        self.policies: dict[str, list[Record]] = {}
+        #: the TXT records, for the site's mail index
+        self.txt: list[Record] = []
+        #: the owners (lower case) of MX records, of NS records below the apex, and of the
+        #: address records of SPF owners, for the site's mail index
+        self.mx: list[str] = []
+        self.cuts: list[str] = []
+        self.addressed: list[str] = []
+        #: what the rules derive from these records, by name (see memo)
+        self.memos: dict[str, object] = {}
+
+    def memo(self, name: str, make: Callable[[MailKinds], object]) -> object:
+        """What ``make`` derives from these records, made once for the zone rules and the
+        site rules alike."""
+        found = self.memos.get(name)
+        if found is None:
+            found = self.memos[name] = make(self)
+        return found
 
 
 def kinds(view: ZoneView) -> MailKinds:
@@ -34,29 +57,52 @@ def kinds(view: ZoneView) -> MailKinds:
     the site rules alike)."""
     found = view.memos.get("mail kinds")
     if found is None:
-        index = MailIndex.of(view.site, view.view)
-        per_zone: dict[str, MailKinds] = index.memo("kinds", lambda _: {})  # type: ignore[assignment]
-        found = per_zone.get(view.origin)
-        if found is None:
-            found = per_zone[view.origin] = _sorted(view)
-        view.memos["mail kinds"] = found
+        found = view.memos["mail kinds"] = kinds_of(view.zone, view.view)
     return found  # type: ignore[return-value]
 
 
-def _sorted(view: ZoneView) -> MailKinds:
+def kinds_of(zone: Zone, view: str) -> MailKinds:
+    """The mail records ``view`` serves of ``zone``, by kind (made once)."""
+    per_view = _KINDS.get(zone)
+    if per_view is None:
+        per_view = _KINDS[zone] = {}
+    effective = view if zone.differs_by_view else None
+    found = per_view.get(effective)
+    if found is None:
+        found = per_view[effective] = _sorted(zone, effective)
+    return found
+
+
+#: a zone -> its mail records by kind, per view (None: the same in every view)
+_KINDS: weakref.WeakKeyDictionary[Zone, dict[str | None, MailKinds]] = weakref.WeakKeyDictionary()
+
+
+def _sorted(zone: Zone, view: str | None) -> MailKinds:
     found = MailKinds()
-    for record in view.mail:
-        if record[2] != T.TXT:
+    spf, dmarc = found.spf, found.dmarc
+    origin = zone.origin
+    for record in zone.mail_records():
+        if view is not None and record[4] is not None and record[4] != view:
             continue
+        rdtype = record[2]
+        if rdtype != T.TXT:
+            if rdtype == T.MX:
+                found.mx.append(record[0].lower())
+            elif rdtype == T.NS:
+                found.cuts.append(record[0].lower())
+            else:
+                found.addressed.append(record[0].lower())
+            continue
+        found.txt.append(record)
         owner = record[0]
         lower = owner.lower()
-        underscore = lower[0] == "_" or "._" in lower
         # a TXT record of mail_records at a name without '_' is an SPF record
-        if not underscore or is_spf_text(record[3]):
-            found.spf.setdefault(view.key(owner), []).append(record)
+        if (lower[0] != "_" and "._" not in lower) or is_spf_text(record[3]):
+            spf.setdefault(name_key(owner, origin), []).append(record)
         elif lower.startswith("_dmarc."):
             domain = owner[7:].rstrip(".") or "."
-            found.dmarc.setdefault(domain, []).append((record, txt_text(record)))
+            text = txt_text(record)
+            dmarc.setdefault(domain, []).append((record, text, is_dmarc(text)))
         elif "._domainkey." in lower and not lower.startswith("_domainkey."):
             found.dkim.append(record)
         else:

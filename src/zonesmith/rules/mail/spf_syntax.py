@@ -15,6 +15,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from zonesmith.presentation import is_plain_ipv4
 
@@ -27,11 +28,11 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
 _MACRO = re.compile(r"%\{([slodiphcrtv])(\d*)(r?)([.\-+,/_=]*)\}|%%|%_|%-", re.IGNORECASE)
 _LITERAL = re.compile(r"[\x21-\x24\x26-\x7e]*\Z")
 _TOPLABEL = re.compile(r"(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
-_CIDR = re.compile(r"(0|[1-9][0-9]{0,2})\Z")
+#: a prefix length as written (no leading zeros) -> its value
+_PREFIX_LENGTHS = {str(n): n for n in range(129)}
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One directive or modifier: ``qualifier`` ('' for modifiers), ``name`` in lower case,
     ``domain`` its domain-spec (None: none given), ``value`` what follows the ':' or '='."""
 
@@ -47,9 +48,11 @@ class Term:
 class SpfRecord:
     terms: list[Term] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-    def modifier(self, name: str) -> Term | None:
-        return next((t for t in self.terms if not t.qualifier and t.name == name), None)
+    #: the qualifier of the record's 'all' mechanism (None: it has none)
+    all_qualifier: str | None = None
+    #: the terms that cost a DNS lookup when receivers evaluate the record, in order (a
+    #: redirect= is not followed when the record has 'all', RFC 7208 6.1)
+    lookup_terms: tuple[Term, ...] = ()
 
     @property
     def mechanisms(self) -> list[Term]:
@@ -93,7 +96,7 @@ def _domain_spec(text: str) -> str | None:
 
 
 def _cidr(text: str, bits: int) -> str | None:
-    if not _CIDR.match(text) or int(text) > bits:
+    if _PREFIX_LENGTHS.get(text, bits + 1) > bits:
         return f"'/{text}' is not a prefix length of 0 to {bits}"
     return None
 
@@ -158,24 +161,33 @@ def _mechanism(qualifier: str, word: str) -> tuple[Term | None, str | None]:
 
 def parse_spf(text: str) -> SpfRecord:
     """An SPF record's terms, and its problems (each one sentence)."""
-    record = SpfRecord()
     words = text.split(" ")
     if words[0].lower() != "v=spf1":
-        record.problems.append("an SPF record starts with 'v=spf1'")
-        return record
+        return SpfRecord([], ["an SPF record starts with 'v=spf1'"])
+    terms: list[Term] = []
+    problems: list[str] = []
+    ending: str | None = None
+    lookups: list[Term] = []
     for word in words[1:]:
         if not word:
             continue  # several spaces between terms are allowed
         term, problem = _term(word)
-        once = term is not None and not term.qualifier and term.name in ("redirect", "exp")
-        if once and record.modifier(term.name):  # type: ignore[union-attr]
-            record.problems.append(f"modifier '{term.name}=' is given twice")  # type: ignore[union-attr]
-            continue
         if term is not None:
-            record.terms.append(term)
+            name = term.name
+            if not term.qualifier and name in ("redirect", "exp"):
+                if any(not t.qualifier and t.name == name for t in terms):
+                    problems.append(f"modifier '{name}=' is given twice")
+                    continue
+            elif name == "all" and term.qualifier and ending is None:
+                ending = term.qualifier
+            terms.append(term)
+            if name in LOOKUP_TERMS:
+                lookups.append(term)
         if problem:
-            record.problems.append(problem if word in problem else f"'{word}': {problem}")
-    return record
+            problems.append(problem if word in problem else f"'{word}': {problem}")
+    if ending is not None:
+        lookups = [t for t in lookups if t.name != "redirect"]
+    return SpfRecord(terms, problems, ending, tuple(lookups))
 
 
 @lru_cache(maxsize=65536)

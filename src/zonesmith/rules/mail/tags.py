@@ -24,7 +24,8 @@ _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: RFC 5321 4.1.2 local part, loosely (dot-atom); the domain is checked as a name
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$&'*+/=?^_`{|}~.-]+\Z")
 _STRING = re.compile(r'"([^"]*)"')
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\Z")
+#: labels of letters, digits, '_' and '-' (not first or last), at least two, then a dot or not
+_DOMAIN = re.compile(r"(?:(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\.)+(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\.?\Z")
 
 
 def txt_text(record: Record) -> str:
@@ -44,13 +45,22 @@ def _joined(data: str) -> str:
 
 def has_version(text: str, version: str) -> bool:
     """Whether a tag list starts with ``v=<version>`` (then ';' or its end)."""
-    return text.startswith(f"v={version}") and text[len(version) + 2 :].lstrip()[:1] in ("", ";")
+    return (
+        text.startswith("v=")
+        and text.startswith(version, 2)
+        and text[len(version) + 2 :].lstrip()[:1] in ("", ";")
+    )
+
+
+def is_dmarc(text: str) -> bool:
+    """Whether TXT text is a DMARC policy record (RFC 7489 6.6.3: it starts with v=DMARC1)."""
+    return has_version(text, "DMARC1")
 
 
 @lru_cache(maxsize=65536)
 def parse_tags(text: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
     """The ``tag=value`` pairs of a tag list, in order, and the first problem (None: none).
-    (Read once per text: a zone rule and a site rule both read each DMARC record.)"""
+    (Read once per text: many zones share one record text.)"""
     found, problem = _tags(text)
     return tuple(found), problem
 
@@ -86,8 +96,7 @@ def required_tag(text: str, tag: str) -> tuple[str | None, str]:
 
 def is_domain(text: str) -> bool:
     """Whether ``text`` is a domain name of labels (a trailing dot allowed)."""
-    labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
-    return len(text) <= 254 and len(labels) > 1 and all(_LABEL.match(x) for x in labels)
+    return len(text) <= 254 and _DOMAIN.match(text) is not None
 
 
 @lru_cache(maxsize=65536)  # (as parse_tags)
