@@ -198,6 +198,20 @@ def test_names_a_wildcard_answers_are_not_void(tmp_path: Path) -> None:
     assert rules_of(found) == ["spf-void-lookups"] and "3 names" in found[0].message
 
 
+def test_a_wildcard_does_not_answer_below_or_at_an_empty_non_terminal(tmp_path: Path) -> None:
+    """RFC 4592 2.2.2: a name that exists only because names below it have records
+    (an empty non-terminal) stops the wildcard above it, for itself and below it."""
+    text = "v=spf1 a:deep.example.com a:n1.deep.example.com mx:n2.deep.example.com -all"
+    zone = spf_at_apex(text) + "'*': [A 192.0.2.7, MX 10 mail.example.com.]\n"
+    below = zone + "host.inner.deep: A 192.0.2.9\n"
+    found = mail_findings(tmp_path / "ent", {"example.com": below})
+    assert rules_of(found) == ["spf-void-lookups"] and "3 names" in found[0].message
+    # a wildcard below the empty non-terminal answers its children again: n1 has an
+    # address, which leaves two void lookups, as many as RFC 7208 allows
+    found = mail_findings(tmp_path / "own", {"example.com": below + "'*.deep': A 192.0.2.8\n"})
+    assert found == []
+
+
 def test_the_record_of_a_name_that_sends_no_mail_is_silent(tmp_path: Path) -> None:
     zones = {
         "example.com": spf_at_apex("v=spf1 mx include:_spf.example.com -all")

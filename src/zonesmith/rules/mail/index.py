@@ -50,6 +50,8 @@ class MailIndex:
     judged: list[tuple[Zone, MailKinds]] = field(default_factory=list)
     #: origin -> the zone as the site rules see it (see view_of)
     views: dict[str, ZoneView] = field(default_factory=dict)
+    #: origin -> the zone and the names that exist in it, for wildcards (see _existing)
+    existing: dict[str, tuple[Zone, set[str] | None]] = field(default_factory=dict)
     #: what the site rules derive from the index, by name (see memo)
     memos: dict[str, object] = field(default_factory=dict)
     #: what DNS answered for names outside the site (None: nothing was looked up)
@@ -204,21 +206,45 @@ class MailIndex:
         return bool((types or self._wildcard_types(name, zone)) & {T.A, T.AAAA, T.CNAME})
 
     def _wildcard_types(self, name: str, zone: Zone) -> set[int]:
-        """The types a wildcard of ``zone`` answers ``name`` with (RFC 4592): none when a
-        name of the zone is at ``name``, else those of the wildcard below its closest
-        ancestor with records (or the apex). An ancestor that holds only names below it
-        is not seen, so a wildcard above it may count: a lookup then passes, never fails."""
+        """The types a wildcard of ``zone`` answers ``name`` with (RFC 4592): none when
+        ``name`` exists in the zone (with records, or as an empty non-terminal above
+        names that have them), else those of the wildcard at its closest encloser."""
+        existing = self._existing(zone)
+        if existing is None:
+            return set()  # no wildcard in the zone
         origin = zone.origin
-        by_name, _ = zone.index(self.view)
-        if presentation.name_key(name, origin) in by_name:
+        if presentation.name_key(name, origin) in existing:
             return set()
         apex, parent = origin.lower(), name
         while parent != apex and parent != ".":
             parent = parent.partition(".")[2] or "."
-            if parent == apex or presentation.name_key(parent, origin) in by_name:
+            if parent == apex or presentation.name_key(parent, origin) in existing:
                 star = "*." + parent if parent != "." else "*."
+                by_name, _ = zone.index(self.view)
                 return {r[2] for r in by_name.get(presentation.name_key(star, origin), ())}
         return set()
+
+    def _existing(self, zone: Zone) -> set[str] | None:
+        """The keys (see presentation.name_key) of every name that exists in ``zone`` in
+        this view, empty non-terminals included; None when the zone has no wildcard,
+        so that no name of it needs them. Made once per zone."""
+        found = self.existing.get(zone.origin)
+        if found is not None and found[0] is zone:
+            return found[1]
+        by_name, _ = zone.index(self.view)
+        names: set[str] | None = None
+        if any(key == "*" or key.endswith("\x00*") for key in by_name):
+            names = set(by_name)
+            for key in by_name:
+                cut = key.rfind("\x00")
+                while cut > 0:
+                    key = key[:cut]
+                    if key in names:
+                        break  # its ancestors are in already
+                    names.add(key)
+                    cut = key.rfind("\x00")
+        self.existing[zone.origin] = (zone, names)
+        return names
 
 
 #: id of a site -> the site (weakly: a site compares by value, too slowly to be a key)
