@@ -212,6 +212,19 @@ def test_a_wildcard_does_not_answer_below_or_at_an_empty_non_terminal(tmp_path: 
     assert found == []
 
 
+def test_an_include_answered_by_a_wildcard_spf_record_is_followed(tmp_path: Path) -> None:
+    """A query for include:spf.example.org gets the SPF record of *.example.org (RFC 4592):
+    the include is not missing, and the wildcard's lookups count."""
+    apex = spf_at_apex("v=spf1 include:spf.example.org -all")
+    star = "v=spf1 ip4:192.0.2.0/24 -all"
+    org = "'@': NS ns1.example.com.\n'*': ['TXT \"{}\"', MX 10 mail.example.com.]\n"
+    found = mail_findings(tmp_path / "few", {"example.com": apex, "example.org": org.format(star)})
+    assert found == []
+    many = f"v=spf1 {spf_terms(10, 'a:mail.example.com')} -all"
+    found = mail_findings(tmp_path / "many", {"example.com": apex, "example.org": org.format(many)})
+    assert rules_of(found) == ["spf-lookups"] and "'@'" in found[0].message
+
+
 def test_the_record_of_a_name_that_sends_no_mail_is_silent(tmp_path: Path) -> None:
     zones = {
         "example.com": spf_at_apex("v=spf1 mx include:_spf.example.com -all")

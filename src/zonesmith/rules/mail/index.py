@@ -177,12 +177,19 @@ class MailIndex:
         return True
 
     def spf(self, name: str) -> list[Record]:
-        """The SPF records at ``name``."""
-        return [r for r in self.txt.get(name.lower(), ()) if is_spf_text(r[3])]
+        """The SPF records a query for ``name`` gets (see txt_at)."""
+        return [r for r in self.txt_at(name) if is_spf_text(r[3])]
 
     def txt_at(self, name: str) -> list[Record]:
-        """The TXT records of names with a label starting with '_' (e.g. _dmarc) at ``name``."""
-        return self.txt.get(name.lower(), [])
+        """The TXT records a query for ``name`` gets from the site: its own, else those
+        of the wildcard that answers it (RFC 4592), as for ``*._report._dmarc``."""
+        name = name.lower()
+        found = self.txt.get(name)
+        if found is not None:
+            return found
+        zone = self.zone_of(name)
+        star = None if zone is None else self._wildcard_of(name, zone)
+        return [] if star is None else self.txt.get(star, [])
 
     def has_mx(self, name: str) -> bool:
         name = name.lower()
@@ -206,23 +213,30 @@ class MailIndex:
         return bool((types or self._wildcard_types(name, zone)) & {T.A, T.AAAA, T.CNAME})
 
     def _wildcard_types(self, name: str, zone: Zone) -> set[int]:
-        """The types a wildcard of ``zone`` answers ``name`` with (RFC 4592): none when
-        ``name`` exists in the zone (with records, or as an empty non-terminal above
-        names that have them), else those of the wildcard at its closest encloser."""
+        """The types the wildcard that answers ``name`` in ``zone`` has (see _wildcard_of)."""
+        star = self._wildcard_of(name, zone)
+        if star is None:
+            return set()
+        by_name, _ = zone.index(self.view)
+        return {r[2] for r in by_name.get(presentation.name_key(star, zone.origin), ())}
+
+    def _wildcard_of(self, name: str, zone: Zone) -> str | None:
+        """The wildcard of ``zone`` that answers ``name`` (RFC 4592), lower case; None when
+        ``name`` exists in the zone (with records, or as an empty non-terminal above names
+        that have them) or no wildcard is at its closest encloser."""
         existing = self._existing(zone)
         if existing is None:
-            return set()  # no wildcard in the zone
+            return None  # no wildcard in the zone
         origin = zone.origin
         if presentation.name_key(name, origin) in existing:
-            return set()
+            return None
         apex, parent = origin.lower(), name
         while parent != apex and parent != ".":
             parent = parent.partition(".")[2] or "."
             if parent == apex or presentation.name_key(parent, origin) in existing:
                 star = "*." + parent if parent != "." else "*."
-                by_name, _ = zone.index(self.view)
-                return {r[2] for r in by_name.get(presentation.name_key(star, origin), ())}
-        return set()
+                return star if presentation.name_key(star, origin) in existing else None
+        return None
 
     def _existing(self, zone: Zone) -> set[str] | None:
         """The keys (see presentation.name_key) of every name that exists in ``zone`` in
