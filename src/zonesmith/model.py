@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import ipaddress
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from operator import attrgetter, itemgetter
+from typing import TypeVar
 
 import dns.name
 import dns.rdata
@@ -435,14 +436,31 @@ class Zone:
         Validation and compilation both need it; for a big zone making it is
         a good part of the work, so it is kept for as long as the zone lives.
         """
-        per_view = _INDEXES.get(self)
-        if per_view is None:
-            per_view = _INDEXES[self] = {}
-        effective = view if self.differs_by_view else None
-        index = per_view.get(effective)
-        if index is None:
-            index = per_view[effective] = index_records(self.records_in_view(view), self.origin)
-        return index
+        return kept_per_view(
+            _INDEXES, self, view, lambda _: index_records(self.records_in_view(view), self.origin)
+        )
+
+
+_Kept = TypeVar("_Kept")
+
+
+def kept_per_view(
+    table: weakref.WeakKeyDictionary[Zone, dict[str | None, _Kept]],
+    zone: Zone,
+    view: str,
+    make: Callable[[str | None], _Kept],
+) -> _Kept:
+    """What ``make`` makes of ``zone`` for ``view``, kept in ``table`` for as long as the
+    zone lives: once per view, or once for all (``make(None)``) when every view sees the
+    same records."""
+    per_view = table.get(zone)
+    if per_view is None:
+        per_view = table[zone] = {}
+    effective = view if zone.differs_by_view else None
+    found = per_view.get(effective)
+    if found is None:
+        found = per_view[effective] = make(effective)
+    return found
 
 
 #: Zone's constructor arguments, in order, read off a zone in one call.

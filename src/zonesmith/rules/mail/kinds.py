@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import dns.rdatatype
 
-from zonesmith.model import Record, Zone, is_spf_text
+from zonesmith.model import Record, Zone, is_spf_text, kept_per_view
 from zonesmith.presentation import name_key
 from zonesmith.rules.mail.tags import is_dmarc, txt_text
 from zonesmith.rules.zone_view import ZoneView
@@ -63,14 +63,7 @@ def kinds(view: ZoneView) -> MailKinds:
 
 def kinds_of(zone: Zone, view: str) -> MailKinds:
     """The mail records ``view`` serves of ``zone``, by kind (made once)."""
-    per_view = _KINDS.get(zone)
-    if per_view is None:
-        per_view = _KINDS[zone] = {}
-    effective = view if zone.differs_by_view else None
-    found = per_view.get(effective)
-    if found is None:
-        found = per_view[effective] = _sorted(zone, effective)
-    return found
+    return kept_per_view(_KINDS, zone, view, lambda effective: _sorted(zone, effective))
 
 
 #: a zone -> its mail records by kind, per view (None: the same in every view)
