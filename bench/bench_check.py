@@ -13,7 +13,8 @@ resident memory, see bench_zones.measure), ``--rounds`` times (the median
 is shown):
 
 - ``check --no-cache``: everything read and checked;
-- ``check`` with the cache of an earlier run (the run that made it is not shown).
+- ``check`` with the cache of an earlier run (the run that made it is not shown);
+- ``check`` after one zone's file is edited, with that cache.
 
 With ``--compare REV`` the same runs are made with the code of git revision
 REV (exported with ``git archive`` to a temporary folder, nothing checked
@@ -91,6 +92,15 @@ def write_site(root: Path, zones: int) -> Path:
     return site
 
 
+def edit_one_zone(site: Path, edit: int) -> None:
+    """Give the first zone's www another address (the ``edit``-th), as a user edits one zone."""
+    path = site / "zones" / "zone00000.example.yaml"
+    lines = path.read_text().splitlines()
+    www = f"www: A 10.0.0.{edit % 200 + 1}"
+    lines = [www if line.startswith("www:") else line for line in lines]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def write_peer_zones(root: Path, site: Path) -> Path:
     """The site's zones as master files with an SOA and NS, for named-checkzone; a
     script that checks them all, one process each."""
@@ -157,6 +167,7 @@ def main() -> None:
         print(f"generating {args.zones:,} zones in {root} ...", file=sys.stderr)
         site = write_site(root, args.zones)
         codes = {revision("HEAD"): ROOT / "src"}
+        edits = 0
         if args.compare:
             codes[revision(args.compare)] = export(args.compare, root / "compare")
         for round_ in range(args.rounds):
@@ -170,6 +181,10 @@ def main() -> None:
                 shutil.rmtree(site / ".zonesmith", ignore_errors=True)
                 measure([*check, str(site)], env=env)  # makes the cache
                 results.setdefault((commit, "check, cached"), []).append(
+                    measure([*check, str(site)], env=env)
+                )
+                edit_one_zone(site, edits := edits + 1)
+                results.setdefault((commit, "check, one zone edited"), []).append(
                     measure([*check, str(site)], env=env)
                 )
         if args.peer:

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import dns.dnssec
 import dns.exception
 import dns.name
 import dns.rdata
@@ -45,6 +44,10 @@ def ds_of(
     zone: dns.name.Name, dnskeys: Iterable[dns.rdata.Rdata], digest: str = "SHA256"
 ) -> list[dns.rdtypes.ANY.DS.DS]:
     """The DS records of ``zone``'s SEP keys among ``dnskeys``, by key tag."""
+    # Imported here: loading dns.dnssec loads every signing algorithm from cryptography,
+    # which only a site with signed zones needs.
+    import dns.dnssec
+
     found = [dns.dnssec.make_ds(zone, key, digest) for key in sep_keys(dnskeys)]
     return sorted(found, key=lambda ds: (ds.key_tag, ds.to_text()))
 
