@@ -19,6 +19,7 @@ status judges at is moved past the expiry.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ import pytest
 from click.testing import CliRunner
 from servers import free_ports, requires, start_knot, start_named, start_nsd
 from sites import write_site, zonesmith
+from test_deploy_lone_primary import host_with
 
 from zonesmith.cli import cli
 from zonesmith.deploy.build import build_for_deploy, checked_site
@@ -44,7 +46,7 @@ from zonesmith.deploy.dnssec_status import (
     APEX_TYPES,
     SignedZone,
     ask,
-    dig_argv,
+    ask_argv,
     dig_rrsets,
     signed_zones,
 )
@@ -352,20 +354,27 @@ def test_status_rows_of_a_signed_zone_turn_red(fleet: Fleet) -> None:
     assert rows[("plain.org", "n1")] == "ok"
 
 
-def test_dig_on_a_servers_host_reads_what_a_query_from_here_reads(fleet: Fleet) -> None:
-    """Status asks a secondary on an SSH host with dig there: the same RRsets and RRSIGs."""
+@pytest.mark.parametrize("tool", ["dig", "kdig"])
+def test_dig_or_kdig_on_a_servers_host_reads_what_a_query_from_here_reads(
+    fleet: Fleet, tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status asks a secondary on an SSH host with dig or kdig, whichever the host has:
+    the same RRsets and RRSIGs as a query from here."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"needs {tool}")
     name = dns.name.from_text("example.net")
     types = APEX_TYPES
+    here = Target(transport_for(None, {}), "n1", str(fleet.out / "n1"))
+    asked = ask(here, "127.0.0.1", fleet.ports["n1"], name, types)
+    host_with(tmp_path, monkeypatch, tool)
     printed = subprocess.run(
-        dig_argv("127.0.0.1", fleet.ports["n1"], name, types),
+        ask_argv(str(fleet.out / "n1"), "127.0.0.1", fleet.ports["n1"], name, types),
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert printed.returncode == 0, printed.stderr
-    by_dig = sorted(r.to_text() for r in dig_rrsets(printed.stdout))
-    here = Target(transport_for(None, {}), "n1", str(fleet.out / "n1"))
-    asked = ask(here, "127.0.0.1", fleet.ports["n1"], name, types)
-    assert by_dig == sorted(r.to_text() for r in asked)
-    covered = {r.covers for r in dig_rrsets(printed.stdout) if r.rdtype == dns.rdatatype.RRSIG}
+    on_host = dig_rrsets(printed.stdout)
+    assert sorted(r.to_text() for r in on_host) == sorted(r.to_text() for r in asked)
+    covered = {r.covers for r in on_host if r.rdtype == dns.rdatatype.RRSIG}
     assert {dns.rdatatype.SOA, dns.rdatatype.DNSKEY, dns.rdatatype.NSEC} <= covered

@@ -3,7 +3,7 @@
 The fleet of test_dnssec_status.py (b1, a BIND signer; k1, a Knot signer; n1, an NSD
 secondary), every server's ``host:`` the sshd's URL: the keys (``rndc dnssec -status``,
 ``keymgr list``), each server's next signature expiry (a signer's whole zone by AXFR,
-the secondary's apex by dig) and the parent's DS are all read on the host
+the secondary's apex by dig or kdig) and the parent's DS are all read on the host
 through the system's OpenSSH client, as for servers on other machines. The servers run on this
 machine, so what they serve is asked here with dnspython to check what status shows.
 """
@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dns.name
 import dns.rdatatype
@@ -181,3 +182,44 @@ def test_red_when_the_refresh_is_larger_than_the_time_left(ssh_fleet: tuple[Flee
         "n1": "signatures expiring",
     }
     assert all(0 < s["left"] < 4 * 3600 for s in short["servers"])
+
+
+@requires("kdig")
+def test_a_host_with_kdig_and_no_dig(ssh_fleet: tuple[Fleet, Sshd], tmp_path: Path) -> None:
+    """A Knot host often has knot-dnsutils only: its servers' signatures and the parent's
+    DS are read with kdig there, as its SOA questions and transfers are."""
+    site, _ = ssh_fleet
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in Path("/usr/bin").iterdir():
+        if tool.name != "dig":
+            (tools / tool.name).symlink_to(tool)
+    with start_sshd(tmp_path / "sshd", path=f"{tools}:/usr/sbin:/sbin") as kdig_only:
+        env = dict(site.env or {}, ZONESMITH_SSH_OPTIONS=f"-F {kdig_only.client_config}")
+        before = site.host, site.env
+        site.host, site.env = kdig_only.url, env
+        site.configure()
+        try:
+            probe = subprocess.run(
+                ["ssh", "-F", str(kdig_only.client_config), kdig_only.url, "command -v dig"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            shown = status(site)
+            code, found = report(site)
+        finally:
+            site.host, site.env = before
+            site.configure()
+    assert probe.returncode != 0, probe.stdout  # the host really has no dig
+    assert kdig_only.accepted() > 0
+    assert "not read" not in shown.stdout and "unknown" not in shown.stdout
+    assert "neither dig" not in shown.stdout + shown.stderr
+    short = by_zone(found)["example.net"]
+    assert {s["server"]: (s["read_by"], s["state"]) for s in short["servers"]} == {
+        "k1": ("axfr", "ok"),
+        "n1": ("query", "ok"),
+    }
+    apex = served_expiry("example.net", site.ports["n1"], apex_only=True)
+    assert f"  n1: next signature expiry {apex} UTC (in " in shown.stdout
+    child = by_zone(found)["sub.example.com"]
+    assert child["ds"]["state"] in ("match", "ds mismatch"), child["ds"]
+    assert child["ds"]["ds_tags"], child["ds"]
