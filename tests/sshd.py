@@ -125,8 +125,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def start_sshd(folder: Path) -> Iterator[Sshd]:
-    """An sshd on 127.0.0.1 and a free high port, its files in ``folder``."""
+def start_sshd(folder: Path, path: str | None = None) -> Iterator[Sshd]:
+    """An sshd on 127.0.0.1 and a free high port, its files in ``folder``; ``path``: the
+    PATH of the sessions it opens (default: sshd's own)."""
     sshd = find_binary("sshd")
     assert sshd is not None, "sshd is not installed"
     PRIVSEP.mkdir(mode=0o755, exist_ok=True)
@@ -147,7 +148,7 @@ def start_sshd(folder: Path) -> Iterator[Sshd]:
         "PermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\n"
-        "LogLevel VERBOSE\n"
+        "LogLevel VERBOSE\n" + (f"SetEnv PATH={path}\n" if path else "")
     )
     log = folder / "sshd.log"
     with log.open("wb") as output:

@@ -19,6 +19,7 @@ status judges at is moved past the expiry.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ import pytest
 from click.testing import CliRunner
 from servers import free_ports, requires, start_knot, start_named, start_nsd
 from sites import write_site, zonesmith
+from test_deploy_lone_primary import host_with
 
 from zonesmith.cli import cli
 from zonesmith.deploy.build import build_for_deploy, checked_site
@@ -44,7 +46,7 @@ from zonesmith.deploy.dnssec_status import (
     APEX_TYPES,
     SignedZone,
     ask,
-    dig_argv,
+    ask_argv,
     dig_rrsets,
     signed_zones,
 )
@@ -70,10 +72,11 @@ dnssec-policies:
   short: {{signature-validity: {validity}, signature-refresh: {refresh}}}
 servers:
   b1: {{software: bind, role: primary, address: 127.0.0.1, port: {b1}, path: {out}/b1,
-       control-port: {ctl}}}
-  k1: {{software: knot, role: primary, address: 127.0.0.1, port: {k1}, path: {out}/k1}}
+       {host}control-port: {ctl}}}
+  k1: {{software: knot, role: primary, address: 127.0.0.1, port: {k1}, path: {out}/k1,
+       {host}}}
   n1: {{software: nsd, role: secondary, address: 127.0.0.1, port: {n1}, path: {out}/n1,
-       primaries: [b1, k1]}}
+       {host}primaries: [b1, k1]}}
 zones:
   example.com: {{dnssec: csk, servers: [b1, n1]}}
   plain.org: {{{plain}servers: [b1, n1]}}
@@ -105,7 +108,11 @@ def signed_answer(name: str, rdtype: str, port: int) -> dns.message.Message:
 
 
 class Fleet:
-    def __init__(self, root: Path) -> None:
+    """The site and its servers' files; ``host``: every server's ``host:`` (an ssh:// URL
+    reached with ``env``'s ZONESMITH_SSH_OPTIONS), or none for this machine."""
+
+    def __init__(self, root: Path, host: str | None = None, env: dict | None = None) -> None:
+        self.host, self.env = host, env
         self.out = root / "out"
         self.ports = free_ports(("b1", "k1", "n1", "ctl"))
         self.site = write_site(root / "site", "defaults: {}\n")
@@ -114,13 +121,14 @@ class Fleet:
         self.apply()  # nothing runs yet: the files are installed at each server's path
 
     def apply(self) -> None:
-        result = zonesmith("apply", self.site, "--yes")
+        result = zonesmith("apply", self.site, "--yes", env=self.env)
         assert result.returncode == 0, result.stdout + result.stderr
 
     def configure(self, validity: str = "3h", refresh: str = "100m", plain: str = "") -> None:
         """zonesmith.yaml, with the short policy's durations and plain.org's dnssec."""
+        host = f'host: "{self.host}", ' if self.host else ""
         text = CONFIG.format(
-            out=self.out, validity=validity, refresh=refresh, plain=plain, **self.ports
+            out=self.out, validity=validity, refresh=refresh, plain=plain, host=host, **self.ports
         )
         (self.site / "zonesmith.yaml").write_text(text)
 
@@ -152,22 +160,26 @@ def signed(site: Path, now: float | None = None) -> dict[str, SignedZone]:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     fleet = Fleet(tmp_path_factory.mktemp("dnssec-status"))
-    ports, out = fleet.ports, fleet.out
     with ExitStack() as stack:
-        stack.enter_context(
-            start_named(out / "b1/named.conf", "127.0.0.1", ports["b1"], "example.com")
-        )
-        stack.enter_context(
-            start_knot(out / "k1/knot.conf", "127.0.0.1", ports["k1"], "sub.example.com")
-        )
-        for zone in ("example.com", "sub.example.com", "example.net"):
-            signer = ports["b1"] if zone == "example.com" else ports["k1"]
-            assert signed_answer(zone, "DNSKEY", signer).answer, f"{zone} is not signed"
-        stack.enter_context(start_nsd(out / "n1/nsd.conf", "127.0.0.1", ports["n1"], "plain.org"))
-        for zone in ("example.com", "sub.example.com", "example.net"):
-            response = signed_answer(zone, "DNSKEY", ports["n1"])
-            assert response.answer, f"n1 does not serve {zone} signed"
+        start_fleet(fleet, stack)
         yield fleet
+
+
+def start_fleet(fleet: Fleet, stack: ExitStack) -> None:
+    """Start the fleet's servers from their installed files (stopped when ``stack`` closes),
+    and wait until the signers signed and the secondary serves every signed zone."""
+    ports, out = fleet.ports, fleet.out
+    stack.enter_context(start_named(out / "b1/named.conf", "127.0.0.1", ports["b1"], "example.com"))
+    stack.enter_context(
+        start_knot(out / "k1/knot.conf", "127.0.0.1", ports["k1"], "sub.example.com")
+    )
+    for zone in ("example.com", "sub.example.com", "example.net"):
+        signer = ports["b1"] if zone == "example.com" else ports["k1"]
+        assert signed_answer(zone, "DNSKEY", signer).answer, f"{zone} is not signed"
+    stack.enter_context(start_nsd(out / "n1/nsd.conf", "127.0.0.1", ports["n1"], "plain.org"))
+    for zone in ("example.com", "sub.example.com", "example.net"):
+        response = signed_answer(zone, "DNSKEY", ports["n1"])
+        assert response.answer, f"n1 does not serve {zone} signed"
 
 
 def served_keys(zone: str, port: int) -> dict[int, int]:
@@ -342,20 +354,27 @@ def test_status_rows_of_a_signed_zone_turn_red(fleet: Fleet) -> None:
     assert rows[("plain.org", "n1")] == "ok"
 
 
-def test_dig_on_a_servers_host_reads_what_a_query_from_here_reads(fleet: Fleet) -> None:
-    """Status asks a secondary on an SSH host with dig there: the same RRsets and RRSIGs."""
+@pytest.mark.parametrize("tool", ["dig", "kdig"])
+def test_dig_or_kdig_on_a_servers_host_reads_what_a_query_from_here_reads(
+    fleet: Fleet, tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status asks a secondary on an SSH host with dig or kdig, whichever the host has:
+    the same RRsets and RRSIGs as a query from here."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"needs {tool}")
     name = dns.name.from_text("example.net")
     types = APEX_TYPES
+    here = Target(transport_for(None, {}), "n1", str(fleet.out / "n1"))
+    asked = ask(here, "127.0.0.1", fleet.ports["n1"], name, types)
+    host_with(tmp_path, monkeypatch, tool)
     printed = subprocess.run(
-        dig_argv("127.0.0.1", fleet.ports["n1"], name, types),
+        ask_argv(str(fleet.out / "n1"), "127.0.0.1", fleet.ports["n1"], name, types),
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert printed.returncode == 0, printed.stderr
-    by_dig = sorted(r.to_text() for r in dig_rrsets(printed.stdout))
-    here = Target(transport_for(None, {}), "n1", str(fleet.out / "n1"))
-    asked = ask(here, "127.0.0.1", fleet.ports["n1"], name, types)
-    assert by_dig == sorted(r.to_text() for r in asked)
-    covered = {r.covers for r in dig_rrsets(printed.stdout) if r.rdtype == dns.rdatatype.RRSIG}
+    on_host = dig_rrsets(printed.stdout)
+    assert sorted(r.to_text() for r in on_host) == sorted(r.to_text() for r in asked)
+    covered = {r.covers for r in on_host if r.rdtype == dns.rdatatype.RRSIG}
     assert {dns.rdatatype.SOA, dns.rdatatype.DNSKEY, dns.rdatatype.NSEC} <= covered

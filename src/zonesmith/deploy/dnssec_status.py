@@ -27,6 +27,7 @@ import dns.tsigkeyring
 import dns.zone
 
 from zonesmith.compile.fleet import ServedZone
+from zonesmith.deploy import remote_sh
 from zonesmith.deploy.axfr import transfer
 from zonesmith.deploy.build import DeployBuild, ServerFiles, signs, zone_key
 from zonesmith.deploy.errors import DeployError
@@ -249,31 +250,36 @@ def ask(
 ) -> list[dns.rrset.RRset]:
     """The answers (with their RRSIGs) of ``address`` to ``name`` for each of ``types``,
     asked without recursion over TCP: from this machine for a server on it, and on the
-    server's host with dig for one reached over SSH (a view chosen by a key is not asked
-    there: the key would be on dig's command line). DeployError when it does not answer."""
+    server's host with dig or kdig for one reached over SSH (a view chosen by a key is not
+    asked there: the key would be on the tool's command line). DeployError when it does
+    not answer."""
     if target.transport.host == LOCAL:
         return _ask_here(address, port, name, types, tsig)
     if tsig is not None:
         raise DeployError(
             f"{target.where}: a view chosen by a key is not asked over SSH for its signatures"
         )
-    done = target.transport.run(dig_argv(address, port, name, types), timeout=30)
+    done = target.transport.run(ask_argv(target.path, address, port, name, types), timeout=30)
     if not done.ok:
-        raise DeployError(f"{target.where}: dig {address} port {port} failed: {done.message()}")
+        raise DeployError(
+            f"{target.where}: the DNSSEC questions to {address} port {port} failed: "
+            f"{done.message()}"
+        )
     return dig_rrsets(done.stdout.decode("utf-8", "replace"))
 
 
-def dig_argv(address: str, port: int, name: dns.name.Name, types: Iterable[str]) -> list[str]:
-    """dig asking ``address`` for ``name`` and each of ``types`` in one run, DO set."""
-    argv = ["dig", "+dnssec", "+norecurse", "+tcp", "+noall", "+answer", "+time=3", "+tries=1"]
-    argv += ["-p", str(port), f"@{address}"]
-    for rdtype in types:
-        argv += ["-q", name.to_text(), "-t", rdtype]
-    return argv
+def ask_argv(
+    path: str, address: str, port: int, name: dns.name.Name, types: Iterable[str]
+) -> list[str]:
+    """dig or kdig, whichever the host has, asking ``address`` for ``name`` and each of
+    ``types`` in one run, DO set (``path``: the server's path on the host)."""
+    questions = [word for rdtype in types for word in ("-q", name.to_text(), "-t", rdtype)]
+    return remote_sh.sh(remote_sh.ASK, path, address, str(port), *questions)
 
 
 def dig_rrsets(text: str) -> list[dns.rrset.RRset]:
-    """The RRsets of dig's answer lines (one record a line), records of one set together."""
+    """The RRsets of dig's or kdig's answer lines (one record a line), records of one
+    set together."""
     found: dict[tuple, dns.rrset.RRset] = {}
     for line in text.splitlines():
         if not line.strip() or line.startswith(";"):

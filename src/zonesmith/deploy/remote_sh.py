@@ -230,6 +230,19 @@ fi
 """
 )
 
+#: Questions with their signatures (DO set, over TCP, no recursion) on the server's host,
+#: in one run of dig or kdig. $2 address, $3 port, then the questions as the tool's
+#: arguments (``-q NAME -t TYPE``...). Exit 127 when the host has neither tool.
+ASK = (
+    _PRELUDE
+    + _TOOL
+    + """a=$2 port=$3
+shift 3
+if [ "$tool" = dig ]; then o="+time=3 +tries=1"; else o="+timeout=3 +retry=0"; fi
+exec "$tool" +dnssec +norecurse +tcp +noall +answer $o -p "$port" "@$a" "$@"
+"""
+)
+
 #: SOA questions on the server's host, in one run of dig or kdig per TSIG key.
 #: $2 address, $3 port, $4 seconds to wait for an answer, $5 tries. Standard
 #: input: groups, each a line "KEYNAME ALGORITHM SECRET" ("- - -": unsigned),
