@@ -140,6 +140,17 @@ def test_a_cname_to_a_wildcard_or_an_empty_non_terminal_exists(tmp_path: Path) -
     assert [m.split(" ")[0] for m in found(diagnostics, "dangling-cname")] == ["example.com.yaml:5"]
 
 
+def test_a_wildcard_does_not_answer_below_an_existing_name(tmp_path: Path) -> None:
+    """RFC 4592: only the wildcard at a name's closest encloser answers for it; 'deep'
+    exists (an empty non-terminal), so '*' at the apex does not answer 'y.deep'."""
+    zones = {
+        "example.com.yaml": EXAMPLE_COM
+        + "a: CNAME y.deep\nb: CNAME elsewhere\nhost.inner.deep: A 192.0.2.9\n'*': A 192.0.2.7\n",
+    }
+    diagnostics = check(tmp_path, HEAD + "zones:\n  example.com: {}\n", zones)
+    assert [m.split(" ")[0] for m in found(diagnostics, "dangling-cname")] == ["example.com.yaml:3"]
+
+
 def test_mx_and_srv_targets_written_as_addresses_are_reported(tmp_path: Path) -> None:
     zones = {
         "example.com.yaml": EXAMPLE_COM + "mx: [MX 10 192.0.2.25, MX 20 2001:db8::25]\n"

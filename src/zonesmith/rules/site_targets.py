@@ -85,13 +85,7 @@ for _rule_id, _rdtype, _cname in (
 def _exists(view: ZoneView, key: str) -> bool:
     """Whether a name of the zone has records, is an empty non-terminal, or a wildcard
     answers for it."""
-    if key in view.by_name or key in view.nonterminals:
-        return True
-    while key:
-        key = key.rpartition("\x00")[0]
-        if (key + "\x00*" if key else "*") in view.by_name:
-            return True
-    return False
+    return key in view.by_name or key in view.nonterminals or view.wildcard_for(key) is not None
 
 
 @rule(

@@ -134,6 +134,24 @@ class ZoneView:
                 found.add(key)
         return found - self.by_name.keys()
 
+    @kept
+    def wildcards(self) -> set[str]:
+        """The keys of the zone's wildcard names (``*`` and names starting ``*.``)."""
+        return {key for key in self.by_name if key == "*" or key.endswith("\x00*")}
+
+    def wildcard_for(self, key: str) -> str | None:
+        """The key of the wildcard that answers for the name ``key`` (RFC 4592): the one
+        at its closest encloser. None when the name exists (with records, or as an empty
+        non-terminal) or no wildcard is at its closest encloser."""
+        if not self.wildcards or key in self.by_name or key in self.nonterminals:
+            return None
+        while key:
+            key = key.rpartition("\x00")[0]
+            if not key or key in self.by_name or key in self.nonterminals:
+                star = f"{key}\x00*" if key else "*"
+                return star if star in self.wildcards else None
+        return None
+
     @staticmethod
     def _above(key: str, marks: set[str]) -> str | None:
         while key:

@@ -13,7 +13,7 @@ index answers for it from those answers (``answered``).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,11 +21,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 
-from zonesmith import presentation
 from zonesmith.diagnostics import Position
 from zonesmith.model import Record, Site, Zone, is_spf_text
 from zonesmith.rules.facts import OutsideAnswers
 from zonesmith.rules.mail.kinds import MailKinds, kinds_of
+from zonesmith.rules.site_names import site_names
 from zonesmith.rules.zone_view import ZoneView
 
 T = dns.rdatatype
@@ -50,8 +50,6 @@ class MailIndex:
     judged: list[tuple[Zone, MailKinds]] = field(default_factory=list)
     #: origin -> the zone as the site rules see it (see view_of)
     views: dict[str, ZoneView] = field(default_factory=dict)
-    #: origin -> the zone and the names that exist in it, for wildcards (see _existing)
-    existing: dict[str, tuple[Zone, set[str] | None]] = field(default_factory=dict)
     #: what the site rules derive from the index, by name (see memo)
     memos: dict[str, object] = field(default_factory=dict)
     #: what DNS answered for names outside the site (None: nothing was looked up)
@@ -188,17 +186,16 @@ class MailIndex:
         if found is not None:
             return found
         zone = self.zone_of(name)
-        star = None if zone is None else self._wildcard_of(name, zone)
-        return [] if star is None else self.txt.get(star, [])
+        return [] if zone is None else [r for r in self._answer(name, zone) if r[2] == T.TXT]
 
     def has_mx(self, name: str) -> bool:
         name = name.lower()
         if name in self.mx or (self.outside is not None and self.outside.mx.get(name, False)):
             return True
-        # A name with mail records of its own (an SPF owner) is no wildcard's: its zone
-        # need not be read.
+        # A name with mail records of its own (an SPF owner) is no wildcard's, and its MX
+        # would be in self.mx: its zone need not be read.
         zone = None if name in self.txt else self.zone_of(name)
-        return zone is not None and T.MX in self._wildcard_types(name, zone)
+        return zone is not None and any(r[2] == T.MX for r in self._answer(name, zone))
 
     def has_address(self, name: str) -> bool:
         """Whether ``name`` (in the site) has A or AAAA records, or is an alias (not followed)."""
@@ -208,57 +205,18 @@ class MailIndex:
         zone = self.zone_of(name)
         if zone is None:
             return self.outside is None or self.outside.address.get(name, True)
-        by_name, _ = zone.index(self.view)  # a name no SPF record owns: its zone is read
-        types = {r[2] for r in by_name.get(presentation.name_key(name, zone.origin), ())}
-        return bool((types or self._wildcard_types(name, zone)) & {T.A, T.AAAA, T.CNAME})
+        return any(r[2] in _ADDRESS_OR_ALIAS for r in self._answer(name, zone))
 
-    def _wildcard_types(self, name: str, zone: Zone) -> set[int]:
-        """The types the wildcard that answers ``name`` in ``zone`` has (see _wildcard_of)."""
-        star = self._wildcard_of(name, zone)
-        if star is None:
-            return set()
-        by_name, _ = zone.index(self.view)
-        return {r[2] for r in by_name.get(presentation.name_key(star, zone.origin), ())}
+    def _answer(self, name: str, zone: Zone) -> Sequence[Record]:
+        """The records a query for ``name`` gets from ``zone``: its own, else those of the
+        wildcard that answers for it (see ZoneView.wildcard_for). The zone is read (indexed)."""
+        zone_view = site_names(self.site).zone_view(zone, self.view)
+        key = zone_view.key(name)
+        star = zone_view.wildcard_for(key)
+        return zone_view.by_name.get(key, ()) if star is None else zone_view.by_name[star]
 
-    def _wildcard_of(self, name: str, zone: Zone) -> str | None:
-        """The wildcard of ``zone`` that answers ``name`` (RFC 4592), lower case; None when
-        ``name`` exists in the zone (with records, or as an empty non-terminal above names
-        that have them) or no wildcard is at its closest encloser."""
-        existing = self._existing(zone)
-        if existing is None:
-            return None  # no wildcard in the zone
-        origin = zone.origin
-        if presentation.name_key(name, origin) in existing:
-            return None
-        apex, parent = origin.lower(), name
-        while parent != apex and parent != ".":
-            parent = parent.partition(".")[2] or "."
-            if parent == apex or presentation.name_key(parent, origin) in existing:
-                star = "*." + parent if parent != "." else "*."
-                return star if presentation.name_key(star, origin) in existing else None
-        return None
 
-    def _existing(self, zone: Zone) -> set[str] | None:
-        """The keys (see presentation.name_key) of every name that exists in ``zone`` in
-        this view, empty non-terminals included; None when the zone has no wildcard,
-        so that no name of it needs them. Made once per zone."""
-        found = self.existing.get(zone.origin)
-        if found is not None and found[0] is zone:
-            return found[1]
-        by_name, _ = zone.index(self.view)
-        names: set[str] | None = None
-        if any(key == "*" or key.endswith("\x00*") for key in by_name):
-            names = set(by_name)
-            for key in by_name:
-                cut = key.rfind("\x00")
-                while cut > 0:
-                    key = key[:cut]
-                    if key in names:
-                        break  # its ancestors are in already
-                    names.add(key)
-                    cut = key.rfind("\x00")
-        self.existing[zone.origin] = (zone, names)
-        return names
+_ADDRESS_OR_ALIAS = frozenset({T.A, T.AAAA, T.CNAME})
 
 
 #: id of a site -> the site (weakly: a site compares by value, too slowly to be a key)
