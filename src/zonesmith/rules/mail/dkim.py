@@ -96,12 +96,9 @@ def key_problem(text: str) -> tuple[str | None, int | None]:
 def _keys(view: ZoneView) -> list[tuple[Record, str | None, int | None]]:
     """Each DKIM key record of the view: the record, its problem, its RSA bits (read once
     for the three DKIM rules)."""
-    found = view.memos.get("dkim keys")
-    if found is None:
-        found = view.memos["dkim keys"] = [
-            (record, *key_problem(txt_text(record))) for record in kinds(view).dkim
-        ]
-    return found  # type: ignore[return-value]
+    return view.memo(  # type: ignore[return-value]
+        "dkim keys", lambda v: [(r, *key_problem(txt_text(r))) for r in kinds(v).dkim]
+    )
 
 
 def _label(view: ZoneView, record: Record) -> str:

@@ -55,10 +55,7 @@ class MailKinds:
 def kinds(view: ZoneView) -> MailKinds:
     """The view's mail records by kind (made once per zone and view, for the zone rules and
     the site rules alike)."""
-    found = view.memos.get("mail kinds")
-    if found is None:
-        found = view.memos["mail kinds"] = kinds_of(view.zone, view.view)
-    return found  # type: ignore[return-value]
+    return view.memo("mail kinds", lambda v: kinds_of(v.zone, v.view))  # type: ignore[return-value]
 
 
 def kinds_of(zone: Zone, view: str) -> MailKinds:

@@ -46,10 +46,7 @@ def _parse(text: str) -> SpfRecord:
 
 def _parsed(view: ZoneView) -> list[tuple[str, Record, SpfRecord]]:
     """spf_records of the view (asked for by each SPF zone rule: kept on the view too)."""
-    found = view.memos.get("spf parsed")
-    if found is None:
-        found = view.memos["spf parsed"] = spf_records(kinds(view))
-    return found  # type: ignore[return-value]
+    return view.memo("spf parsed", lambda v: spf_records(kinds(v)))  # type: ignore[return-value]
 
 
 @rule(
